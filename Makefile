@@ -1,0 +1,52 @@
+# flightdq: `make demo` runs the main job on the embedded lake, `make test` runs the whole suite.
+# Both create .venv and install the pinned dependencies first. `make help` lists every target.
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+export AIRFLOW_HOME ?= $(CURDIR)/.airflow
+export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
+export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export AIRFLOW__CORE__UNIT_TEST_MODE := False
+export GX_ANALYTICS_ENABLED := False
+export FLIGHTDQ_LAKE ?= $(CURDIR)/lake
+
+.PHONY: help install demo test test-fast lint format bench airflow-db clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt constraints.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv with the pinned dependencies and the flightdq command
+
+demo: install ## generate a sample lake with planted faults and run the daily DQ DAG over it
+	$(BIN)/python -m flightdq.demo
+
+test: install ## run the whole test suite (unit, AWS-emulator and whole-DAG layers)
+	$(BIN)/python -m pytest
+
+test-fast: install ## the unit layer only (no Airflow runs, no emulator)
+	$(BIN)/python -m pytest -m "not slow and not aws"
+
+lint: install ## ruff, with its Airflow rules
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check include dags plugins tests
+
+format: install ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format include dags plugins tests
+
+bench: install ## time and memory on a generated global-size day; DAG parse times
+	$(BIN)/python -m flightdq.bench
+
+clean: ## remove the venv, the local Airflow home and the generated lake
+	rm -rf $(VENV) .airflow lake artifacts .pytest_cache .ruff_cache

@@ -1,0 +1,32 @@
+"""
+(Airflow DAG: the logic lives in `include/flightdq`; this file only wires it.)
+### Flight data: daily data-quality checks
+
+Runbook: *Data Quality Degradation*. Once a UTC day is over (02:00 UTC the next day, when the ETL
+has had time to build it), check that day on both datasets:
+
+| task | what it checks | fails when (default policy) |
+|---|---|---|
+| `check_partition_presence` | raw hours and the processed partition are there | partition missing/empty: P1, raw hours missing: **P0** |
+| `check_record_count_drift` | flights against the same weekday's normal | > 20% below: P2, > 50%: P1 |
+| `check_schema_validity` | the Great Expectations suite `flightdata_processed` | column/type change: P1, > 1% bad rows: P2, > 5%: P1 |
+| `check_duplicates` | repeated `flight_id` | any: P3, > 1% of rows: P2 |
+| `check_freshness` | newest data against the end of the day | > 60 min: P2, > 4 h: P1 |
+
+A red check task is a finding (no retry); `report` gathers every result of the run into one table.
+**Trigger by hand** with `date` (and `to` for a range, at most 31 days) to re-check days after a repair.
+Results are kept in the check history (`flightdq-history/` in the lake).
+"""
+
+from flightdq.contract import CHECKS
+from flightdq.dag_factory import build_checks_dag
+from flightdq.orchestration import DAILY
+
+build_checks_dag(
+    dag_id="flightdq_daily_checks",
+    cron="0 2 * * *",
+    mode=DAILY,
+    checks=CHECKS,
+    doc_md=__doc__,
+    tags=["daily"],
+)

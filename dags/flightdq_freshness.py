@@ -1,0 +1,21 @@
+"""
+(Airflow DAG: the logic lives in `include/flightdq`; this file only wires it.)
+### Flight data: freshness, every 15 minutes
+
+Runbook: *Data Quality Degradation* ("data freshness lag > 60 minutes"). The newest raw snapshot
+(from the object keys) and the newest processed `last_seen` of the day in progress, against the end
+of the run's data interval: more than 60 minutes old is P2, more than 4 hours P1.
+"""
+
+from flightdq.contract import FRESHNESS
+from flightdq.dag_factory import build_checks_dag
+from flightdq.orchestration import INTRADAY
+
+build_checks_dag(
+    dag_id="flightdq_freshness",
+    cron="*/15 * * * *",
+    mode=INTRADAY,
+    checks=(FRESHNESS,),
+    doc_md=__doc__,
+    tags=["every-15-minutes"],
+)

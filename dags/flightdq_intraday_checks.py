@@ -1,0 +1,28 @@
+"""
+(Airflow DAG: the logic lives in `include/flightdq`; this file only wires it.)
+### Flight data: today's partition, through the day
+
+Runbook: *Data Quality Degradation* ("missing data partitions for current day"). Every hour, check
+the UTC day in progress as it stands at the end of the run's data interval:
+
+- `check_partition_presence`: every hour that is over has raw snapshots (missing: **P0**), and
+  today's processed partition exists once the day is an hour old (P1);
+- `check_record_count_drift`: flights in the hours so far against the same hours of the same
+  weekday in past weeks (> 20% below: P2, > 50%: P1);
+- `check_freshness`: newest raw snapshot and processed `last_seen` within 60 minutes (P2; 4 h: P1).
+
+Whole-day checks (schema, duplicates) run in `flightdq_daily_checks` once the day is complete.
+"""
+
+from flightdq.contract import FRESHNESS, PARTITION_PRESENCE, RECORD_COUNT_DRIFT
+from flightdq.dag_factory import build_checks_dag
+from flightdq.orchestration import INTRADAY
+
+build_checks_dag(
+    dag_id="flightdq_intraday_checks",
+    cron="5 * * * *",
+    mode=INTRADAY,
+    checks=(PARTITION_PRESENCE, RECORD_COUNT_DRIFT, FRESHNESS),
+    doc_md=__doc__,
+    tags=["hourly"],
+)

@@ -1,0 +1,159 @@
+"""The embedded backend: a lake folder laid out like the buckets, a SQLite catalog, and DuckDB
+reading the Parquet files in place.
+
+The engine sees only registered partitions, as Athena does: the `flightdata_processed` view is made
+from the catalog's partitions that have files, with `dt` taken from the path as a string.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from flightdq import layout, queries
+from flightdq.backends.base import BackendError
+from flightdq.backends.local_catalog import LocalCatalog
+from flightdq.contract import (
+    PARTITION_KEY,
+    PROCESSED_BUCKET,
+    PROCESSED_COLUMNS,
+    PROCESSED_PREFIX,
+    PROCESSED_TABLE,
+    RAW_BUCKET,
+)
+from flightdq.history import HistoryStore
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
+    from flightdq.config import Settings
+
+_DUCKDB_TYPES = {"string": "VARCHAR", "timestamp": "TIMESTAMPTZ", "bigint": "BIGINT", "double": "DOUBLE"}
+
+
+class LocalBackend:
+    name = "local"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.lake = settings.lake
+        self.raw_root = self.lake / RAW_BUCKET
+        self.processed_root = self.lake / PROCESSED_BUCKET / PROCESSED_PREFIX
+        self.catalog = LocalCatalog(self.lake)
+        self.history = HistoryStore(self.lake)
+        self._conn: duckdb.DuckDBPyConnection | None = None
+        self._lock = threading.Lock()
+
+    # --- engine -------------------------------------------------------------------------------
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        if self._conn is None:
+            import duckdb
+
+            self._conn = duckdb.connect(":memory:", config={"threads": 2})
+            self._conn.execute("SET TimeZone = 'UTC'")  # after connect: icu loads with the connection
+        return self._conn
+
+    def _processed_view_sql(self) -> str:
+        files = [
+            str(path)
+            for dt, location in self.catalog.registered(PROCESSED_TABLE).items()
+            for path in sorted(Path(location).glob("*.parquet"))
+        ]
+        if not files:
+            columns = ", ".join(
+                f"CAST(NULL AS {_DUCKDB_TYPES[c.sql_type]}) AS {c.name}" for c in PROCESSED_COLUMNS
+            )
+            return f"SELECT {columns}, CAST(NULL AS VARCHAR) AS {PARTITION_KEY} WHERE false"
+        file_list = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+        return (
+            f"SELECT * FROM read_parquet([{file_list}], hive_partitioning = true, union_by_name = true, "
+            f"hive_types = {{'{PARTITION_KEY}': VARCHAR}})"
+        )
+
+    def query(self, template: str, **params: str | int | float) -> list[dict[str, Any]]:
+        sql = queries.render(template, "duckdb", **params)
+        with self._lock:
+            conn = self._connection()
+            try:
+                conn.execute(f"CREATE OR REPLACE TEMP VIEW {PROCESSED_TABLE} AS {self._processed_view_sql()}")
+                cursor = conn.execute(sql)
+                names = [d[0] for d in cursor.description]
+                return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+            except Exception as exc:  # duckdb raises many types; name the query that failed
+                raise BackendError(f"query {template} failed on the embedded engine: {exc}") from exc
+
+    # --- catalog ------------------------------------------------------------------------------
+    def registered_partitions(self, start: date, end: date) -> set[str]:
+        return set(self.catalog.registered(PROCESSED_TABLE, str(start), str(end)))
+
+    def register_partitions(self, dts: Iterable[str]) -> list[str]:
+        return self.catalog.register(
+            PROCESSED_TABLE, [(dt, str(self.partition_folder(dt))) for dt in dts]
+        )
+
+    # --- storage ------------------------------------------------------------------------------
+    def partition_folder(self, day: date | str) -> Path:
+        return self.lake / PROCESSED_BUCKET / layout.processed_partition_prefix(day)
+
+    def processed_partitions_in_storage(
+        self, start: date | None = None, end: date | None = None
+    ) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        if not self.processed_root.is_dir():
+            return found
+        for folder in sorted(self.processed_root.glob("dt=*")):
+            dt = folder.name.removeprefix("dt=")
+            if not folder.is_dir() or not layout.is_partition_value(dt):
+                continue  # staging folders and stray names are not partitions
+            if (start and dt < str(start)) or (end and dt > str(end)):
+                continue
+            found[dt] = [str(p) for p in sorted(folder.glob("*.parquet"))]
+        return found
+
+    def read_partition(self, day: date) -> pa.Table:
+        import pyarrow.dataset as ds
+
+        files = sorted(self.partition_folder(day).glob("*.parquet"))
+        if not files:
+            raise BackendError(f"processed partition dt={day} has no Parquet files")
+        schemas = [ds.dataset(str(f), format="parquet").schema for f in files]
+        unified = _unify_by_name(schemas)
+        return ds.dataset([str(f) for f in files], format="parquet", schema=unified).to_table()
+
+    def partition_file_schemas(self, day: date) -> dict[str, pa.Schema]:
+        import pyarrow.parquet as pq
+
+        return {
+            str(path.relative_to(self.lake)): pq.read_schema(path)
+            for path in sorted(self.partition_folder(day).glob("*.parquet"))
+        }
+
+    def raw_snapshot_times(self, start: date, end: date) -> dict[str, dict[int, list[int]]]:
+        from flightdq.dates import iter_days
+
+        result: dict[str, dict[int, list[int]]] = {}
+        for day in iter_days(start, end):
+            hours: dict[int, list[int]] = {}
+            day_folder = self.raw_root / layout.raw_day_prefix(day)
+            for path in sorted(day_folder.glob("hour=*/states_*.json*")):
+                match = layout.RAW_KEY_RE.match(str(path.relative_to(self.raw_root)))
+                if match:
+                    hours.setdefault(int(match["hour"]), []).append(int(match["unix"]))
+            result[str(day)] = hours
+        return result
+
+
+def _unify_by_name(schemas: list[pa.Schema]) -> pa.Schema:
+    """One schema holding every column of every file; a column whose type differs between files
+    keeps the first file's type (reading then fails loudly rather than silently casting)."""
+    import pyarrow as pa
+
+    fields: dict[str, pa.Field] = {}
+    for schema in schemas:
+        for field in schema:
+            fields.setdefault(field.name, field)
+    return pa.schema(list(fields.values()))

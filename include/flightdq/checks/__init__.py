@@ -1,0 +1,20 @@
+"""The five data-quality checks of contract section 2, each `run(ctx) -> list[CheckResult]`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flightdq.checks import drift, duplicates, freshness, presence, schema_validity
+from flightdq.checks.context import CheckContext
+from flightdq.contract import DUPLICATES, FRESHNESS, PARTITION_PRESENCE, RECORD_COUNT_DRIFT, SCHEMA_VALIDITY
+from flightdq.results import CheckResult
+
+CHECK_RUNNERS: dict[str, Callable[[CheckContext], list[CheckResult]]] = {
+    PARTITION_PRESENCE: presence.run,
+    RECORD_COUNT_DRIFT: drift.run,
+    SCHEMA_VALIDITY: schema_validity.run,
+    DUPLICATES: duplicates.run,
+    FRESHNESS: freshness.run,
+}
+
+__all__ = ["CHECK_RUNNERS", "CheckContext"]

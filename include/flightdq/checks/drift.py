@@ -1,0 +1,81 @@
+"""record_count_drift: is a day's flight count more than 20% below normal?
+
+Normal is the median of the same weekday over the previous weeks (a normal Saturday is compared
+with Saturdays), counting only the hours that are over so a day in progress is judged on its hours
+so far. Baseline days that were incidents (their latest presence or drift verdict failed) and days
+with no rows are left out; the median keeps one odd day from moving the normal. Fewer comparable
+days than the policy asks for gives "not enough history", not an alarm; a zero never passes.
+"""
+
+from __future__ import annotations
+
+import statistics
+from datetime import date, timedelta
+
+from flightdq.checks.context import CheckContext
+from flightdq.contract import PARTITION_PRESENCE, PROCESSED_DATASET, RECORD_COUNT_DRIFT
+from flightdq.results import CheckResult, Severity, Status
+
+INCIDENT_CHECKS = (PARTITION_PRESENCE, RECORD_COUNT_DRIFT)
+
+
+def baseline_days(day: date, weeks: int) -> list[date]:
+    return [day - timedelta(weeks=k) for k in range(1, weeks + 1)]
+
+
+def run(ctx: CheckContext) -> list[CheckResult]:
+    policy = ctx.policy.record_count_drift
+    history_start = ctx.first_day - timedelta(weeks=policy.history_weeks)
+    rows = ctx.backend.query("hourly_flight_counts", start_dt=str(history_start), end_dt=str(ctx.last_day))
+    hourly: dict[str, dict[int, int]] = {}
+    for row in rows:
+        if row["hour"] is not None:
+            hourly.setdefault(row["dt"], {})[int(row["hour"])] = int(row["flights"])
+
+    all_baseline = {b for day in ctx.days for b in baseline_days(day, policy.history_weeks)}
+    latest = ctx.backend.history.latest(all_baseline)
+    incidents = {
+        dt for (dataset, dt, check), record in latest.items()
+        if dataset == PROCESSED_DATASET and check in INCIDENT_CHECKS and record["status"] == Status.FAIL
+    }
+    return [_judge(ctx, day, hourly, incidents) for day in ctx.days]
+
+
+def _judge(ctx: CheckContext, day: date, hourly: dict[str, dict[int, int]], incidents: set[str]) -> CheckResult:
+    policy = ctx.policy.record_count_drift
+    hours = ctx.hours_passed(day)
+    observed = sum(n for h, n in hourly.get(str(day), {}).items() if h < hours)
+    scope = "the whole day" if hours == 24 else f"the first {hours} hour(s)"
+    used, left_out = {}, {}
+    for past in baseline_days(day, policy.history_weeks):
+        count = sum(n for h, n in hourly.get(str(past), {}).items() if h < hours)
+        if str(past) in incidents:
+            left_out[str(past)] = "incident"
+        elif count == 0:
+            left_out[str(past)] = "no rows"
+        else:
+            used[str(past)] = count
+    details = {"hours_judged": hours, "baseline": used, "left_out": left_out}
+
+    def result(status: Status, severity: Severity | None, expected, message: str) -> CheckResult:  # noqa: ANN001
+        return CheckResult(PROCESSED_DATASET, str(day), RECORD_COUNT_DRIFT, status, severity,
+                           observed, expected, message, details)
+
+    if hours == 0:
+        return result(Status.WARN, None, None, "no hour of the day is over yet; nothing to compare")
+    expected = int(statistics.median(used.values())) if used else None
+    if observed == 0:
+        return result(Status.FAIL, policy.drop_severe_severity, expected,
+                      f"no flights at all in {scope}")
+    if len(used) < policy.min_history_days:
+        return result(Status.WARN, None, expected,
+                      f"not enough history to judge {observed} flights in {scope}: {len(used)} comparable "
+                      f"{day:%A}(s), {policy.min_history_days} needed")
+    drop = 1 - observed / expected
+    details["drop_ratio"] = round(drop, 4)
+    change = f"{observed} flights in {scope} against a normal of {expected} ({-drop:+.1%})"
+    if drop > policy.drop_severe_ratio:
+        return result(Status.FAIL, policy.drop_severe_severity, expected, f"{change}: severe drop")
+    if drop > policy.drop_fail_ratio:
+        return result(Status.FAIL, policy.drop_fail_severity, expected, f"{change}: drop")
+    return result(Status.PASS, None, expected, change)

@@ -1,0 +1,93 @@
+"""partition_presence: is each day's data there?
+
+Raw: every hour of the day that is over has at least one snapshot object (from listing).
+Processed: the partition is in the catalog, has files, and its files have rows. A missing processed
+partition whose raw data is complete is P1 (the ETL can rebuild it); with raw hours missing it is
+P0 (data loss).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from flightdq.checks.context import CheckContext
+from flightdq.contract import PARTITION_PRESENCE, PROCESSED_DATASET, RAW_DATASET
+from flightdq.dates import day_start
+from flightdq.results import CheckResult, Status
+
+
+def check_raw(ctx: CheckContext, day: date) -> CheckResult:
+    policy = ctx.policy.partition_presence
+    hours_due = ctx.hours_passed(day)
+    missing = ctx.missing_raw_hours(day)
+    objects = sum(len(times) for times in ctx.raw_times().get(str(day), {}).values())
+    details = {"missing_hours": missing, "hours_due": hours_due, "objects": objects}
+    if hours_due == 0:
+        return CheckResult(RAW_DATASET, str(day), PARTITION_PRESENCE, Status.WARN, None, 0, 0,
+                           "no hour of the day is over yet; nothing is due", details)
+    if missing:
+        what = "no raw snapshots at all" if len(missing) == hours_due else (
+            f"raw snapshots missing for {len(missing)} of {hours_due} hours that are over "
+            f"({_hour_ranges(missing)} UTC)")
+        return CheckResult(RAW_DATASET, str(day), PARTITION_PRESENCE, Status.FAIL, policy.raw_missing,
+                           len(missing), 0, f"{what}: data loss, the ETL cannot rebuild it", details)
+    return CheckResult(RAW_DATASET, str(day), PARTITION_PRESENCE, Status.PASS, None, 0, 0,
+                       f"raw snapshots present for all {hours_due} hours due ({objects} objects)", details)
+
+
+def check_processed(ctx: CheckContext, day: date) -> CheckResult:
+    policy = ctx.policy.partition_presence
+    dt = str(day)
+    registered = dt in ctx.registered()
+    files = ctx.stored().get(dt)
+    rows = int((ctx.partition_stats().get(dt) or {}).get("row_count") or 0)
+    raw_missing = ctx.missing_raw_hours(day)
+    repairable = not raw_missing
+    severity = policy.processed_missing_with_raw if repairable else policy.raw_missing
+    details = {"registered": registered, "files": len(files or []), "rows": rows,
+               "raw_missing_hours": raw_missing, "repairable": repairable}
+
+    def fail(state: str, message: str, severity=severity) -> CheckResult:  # noqa: ANN001
+        details["state"] = state
+        suffix = ("raw data is complete: re-run the ETL for this day" if repairable
+                  else f"raw hours {_hour_ranges(raw_missing)} are missing too: data loss")
+        return CheckResult(PROCESSED_DATASET, dt, PARTITION_PRESENCE, Status.FAIL, severity, rows, ">0 rows",
+                           f"{message}; {suffix}", details)
+
+    if not registered and not files:
+        grace = timedelta(minutes=policy.processed_grace_minutes)
+        if not ctx.day_over(day) and ctx.as_of < day_start(day) + grace:
+            details["state"] = "not_due"
+            return CheckResult(PROCESSED_DATASET, dt, PARTITION_PRESENCE, Status.WARN, None, 0, ">0 rows",
+                               "day just started; its partition is not due yet", details)
+        return fail("missing", "partition is missing: not in the catalog and no files in storage")
+    if not registered:
+        return fail("not_registered", f"partition has {len(files)} file(s) in storage but is not "
+                    "registered in the catalog (`flightdq catalog repair` registers it)",
+                    severity=policy.processed_missing_with_raw)
+    if not files:
+        return fail("no_files", "partition is registered in the catalog but has no files in storage")
+    if rows == 0:
+        return fail("no_rows", f"partition has {len(files)} file(s) but no rows")
+    details["state"] = "present"
+    return CheckResult(PROCESSED_DATASET, dt, PARTITION_PRESENCE, Status.PASS, None, rows, ">0 rows",
+                       f"partition present: {len(files)} file(s), {rows} rows", details)
+
+
+def run(ctx: CheckContext) -> list[CheckResult]:
+    results = []
+    for day in ctx.days:
+        results.append(check_raw(ctx, day))
+        results.append(check_processed(ctx, day))
+    return results
+
+
+def _hour_ranges(hours: list[int]) -> str:
+    """[3, 4, 5, 9] -> '03-05, 09'."""
+    spans: list[list[int]] = []
+    for hour in sorted(hours):
+        if spans and hour == spans[-1][1] + 1:
+            spans[-1][1] = hour
+        else:
+            spans.append([hour, hour])
+    return ", ".join(f"{a:02d}" if a == b else f"{a:02d}-{b:02d}" for a, b in spans)

@@ -1,0 +1,140 @@
+"""`flightdq`: the command line on-call engineers script against (contract section 3).
+
+Exit status: 0 every check passed, 1 a check failed, 2 bad usage or bad input (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from flightdq.contract import CHECKS, DATASETS
+from flightdq.dates import InputError, day_range, parse_day, parse_moment, utcnow
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line naming the problem, not a usage dump
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _day(value: str) -> date:
+    try:
+        return parse_day(value)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="flightdq", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    validate = sub.add_parser("validate", help="run the data-quality checks on a day or a range of days")
+    _add_range(validate)
+    validate.add_argument("--as-of", help="ISO-8601 moment the checks are evaluated for (default: now)")
+    validate.add_argument("--json", action="store_true", help="print the contract's JSON document")
+    validate.add_argument("--dataset", action="append", help=f"only this dataset ({', '.join(DATASETS)})")
+    validate.add_argument("--check", action="append", help=f"only this check ({', '.join(CHECKS)})")
+    validate.add_argument("--no-record", action="store_true", help="do not keep the results in the history")
+
+    catalog = sub.add_parser("catalog", help="the partition catalog")
+    catalog_sub = catalog.add_subparsers(dest="catalog_command", required=True, parser_class=_Parser)
+    repair = catalog_sub.add_parser("repair", help="register the partitions found in storage (MSCK REPAIR)")
+    repair.add_argument("--date", type=_day)
+    repair.add_argument("--to", type=_day)
+
+    generate = sub.add_parser("generate", help="write a sample lake with planted faults")
+    generate.add_argument("--lake", type=Path, help="lake root (default: FLIGHTDQ_LAKE)")
+    generate.add_argument("--end", type=_day, help="last day (default: yesterday, UTC)")
+    generate.add_argument("--days", type=int, default=40)
+    generate.add_argument("--seed", type=int, default=7)
+    generate.add_argument("--size", default="demo", help="demo, small or global")
+    generate.add_argument("--no-faults", action="store_true", help="a healthy lake")
+    return parser
+
+
+def _add_range(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--date", type=_day, required=True, help="day YYYY-MM-DD")
+    parser.add_argument("--to", type=_day, help="last day of a range, inclusive")
+    parser.add_argument("--verbose", action="store_true", help="log what is being done")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        if args.command == "validate":
+            return _validate(args)
+        if args.command == "catalog":
+            return _catalog_repair(args)
+        if args.command == "generate":
+            return _generate(args)
+    except InputError as exc:
+        print(f"flightdq: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    raise AssertionError(f"unhandled command {args.command}")
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from flightdq.config import Settings
+    from flightdq.report import results_json, results_table
+    from flightdq.runner import run_checks
+
+    as_of = parse_moment(args.as_of) if args.as_of else utcnow()
+    settings = Settings.from_env()
+    days = day_range(args.date, args.to)
+    results = run_checks(
+        days,
+        as_of,
+        checks=args.check or CHECKS,
+        datasets=args.dataset or DATASETS,
+        settings=settings,
+        record=not args.no_record,
+    )
+    print(results_json(results) if args.json else results_table(results))
+    return EXIT_FAILED if any(r.failed for r in results) else EXIT_OK
+
+
+def _catalog_repair(args: argparse.Namespace) -> int:
+    from flightdq.backends.base import get_backend
+    from flightdq.catalog import repair_catalog
+
+    if args.to and not args.date:
+        raise InputError("--to needs --date")
+    if args.date:
+        day_range(args.date, args.to)
+    added = repair_catalog(get_backend(), args.date, args.to or args.date)
+    print(f"registered {len(added)} partition(s)" + (f": {', '.join(added)}" if added else ""))
+    return EXIT_OK
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from flightdq.config import Settings
+    from flightdq.generator import default_demo_faults, generate_lake
+
+    lake = args.lake or Settings.from_env().lake
+    end = args.end or (utcnow().date() - timedelta(days=1))
+    if args.days < 1:
+        raise InputError(f"--days {args.days} must be at least 1")
+    faults = None if args.no_faults else default_demo_faults(end)
+    manifest = generate_lake(lake, end=end, days=args.days, seed=args.seed, size=args.size, faults=faults)
+    print(f"wrote a {args.size} lake of {args.days} days ending {end} to {lake}")
+    for fault in manifest.faults:
+        print(f"  planted {fault.fault} on {fault.dt}: expect {fault.check} on {fault.dataset} "
+              f"-> {fault.severity or 'pass'}")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

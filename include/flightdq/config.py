@@ -1,0 +1,170 @@
+"""Configuration: the environment (backend, lake root) and the data-quality policy file.
+
+One place reads `FLIGHTDQ_*` variables; everything else receives a `Settings`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from flightdq.dates import InputError
+from flightdq.results import Severity
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_LAKE = PROJECT_ROOT / "lake"
+DEFAULT_POLICY = Path(__file__).with_name("policy.yaml")
+BACKENDS = ("local", "aws")
+
+
+class ConfigError(InputError):
+    """The environment or the policy file is wrong; the message names the key."""
+
+
+@dataclass(frozen=True)
+class PresencePolicy:
+    processed_missing_with_raw: Severity = Severity.P1
+    raw_missing: Severity = Severity.P0
+    processed_grace_minutes: int = 60
+
+
+@dataclass(frozen=True)
+class DriftPolicy:
+    drop_fail_ratio: float = 0.20
+    drop_fail_severity: Severity = Severity.P2
+    drop_severe_ratio: float = 0.50
+    drop_severe_severity: Severity = Severity.P1
+    history_weeks: int = 4
+    min_history_days: int = 2
+
+
+@dataclass(frozen=True)
+class SchemaPolicy:
+    schema_change_severity: Severity = Severity.P1
+    row_fail_ratio: float = 0.01
+    row_fail_severity: Severity = Severity.P2
+    row_severe_ratio: float = 0.05
+    row_severe_severity: Severity = Severity.P1
+    worst_rules_reported: int = 5
+
+
+@dataclass(frozen=True)
+class DuplicatesPolicy:
+    any_severity: Severity = Severity.P3
+    ratio: float = 0.01
+    ratio_severity: Severity = Severity.P2
+
+
+@dataclass(frozen=True)
+class FreshnessPolicy:
+    lag_fail_minutes: int = 60
+    lag_fail_severity: Severity = Severity.P2
+    lag_severe_minutes: int = 240
+    lag_severe_severity: Severity = Severity.P1
+
+
+@dataclass(frozen=True)
+class ValidationPolicy:
+    max_range_days: int = 31
+
+
+@dataclass(frozen=True)
+class Policy:
+    partition_presence: PresencePolicy = field(default_factory=PresencePolicy)
+    record_count_drift: DriftPolicy = field(default_factory=DriftPolicy)
+    schema_validity: SchemaPolicy = field(default_factory=SchemaPolicy)
+    duplicates: DuplicatesPolicy = field(default_factory=DuplicatesPolicy)
+    freshness: FreshnessPolicy = field(default_factory=FreshnessPolicy)
+    check_error_severity: Severity = Severity.P2
+    validation: ValidationPolicy = field(default_factory=ValidationPolicy)
+
+
+def _coerce(key: str, value: Any, default: Any) -> Any:
+    if isinstance(default, Severity):
+        try:
+            return Severity(value)
+        except ValueError:
+            raise ConfigError(f"policy key {key}: {value!r} is not a severity P0..P3") from None
+    if isinstance(default, bool) or not isinstance(default, int | float):
+        raise ConfigError(f"policy key {key}: unsupported value {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"policy key {key}: {value!r} is not a number")
+    if isinstance(default, int) and not isinstance(value, int):
+        raise ConfigError(f"policy key {key}: {value!r} is not a whole number")
+    if value < 0 or (key.endswith("_ratio") or key.endswith(".ratio")) and value > 1:
+        raise ConfigError(f"policy key {key}: {value!r} is out of range")
+    return value
+
+
+def _build(cls: type, data: Any, prefix: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"policy key {prefix or '<top>'}: expected a mapping, got {data!r}")
+    defaults = cls()
+    known = {f.name for f in fields(cls)}
+    for key in data:
+        if key not in known:
+            raise ConfigError(f"policy key {prefix}{key}: unknown key")
+    values = {}
+    for f in fields(cls):
+        if f.name not in data:
+            continue
+        default = getattr(defaults, f.name)
+        key = f"{prefix}{f.name}"
+        if hasattr(default, "__dataclass_fields__"):
+            values[f.name] = _build(type(default), data[f.name], f"{key}.")
+        else:
+            values[f.name] = _coerce(key, data[f.name], default)
+    built = cls(**values)
+    _check_order(built, prefix)
+    return built
+
+
+def _check_order(section: Any, prefix: str) -> None:
+    pairs = [
+        ("drop_fail_ratio", "drop_severe_ratio"),
+        ("row_fail_ratio", "row_severe_ratio"),
+        ("lag_fail_minutes", "lag_severe_minutes"),
+    ]
+    for low, high in pairs:
+        if hasattr(section, low) and getattr(section, low) > getattr(section, high):
+            raise ConfigError(f"policy key {prefix}{high}: must not be below {prefix}{low}")
+
+
+def load_policy(path: Path | str | None = None) -> Policy:
+    import yaml
+
+    path = Path(path) if path else DEFAULT_POLICY
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except OSError as exc:
+        raise ConfigError(f"policy file {path}: cannot be read ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"policy file {path}: not valid YAML ({exc})") from None
+    return _build(Policy, data, "")
+
+
+@dataclass(frozen=True)
+class Settings:
+    backend: str
+    lake: Path
+    policy: Policy
+    aws_conn_id: str = "aws_default"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        backend = env.get("FLIGHTDQ_BACKEND", "local").strip().lower() or "local"
+        if backend not in BACKENDS:
+            raise ConfigError(f"FLIGHTDQ_BACKEND={backend!r} is not one of {', '.join(BACKENDS)}")
+        lake = Path(env.get("FLIGHTDQ_LAKE") or DEFAULT_LAKE).expanduser().resolve()
+        policy = _cached_policy(env.get("FLIGHTDQ_POLICY") or str(DEFAULT_POLICY))
+        return cls(backend=backend, lake=lake, policy=policy,
+                   aws_conn_id=env.get("FLIGHTDQ_AWS_CONN_ID", "aws_default"))
+
+
+@lru_cache(maxsize=8)
+def _cached_policy(path: str) -> Policy:
+    return load_policy(path)

@@ -1,0 +1,39 @@
+"""Where things live in the lake, as keys relative to a bucket (contract section 1).
+
+The local lake lays buckets out as folders under one root: `<root>/<bucket>/<key>`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from flightdq.contract import PROCESSED_PREFIX
+
+RAW_KEY_RE = re.compile(
+    r"^year=(?P<year>\d{4})/month=(?P<month>\d{2})/day=(?P<day>\d{2})/hour=(?P<hour>\d{2})/"
+    r"states_(?P<unix>\d+)\.json(?P<gz>\.gz)?$"
+)
+
+
+def raw_day_prefix(day: date) -> str:
+    return f"year={day:%Y}/month={day:%m}/day={day:%d}/"
+
+
+def raw_hour_prefix(day: date, hour: int) -> str:
+    return f"{raw_day_prefix(day)}hour={hour:02d}/"
+
+
+def raw_key(day: date, hour: int, unix: int, *, gzip: bool) -> str:
+    return f"{raw_hour_prefix(day, hour)}states_{unix}.json{'.gz' if gzip else ''}"
+
+
+def processed_partition_prefix(day: date | str) -> str:
+    return f"{PROCESSED_PREFIX}/dt={day}/"
+
+
+_PARTITION_VALUE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def is_partition_value(value: str) -> bool:
+    return bool(_PARTITION_VALUE_RE.match(value))

@@ -1,0 +1,58 @@
+"""The checks' SQL, written once in Trino SQL (Athena engine v3) and rendered for each engine.
+
+Templates live in `sql/*.sql` and take named placeholders (`:start_dt`). Values are bound into the
+parsed statement as literals by sqlglot, never pasted into the text, and the statement is then
+written out in the engine's dialect: `trino` for Athena, `duckdb` for the embedded engine.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+SQL_DIR = Path(__file__).with_name("sql")
+ATHENA_DIALECT = "trino"
+
+
+class QueryTemplateError(ValueError):
+    pass
+
+
+def template_names() -> list[str]:
+    return sorted(p.stem for p in SQL_DIR.glob("*.sql"))
+
+
+@lru_cache(maxsize=None)
+def template_text(name: str) -> str:
+    path = SQL_DIR / f"{name}.sql"
+    if not path.is_file():
+        raise QueryTemplateError(f"no SQL template named {name!r}")
+    return path.read_text()
+
+
+def _parse(name: str):
+    import sqlglot
+
+    return sqlglot.parse_one(template_text(name), read=ATHENA_DIALECT)
+
+
+def placeholders(name: str) -> set[str]:
+    from sqlglot import exp
+
+    return {p.name for p in _parse(name).find_all(exp.Placeholder)}
+
+
+def render(name: str, dialect: str, **params: str | int | float) -> str:
+    """The template `name` with `params` bound as literals, written in `dialect`."""
+    from sqlglot import exp
+
+    expected = placeholders(name)
+    if set(params) != expected:
+        raise QueryTemplateError(
+            f"template {name} takes {sorted(expected)}, was given {sorted(params)}"
+        )
+    for key, value in params.items():
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            raise QueryTemplateError(f"parameter {key} of {name} must be a string or number")
+    bound = exp.replace_placeholders(_parse(name), **params)
+    return bound.sql(dialect=dialect, pretty=True)

@@ -1,0 +1,111 @@
+"""Shared fixtures: a lake folder per test, and small hand-built partitions and raw snapshots whose
+every number the test controls."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+
+
+def valid_rows(day: date, n: int, *, start: int = 0, hours: range = range(24)) -> list[dict]:
+    """n valid processed rows for `day`, spread over `hours` (first_seen hour = hours[i % len])."""
+    rows = []
+    base = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+    hour_list = list(hours)
+    for i in range(start, start + n):
+        first = base + timedelta(hours=hour_list[i % len(hour_list)], minutes=(i * 7) % 50, seconds=i % 60)
+        icao = f"{0xA00000 + i:06x}"
+        rows.append({
+            "flight_id": f"{icao}-{int(first.timestamp())}",
+            "icao24": icao,
+            "callsign": f"DLH{i % 1000:03d}",
+            "origin_country": "Germany",
+            "first_seen": first,
+            "last_seen": first + timedelta(minutes=9),
+            "position_count": 10 + i % 5,
+            "first_latitude": 50.0, "first_longitude": 8.5,
+            "last_latitude": 51.0, "last_longitude": 9.5,
+            "max_baro_altitude": 11000.0, "max_velocity": 230.0,
+            "squawk": "1000",
+        })
+    return rows
+
+
+class LakeBuilder:
+    def __init__(self, root: Path) -> None:
+        from flightdq.backends.local_catalog import LocalCatalog
+
+        self.root = root
+        self.catalog = LocalCatalog(root)
+
+    def partition_dir(self, day: date) -> Path:
+        return self.root / "flightdata-processed" / "flightdata_processed" / f"dt={day}"
+
+    def write_partition(self, day: date, rows: list[dict], *, register: bool = True, schema=None) -> Path:  # noqa: ANN001
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from flightdq.contract import processed_arrow_schema
+
+        schema = schema or processed_arrow_schema()
+        folder = self.partition_dir(day)
+        folder.mkdir(parents=True, exist_ok=True)
+        table = pa.Table.from_pylist(rows, schema=schema)
+        pq.write_table(table, folder / "part-00000.parquet")
+        if register:
+            self.catalog.register("flightdata_processed", [(str(day), str(folder))])
+        return folder
+
+    def write_raw(self, day: date, hours: range = range(24), *, per_hour: int = 2, gz: bool = False,
+                  until: datetime | None = None) -> None:
+        from flightdq.layout import raw_key
+
+        base = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+        for hour in hours:
+            for k in range(per_hour):
+                moment = base + timedelta(hours=hour, seconds=(3600 // per_hour) * k + 30)
+                if until and moment > until:
+                    return
+                unix = int(moment.timestamp())
+                path = self.root / "flightdata-raw" / raw_key(day, hour, unix, gzip=gz)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                body = json.dumps({"time": unix, "states": []}).encode()
+                path.write_bytes(gzip.compress(body) if gz else body)
+
+    def healthy_day(self, day: date, n: int = 100) -> None:
+        self.write_raw(day)
+        self.write_partition(day, valid_rows(day, n))
+
+
+@pytest.fixture
+def lake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LakeBuilder:
+    root = tmp_path / "lake"
+    root.mkdir()
+    monkeypatch.setenv("FLIGHTDQ_LAKE", str(root))
+    monkeypatch.setenv("FLIGHTDQ_BACKEND", "local")
+    return LakeBuilder(root)
+
+
+@pytest.fixture
+def settings(lake: LakeBuilder):
+    from flightdq.config import Settings
+
+    return Settings.from_env()
+
+
+@pytest.fixture
+def backend(settings):  # noqa: ANN001
+    from flightdq.backends.local import LocalBackend
+
+    return LocalBackend(settings)
+
+
+def end_of(day: date) -> datetime:
+    return datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
