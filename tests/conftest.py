@@ -6,12 +6,29 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import shutil
+import tempfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+REPO = Path(__file__).resolve().parents[1]
+
+# Airflow reads its configuration when first imported: point it at a throwaway home and this
+# repository's DAGs before any test imports it.
+_AIRFLOW_HOME = tempfile.mkdtemp(prefix="flightdq-airflow-home-")
+os.environ["AIRFLOW_HOME"] = _AIRFLOW_HOME
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
+os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(REPO / "plugins")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["GX_ANALYTICS_ENABLED"] = "False"
+for _inherited in ("FLIGHTDQ_LAKE", "FLIGHTDQ_BACKEND", "FLIGHTDQ_POLICY"):
+    os.environ.pop(_inherited, None)
+
+
+def pytest_sessionfinish(session, exitstatus):  # noqa: ANN001, ARG001
+    shutil.rmtree(_AIRFLOW_HOME, ignore_errors=True)
 
 
 def valid_rows(day: date, n: int, *, start: int = 0, hours: range = range(24)) -> list[dict]:
