@@ -1,5 +1,4 @@
 """
-(Airflow DAG: the logic lives in `include/flightdq`; this file only wires it.)
 ### Flight data: daily data-quality checks
 
 Runbook: *Data Quality Degradation*. Once a UTC day is over (02:00 UTC the next day, when the ETL
@@ -13,9 +12,13 @@ has had time to build it), check that day on both datasets:
 | `check_duplicates` | repeated `flight_id` | any: P3, > 1% of rows: P2 |
 | `check_freshness` | newest data against the end of the day | > 60 min: P2, > 4 h: P1 |
 
-A red check task is a finding (no retry); `report` gathers every result of the run into one table.
+A red check task is a finding (no retry); `report` gathers every result of the run into one table,
+`verdict` turns the run red on any finding, and `trigger_remediation` asks `flightdq_remediation`
+to rebuild the days whose processed partition failed (it plans for itself and skips data loss).
 **Trigger by hand** with `date` (and `to` for a range, at most 31 days) to re-check days after a repair.
 Results are kept in the check history (`flightdq-history/` in the lake).
+
+_Airflow DAG built by `flightdq.dag_factory`; the logic lives in `include/flightdq`._
 """
 
 from flightdq.contract import CHECKS
@@ -29,4 +32,5 @@ build_checks_dag(
     checks=CHECKS,
     doc_md=__doc__,
     tags=["daily"],
+    remediate=True,
 )

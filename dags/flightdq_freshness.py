@@ -1,10 +1,11 @@
 """
-(Airflow DAG: the logic lives in `include/flightdq`; this file only wires it.)
 ### Flight data: freshness, every 15 minutes
 
 Runbook: *Data Quality Degradation* ("data freshness lag > 60 minutes"). The newest raw snapshot
 (from the object keys) and the newest processed `last_seen` of the day in progress, against the end
 of the run's data interval: more than 60 minutes old is P2, more than 4 hours P1.
+
+_Airflow DAG built by `flightdq.dag_factory`; the logic lives in `include/flightdq`._
 """
 
 from flightdq.contract import FRESHNESS

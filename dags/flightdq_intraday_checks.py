@@ -1,5 +1,4 @@
 """
-(Airflow DAG: the logic lives in `include/flightdq`; this file only wires it.)
 ### Flight data: today's partition, through the day
 
 Runbook: *Data Quality Degradation* ("missing data partitions for current day"). Every hour, check
@@ -12,6 +11,8 @@ the UTC day in progress as it stands at the end of the run's data interval:
 - `check_freshness`: newest raw snapshot and processed `last_seen` within 60 minutes (P2; 4 h: P1).
 
 Whole-day checks (schema, duplicates) run in `flightdq_daily_checks` once the day is complete.
+
+_Airflow DAG built by `flightdq.dag_factory`; the logic lives in `include/flightdq`._
 """
 
 from flightdq.contract import FRESHNESS, PARTITION_PRESENCE, RECORD_COUNT_DRIFT

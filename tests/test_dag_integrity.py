@@ -33,10 +33,10 @@ def test_house_rules(dagbag, path):
     assert dag.doc_md and "###" in dag.doc_md
     assert dag.tags and "flightdq" in dag.tags
     assert dag.start_date == datetime(2026, 1, 1, tzinfo=UTC)
-    assert dag.schedule is not None and dag.catchup is False
+    assert dag.catchup is False
+    assert (dag.schedule is None) == (dag.dag_id == "flightdq_remediation")  # only repairs are manual
     assert dag.default_args["retries"] >= 1
-    assert dag.max_active_runs == 1
-    assert {"date", "to", "as_of"} <= set(dag.params)
+    assert {"date", "to"} <= set(dag.params)  # every DAG can be pointed at days by hand
 
 
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.stem)
@@ -54,6 +54,15 @@ def test_each_check_has_its_own_task(dagbag):
     daily = dagbag.dags["flightdq_daily_checks"]
     assert {t.task_id for t in daily.tasks} == {
         "resolve_target", "check_partition_presence", "check_record_count_drift", "check_schema_validity",
-        "check_duplicates", "check_freshness", "report",
+        "check_duplicates", "check_freshness", "report", "verdict", "remediation_needed",
+        "trigger_remediation",
     }
     assert daily.get_task("report").trigger_rule == "all_done"
+    assert daily.get_task("trigger_remediation").trigger_dag_id == "flightdq_remediation"
+
+
+def test_remediation_is_a_dry_run_by_default_and_one_etl_at_a_time(dagbag):
+    remediation = dagbag.dags["flightdq_remediation"]
+    assert remediation.schedule is None
+    assert remediation.params["dry_run"] is True
+    assert remediation.get_task("repair_day").max_active_tis_per_dag == 1

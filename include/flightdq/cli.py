@@ -42,6 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--check", action="append", help=f"only this check ({', '.join(CHECKS)})")
     validate.add_argument("--no-record", action="store_true", help="do not keep the results in the history")
 
+    remediate = sub.add_parser("remediate", help="re-run the ETL for broken days, then check them again")
+    _add_range(remediate)
+    remediate.add_argument("--dry-run", action="store_true", help="plan only; change nothing")
+    remediate.add_argument("--as-of", help="ISO-8601 moment the days are judged at (default: now)")
+
     catalog = sub.add_parser("catalog", help="the partition catalog")
     catalog_sub = catalog.add_subparsers(dest="catalog_command", required=True, parser_class=_Parser)
     repair = catalog_sub.add_parser("repair", help="register the partitions found in storage (MSCK REPAIR)")
@@ -74,6 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "validate":
             return _validate(args)
+        if args.command == "remediate":
+            return _remediate(args)
         if args.command == "catalog":
             return _catalog_repair(args)
         if args.command == "generate":
@@ -102,6 +109,23 @@ def _validate(args: argparse.Namespace) -> int:
     )
     print(results_json(results) if args.json else results_table(results))
     return EXIT_FAILED if any(r.failed for r in results) else EXIT_OK
+
+
+def _remediate(args: argparse.Namespace) -> int:
+    from flightdq.backends.base import get_backend
+    from flightdq.config import Settings
+    from flightdq.remediation import Outcome, outcomes_table, remediate
+    from flightdq.runner import validate_request
+
+    settings = Settings.from_env()
+    as_of = parse_moment(args.as_of) if args.as_of else utcnow()
+    days = day_range(args.date, args.to, max_days=settings.policy.validation.max_range_days)
+    validate_request(days, as_of, CHECKS, DATASETS)
+    run_id = f"cli-remediate__{utcnow():%Y%m%dT%H%M%S}"
+    ended = remediate(get_backend(settings), days, as_of, dry_run=args.dry_run, run_id=run_id)
+    print(outcomes_table(ended))
+    settled = {Outcome.NOTHING_TO_DO, Outcome.REPAIRED, Outcome.PLANNED}
+    return EXIT_OK if all(o.outcome in settled for o in ended) else EXIT_FAILED
 
 
 def _catalog_repair(args: argparse.Namespace) -> int:

@@ -72,6 +72,11 @@ class ValidationPolicy:
 
 
 @dataclass(frozen=True)
+class RemediationPolicy:
+    max_parallel_etl: int = 1
+
+
+@dataclass(frozen=True)
 class Policy:
     partition_presence: PresencePolicy = field(default_factory=PresencePolicy)
     record_count_drift: DriftPolicy = field(default_factory=DriftPolicy)
@@ -80,6 +85,7 @@ class Policy:
     freshness: FreshnessPolicy = field(default_factory=FreshnessPolicy)
     check_error_severity: Severity = Severity.P2
     validation: ValidationPolicy = field(default_factory=ValidationPolicy)
+    remediation: RemediationPolicy = field(default_factory=RemediationPolicy)
 
 
 def _coerce(key: str, value: Any, default: Any) -> Any:

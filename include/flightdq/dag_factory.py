@@ -7,8 +7,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
+from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk.exceptions import AirflowFailException
 
+REMEDIATION_DAG_ID = "flightdq_remediation"
 START_DATE = datetime(2026, 1, 1, tzinfo=UTC)
 DEFAULT_ARGS = {
     "owner": "data-platform",
@@ -18,8 +20,8 @@ DEFAULT_ARGS = {
 }
 
 
-def target_params() -> dict[str, Param]:
-    return {
+def target_params(remediate: bool) -> dict[str, Param]:
+    params = {
         "date": Param(None, type=["null", "string"], format="date", title="Day to check (UTC)",
                       description="Leave empty on a scheduled run; YYYY-MM-DD to check a day by hand."),
         "to": Param(None, type=["null", "string"], format="date", title="Last day of a range",
@@ -27,10 +29,18 @@ def target_params() -> dict[str, Param]:
         "as_of": Param(None, type=["null", "string"], title="Check as of (ISO-8601)",
                        description="Optional: the moment to judge freshness and progress against."),
     }
+    if remediate:
+        params["trigger_remediation"] = Param(
+            True, type="boolean", title="Trigger remediation for failing days",
+            description="Turn off to re-check days without repairing them.")
+    return params
 
 
 def build_checks_dag(*, dag_id: str, cron: str, mode: str, checks: Sequence[str], doc_md: str,
-                     tags: Sequence[str] = ()):  # -> airflow DAG
+                     tags: Sequence[str] = (), remediate: bool = False):  # -> airflow DAG
+    """A DAG running `checks` (one task each) on the days its runs target, then one `report`, a
+    `verdict` that is red on any finding and, with `remediate`, a trigger of the remediation DAG
+    for the days whose processed partition failed a check."""
     @dag(
         dag_id=dag_id,
         schedule=CronDataIntervalTimetable(cron, timezone="UTC"),
@@ -40,7 +50,7 @@ def build_checks_dag(*, dag_id: str, cron: str, mode: str, checks: Sequence[str]
         default_args=DEFAULT_ARGS,
         tags=["flightdq", "data-quality", *tags],
         doc_md=doc_md,
-        params=target_params(),
+        params=target_params(remediate),
         render_template_as_native_obj=True,
     )
     def checks_dag() -> None:
@@ -81,13 +91,38 @@ def build_checks_dag(*, dag_id: str, cron: str, mode: str, checks: Sequence[str]
 
         @task(trigger_rule="all_done", retries=0)
         def report(target: dict) -> dict:
-            from flightdq.orchestration import ChecksFailed, report_run
+            from flightdq.orchestration import remediation_request_from_results, report_run
 
-            try:
-                return report_run(target, get_current_context()["run_id"], checks)
-            except ChecksFailed as exc:
-                raise AirflowFailException(f"data-quality checks failed: {exc}") from None
+            context = get_current_context()
+            summary = report_run(target, context["run_id"], checks)
+            wanted = remediate and context["params"].get("trigger_remediation", True)
+            summary["remediation"] = remediation_request_from_results(summary) if wanted else None
+            return summary
 
-        check_tasks >> report(target)
+        @task(retries=0)
+        def verdict(summary: dict) -> None:
+            """Red when any check failed or left no results: the run's colour is the lake's health."""
+            from flightdq.orchestration import verdict_text
+
+            problems = verdict_text(summary)
+            if problems:
+                raise AirflowFailException(f"data-quality checks failed: {problems}")
+
+        summary = report(target)
+        check_tasks >> summary
+        verdict(summary)
+        if remediate:
+
+            @task.short_circuit
+            def remediation_needed(summary: dict) -> bool:
+                return summary["remediation"] is not None
+
+            trigger = TriggerDagRunOperator(
+                task_id="trigger_remediation",
+                trigger_dag_id=REMEDIATION_DAG_ID,
+                conf="{{ ti.xcom_pull(task_ids='report')['remediation'] }}",
+                wait_for_completion=False,
+            )
+            remediation_needed(summary) >> trigger
 
     return checks_dag()

@@ -78,8 +78,8 @@ def run_check_group(check: str, target: Mapping[str, Any], run_id: str) -> dict[
 def report_run(
     target: Mapping[str, Any], run_id: str, checks: Sequence[str] = CHECKS, settings: Settings | None = None
 ) -> dict[str, Any]:
-    """Gather every result this run recorded, log one table, and raise if anything failed or a
-    check left no results (its task failed before recording)."""
+    """Gather every result this run recorded and log them as one table. Notes the checks that left
+    no results (their task failed before recording)."""
     from flightdq.backends.base import get_backend
 
     backend = get_backend(settings)
@@ -89,13 +89,100 @@ def report_run(
     summary = summarize(results)
     seen = {r.check for r in results}
     summary["missing_checks"] = [c for c in checks if c not in seen]
-    problems = summary["failing"] and _failing_text(summary["failing"])
-    if summary["missing_checks"]:
-        problems = f"{problems + '; ' if problems else ''}no results from: {', '.join(summary['missing_checks'])}"
-    if problems:
-        raise ChecksFailed(problems)
     return summary
+
+
+def verdict_text(summary: Mapping[str, Any]) -> str:
+    """Empty when the run found nothing wrong; otherwise what was wrong, in one line."""
+    problems = _failing_text(summary["failing"]) if summary["failing"] else ""
+    if summary.get("missing_checks"):
+        problems = f"{problems + '; ' if problems else ''}no results from: {', '.join(summary['missing_checks'])}"
+    return problems
 
 
 def _failing_text(failing: Sequence[Mapping[str, Any]]) -> str:
     return "; ".join(f"{f['dt']} {f['dataset']} {f['check']} {f['status']} {f['severity']}" for f in failing)
+
+
+# --- remediation ----------------------------------------------------------------------------------
+def resolve_remediation_request(
+    params: Mapping[str, Any], *, run_after: datetime, max_days: int
+) -> dict[str, Any]:
+    """Days to repair from the trigger: `date` (+ `to`) by hand, or `days` from the DQ DAG."""
+    if params.get("days"):
+        if params.get("date") or params.get("to"):
+            raise InputError("give either days or date/to, not both")
+        days = sorted({parse_day(d, "param days item") for d in params["days"]})
+        if len(days) > max_days:
+            raise InputError(f"{len(days)} days is more than the allowed {max_days} days")
+    elif params.get("date"):
+        start = parse_day(params["date"], "param date")
+        end = parse_day(params["to"], "param to") if params.get("to") else start
+        days = day_range(start, end, max_days=max_days)
+    else:
+        raise InputError("param date is required (or days, from the data-quality DAG)")
+    dry_run = params.get("dry_run", True)
+    if not isinstance(dry_run, bool):
+        raise InputError(f"param dry_run must be true or false, not {dry_run!r}")
+    if days[-1] > run_after.date():
+        raise InputError(f"date {days[-1]} is in the future")
+    return {"days": [str(d) for d in days], "as_of": run_after.isoformat(), "dry_run": dry_run}
+
+
+def plan_remediation(request: Mapping[str, Any], run_id: str) -> list[dict[str, Any]]:
+    from flightdq.backends.base import get_backend
+    from flightdq.remediation import plan_days
+
+    plans = plan_days(get_backend(), _days(request), parse_moment(request["as_of"]), run_id=run_id)
+    log.info("plan:\n%s", "\n".join(f"{p.dt}  {p.action!s:<14}  {'; '.join(p.reasons)}" for p in plans))
+    return [p.to_dict() for p in plans]
+
+
+def days_to_repair(request: Mapping[str, Any], plans: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The plans that need work; none on a dry run (the mapped repair task is then skipped)."""
+    if request["dry_run"]:
+        log.info("dry run: nothing will be changed")
+        return []
+    return [dict(p) for p in plans if p["action"] in ("rebuild", "register")]  # REPAIR_ACTIONS
+
+
+def repair_planned_day(plan: Mapping[str, Any]) -> dict[str, Any]:
+    from flightdq.backends.base import get_backend
+    from flightdq.remediation import DayPlan, repair_day
+
+    return repair_day(get_backend(), DayPlan.from_dict(plan))
+
+
+def finish_remediation(
+    request: Mapping[str, Any],
+    plans: Sequence[Mapping[str, Any]],
+    repairs: Sequence[Mapping[str, Any]],
+    run_id: str,
+) -> dict[str, Any]:
+    """Check the repaired days again, record how every day ended, and raise unless all are fine."""
+    from flightdq.backends.base import get_backend
+    from flightdq.remediation import DayPlan, Outcome, finish, outcomes_table
+
+    ended = finish(
+        get_backend(),
+        [DayPlan.from_dict(p) for p in plans],
+        {r["dt"]: r for r in repairs if r},
+        parse_moment(request["as_of"]),
+        dry_run=request["dry_run"],
+        run_id=run_id,
+    )
+    log.info("remediation summary:\n%s", outcomes_table(ended))
+    summary = {"days": [o.to_dict() for o in ended]}
+    bad = [o for o in ended if o.outcome in (Outcome.STILL_FAILING, Outcome.NOT_REPAIRABLE)]
+    if bad:
+        raise ChecksFailed("; ".join(f"{o.dt} {o.outcome}" for o in bad))
+    return summary
+
+
+def remediation_request_from_results(summary: Mapping[str, Any]) -> dict | None:
+    """What the daily DQ DAG asks the remediation DAG to look at: the days with a failing
+    processed check (the remediation DAG plans for itself; raw-only findings are not its job)."""
+    days = sorted({f["dt"] for f in summary["failing"] if f["dataset"] == "flightdata_processed"})
+    if not days:
+        return None
+    return {"days": days, "dry_run": False}

@@ -4,6 +4,7 @@ the check history and the ETL job. Checks and DAGs see only this."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -16,6 +17,22 @@ if TYPE_CHECKING:
 
 class BackendError(RuntimeError):
     """An engine, catalog or storage call failed; the message names the query, run or object."""
+
+
+@dataclass(frozen=True)
+class EtlRun:
+    """One run of the `flightdata-etl` job for one day, as the job registry knows it."""
+
+    run_id: str
+    dt: str
+    state: str  # SUCCEEDED, FAILED, or the engine's own terminal state (STOPPED, TIMEOUT, ...)
+    rows: int | None = None
+    error: str | None = None
+    attached: bool = False  # True when this caller found the run already going and waited for it
+
+    @property
+    def succeeded(self) -> bool:
+        return self.state == "SUCCEEDED"
 
 
 class Backend(Protocol):
@@ -43,6 +60,10 @@ class Backend(Protocol):
 
     def raw_snapshot_times(self, start: date, end: date) -> dict[str, dict[int, list[int]]]:
         """dt -> hour -> the snapshot `time`s of the raw objects found, from listing only."""
+
+    def run_etl(self, day: date) -> EtlRun:
+        """Rebuild the day's processed partition with the ETL job, or wait for the run already going
+        for that day; returns the run in a terminal state."""
 
 
 def get_backend(settings: Settings | None = None) -> Backend:

@@ -7,14 +7,17 @@ from the catalog's partitions that have files, with `dt` taken from the path as 
 
 from __future__ import annotations
 
+import os
 import threading
+import time
+import uuid
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flightdq import layout, queries
-from flightdq.backends.base import BackendError
+from flightdq.backends.base import BackendError, EtlRun
 from flightdq.backends.local_catalog import LocalCatalog
 from flightdq.contract import (
     PARTITION_KEY,
@@ -94,6 +97,40 @@ class LocalBackend:
         return self.catalog.register(
             PROCESSED_TABLE, [(dt, str(self.partition_folder(dt))) for dt in dts]
         )
+
+    # --- the ETL job ----------------------------------------------------------------------------
+    def run_etl(self, day: date, *, wait_seconds: float = 3600.0) -> EtlRun:
+        """Run `flightdata-etl` for `day` here and now, unless a run for that day is already going:
+        then wait for that one and report it (never a second run for the same day)."""
+        from flightdq import etl
+
+        run_id = f"local-etl__{day}__{uuid.uuid4().hex[:12]}"
+        going = self.catalog.claim_etl_run(str(day), run_id, os.getpid())
+        if going is not None:
+            return self._wait_for_run(going, wait_seconds)
+        try:
+            outcome = etl.run_local_etl(self.lake, day)
+        except Exception as exc:
+            self.catalog.finish_etl_run(run_id, "FAILED", error=f"{type(exc).__name__}: {exc}"[:1000])
+            return EtlRun(run_id, str(day), "FAILED", error=f"{type(exc).__name__}: {exc}")
+        self.catalog.finish_etl_run(run_id, "SUCCEEDED", rows=outcome.rows)
+        return EtlRun(run_id, str(day), "SUCCEEDED", rows=outcome.rows)
+
+    def _wait_for_run(self, run_id: str, wait_seconds: float) -> EtlRun:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            run = self.catalog.etl_run(run_id)
+            if run is None:
+                raise BackendError(f"ETL run {run_id} vanished from the job registry")
+            if run["state"] != "RUNNING":
+                return EtlRun(run_id, run["dt"], run["state"], rows=run["rows"], error=run["error"],
+                              attached=True)
+            if time.monotonic() > deadline:
+                raise BackendError(f"ETL run {run_id} for {run['dt']} still running after {wait_seconds:.0f}s")
+            time.sleep(0.2)
+
+    def etl_runs(self, day: date) -> list[dict[str, Any]]:
+        return self.catalog.etl_runs(str(day))
 
     # --- storage ------------------------------------------------------------------------------
     def partition_folder(self, day: date | str) -> Path:

@@ -81,3 +81,68 @@ class LocalCatalog:
             return bool(
                 conn.execute("DELETE FROM partitions WHERE table_name = ? AND dt = ?", (table, dt)).rowcount
             )
+
+    # --- ETL job runs: at most one RUNNING per day ------------------------------------------------
+    def claim_etl_run(self, dt: str, run_id: str, pid: int) -> str | None:
+        """Record a new RUNNING run for `dt`, or return the id of the run already going for it.
+
+        A RUNNING run whose process is gone (a crash) is marked ABANDONED first, so it blocks nobody.
+        """
+        with self.connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                running = conn.execute(
+                    "SELECT run_id, pid FROM etl_runs WHERE dt = ? AND state = 'RUNNING'", (dt,)
+                ).fetchone()
+                if running and _process_alive(running[1]):
+                    conn.execute("COMMIT")
+                    return running[0]
+                if running:
+                    conn.execute(
+                        "UPDATE etl_runs SET state = 'ABANDONED', error = 'process gone', "
+                        "finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE run_id = ?",
+                        (running[0],),
+                    )
+                conn.execute(
+                    "INSERT INTO etl_runs (run_id, dt, state, pid) VALUES (?, ?, 'RUNNING', ?)",
+                    (run_id, dt, pid),
+                )
+                conn.execute("COMMIT")
+                return None
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def finish_etl_run(self, run_id: str, state: str, *, rows: int | None = None, error: str | None = None) -> None:
+        with self.connect() as conn:
+            conn.execute(
+                "UPDATE etl_runs SET state = ?, rows = ?, error = ?, "
+                "finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE run_id = ?",
+                (state, rows, error, run_id),
+            )
+
+    def etl_run(self, run_id: str) -> dict | None:
+        with self.connect() as conn:
+            conn.row_factory = sqlite3.Row
+            row = conn.execute("SELECT * FROM etl_runs WHERE run_id = ?", (run_id,)).fetchone()
+            return dict(row) if row else None
+
+    def etl_runs(self, dt: str) -> list[dict]:
+        with self.connect() as conn:
+            conn.row_factory = sqlite3.Row
+            return [dict(r) for r in conn.execute(
+                "SELECT * FROM etl_runs WHERE dt = ? ORDER BY started_at", (dt,)).fetchall()]
+
+
+def _process_alive(pid: int | None) -> bool:
+    import os
+
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -18,7 +18,7 @@ from flightdq.results import CheckResult, Status
 def schema_differences(schema) -> list[str]:  # noqa: ANN001 - pyarrow.Schema
     """How a file's schema differs from the contract, in words (column names and types only)."""
     contract = processed_arrow_schema()
-    found = {f.name: f.type for f in schema if f.name != "dt"}
+    found = {f.name: f.type for f in schema}  # `dt` belongs in the path, never in the files
     wanted = {f.name: f.type for f in contract}
     differences = [f"missing column {name}" for name in wanted if name not in found]
     differences += [f"unexpected column {name}" for name in found if name not in wanted]
@@ -55,7 +55,7 @@ def check_day(ctx: CheckContext, day: date) -> CheckResult:
                            None, "contract schema", "no rows to validate (see partition_presence)",
                            {"blocked_by": "partition_presence", "files": len(file_schemas)})
     ratio = report.failing_rows / rows
-    broken = sorted((r for r in report.rules if not r.success), key=lambda r: -r.unexpected_count)
+    broken = sorted((r for r in report.rules if not r.success and r.evaluated), key=lambda r: -r.unexpected_count)
     worst = [
         {"rule": r.rule, "column": r.column, "kind": r.kind, "rows": r.unexpected_count}
         for r in broken[: policy.worst_rules_reported]
@@ -74,7 +74,7 @@ def check_day(ctx: CheckContext, day: date) -> CheckResult:
     worst_text = ", ".join(f"{w['rule']} ({w['rows']})" for w in worst if w["kind"] == "row")
     if file_differences or not report.schema_ok:
         differences = details["schema_differences"] or [
-            f"{r.rule} failed" for r in broken if r.kind == "schema"
+            f"{r.rule} failed" for r in report.rules if r.kind == "schema" and not r.success
         ]
         return CheckResult(PROCESSED_DATASET, dt, SCHEMA_VALIDITY, Status.FAIL, policy.schema_change_severity,
                            observed, expected, "schema differs from the contract: " + "; ".join(differences),

@@ -1,0 +1,98 @@
+"""
+### Flight data: remediation (re-run the ETL for broken days, then check them again)
+
+Runbook: *Data Quality Degradation → Resolution → For Missing Data*: "Re-run ETL job for missing
+partitions". This Airflow DAG does it safely, one day at a time:
+
+1. `resolve_request`: the days (`date`, optional `to`, at most 31 days; or `days` when the daily
+   data-quality DAG triggers it) and `dry_run` (**on by default** when triggered by hand);
+2. `plan`: check every day and decide: *nothing* to do, *register* (files there, catalog missing
+   them), *rebuild* (missing, empty, short, duplicated or broken partition whose raw data is
+   complete), or *not repairable* (raw hours missing: **P0 data loss**, no ETL run);
+3. `repair_day` (mapped, at most `remediation.max_parallel_etl` at once, default 1): run
+   `flightdata-etl` for the day, or wait for the run already going for it (never two at once),
+   then register the partition;
+4. `finish`: check the repaired days again and end each as *repaired*, *still failing* or
+   *not repairable*, in one summary. The run is red unless every day is fine.
+
+A dry run stops after `plan`: nothing is written.
+"""
+
+from datetime import timedelta
+
+from airflow.sdk import Param, dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException
+
+from flightdq.config import Settings
+from flightdq.dag_factory import DEFAULT_ARGS, START_DATE
+
+MAX_PARALLEL_ETL = Settings.from_env().policy.remediation.max_parallel_etl
+
+
+@dag(
+    dag_id="flightdq_remediation",
+    schedule=None,
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=4,
+    default_args=DEFAULT_ARGS,
+    tags=["flightdq", "remediation", "manual"],
+    doc_md=__doc__,
+    params={
+        "date": Param(None, type=["null", "string"], format="date", title="First day to repair (UTC)"),
+        "to": Param(None, type=["null", "string"], format="date", title="Last day (optional)"),
+        "dry_run": Param(True, type="boolean", title="Dry run: plan only, change nothing"),
+        "days": Param([], type="array", items={"type": "string", "format": "date"},
+                      title="Days (set by the data-quality DAG; leave empty by hand)"),
+    },
+)
+def flightdq_remediation() -> None:
+    @task(retries=0)
+    def resolve_request() -> dict:
+        from flightdq.dates import InputError
+        from flightdq.orchestration import resolve_remediation_request
+
+        context = get_current_context()
+        try:
+            return resolve_remediation_request(
+                context["params"],
+                run_after=context["dag_run"].run_after,
+                max_days=Settings.from_env().policy.validation.max_range_days,
+            )
+        except InputError as exc:
+            raise AirflowFailException(f"bad input: {exc}") from None
+
+    @task
+    def plan(request: dict) -> list[dict]:
+        from flightdq.orchestration import plan_remediation
+
+        return plan_remediation(request, get_current_context()["run_id"])
+
+    @task
+    def days_to_repair(request: dict, plans: list[dict]) -> list[dict]:
+        from flightdq.orchestration import days_to_repair as select
+
+        return select(request, plans)
+
+    @task(max_active_tis_per_dag=MAX_PARALLEL_ETL, retry_delay=timedelta(minutes=1))
+    def repair_day(day_plan: dict) -> dict:
+        from flightdq.orchestration import repair_planned_day
+
+        return repair_planned_day(day_plan)
+
+    @task(trigger_rule="all_done", retries=0)
+    def finish(request: dict, plans: list[dict], repairs: list[dict]) -> dict:
+        from flightdq.orchestration import ChecksFailed, finish_remediation
+
+        try:
+            return finish_remediation(request, plans, list(repairs or []), get_current_context()["run_id"])
+        except ChecksFailed as exc:
+            raise AirflowFailException(f"not every day is fine: {exc}") from None
+
+    request = resolve_request()
+    plans = plan(request)
+    repairs = repair_day.expand(day_plan=days_to_repair(request, plans))
+    finish(request, plans, repairs)
+
+
+flightdq_remediation()

@@ -1,0 +1,215 @@
+"""Remediation: the runbook's "re-run ETL job for missing partitions", made safe.
+
+For each day: plan (nothing to do / register / rebuild / not repairable), then, unless it is a dry
+run, act on one day at a time, then check the day again and say how it ended. A day whose raw data
+is missing is data loss: it gets no ETL run. A day never gets a second ETL run while one is going
+(the backend's job registry enforces it; a second caller waits for the first run instead).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from flightdq.backends.base import Backend, BackendError
+from flightdq.contract import PARTITION_PRESENCE, PROCESSED_DATASET, RAW_DATASET, SCHEMA_VALIDITY
+from flightdq.dates import InputError
+from flightdq.results import CheckResult
+from flightdq.runner import run_checks
+
+log = logging.getLogger(__name__)
+
+
+class Action(StrEnum):
+    NOTHING = "nothing"
+    REGISTER = "register"  # files are in storage, the catalog does not know them
+    REBUILD = "rebuild"  # re-run the ETL from raw data
+    NOT_REPAIRABLE = "not_repairable"  # raw data is missing: data loss, no ETL run
+
+
+class Outcome(StrEnum):
+    NOTHING_TO_DO = "nothing_to_do"
+    PLANNED = "planned"  # dry run: nothing was changed
+    REPAIRED = "repaired"
+    STILL_FAILING = "still_failing"
+    NOT_REPAIRABLE = "not_repairable"
+
+
+@dataclass
+class DayPlan:
+    dt: str
+    action: Action
+    reasons: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"action": str(self.action)}
+
+    @classmethod
+    def from_dict(cls, record: Mapping[str, Any]) -> DayPlan:
+        return cls(record["dt"], Action(record["action"]), list(record.get("reasons", [])))
+
+
+@dataclass
+class DayOutcome:
+    dt: str
+    action: str
+    outcome: Outcome
+    message: str
+    etl_run_id: str | None = None
+    still_failing: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"outcome": str(self.outcome)}
+
+
+def plan_from_results(days: Sequence[date], results: Iterable[CheckResult]) -> list[DayPlan]:
+    """Decide, from a validation of the days, what each day needs."""
+    by_day: dict[str, list[CheckResult]] = {}
+    for result in results:
+        by_day.setdefault(result.dt, []).append(result)
+    plans = []
+    for day in days:
+        found = by_day.get(str(day), [])
+        raw_gaps = [r for r in found if r.dataset == RAW_DATASET and r.check == PARTITION_PRESENCE and r.failed]
+        failing = [r for r in found if r.dataset == PROCESSED_DATASET and r.failed]
+        reasons = [f"{r.check}: {r.message}" for r in failing]
+        if raw_gaps:
+            plans.append(DayPlan(str(day), Action.NOT_REPAIRABLE,
+                                 [f"raw data missing ({raw_gaps[0].message}); re-running the ETL cannot "
+                                  "bring it back", *reasons]))
+        elif not failing:
+            plans.append(DayPlan(str(day), Action.NOTHING))
+        elif _files_fine_but_unregistered(failing):
+            plans.append(DayPlan(str(day), Action.REGISTER, reasons))
+        else:
+            plans.append(DayPlan(str(day), Action.REBUILD, reasons))
+    return plans
+
+
+def _files_fine_but_unregistered(failing: list[CheckResult]) -> bool:
+    """The partition's files are in storage and sound, only the catalog does not know them: the
+    engine could not see the day, so its SQL checks failed too, but registering it is the repair."""
+    unregistered = any(
+        r.check == PARTITION_PRESENCE and r.details.get("state") == "not_registered" for r in failing
+    )
+    files_broken = any(r.check == SCHEMA_VALIDITY and not r.details.get("blocked_by") for r in failing)
+    return unregistered and not files_broken
+
+
+def plan_days(backend: Backend, days: Sequence[date], as_of: datetime, *, run_id: str) -> list[DayPlan]:
+    results = run_checks(days, as_of, backend=backend, settings=backend.settings, run_id=run_id)
+    return plan_from_results(days, results)
+
+
+def repair_day(backend: Backend, plan: DayPlan) -> dict[str, Any]:
+    """Carry out one day's plan. Raises BackendError naming the ETL run if the run failed."""
+    day = date.fromisoformat(plan.dt)
+    if plan.action is Action.REGISTER:
+        added = backend.register_partitions([plan.dt])
+        return {"dt": plan.dt, "action": str(plan.action), "registered": bool(added), "etl_run_id": None}
+    if plan.action is not Action.REBUILD:
+        raise InputError(f"day {plan.dt} is planned as {plan.action}, which is not a repair")
+    run = backend.run_etl(day)
+    if not run.succeeded:
+        raise BackendError(f"ETL run {run.run_id} for {plan.dt} ended {run.state}: {run.error or 'no reason given'}")
+    backend.register_partitions([plan.dt])
+    return {"dt": plan.dt, "action": str(plan.action), "etl_run_id": run.run_id, "rows": run.rows,
+            "attached": run.attached}
+
+
+def outcomes(
+    plans: Sequence[DayPlan],
+    recheck: Iterable[CheckResult],
+    repairs: Mapping[str, Mapping[str, Any]],
+    *,
+    dry_run: bool,
+) -> list[DayOutcome]:
+    """How each day ended, from its plan, what was done and the checks run after."""
+    failing_after: dict[str, list[str]] = {}
+    for result in recheck:
+        if result.failed and result.dataset == PROCESSED_DATASET:
+            failing_after.setdefault(result.dt, []).append(f"{result.check} {result.severity}")
+    ended = []
+    for plan in plans:
+        repair = repairs.get(plan.dt, {})
+        run_id = repair.get("etl_run_id")
+        if plan.action is Action.NOTHING:
+            ended.append(DayOutcome(plan.dt, plan.action, Outcome.NOTHING_TO_DO, "all checks pass"))
+        elif plan.action is Action.NOT_REPAIRABLE:
+            ended.append(DayOutcome(plan.dt, plan.action, Outcome.NOT_REPAIRABLE,
+                                    "data loss (P0): " + plan.reasons[0]))
+        elif dry_run:
+            ended.append(DayOutcome(plan.dt, plan.action, Outcome.PLANNED,
+                                    f"dry run: would {plan.action}; nothing was changed"))
+        elif repair.get("error") or not repair:
+            ended.append(DayOutcome(plan.dt, plan.action, Outcome.STILL_FAILING,
+                                    f"{plan.action} failed: {repair.get('error', 'no repair was recorded')}",
+                                    run_id, failing_after.get(plan.dt, [])))
+        elif failing_after.get(plan.dt):
+            ended.append(DayOutcome(plan.dt, plan.action, Outcome.STILL_FAILING,
+                                    f"after {plan.action}, still failing: {', '.join(failing_after[plan.dt])}",
+                                    run_id, failing_after[plan.dt]))
+        else:
+            ended.append(DayOutcome(plan.dt, plan.action, Outcome.REPAIRED,
+                                    f"{plan.action} done" + (f" (ETL run {run_id})" if run_id else "")
+                                    + "; every check passes again", run_id))
+    return ended
+
+
+REPAIR_ACTIONS = (Action.REBUILD, Action.REGISTER)
+
+
+def finish(
+    backend: Backend,
+    plans: Sequence[DayPlan],
+    repairs: Mapping[str, Mapping[str, Any]],
+    as_of: datetime,
+    *,
+    dry_run: bool,
+    run_id: str,
+) -> list[DayOutcome]:
+    """Check the days that were acted on again, and record how every day ended."""
+    repairs = dict(repairs)
+    acted = [] if dry_run else [p for p in plans if p.action in REPAIR_ACTIONS]
+    for plan in acted:  # a repair that failed for good left no result: say so
+        repairs.setdefault(plan.dt, {"dt": plan.dt, "error": "the repair failed; see its log"})
+    recheck_days = [date.fromisoformat(p.dt) for p in acted]
+    recheck = (
+        run_checks(recheck_days, as_of, backend=backend, settings=backend.settings, run_id=f"{run_id}__recheck")
+        if recheck_days
+        else []
+    )
+    ended = outcomes(plans, recheck, repairs, dry_run=dry_run)
+    if not dry_run:
+        backend.history.write_remediation(run_id, [o.to_dict() for o in ended])
+    return ended
+
+
+def remediate(
+    backend: Backend, days: Sequence[date], as_of: datetime, *, dry_run: bool, run_id: str
+) -> list[DayOutcome]:
+    """The whole loop in one process (what `flightdq remediate` runs; the DAG runs the same steps
+    as separate tasks)."""
+    plans = plan_days(backend, days, as_of, run_id=run_id)
+    repairs: dict[str, dict[str, Any]] = {}
+    for plan in [] if dry_run else [p for p in plans if p.action in REPAIR_ACTIONS]:
+        try:
+            repairs[plan.dt] = repair_day(backend, plan)
+        except BackendError as exc:
+            log.error("repair of %s failed: %s", plan.dt, exc)
+            repairs[plan.dt] = {"dt": plan.dt, "error": str(exc)}
+    return finish(backend, plans, repairs, as_of, dry_run=dry_run, run_id=run_id)
+
+
+def outcomes_table(ended: Sequence[DayOutcome]) -> str:
+    lines = [f"{'dt':<10}  {'action':<14}  {'outcome':<14}  message", "-" * 100]
+    lines += [f"{o.dt:<10}  {o.action!s:<14}  {o.outcome!s:<14}  {o.message}" for o in ended]
+    counts: dict[str, int] = {}
+    for o in ended:
+        counts[str(o.outcome)] = counts.get(str(o.outcome), 0) + 1
+    lines.append(", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+    return "\n".join(lines)
