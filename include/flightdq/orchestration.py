@@ -133,7 +133,9 @@ def plan_remediation(request: Mapping[str, Any], run_id: str) -> list[dict[str, 
     from flightdq.backends.base import get_backend
     from flightdq.remediation import plan_days
 
-    plans = plan_days(get_backend(), _days(request), parse_moment(request["as_of"]), run_id=run_id)
+    plans = plan_days(
+        get_backend(), _days(request), parse_moment(request["as_of"]), run_id=run_id, record=not request["dry_run"]
+    )
     log.info("plan:\n%s", "\n".join(f"{p.dt}  {p.action!s:<14}  {'; '.join(p.reasons)}" for p in plans))
     return [p.to_dict() for p in plans]
 

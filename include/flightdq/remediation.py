@@ -100,8 +100,11 @@ def _files_fine_but_unregistered(failing: list[CheckResult]) -> bool:
     return unregistered and not files_broken
 
 
-def plan_days(backend: Backend, days: Sequence[date], as_of: datetime, *, run_id: str) -> list[DayPlan]:
-    results = run_checks(days, as_of, backend=backend, settings=backend.settings, run_id=run_id)
+def plan_days(
+    backend: Backend, days: Sequence[date], as_of: datetime, *, run_id: str, record: bool = True
+) -> list[DayPlan]:
+    """Validate the days and plan each. A dry run passes `record=False`: it writes nothing at all."""
+    results = run_checks(days, as_of, backend=backend, settings=backend.settings, run_id=run_id, record=record)
     return plan_from_results(days, results)
 
 
@@ -194,7 +197,7 @@ def remediate(
 ) -> list[DayOutcome]:
     """The whole loop in one process (what `flightdq remediate` runs; the DAG runs the same steps
     as separate tasks)."""
-    plans = plan_days(backend, days, as_of, run_id=run_id)
+    plans = plan_days(backend, days, as_of, run_id=run_id, record=not dry_run)
     repairs: dict[str, dict[str, Any]] = {}
     for plan in [] if dry_run else [p for p in plans if p.action in REPAIR_ACTIONS]:
         try:
