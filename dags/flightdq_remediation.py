@@ -42,8 +42,12 @@ MAX_PARALLEL_ETL = Settings.from_env().policy.remediation.max_parallel_etl
         "date": Param(None, type=["null", "string"], format="date", title="First day to repair (UTC)"),
         "to": Param(None, type=["null", "string"], format="date", title="Last day (optional)"),
         "dry_run": Param(True, type="boolean", title="Dry run: plan only, change nothing"),
-        "days": Param([], type="array", items={"type": "string", "format": "date"},
-                      title="Days (set by the data-quality DAG; leave empty by hand)"),
+        "days": Param(
+            [],
+            type="array",
+            items={"type": "string", "format": "date"},
+            title="Days (set by the data-quality DAG; leave empty by hand)",
+        ),
     },
 )
 def flightdq_remediation() -> None:

@@ -27,7 +27,7 @@ for _inherited in ("FLIGHTDQ_LAKE", "FLIGHTDQ_BACKEND", "FLIGHTDQ_POLICY"):
     os.environ.pop(_inherited, None)
 
 
-def pytest_sessionfinish(session, exitstatus):  # noqa: ANN001, ARG001
+def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(_AIRFLOW_HOME, ignore_errors=True)
 
 
@@ -39,19 +39,24 @@ def valid_rows(day: date, n: int, *, start: int = 0, hours: range = range(24)) -
     for i in range(start, start + n):
         first = base + timedelta(hours=hour_list[i % len(hour_list)], minutes=(i * 7) % 50, seconds=i % 60)
         icao = f"{0xA00000 + i:06x}"
-        rows.append({
-            "flight_id": f"{icao}-{int(first.timestamp())}",
-            "icao24": icao,
-            "callsign": f"DLH{i % 1000:03d}",
-            "origin_country": "Germany",
-            "first_seen": first,
-            "last_seen": first + timedelta(minutes=9),
-            "position_count": 10 + i % 5,
-            "first_latitude": 50.0, "first_longitude": 8.5,
-            "last_latitude": 51.0, "last_longitude": 9.5,
-            "max_baro_altitude": 11000.0, "max_velocity": 230.0,
-            "squawk": "1000",
-        })
+        rows.append(
+            {
+                "flight_id": f"{icao}-{int(first.timestamp())}",
+                "icao24": icao,
+                "callsign": f"DLH{i % 1000:03d}",
+                "origin_country": "Germany",
+                "first_seen": first,
+                "last_seen": first + timedelta(minutes=9),
+                "position_count": 10 + i % 5,
+                "first_latitude": 50.0,
+                "first_longitude": 8.5,
+                "last_latitude": 51.0,
+                "last_longitude": 9.5,
+                "max_baro_altitude": 11000.0,
+                "max_velocity": 230.0,
+                "squawk": "1000",
+            }
+        )
     return rows
 
 
@@ -65,7 +70,7 @@ class LakeBuilder:
     def partition_dir(self, day: date) -> Path:
         return self.root / "flightdata-processed" / "flightdata_processed" / f"dt={day}"
 
-    def write_partition(self, day: date, rows: list[dict], *, register: bool = True, schema=None) -> Path:  # noqa: ANN001
+    def write_partition(self, day: date, rows: list[dict], *, register: bool = True, schema=None) -> Path:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -80,8 +85,15 @@ class LakeBuilder:
             self.catalog.register("flightdata_processed", [(str(day), str(folder))])
         return folder
 
-    def write_raw(self, day: date, hours: range = range(24), *, per_hour: int = 2, gz: bool = False,
-                  until: datetime | None = None) -> None:
+    def write_raw(
+        self,
+        day: date,
+        hours: range = range(24),
+        *,
+        per_hour: int = 2,
+        gz: bool = False,
+        until: datetime | None = None,
+    ) -> None:
         from flightdq.layout import raw_key
 
         base = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
@@ -118,7 +130,7 @@ def settings(lake: LakeBuilder):
 
 
 @pytest.fixture
-def backend(settings):  # noqa: ANN001
+def backend(settings):
     from flightdq.backends.local import LocalBackend
 
     return LocalBackend(settings)

@@ -7,22 +7,22 @@ from datetime import date, timedelta
 
 import pyarrow as pa
 import pytest
-from conftest import end_of, valid_rows
 
-from flightdq.checks import CheckContext
-from flightdq.checks import drift, duplicates, freshness, presence, schema_validity
+from conftest import end_of, valid_rows
+from flightdq.checks import CheckContext, drift, duplicates, freshness, presence, schema_validity
 from flightdq.results import Severity, Status
 
 DAY = date(2026, 11, 25)  # a Wednesday
 
 
-def ctx_for(backend, days, as_of=None):  # noqa: ANN001
+def ctx_for(backend, days, as_of=None):
     days = days if isinstance(days, list) else [days]
-    return CheckContext(backend, days, as_of or end_of(days[-1]) + timedelta(hours=2),
-                        backend.settings.policy)
+    return CheckContext(
+        backend, days, as_of or end_of(days[-1]) + timedelta(hours=2), backend.settings.policy
+    )
 
 
-def by_dataset(results):  # noqa: ANN001
+def by_dataset(results):
     return {r.dataset: r for r in results}
 
 
@@ -85,7 +85,7 @@ def test_presence_judges_only_hours_that_have_passed(lake, backend):
 
 
 # --- record_count_drift -----------------------------------------------------------------------
-def weeks_of_history(lake, day, counts):  # noqa: ANN001
+def weeks_of_history(lake, day, counts):
     for k, n in enumerate(counts, start=1):
         lake.write_partition(day - timedelta(weeks=k), valid_rows(day, n))
 
@@ -121,9 +121,21 @@ def test_a_normal_weekend_is_not_an_incident(lake, backend):
 
 def test_incident_days_do_not_drag_the_normal_down(lake, backend):
     weeks_of_history(lake, DAY, [1000, 300, 320, 1000])  # two bad weeks, recorded as incidents
-    backend.history.write("earlier", "record_count_drift", [
-        {"dataset": "flightdata_processed", "dt": str(DAY - timedelta(weeks=k)), "check": "record_count_drift",
-         "status": "fail", "severity": "P1", "checked_at": "2026-11-01T00:00:00+00:00"} for k in (2, 3)])
+    backend.history.write(
+        "earlier",
+        "record_count_drift",
+        [
+            {
+                "dataset": "flightdata_processed",
+                "dt": str(DAY - timedelta(weeks=k)),
+                "check": "record_count_drift",
+                "status": "fail",
+                "severity": "P1",
+                "checked_at": "2026-11-01T00:00:00+00:00",
+            }
+            for k in (2, 3)
+        ],
+    )
     lake.write_partition(DAY, valid_rows(DAY, 600))
     (result,) = drift.run(ctx_for(backend, DAY))
     assert result.expected == 1000
@@ -166,7 +178,10 @@ def test_duplicates(lake, backend):
     lake.write_partition(third, valid_rows(third, 100))
     found = {r.dt: r for r in duplicates.run(ctx_for(backend, [DAY, other, third]))}
     assert (found[str(DAY)].status, found[str(DAY)].severity, found[str(DAY)].observed) == (
-        Status.FAIL, Severity.P3, 1)
+        Status.FAIL,
+        Severity.P3,
+        1,
+    )
     assert found[str(other)].severity is Severity.P2 and found[str(other)].details["duplicated_ids"] == 5
     assert found[str(third)].status is Status.PASS
 
@@ -210,8 +225,10 @@ def test_schema_validity_passes_valid_rows(lake, backend):
     assert result.status is Status.PASS, result.message
 
 
-@pytest.mark.parametrize(("bad", "status", "severity"), [(2, Status.PASS, None), (6, Status.FAIL, Severity.P2),
-                                                        (30, Status.FAIL, Severity.P1)])
+@pytest.mark.parametrize(
+    ("bad", "status", "severity"),
+    [(2, Status.PASS, None), (6, Status.FAIL, Severity.P2), (30, Status.FAIL, Severity.P1)],
+)
 def test_schema_validity_row_thresholds(lake, backend, bad, status, severity):
     rows = valid_rows(DAY, 300)
     for row in rows[:bad]:

@@ -8,15 +8,15 @@ import sys
 from datetime import date, timedelta
 
 import pytest
-from conftest import valid_rows
 
+from conftest import valid_rows
 from flightdq.cli import main
 
 DAY = date(2026, 11, 25)
 AS_OF = "2026-11-26T02:00:00Z"
 
 
-def run(capsys, *args: str) -> tuple[int, str, str]:  # noqa: ANN001
+def run(capsys, *args: str) -> tuple[int, str, str]:
     """Exit code, stdout and stderr of `flightdq ARGS`, whether it returns or exits (argparse)."""
     try:
         code = main(list(args))
@@ -57,20 +57,33 @@ def test_validate_json_passes_a_healthy_day_with_exit_0(lake, capsys):
     assert code == 0
     checks = {(r["dataset"], r["check"]) for r in document["results"]}
     assert checks == {
-        ("flightdata_raw", "partition_presence"), ("flightdata_processed", "partition_presence"),
-        ("flightdata_processed", "record_count_drift"), ("flightdata_processed", "schema_validity"),
-        ("flightdata_processed", "duplicates"), ("flightdata_raw", "freshness"),
+        ("flightdata_raw", "partition_presence"),
+        ("flightdata_processed", "partition_presence"),
+        ("flightdata_processed", "record_count_drift"),
+        ("flightdata_processed", "schema_validity"),
+        ("flightdata_processed", "duplicates"),
+        ("flightdata_raw", "freshness"),
         ("flightdata_processed", "freshness"),
     }
     for record in document["results"]:
         assert record["status"] == "pass" and record["severity"] is None
-        assert set(record) >= {"dataset", "dt", "check", "status", "severity", "observed", "expected", "message"}
+        assert set(record) >= {
+            "dataset",
+            "dt",
+            "check",
+            "status",
+            "severity",
+            "observed",
+            "expected",
+            "message",
+        }
 
 
 def test_validate_exits_1_on_a_failing_check_and_names_it(lake, capsys):
     lake.write_raw(DAY)  # raw is there, the processed partition is not
-    code, out, _ = run(capsys, "validate", "--date", str(DAY), "--as-of", AS_OF, "--json",
-                       "--check", "partition_presence")
+    code, out, _ = run(
+        capsys, "validate", "--date", str(DAY), "--as-of", AS_OF, "--json", "--check", "partition_presence"
+    )
     found = {r["dataset"]: r for r in json.loads(out)["results"]}
     assert code == 1
     assert found["flightdata_processed"]["status"] == "fail"
@@ -81,8 +94,19 @@ def test_validate_exits_1_on_a_failing_check_and_names_it(lake, capsys):
 def test_validate_a_range_and_keep_history(lake, capsys):
     for offset in range(3):
         lake.healthy_day(DAY - timedelta(days=offset), 30)
-    code, out, _ = run(capsys, "validate", "--date", str(DAY - timedelta(days=2)), "--to", str(DAY),
-                       "--as-of", AS_OF, "--check", "duplicates", "--json")
+    code, out, _ = run(
+        capsys,
+        "validate",
+        "--date",
+        str(DAY - timedelta(days=2)),
+        "--to",
+        str(DAY),
+        "--as-of",
+        AS_OF,
+        "--check",
+        "duplicates",
+        "--json",
+    )
     dts = sorted(r["dt"] for r in json.loads(out)["results"])
     assert code == 0 and dts == [str(DAY - timedelta(days=d)) for d in (2, 1, 0)]
     assert len(list((lake.root / "flightdq-history" / "checks").rglob("*.json"))) == 3
@@ -99,6 +123,10 @@ def test_catalog_repair_registers_only_what_storage_has(lake, capsys):
 
 
 def test_the_installed_command_runs():
-    flightdq = subprocess.run([sys.executable, "-m", "flightdq.cli", "validate", "--date", "bad"],
-                              capture_output=True, text=True, check=False)
+    flightdq = subprocess.run(
+        [sys.executable, "-m", "flightdq.cli", "validate", "--date", "bad"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert flightdq.returncode == 2 and "'bad' is not a date" in flightdq.stderr

@@ -53,8 +53,15 @@ def test_parsing_loads_no_heavy_module(path):
 def test_each_check_has_its_own_task(dagbag):
     daily = dagbag.dags["flightdq_daily_checks"]
     assert {t.task_id for t in daily.tasks} == {
-        "resolve_target", "check_partition_presence", "check_record_count_drift", "check_schema_validity",
-        "check_duplicates", "check_freshness", "report", "verdict", "remediation_needed",
+        "resolve_target",
+        "check_partition_presence",
+        "check_record_count_drift",
+        "check_schema_validity",
+        "check_duplicates",
+        "check_freshness",
+        "report",
+        "verdict",
+        "remediation_needed",
         "trigger_remediation",
     }
     assert daily.get_task("report").trigger_rule == "all_done"

@@ -30,13 +30,13 @@ def airflow(*args: str, lake: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="session")
-def airflow_db(tmp_path_factory) -> None:  # noqa: ANN001
+def airflow_db(tmp_path_factory) -> None:
     done = airflow("db", "migrate", lake=tmp_path_factory.mktemp("unused"))
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
 
 
 @pytest.fixture(scope="session")
-def faulty_lake(tmp_path_factory) -> tuple[Path, object]:  # noqa: ANN001
+def faulty_lake(tmp_path_factory) -> tuple[Path, object]:
     root = tmp_path_factory.mktemp("dagrun") / "lake"
     manifest = generate_lake(root, end=END, days=40, seed=7, size="small", faults=default_demo_faults(END))
     return root, manifest
@@ -59,8 +59,14 @@ def queued_runs(dag_id: str, lake: Path) -> list[dict]:
 def test_daily_dag_finds_every_planted_fault_and_passes_healthy_days(airflow_db, faulty_lake):
     root, manifest = faulty_lake
     first = END - timedelta(days=13)  # 12 fault days and 2 healthy ones
-    run = airflow("dags", "test", "flightdq_daily_checks", "-c",
-                  json.dumps({"date": str(first), "to": str(END), "trigger_remediation": False}), lake=root)
+    run = airflow(
+        "dags",
+        "test",
+        "flightdq_daily_checks",
+        "-c",
+        json.dumps({"date": str(first), "to": str(END), "trigger_remediation": False}),
+        lake=root,
+    )
     assert run.returncode != 0  # the lake has faults: the run is red
     backend = LocalBackend(Settings.from_env({"FLIGHTDQ_LAKE": str(root)}))
     days = list(iter_days(first, END))
@@ -92,8 +98,14 @@ def test_detect_remediate_recheck_loop(airflow_db, tmp_path):
     outcomes = backend.history.read_remediations([END])
     assert [o["outcome"] for o in outcomes] == ["repaired"]
 
-    recheck = airflow("dags", "test", "flightdq_daily_checks", "-c",
-                      json.dumps({"date": str(END), "trigger_remediation": False}), lake=root)
+    recheck = airflow(
+        "dags",
+        "test",
+        "flightdq_daily_checks",
+        "-c",
+        json.dumps({"date": str(END), "trigger_remediation": False}),
+        lake=root,
+    )
     latest = backend.history.latest([END])
     failing = [k for k, r in latest.items() if r["status"] in ("fail", "error")]
     assert failing == [], failing
@@ -103,11 +115,21 @@ def test_detect_remediate_recheck_loop(airflow_db, tmp_path):
 def test_remediation_rejects_bad_conf_before_anything_runs(airflow_db, tmp_path):
     root = tmp_path / "lake"
     root.mkdir()
-    for conf in ({"date": "2026-02-30"}, {"date": str(END), "to": str(END - timedelta(days=3))},
-                 {"date": str(END + timedelta(days=5))}, {"date": "2026-01-01", "to": "2026-06-01"}):
+    cases = [  # (conf, what the refusal names)
+        (
+            {"date": "2026-02-30"},
+            "Invalid input for param date: '2026-02-30' is not a 'date'",
+        ),  # the form's schema
+        ({"dry_run": "no", "date": str(END)}, "Invalid input for param dry_run"),
+        ({"date": str(END), "to": str(END - timedelta(days=3))}, "bad input: range is reversed"),
+        ({"date": str(END + timedelta(days=5))}, "bad input: date"),
+        ({"date": "2026-01-01", "to": "2026-06-01"}, "longer than the allowed 31 days"),
+        ({}, "bad input: param date is required"),
+    ]
+    for conf, refusal in cases:
         run = airflow("dags", "test", "flightdq_remediation", "-c", json.dumps(conf), lake=root)
         assert run.returncode != 0
-        assert "bad input" in run.stdout + run.stderr, conf
+        assert refusal in run.stdout + run.stderr, conf
     assert not any(root.iterdir())  # nothing was written
 
 

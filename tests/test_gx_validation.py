@@ -38,9 +38,12 @@ def make_row(i: int) -> dict:
         "first_seen": first,
         "last_seen": first + timedelta(minutes=42),
         "position_count": 5 + i,
-        "first_latitude": 50.03, "first_longitude": 8.57,
-        "last_latitude": 48.35, "last_longitude": 11.78,
-        "max_baro_altitude": 11277.6, "max_velocity": 236.5,
+        "first_latitude": 50.03,
+        "first_longitude": 8.57,
+        "last_latitude": 48.35,
+        "last_longitude": 11.78,
+        "max_baro_altitude": 11277.6,
+        "max_velocity": 236.5,
         "squawk": f"{i % 8}{(i + 3) % 8}00",
     }
 
@@ -51,8 +54,17 @@ def make_rows(n: int = N) -> list[dict]:
     rows[0]["first_seen"] = DAY_START
     rows[-1]["last_seen"] = DAY_END - timedelta(microseconds=1)
     # Values at the rules' bounds are valid.
-    rows[1].update(first_latitude=-90.0, last_latitude=90.0, first_longitude=-180.0, last_longitude=180.0,
-                   max_baro_altitude=-500.0, max_velocity=0.0, position_count=1, callsign="AB", squawk="0000")
+    rows[1].update(
+        first_latitude=-90.0,
+        last_latitude=90.0,
+        first_longitude=-180.0,
+        last_longitude=180.0,
+        max_baro_altitude=-500.0,
+        max_velocity=0.0,
+        position_count=1,
+        callsign="AB",
+        squawk="0000",
+    )
     rows[2].update(max_baro_altitude=20000.0, max_velocity=700.0, callsign="ABCD1234", squawk="7777")
     rows[3]["last_seen"] = rows[3]["first_seen"]  # a one-position flight: first_seen == last_seen
     return rows
@@ -206,7 +218,10 @@ def test_a_row_breaking_two_rules_counts_once():
     rows[BAD + 1]["position_count"] = 0
     report = validate_table(table_of(rows), DAY)
     assert broken(report) == {
-        "callsign_format": 1, "squawk_format": 1, "max_velocity_range": 1, "position_count_at_least_one": 1,
+        "callsign_format": 1,
+        "squawk_format": 1,
+        "max_velocity_range": 1,
+        "position_count_at_least_one": 1,
     }
     assert sum(broken(report).values()) == 4
     assert report.failing_rows == 2
@@ -345,8 +360,9 @@ def test_no_raw_values_in_the_report():
     assert leaked == []
 
 
-def test_no_network_no_progress_bars_and_analytics_off(monkeypatch: pytest.MonkeyPatch,
-                                                       capfd: pytest.CaptureFixture[str]):
+def test_no_network_no_progress_bars_and_analytics_off(
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+):
     def refuse(*args, **kwargs):
         raise AssertionError("Great Expectations tried to open a network connection")
 
@@ -390,15 +406,18 @@ def test_load_suite_names_a_missing_file(tmp_path: Path):
         load_suite(tmp_path / "nowhere.json")
 
 
-def test_an_expectation_gx_cannot_evaluate_is_reported_failed_not_raised(tmp_path: Path,
-                                                                        caplog: pytest.LogCaptureFixture):
+def test_an_expectation_gx_cannot_evaluate_is_reported_failed_not_raised(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
     suite = load_suite()
     suite["expectations"] = [e for e in suite["expectations"] if e["meta"]["rule"] == "callsign_format"]
-    suite["expectations"].append({  # numbers against strings: GX raises inside the expectation
-        "type": "expect_column_values_to_be_between",
-        "kwargs": {"column": "callsign", "min_value": 0, "max_value": 10},
-        "meta": {"rule": "callsign_between", "column": "callsign", "kind": "row"},
-    })
+    suite["expectations"].append(
+        {  # numbers against strings: GX raises inside the expectation
+            "type": "expect_column_values_to_be_between",
+            "kwargs": {"column": "callsign", "min_value": 0, "max_value": 10},
+            "meta": {"rule": "callsign_between", "column": "callsign", "kind": "row"},
+        }
+    )
     path = tmp_path / "odd.json"
     path.write_text(json.dumps(suite))
     rows = make_rows()

@@ -12,7 +12,7 @@ from flightdq.orchestration import DAILY, INTRADAY, resolve_target
 RUN_AFTER = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 
 
-def resolve(params, mode=DAILY, end=RUN_AFTER):  # noqa: ANN001
+def resolve(params, mode=DAILY, end=RUN_AFTER):
     return resolve_target(params, mode=mode, data_interval_end=end, run_after=RUN_AFTER, max_days=31)
 
 

@@ -22,7 +22,7 @@ AS_OF = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def small_lake(tmp_path, monkeypatch):  # noqa: ANN001
+def small_lake(tmp_path, monkeypatch):
     """Three healthy small days; faults are made by each test."""
     root = tmp_path / "lake"
     generate_lake(root, end=END, days=3, seed=11, size="small")
@@ -76,7 +76,7 @@ def test_two_remediations_of_one_day_started_together_run_the_etl_once(small_lak
         path.unlink()
     real_etl = etl.run_local_etl
 
-    def slow_etl(*args, **kwargs):  # noqa: ANN002, ANN003
+    def slow_etl(*args, **kwargs):
         time.sleep(1.0)  # long enough for the second caller to find the first run going
         return real_etl(*args, **kwargs)
 
@@ -107,8 +107,9 @@ def test_an_etl_failing_halfway_leaves_the_old_partition_and_the_day_still_faili
     pq.write_table(pa.concat_tables([table, table.slice(0, 3)]), file)  # 3 duplicated flights
     before = file.read_bytes()
     real_etl = etl.run_local_etl
-    monkeypatch.setattr(etl, "run_local_etl",
-                        lambda lake, day, **kw: real_etl(lake, day, fail_after_write=True))
+    monkeypatch.setattr(
+        etl, "run_local_etl", lambda lake, day, **kw: real_etl(lake, day, fail_after_write=True)
+    )
 
     (ended,) = remediate(backend, [END], AS_OF, dry_run=False, run_id="t5")
     assert ended.outcome is Outcome.STILL_FAILING
@@ -125,8 +126,11 @@ def test_a_dry_run_writes_nothing(small_lake):
         path.unlink()
 
     def snapshot() -> dict[str, tuple[int, int]]:
-        return {str(p): (p.stat().st_size, p.stat().st_mtime_ns)
-                for p in backend.lake.rglob("*") if p.is_file() and not p.name.endswith(("-wal", "-shm"))}
+        return {
+            str(p): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in backend.lake.rglob("*")
+            if p.is_file() and not p.name.endswith(("-wal", "-shm"))
+        }
 
     before = snapshot()
     (ended,) = remediate(backend, [END], AS_OF, dry_run=True, run_id="t6")

@@ -53,18 +53,26 @@ def replicate(lake: Path, source: date, targets: list[date]) -> None:
     from flightdq.backends.local_catalog import LocalCatalog
     from flightdq.layout import RAW_KEY_RE, processed_partition_prefix, raw_key
 
-    table = pq.read_table(next((lake / "flightdata-processed" / processed_partition_prefix(source)).glob("*.parquet")))
+    table = pq.read_table(
+        next((lake / "flightdata-processed" / processed_partition_prefix(source)).glob("*.parquet"))
+    )
     raw_root = lake / "flightdata-raw"
     raw = [(p, RAW_KEY_RE.match(str(p.relative_to(raw_root)))) for p in sorted(raw_root.rglob("states_*"))]
     catalog = LocalCatalog(lake)
     for target in targets:
         shift = (target - source).days * 86400
         delta = pa.scalar(shift * 1_000_000, pa.duration("us"))
-        shifted = table.set_column(table.schema.get_field_index("first_seen"), "first_seen",
-                                   pc.add(table.column("first_seen"), delta))
-        shifted = shifted.set_column(shifted.schema.get_field_index("last_seen"), "last_seen",
-                                     pc.add(table.column("last_seen"), delta))
-        first_unix = pc.cast(pc.divide(pc.cast(shifted.column("first_seen"), pa.int64()), 1_000_000), pa.string())
+        shifted = table.set_column(
+            table.schema.get_field_index("first_seen"),
+            "first_seen",
+            pc.add(table.column("first_seen"), delta),
+        )
+        shifted = shifted.set_column(
+            shifted.schema.get_field_index("last_seen"), "last_seen", pc.add(table.column("last_seen"), delta)
+        )
+        first_unix = pc.cast(
+            pc.divide(pc.cast(shifted.column("first_seen"), pa.int64()), 1_000_000), pa.string()
+        )
         flight_ids = pc.binary_join_element_wise(shifted.column("icao24"), first_unix, "-")
         shifted = shifted.set_column(0, "flight_id", flight_ids)
         folder = lake / "flightdata-processed" / processed_partition_prefix(target)
@@ -93,37 +101,91 @@ def parse_times() -> None:
 def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="flightdq-bench-"))
     lake = workdir / "lake"
-    env = os.environ | {"FLIGHTDQ_LAKE": str(lake), "FLIGHTDQ_BACKEND": "local", "GX_ANALYTICS_ENABLED": "False"}
+    env = os.environ | {
+        "FLIGHTDQ_LAKE": str(lake),
+        "FLIGHTDQ_BACKEND": "local",
+        "GX_ANALYTICS_ENABLED": "False",
+    }
     as_of = f"{DAY + timedelta(days=1)}T02:00:00Z"
     try:
         print(f"flightdq bench: one global-size day ({DAY}), {os.cpu_count()} cores")
-        measure("generate the global day (raw + ETL)", python(
-            "from datetime import date; from pathlib import Path; from flightdq.generator import generate_lake; "
-            f"m = generate_lake(Path({str(lake)!r}), end=date.fromisoformat({str(DAY)!r}), days=1, size='global'); "
-            "print(m.raw_states)"), env)
+        measure(
+            "generate the global day (raw + ETL)",
+            python(
+                "from datetime import date; from pathlib import Path; "
+                "from flightdq.generator import generate_lake; "
+                f"generate_lake(Path({str(lake)!r}), end=date.fromisoformat({str(DAY)!r}), days=1, "
+                "size='global')"
+            ),
+            env,
+        )
         from flightdq.generator import LakeManifest
 
         manifest = LakeManifest.load(lake)
         rows = sum(manifest.processed_rows.values())
-        print(f"  (the day: {manifest.raw_objects} raw objects, {manifest.raw_states:,} raw states, "
-              f"{rows:,} flights)")
-        measure("rebuild the day with the ETL", python(
-            "from datetime import date; from pathlib import Path; from flightdq.etl import run_local_etl; "
-            f"run_local_etl(Path({str(lake)!r}), date.fromisoformat({str(DAY)!r}))"), env)
+        print(
+            f"  (the day: {manifest.raw_objects} raw objects, {manifest.raw_states:,} raw states, "
+            f"{rows:,} flights)"
+        )
+        measure(
+            "rebuild the day with the ETL",
+            python(
+                "from datetime import date; from pathlib import Path; "
+                "from flightdq.etl import run_local_etl; "
+                f"run_local_etl(Path({str(lake)!r}), date.fromisoformat({str(DAY)!r}))"
+            ),
+            env,
+        )
         history = [DAY - timedelta(days=k) for k in range(1, RANGE_DAYS + HISTORY_DAYS)]
         started = time.perf_counter()
         replicate(lake, DAY, history)
         print(f"  (replicated to {len(history)} more days in {time.perf_counter() - started:.0f} s)")
         flightdq = [sys.executable, "-m", "flightdq.cli"]
-        measure("validate one day (all five checks)",
-                [*flightdq, "validate", "--date", str(DAY), "--as-of", as_of, "--json", "--no-record"], env)
-        measure(f"validate a {RANGE_DAYS}-day range (all five checks)",
-                [*flightdq, "validate", "--date", str(DAY - timedelta(days=RANGE_DAYS - 1)), "--to", str(DAY),
-                 "--as-of", as_of, "--json", "--no-record"], env)
-        measure(f"validate a {RANGE_DAYS}-day range, SQL checks only",
-                [*flightdq, "validate", "--date", str(DAY - timedelta(days=RANGE_DAYS - 1)), "--to", str(DAY),
-                 "--as-of", as_of, "--json", "--no-record", "--check", "partition_presence",
-                 "--check", "record_count_drift", "--check", "duplicates", "--check", "freshness"], env)
+        measure(
+            "validate one day (all five checks)",
+            [*flightdq, "validate", "--date", str(DAY), "--as-of", as_of, "--json", "--no-record"],
+            env,
+        )
+        measure(
+            f"validate a {RANGE_DAYS}-day range (all five checks)",
+            [
+                *flightdq,
+                "validate",
+                "--date",
+                str(DAY - timedelta(days=RANGE_DAYS - 1)),
+                "--to",
+                str(DAY),
+                "--as-of",
+                as_of,
+                "--json",
+                "--no-record",
+            ],
+            env,
+        )
+        measure(
+            f"validate a {RANGE_DAYS}-day range, SQL checks only",
+            [
+                *flightdq,
+                "validate",
+                "--date",
+                str(DAY - timedelta(days=RANGE_DAYS - 1)),
+                "--to",
+                str(DAY),
+                "--as-of",
+                as_of,
+                "--json",
+                "--no-record",
+                "--check",
+                "partition_presence",
+                "--check",
+                "record_count_drift",
+                "--check",
+                "duplicates",
+                "--check",
+                "freshness",
+            ],
+            env,
+        )
         parse_times()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

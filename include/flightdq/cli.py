@@ -155,8 +155,10 @@ def _generate(args: argparse.Namespace) -> int:
     manifest = generate_lake(lake, end=end, days=args.days, seed=args.seed, size=args.size, faults=faults)
     print(f"wrote a {args.size} lake of {args.days} days ending {end} to {lake}")
     for fault in manifest.faults:
-        print(f"  planted {fault.fault} on {fault.dt}: expect {fault.check} on {fault.dataset} "
-              f"-> {fault.severity or 'pass'}")
+        print(
+            f"  planted {fault.fault} on {fault.dt}: expect {fault.check} on {fault.dataset} "
+            f"-> {fault.severity or 'pass'}"
+        )
     return EXIT_OK
 
 

@@ -100,7 +100,7 @@ def _coerce(key: str, value: Any, default: Any) -> Any:
         raise ConfigError(f"policy key {key}: {value!r} is not a number")
     if isinstance(default, int) and not isinstance(value, int):
         raise ConfigError(f"policy key {key}: {value!r} is not a whole number")
-    if value < 0 or (key.endswith("_ratio") or key.endswith(".ratio")) and value > 1:
+    if value < 0 or ((key.endswith("_ratio") or key.endswith(".ratio")) and value > 1):
         raise ConfigError(f"policy key {key}: {value!r} is out of range")
     return value
 
@@ -167,8 +167,12 @@ class Settings:
             raise ConfigError(f"FLIGHTDQ_BACKEND={backend!r} is not one of {', '.join(BACKENDS)}")
         lake = Path(env.get("FLIGHTDQ_LAKE") or DEFAULT_LAKE).expanduser().resolve()
         policy = _cached_policy(env.get("FLIGHTDQ_POLICY") or str(DEFAULT_POLICY))
-        return cls(backend=backend, lake=lake, policy=policy,
-                   aws_conn_id=env.get("FLIGHTDQ_AWS_CONN_ID", "aws_default"))
+        return cls(
+            backend=backend,
+            lake=lake,
+            policy=policy,
+            aws_conn_id=env.get("FLIGHTDQ_AWS_CONN_ID", "aws_default"),
+        )
 
 
 @lru_cache(maxsize=8)

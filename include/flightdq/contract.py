@@ -88,6 +88,4 @@ def processed_arrow_schema():  # -> pyarrow.Schema (imported lazily: pyarrow is 
         "double": pa.float64(),
         "timestamp[us, tz=UTC]": pa.timestamp("us", tz="UTC"),
     }
-    return pa.schema(
-        [pa.field(c.name, types[c.arrow_type], nullable=c.nullable) for c in PROCESSED_COLUMNS]
-    )
+    return pa.schema([pa.field(c.name, types[c.arrow_type], nullable=c.nullable) for c in PROCESSED_COLUMNS])

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
+from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
 REMEDIATION_DAG_ID = "flightdq_remediation"
@@ -22,25 +22,51 @@ DEFAULT_ARGS = {
 
 def target_params(remediate: bool) -> dict[str, Param]:
     params = {
-        "date": Param(None, type=["null", "string"], format="date", title="Day to check (UTC)",
-                      description="Leave empty on a scheduled run; YYYY-MM-DD to check a day by hand."),
-        "to": Param(None, type=["null", "string"], format="date", title="Last day of a range",
-                    description="Optional: check every day from `date` to this one, inclusive."),
-        "as_of": Param(None, type=["null", "string"], title="Check as of (ISO-8601)",
-                       description="Optional: the moment to judge freshness and progress against."),
+        "date": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            title="Day to check (UTC)",
+            description="Leave empty on a scheduled run; YYYY-MM-DD to check a day by hand.",
+        ),
+        "to": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            title="Last day of a range",
+            description="Optional: check every day from `date` to this one, inclusive.",
+        ),
+        "as_of": Param(
+            None,
+            type=["null", "string"],
+            title="Check as of (ISO-8601)",
+            description="Optional: the moment to judge freshness and progress against.",
+        ),
     }
     if remediate:
         params["trigger_remediation"] = Param(
-            True, type="boolean", title="Trigger remediation for failing days",
-            description="Turn off to re-check days without repairing them.")
+            True,
+            type="boolean",
+            title="Trigger remediation for failing days",
+            description="Turn off to re-check days without repairing them.",
+        )
     return params
 
 
-def build_checks_dag(*, dag_id: str, cron: str, mode: str, checks: Sequence[str], doc_md: str,
-                     tags: Sequence[str] = (), remediate: bool = False):  # -> airflow DAG
+def build_checks_dag(
+    *,
+    dag_id: str,
+    cron: str,
+    mode: str,
+    checks: Sequence[str],
+    doc_md: str,
+    tags: Sequence[str] = (),
+    remediate: bool = False,
+):  # -> airflow DAG
     """A DAG running `checks` (one task each) on the days its runs target, then one `report`, a
     `verdict` that is red on any finding and, with `remediate`, a trigger of the remediation DAG
     for the days whose processed partition failed a check."""
+
     @dag(
         dag_id=dag_id,
         schedule=CronDataIntervalTimetable(cron, timezone="UTC"),
@@ -117,12 +143,12 @@ def build_checks_dag(*, dag_id: str, cron: str, mode: str, checks: Sequence[str]
             def remediation_needed(summary: dict) -> bool:
                 return summary["remediation"] is not None
 
-            trigger = TriggerDagRunOperator(
+            trigger_remediation = TriggerDagRunOperator(
                 task_id="trigger_remediation",
                 trigger_dag_id=REMEDIATION_DAG_ID,
                 conf="{{ ti.xcom_pull(task_ids='report')['remediation'] }}",
                 wait_for_completion=False,
             )
-            remediation_needed(summary) >> trigger
+            remediation_needed(summary) >> trigger_remediation
 
     return checks_dag()

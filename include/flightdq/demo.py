@@ -49,14 +49,17 @@ def main() -> int:
     log_path = artifacts / "demo-airflow.log"
     log_path.write_text("")
 
-    print(f"1/3 generating a {DEMO_DAYS}-day sample lake ending {end} in {lake} ...", flush=True)
+    print(f"1/4 generating a {DEMO_DAYS}-day sample lake ending {end} in {lake} ...", flush=True)
     _fresh_lake(lake)
     manifest = generate_lake(lake, end=end, days=DEMO_DAYS, faults=default_demo_faults(end))
     for fault in manifest.faults:
         print(f"    planted {fault.fault:<24} on {fault.dt}")
 
-    print(f"2/3 running the Airflow DAG {DAG_ID} for {start_checked}..{end} (airflow dags test; "
-          f"log: {log_path.relative_to(PROJECT_ROOT)}) ...", flush=True)
+    print(
+        f"2/4 running the Airflow DAG {DAG_ID} for {start_checked}..{end} (airflow dags test; "
+        f"log: {log_path.relative_to(PROJECT_ROOT)}) ...",
+        flush=True,
+    )
     if _airflow("db", "migrate", log_path=log_path) != 0:
         print(f"airflow db migrate failed; see {log_path}", file=sys.stderr)
         return 1
@@ -64,7 +67,7 @@ def main() -> int:
     code = _airflow("dags", "test", DAG_ID, "-c", conf, log_path=log_path)
     print(f"    DAG run finished ({'success' if code == 0 else 'failed: expected, the lake has faults'})")
 
-    print("3/3 what the checks found", flush=True)
+    print("3/4 what the checks found", flush=True)
     from flightdq.backends.base import get_backend
     from flightdq.dates import iter_days
     from flightdq.report import results_table
@@ -75,17 +78,50 @@ def main() -> int:
     print(results_table(results))
     lines, ok = compare_with_manifest(manifest, results, {str(d) for d in days})
     print("\n".join(lines))
+
+    conf = _queued_remediation_conf()
+    if conf:
+        print(
+            f"4/4 the DAG asked for remediation of {', '.join(conf['days'])}; running flightdq_remediation "
+            "(airflow dags test) ...",
+            flush=True,
+        )
+        _airflow("dags", "test", "flightdq_remediation", "-c", json.dumps(conf), log_path=log_path)
+        from flightdq.remediation import DayOutcome, Outcome, outcomes_table
+
+        ended = [
+            DayOutcome(**(r | {"outcome": Outcome(r["outcome"])}))
+            for r in get_backend(settings).history.read_remediations(conf["days"])
+        ]
+        print(outcomes_table(ended))
     return 0 if ok else 1
 
 
-def compare_with_manifest(manifest, results: list[CheckResult], checked: set[str]) -> tuple[list[str], bool]:  # noqa: ANN001
+def _queued_remediation_conf() -> dict | None:
+    """The conf of the remediation run the daily DAG queued (no scheduler runs it in a demo)."""
+    from airflow.models import DagRun
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        run = (
+            session.query(DagRun)
+            .filter(DagRun.dag_id == "flightdq_remediation", DagRun.state == "queued")
+            .order_by(DagRun.id.desc())
+            .first()
+        )
+        return dict(run.conf) if run and run.conf else None
+
+
+def compare_with_manifest(manifest, results: list[CheckResult], checked: set[str]) -> tuple[list[str], bool]:
     """Each planted fault next to what the checks said of it, and whether healthy days passed."""
     ok = True
     lines = ["", f"{'':6} {'planted fault':<24} {'day':<10}  {'expected':<38} found"]
     for fault in manifest.faults:
         if fault.dt not in checked:
             continue
-        found = [r for r in results if r.dt == fault.dt and r.dataset == fault.dataset and r.check == fault.check]
+        found = [
+            r for r in results if r.dt == fault.dt and r.dataset == fault.dataset and r.check == fault.check
+        ]
         want = fault.severity
         hit = bool(found) and (
             (want is None and found[0].status in (Status.PASS, Status.WARN))
@@ -93,8 +129,10 @@ def compare_with_manifest(manifest, results: list[CheckResult], checked: set[str
         )
         ok &= hit
         got = f"{found[0].status} {found[0].severity or ''}".strip() if found else "no result"
-        lines.append(f"{'ok' if hit else 'MISSED':<6} {fault.fault:<24} {fault.dt}  "
-                     f"{fault.check + ' ' + (want or 'pass'):<38} {got}")
+        lines.append(
+            f"{'ok' if hit else 'MISSED':<6} {fault.fault:<24} {fault.dt}  "
+            f"{fault.check + ' ' + (want or 'pass'):<38} {got}"
+        )
     healthy = set(manifest.healthy_days) & checked
     noisy = sorted({r.dt for r in results if r.dt in healthy and r.failed})
     lines.append(f"healthy days checked: {len(healthy)}, with a failing check: {len(noisy)} {noisy or ''}")

@@ -45,14 +45,16 @@ DEFAULT_SUITE_PATH = Path(__file__).resolve().parents[2] / "expectations" / f"{S
 
 SCHEMA = "schema"
 ROW = "row"
-_SCHEMA_TYPES = frozenset({
-    "expect_table_columns_to_match_set",
-    "expect_table_columns_to_match_ordered_list",
-    "expect_column_to_exist",
-    "expect_column_type_to_be",
-    "expect_column_values_to_be_of_type",
-    "expect_column_values_to_be_in_type_list",
-})
+_SCHEMA_TYPES = frozenset(
+    {
+        "expect_table_columns_to_match_set",
+        "expect_table_columns_to_match_ordered_list",
+        "expect_column_to_exist",
+        "expect_column_type_to_be",
+        "expect_column_values_to_be_of_type",
+        "expect_column_values_to_be_in_type_list",
+    }
+)
 # What GX returns per row rule: failing row positions, counts, never the failing values.
 _ROW_RESULT_FORMAT = {
     "result_format": "COMPLETE",
@@ -177,8 +179,11 @@ def validate_table(table: pa.Table, day: date, suite_path: Path | None = None) -
         column = (exp.get("meta") or {}).get("column", exp.get("kwargs", {}).get("column"))
         if result is None or _raised(result):
             if result is not None:
-                logger.warning("expectation %s (%s) raised inside Great Expectations; reported as failed",
-                               rule, exp["type"])
+                logger.warning(
+                    "expectation %s (%s) raised inside Great Expectations; reported as failed",
+                    rule,
+                    exp["type"],
+                )
             outcomes.append(RuleOutcome(rule, column, exp["type"], False, 0, kind, evaluated=False))
             continue
         unexpected = 0

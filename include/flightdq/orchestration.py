@@ -96,7 +96,9 @@ def verdict_text(summary: Mapping[str, Any]) -> str:
     """Empty when the run found nothing wrong; otherwise what was wrong, in one line."""
     problems = _failing_text(summary["failing"]) if summary["failing"] else ""
     if summary.get("missing_checks"):
-        problems = f"{problems + '; ' if problems else ''}no results from: {', '.join(summary['missing_checks'])}"
+        problems = (
+            f"{problems + '; ' if problems else ''}no results from: {', '.join(summary['missing_checks'])}"
+        )
     return problems
 
 
@@ -134,7 +136,11 @@ def plan_remediation(request: Mapping[str, Any], run_id: str) -> list[dict[str, 
     from flightdq.remediation import plan_days
 
     plans = plan_days(
-        get_backend(), _days(request), parse_moment(request["as_of"]), run_id=run_id, record=not request["dry_run"]
+        get_backend(),
+        _days(request),
+        parse_moment(request["as_of"]),
+        run_id=run_id,
+        record=not request["dry_run"],
     )
     log.info("plan:\n%s", "\n".join(f"{p.dt}  {p.action!s:<14}  {'; '.join(p.reasons)}" for p in plans))
     return [p.to_dict() for p in plans]

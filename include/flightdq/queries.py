@@ -7,7 +7,7 @@ written out in the engine's dialect: `trino` for Athena, `duckdb` for the embedd
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 SQL_DIR = Path(__file__).with_name("sql")
@@ -22,7 +22,7 @@ def template_names() -> list[str]:
     return sorted(p.stem for p in SQL_DIR.glob("*.sql"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def template_text(name: str) -> str:
     path = SQL_DIR / f"{name}.sql"
     if not path.is_file():
@@ -48,9 +48,7 @@ def render(name: str, dialect: str, **params: str | int | float) -> str:
 
     expected = placeholders(name)
     if set(params) != expected:
-        raise QueryTemplateError(
-            f"template {name} takes {sorted(expected)}, was given {sorted(params)}"
-        )
+        raise QueryTemplateError(f"template {name} takes {sorted(expected)}, was given {sorted(params)}")
     for key, value in params.items():
         if not isinstance(value, str | int | float) or isinstance(value, bool):
             raise QueryTemplateError(f"parameter {key} of {name} must be a string or number")

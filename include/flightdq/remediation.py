@@ -74,13 +74,22 @@ def plan_from_results(days: Sequence[date], results: Iterable[CheckResult]) -> l
     plans = []
     for day in days:
         found = by_day.get(str(day), [])
-        raw_gaps = [r for r in found if r.dataset == RAW_DATASET and r.check == PARTITION_PRESENCE and r.failed]
+        raw_gaps = [
+            r for r in found if r.dataset == RAW_DATASET and r.check == PARTITION_PRESENCE and r.failed
+        ]
         failing = [r for r in found if r.dataset == PROCESSED_DATASET and r.failed]
         reasons = [f"{r.check}: {r.message}" for r in failing]
         if raw_gaps:
-            plans.append(DayPlan(str(day), Action.NOT_REPAIRABLE,
-                                 [f"raw data missing ({raw_gaps[0].message}); re-running the ETL cannot "
-                                  "bring it back", *reasons]))
+            plans.append(
+                DayPlan(
+                    str(day),
+                    Action.NOT_REPAIRABLE,
+                    [
+                        f"raw data missing ({raw_gaps[0].message}); re-running the ETL cannot bring it back",
+                        *reasons,
+                    ],
+                )
+            )
         elif not failing:
             plans.append(DayPlan(str(day), Action.NOTHING))
         elif _files_fine_but_unregistered(failing):
@@ -104,7 +113,9 @@ def plan_days(
     backend: Backend, days: Sequence[date], as_of: datetime, *, run_id: str, record: bool = True
 ) -> list[DayPlan]:
     """Validate the days and plan each. A dry run passes `record=False`: it writes nothing at all."""
-    results = run_checks(days, as_of, backend=backend, settings=backend.settings, run_id=run_id, record=record)
+    results = run_checks(
+        days, as_of, backend=backend, settings=backend.settings, run_id=run_id, record=record
+    )
     return plan_from_results(days, results)
 
 
@@ -118,10 +129,17 @@ def repair_day(backend: Backend, plan: DayPlan) -> dict[str, Any]:
         raise InputError(f"day {plan.dt} is planned as {plan.action}, which is not a repair")
     run = backend.run_etl(day)
     if not run.succeeded:
-        raise BackendError(f"ETL run {run.run_id} for {plan.dt} ended {run.state}: {run.error or 'no reason given'}")
+        raise BackendError(
+            f"ETL run {run.run_id} for {plan.dt} ended {run.state}: {run.error or 'no reason given'}"
+        )
     backend.register_partitions([plan.dt])
-    return {"dt": plan.dt, "action": str(plan.action), "etl_run_id": run.run_id, "rows": run.rows,
-            "attached": run.attached}
+    return {
+        "dt": plan.dt,
+        "action": str(plan.action),
+        "etl_run_id": run.run_id,
+        "rows": run.rows,
+        "attached": run.attached,
+    }
 
 
 def outcomes(
@@ -143,23 +161,52 @@ def outcomes(
         if plan.action is Action.NOTHING:
             ended.append(DayOutcome(plan.dt, plan.action, Outcome.NOTHING_TO_DO, "all checks pass"))
         elif plan.action is Action.NOT_REPAIRABLE:
-            ended.append(DayOutcome(plan.dt, plan.action, Outcome.NOT_REPAIRABLE,
-                                    "data loss (P0): " + plan.reasons[0]))
+            ended.append(
+                DayOutcome(plan.dt, plan.action, Outcome.NOT_REPAIRABLE, "data loss (P0): " + plan.reasons[0])
+            )
         elif dry_run:
-            ended.append(DayOutcome(plan.dt, plan.action, Outcome.PLANNED,
-                                    f"dry run: would {plan.action}; nothing was changed"))
+            ended.append(
+                DayOutcome(
+                    plan.dt,
+                    plan.action,
+                    Outcome.PLANNED,
+                    f"dry run: would {plan.action}; nothing was changed",
+                )
+            )
         elif repair.get("error") or not repair:
-            ended.append(DayOutcome(plan.dt, plan.action, Outcome.STILL_FAILING,
-                                    f"{plan.action} failed: {repair.get('error', 'no repair was recorded')}",
-                                    run_id, failing_after.get(plan.dt, [])))
+            ended.append(
+                DayOutcome(
+                    plan.dt,
+                    plan.action,
+                    Outcome.STILL_FAILING,
+                    f"{plan.action} failed: {repair.get('error', 'no repair was recorded')}",
+                    run_id,
+                    failing_after.get(plan.dt, []),
+                )
+            )
         elif failing_after.get(plan.dt):
-            ended.append(DayOutcome(plan.dt, plan.action, Outcome.STILL_FAILING,
-                                    f"after {plan.action}, still failing: {', '.join(failing_after[plan.dt])}",
-                                    run_id, failing_after[plan.dt]))
+            ended.append(
+                DayOutcome(
+                    plan.dt,
+                    plan.action,
+                    Outcome.STILL_FAILING,
+                    f"after {plan.action}, still failing: {', '.join(failing_after[plan.dt])}",
+                    run_id,
+                    failing_after[plan.dt],
+                )
+            )
         else:
-            ended.append(DayOutcome(plan.dt, plan.action, Outcome.REPAIRED,
-                                    f"{plan.action} done" + (f" (ETL run {run_id})" if run_id else "")
-                                    + "; every check passes again", run_id))
+            ended.append(
+                DayOutcome(
+                    plan.dt,
+                    plan.action,
+                    Outcome.REPAIRED,
+                    f"{plan.action} done"
+                    + (f" (ETL run {run_id})" if run_id else "")
+                    + "; every check passes again",
+                    run_id,
+                )
+            )
     return ended
 
 
@@ -182,7 +229,9 @@ def finish(
         repairs.setdefault(plan.dt, {"dt": plan.dt, "error": "the repair failed; see its log"})
     recheck_days = [date.fromisoformat(p.dt) for p in acted]
     recheck = (
-        run_checks(recheck_days, as_of, backend=backend, settings=backend.settings, run_id=f"{run_id}__recheck")
+        run_checks(
+            recheck_days, as_of, backend=backend, settings=backend.settings, run_id=f"{run_id}__recheck"
+        )
         if recheck_days
         else []
     )

@@ -27,9 +27,11 @@ def results_table(results: Sequence[CheckResult], *, message_width: int = 90) ->
     for row in rows:
         lines.append("  ".join(_cell(c, w).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
     failing = sum(1 for r in results if r.failed)
-    lines.append(f"{len(results)} results: {failing} failing, "
-                 f"{sum(1 for r in results if r.status is Status.WARN)} warning, "
-                 f"{sum(1 for r in results if r.status is Status.PASS)} passing")
+    lines.append(
+        f"{len(results)} results: {failing} failing, "
+        f"{sum(1 for r in results if r.status is Status.WARN)} warning, "
+        f"{sum(1 for r in results if r.status is Status.PASS)} passing"
+    )
     return "\n".join(lines)
 
 

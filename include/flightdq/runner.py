@@ -14,7 +14,7 @@ from typing import Any
 from flightdq.backends.base import Backend, get_backend
 from flightdq.checks import CHECK_RUNNERS, CheckContext
 from flightdq.config import Settings
-from flightdq.contract import CHECKS, DATASETS, FRESHNESS, PARTITION_PRESENCE, PROCESSED_DATASET, RAW_DATASET
+from flightdq.contract import CHECKS, DATASETS, FRESHNESS, PARTITION_PRESENCE, PROCESSED_DATASET
 from flightdq.dates import InputError, utcnow
 from flightdq.results import CheckResult, Status
 
@@ -74,9 +74,17 @@ def run_checks(
                 raise
             log.exception("check %s failed to run", check)
             found = [
-                CheckResult(dataset, str(day), check, Status.ERROR, settings.policy.check_error_severity,
-                            None, None, f"check could not run: {type(exc).__name__}: {exc}",
-                            {"exception": type(exc).__name__})
+                CheckResult(
+                    dataset,
+                    str(day),
+                    check,
+                    Status.ERROR,
+                    settings.policy.check_error_severity,
+                    None,
+                    None,
+                    f"check could not run: {type(exc).__name__}: {exc}",
+                    {"exception": type(exc).__name__},
+                )
                 for day in ctx.days
                 for dataset in _DATASETS_OF[check]
             ]
@@ -92,8 +100,8 @@ def record_results(
 ) -> list[str]:
     checked_at = utcnow().isoformat()
     records = [
-        r.to_dict() | {"run_id": run_id, "as_of": as_of.isoformat(), "checked_at": checked_at,
-                       "backend": backend.name}
+        r.to_dict()
+        | {"run_id": run_id, "as_of": as_of.isoformat(), "checked_at": checked_at, "backend": backend.name}
         for r in results
     ]
     return backend.history.write(run_id, check, records)
@@ -105,8 +113,13 @@ def summarize(results: Sequence[CheckResult]) -> dict[str, Any]:
     for r in results:
         counts[str(r.status)] += 1
     failing = [
-        {"dataset": r.dataset, "dt": r.dt, "check": r.check, "status": str(r.status),
-         "severity": str(r.severity) if r.severity else None}
+        {
+            "dataset": r.dataset,
+            "dt": r.dt,
+            "check": r.check,
+            "status": str(r.status),
+            "severity": str(r.severity) if r.severity else None,
+        }
         for r in results
         if r.failed
     ]

@@ -74,6 +74,4 @@ def get_backend(settings: Settings | None = None) -> Backend:
         from flightdq.backends.local import LocalBackend
 
         return LocalBackend(settings)
-    raise BackendError(
-        f"backend {settings.backend!r} is not available yet in this version of flightdq"
-    )
+    raise BackendError(f"backend {settings.backend!r} is not available yet in this version of flightdq")

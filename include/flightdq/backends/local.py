@@ -94,9 +94,7 @@ class LocalBackend:
         return set(self.catalog.registered(PROCESSED_TABLE, str(start), str(end)))
 
     def register_partitions(self, dts: Iterable[str]) -> list[str]:
-        return self.catalog.register(
-            PROCESSED_TABLE, [(dt, str(self.partition_folder(dt))) for dt in dts]
-        )
+        return self.catalog.register(PROCESSED_TABLE, [(dt, str(self.partition_folder(dt))) for dt in dts])
 
     # --- the ETL job ----------------------------------------------------------------------------
     def run_etl(self, day: date, *, wait_seconds: float = 3600.0) -> EtlRun:
@@ -123,10 +121,13 @@ class LocalBackend:
             if run is None:
                 raise BackendError(f"ETL run {run_id} vanished from the job registry")
             if run["state"] != "RUNNING":
-                return EtlRun(run_id, run["dt"], run["state"], rows=run["rows"], error=run["error"],
-                              attached=True)
+                return EtlRun(
+                    run_id, run["dt"], run["state"], rows=run["rows"], error=run["error"], attached=True
+                )
             if time.monotonic() > deadline:
-                raise BackendError(f"ETL run {run_id} for {run['dt']} still running after {wait_seconds:.0f}s")
+                raise BackendError(
+                    f"ETL run {run_id} for {run['dt']} still running after {wait_seconds:.0f}s"
+                )
             time.sleep(0.2)
 
     def etl_runs(self, day: date) -> list[dict[str, Any]]:

@@ -113,7 +113,9 @@ class LocalCatalog:
                 conn.execute("ROLLBACK")
                 raise
 
-    def finish_etl_run(self, run_id: str, state: str, *, rows: int | None = None, error: str | None = None) -> None:
+    def finish_etl_run(
+        self, run_id: str, state: str, *, rows: int | None = None, error: str | None = None
+    ) -> None:
         with self.connect() as conn:
             conn.execute(
                 "UPDATE etl_runs SET state = ?, rows = ?, error = ?, "
@@ -130,8 +132,12 @@ class LocalCatalog:
     def etl_runs(self, dt: str) -> list[dict]:
         with self.connect() as conn:
             conn.row_factory = sqlite3.Row
-            return [dict(r) for r in conn.execute(
-                "SELECT * FROM etl_runs WHERE dt = ? ORDER BY started_at", (dt,)).fetchall()]
+            return [
+                dict(r)
+                for r in conn.execute(
+                    "SELECT * FROM etl_runs WHERE dt = ? ORDER BY started_at", (dt,)
+                ).fetchall()
+            ]
 
 
 def _process_alive(pid: int | None) -> bool:

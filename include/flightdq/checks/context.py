@@ -32,7 +32,7 @@ class CheckContext:
     def last_day(self) -> date:
         return self.days[-1]
 
-    def memo(self, key: str, compute):  # noqa: ANN001 - a zero-argument callable
+    def memo(self, key: str, compute):
         if key not in self._memo:
             self._memo[key] = compute()
         return self._memo[key]
@@ -62,9 +62,7 @@ class CheckContext:
         return self.memo("partition_stats", compute)
 
     def raw_times(self) -> dict[str, dict[int, list[int]]]:
-        return self.memo(
-            "raw_times", lambda: self.backend.raw_snapshot_times(self.first_day, self.last_day)
-        )
+        return self.memo("raw_times", lambda: self.backend.raw_snapshot_times(self.first_day, self.last_day))
 
     def registered(self) -> set[str]:
         return self.memo(

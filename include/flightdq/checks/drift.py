@@ -35,13 +35,16 @@ def run(ctx: CheckContext) -> list[CheckResult]:
     all_baseline = {b for day in ctx.days for b in baseline_days(day, policy.history_weeks)}
     latest = ctx.backend.history.latest(all_baseline)
     incidents = {
-        dt for (dataset, dt, check), record in latest.items()
+        dt
+        for (dataset, dt, check), record in latest.items()
         if dataset == PROCESSED_DATASET and check in INCIDENT_CHECKS and record["status"] == Status.FAIL
     }
     return [_judge(ctx, day, hourly, incidents) for day in ctx.days]
 
 
-def _judge(ctx: CheckContext, day: date, hourly: dict[str, dict[int, int]], incidents: set[str]) -> CheckResult:
+def _judge(
+    ctx: CheckContext, day: date, hourly: dict[str, dict[int, int]], incidents: set[str]
+) -> CheckResult:
     policy = ctx.policy.record_count_drift
     hours = ctx.hours_passed(day)
     observed = sum(n for h, n in hourly.get(str(day), {}).items() if h < hours)
@@ -57,20 +60,32 @@ def _judge(ctx: CheckContext, day: date, hourly: dict[str, dict[int, int]], inci
             used[str(past)] = count
     details = {"hours_judged": hours, "baseline": used, "left_out": left_out}
 
-    def result(status: Status, severity: Severity | None, expected, message: str) -> CheckResult:  # noqa: ANN001
-        return CheckResult(PROCESSED_DATASET, str(day), RECORD_COUNT_DRIFT, status, severity,
-                           observed, expected, message, details)
+    def result(status: Status, severity: Severity | None, expected, message: str) -> CheckResult:
+        return CheckResult(
+            PROCESSED_DATASET,
+            str(day),
+            RECORD_COUNT_DRIFT,
+            status,
+            severity,
+            observed,
+            expected,
+            message,
+            details,
+        )
 
     if hours == 0:
         return result(Status.WARN, None, None, "no hour of the day is over yet; nothing to compare")
     expected = int(statistics.median(used.values())) if used else None
     if observed == 0:
-        return result(Status.FAIL, policy.drop_severe_severity, expected,
-                      f"no flights at all in {scope}")
+        return result(Status.FAIL, policy.drop_severe_severity, expected, f"no flights at all in {scope}")
     if len(used) < policy.min_history_days:
-        return result(Status.WARN, None, expected,
-                      f"not enough history to judge {observed} flights in {scope}: {len(used)} comparable "
-                      f"{day:%A}(s), {policy.min_history_days} needed")
+        return result(
+            Status.WARN,
+            None,
+            expected,
+            f"not enough history to judge {observed} flights in {scope}: {len(used)} comparable "
+            f"{day:%A}(s), {policy.min_history_days} needed",
+        )
     drop = 1 - observed / expected
     details["drop_ratio"] = round(drop, 4)
     change = f"{observed} flights in {scope} against a normal of {expected} ({-drop:+.1%})"

@@ -16,21 +16,51 @@ def run(ctx: CheckContext) -> list[CheckResult]:
         row = stats.get(dt) or {}
         rows = int(row.get("row_count") or 0)
         if rows == 0:
-            results.append(CheckResult(
-                PROCESSED_DATASET, dt, DUPLICATES, Status.ERROR, ctx.policy.check_error_severity, None, 0,
-                "no rows to check: the partition is missing or empty (see partition_presence)",
-                {"blocked_by": "partition_presence"}))
+            results.append(
+                CheckResult(
+                    PROCESSED_DATASET,
+                    dt,
+                    DUPLICATES,
+                    Status.ERROR,
+                    ctx.policy.check_error_severity,
+                    None,
+                    0,
+                    "no rows to check: the partition is missing or empty (see partition_presence)",
+                    {"blocked_by": "partition_presence"},
+                )
+            )
             continue
         extra = int(row["extra_rows"])
         ids = int(row["duplicated_ids"])
         details = {"duplicated_ids": ids, "extra_rows": extra, "rows": rows, "ratio": round(extra / rows, 6)}
         if extra == 0:
-            results.append(CheckResult(PROCESSED_DATASET, dt, DUPLICATES, Status.PASS, None, 0, 0,
-                                       f"every flight_id is unique ({rows} rows)", details))
+            results.append(
+                CheckResult(
+                    PROCESSED_DATASET,
+                    dt,
+                    DUPLICATES,
+                    Status.PASS,
+                    None,
+                    0,
+                    0,
+                    f"every flight_id is unique ({rows} rows)",
+                    details,
+                )
+            )
             continue
         severity = policy.ratio_severity if extra / rows > policy.ratio else policy.any_severity
-        results.append(CheckResult(
-            PROCESSED_DATASET, dt, DUPLICATES, Status.FAIL, severity, extra, 0,
-            f"{ids} flight_id(s) appear more than once: {extra} extra row(s), {extra / rows:.2%} of {rows}",
-            details))
+        results.append(
+            CheckResult(
+                PROCESSED_DATASET,
+                dt,
+                DUPLICATES,
+                Status.FAIL,
+                severity,
+                extra,
+                0,
+                f"{ids} flight_id(s) appear more than once: "
+                f"{extra} extra row(s), {extra / rows:.2%} of {rows}",
+                details,
+            )
+        )
     return results

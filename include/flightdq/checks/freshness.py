@@ -34,16 +34,48 @@ def _judge(ctx: CheckContext, day: date, dataset: str, newest: float | None, wha
     details = {"reference": reference.isoformat(), "newest": None}
     expected = f"<= {policy.lag_fail_minutes} min"
     if newest is None:
-        return CheckResult(dataset, str(day), FRESHNESS, Status.FAIL, policy.lag_severe_severity, None,
-                           expected, f"no {what} at all for the day", details)
+        return CheckResult(
+            dataset,
+            str(day),
+            FRESHNESS,
+            Status.FAIL,
+            policy.lag_severe_severity,
+            None,
+            expected,
+            f"no {what} at all for the day",
+            details,
+        )
     newest_at = datetime.fromtimestamp(float(newest), UTC)
     lag_minutes = round((reference - newest_at).total_seconds() / 60, 1)
     details["newest"] = newest_at.isoformat()
-    message = f"newest {what} {newest_at:%H:%M} UTC is {lag_minutes:g} min older than {reference:%Y-%m-%d %H:%M} UTC"
+    message = (
+        f"newest {what} {newest_at:%H:%M} UTC is {lag_minutes:g} min older than "
+        f"{reference:%Y-%m-%d %H:%M} UTC"
+    )
     if lag_minutes > policy.lag_severe_minutes:
-        return CheckResult(dataset, str(day), FRESHNESS, Status.FAIL, policy.lag_severe_severity,
-                           lag_minutes, expected, message, details)
+        return CheckResult(
+            dataset,
+            str(day),
+            FRESHNESS,
+            Status.FAIL,
+            policy.lag_severe_severity,
+            lag_minutes,
+            expected,
+            message,
+            details,
+        )
     if lag_minutes > policy.lag_fail_minutes:
-        return CheckResult(dataset, str(day), FRESHNESS, Status.FAIL, policy.lag_fail_severity,
-                           lag_minutes, expected, message, details)
-    return CheckResult(dataset, str(day), FRESHNESS, Status.PASS, None, lag_minutes, expected, message, details)
+        return CheckResult(
+            dataset,
+            str(day),
+            FRESHNESS,
+            Status.FAIL,
+            policy.lag_fail_severity,
+            lag_minutes,
+            expected,
+            message,
+            details,
+        )
+    return CheckResult(
+        dataset, str(day), FRESHNESS, Status.PASS, None, lag_minutes, expected, message, details
+    )

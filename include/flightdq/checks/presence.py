@@ -23,16 +23,48 @@ def check_raw(ctx: CheckContext, day: date) -> CheckResult:
     objects = sum(len(times) for times in ctx.raw_times().get(str(day), {}).values())
     details = {"missing_hours": missing, "hours_due": hours_due, "objects": objects}
     if hours_due == 0:
-        return CheckResult(RAW_DATASET, str(day), PARTITION_PRESENCE, Status.WARN, None, 0, 0,
-                           "no hour of the day is over yet; nothing is due", details)
+        return CheckResult(
+            RAW_DATASET,
+            str(day),
+            PARTITION_PRESENCE,
+            Status.WARN,
+            None,
+            0,
+            0,
+            "no hour of the day is over yet; nothing is due",
+            details,
+        )
     if missing:
-        what = "no raw snapshots at all" if len(missing) == hours_due else (
-            f"raw snapshots missing for {len(missing)} of {hours_due} hours that are over "
-            f"({_hour_ranges(missing)} UTC)")
-        return CheckResult(RAW_DATASET, str(day), PARTITION_PRESENCE, Status.FAIL, policy.raw_missing,
-                           len(missing), 0, f"{what}: data loss, the ETL cannot rebuild it", details)
-    return CheckResult(RAW_DATASET, str(day), PARTITION_PRESENCE, Status.PASS, None, 0, 0,
-                       f"raw snapshots present for all {hours_due} hours due ({objects} objects)", details)
+        what = (
+            "no raw snapshots at all"
+            if len(missing) == hours_due
+            else (
+                f"raw snapshots missing for {len(missing)} of {hours_due} hours that are over "
+                f"({_hour_ranges(missing)} UTC)"
+            )
+        )
+        return CheckResult(
+            RAW_DATASET,
+            str(day),
+            PARTITION_PRESENCE,
+            Status.FAIL,
+            policy.raw_missing,
+            len(missing),
+            0,
+            f"{what}: data loss, the ETL cannot rebuild it",
+            details,
+        )
+    return CheckResult(
+        RAW_DATASET,
+        str(day),
+        PARTITION_PRESENCE,
+        Status.PASS,
+        None,
+        0,
+        0,
+        f"raw snapshots present for all {hours_due} hours due ({objects} objects)",
+        details,
+    )
 
 
 def check_processed(ctx: CheckContext, day: date) -> CheckResult:
@@ -44,34 +76,72 @@ def check_processed(ctx: CheckContext, day: date) -> CheckResult:
     raw_missing = ctx.missing_raw_hours(day)
     repairable = not raw_missing
     severity = policy.processed_missing_with_raw if repairable else policy.raw_missing
-    details = {"registered": registered, "files": len(files or []), "rows": rows,
-               "raw_missing_hours": raw_missing, "repairable": repairable}
+    details = {
+        "registered": registered,
+        "files": len(files or []),
+        "rows": rows,
+        "raw_missing_hours": raw_missing,
+        "repairable": repairable,
+    }
 
-    def fail(state: str, message: str, severity=severity) -> CheckResult:  # noqa: ANN001
+    def fail(state: str, message: str, severity=severity) -> CheckResult:
         details["state"] = state
-        suffix = ("raw data is complete: re-run the ETL for this day" if repairable
-                  else f"raw hours {_hour_ranges(raw_missing)} are missing too: data loss")
-        return CheckResult(PROCESSED_DATASET, dt, PARTITION_PRESENCE, Status.FAIL, severity, rows, ">0 rows",
-                           f"{message}; {suffix}", details)
+        suffix = (
+            "raw data is complete: re-run the ETL for this day"
+            if repairable
+            else f"raw hours {_hour_ranges(raw_missing)} are missing too: data loss"
+        )
+        return CheckResult(
+            PROCESSED_DATASET,
+            dt,
+            PARTITION_PRESENCE,
+            Status.FAIL,
+            severity,
+            rows,
+            ">0 rows",
+            f"{message}; {suffix}",
+            details,
+        )
 
     if not registered and not files:
         grace = timedelta(minutes=policy.processed_grace_minutes)
         if not ctx.day_over(day) and ctx.as_of < day_start(day) + grace:
             details["state"] = "not_due"
-            return CheckResult(PROCESSED_DATASET, dt, PARTITION_PRESENCE, Status.WARN, None, 0, ">0 rows",
-                               "day just started; its partition is not due yet", details)
+            return CheckResult(
+                PROCESSED_DATASET,
+                dt,
+                PARTITION_PRESENCE,
+                Status.WARN,
+                None,
+                0,
+                ">0 rows",
+                "day just started; its partition is not due yet",
+                details,
+            )
         return fail("missing", "partition is missing: not in the catalog and no files in storage")
     if not registered:
-        return fail("not_registered", f"partition has {len(files)} file(s) in storage but is not "
-                    "registered in the catalog (`flightdq catalog repair` registers it)",
-                    severity=policy.processed_missing_with_raw)
+        return fail(
+            "not_registered",
+            f"partition has {len(files)} file(s) in storage but is not "
+            "registered in the catalog (`flightdq catalog repair` registers it)",
+            severity=policy.processed_missing_with_raw,
+        )
     if not files:
         return fail("no_files", "partition is registered in the catalog but has no files in storage")
     if rows == 0:
         return fail("no_rows", f"partition has {len(files)} file(s) but no rows")
     details["state"] = "present"
-    return CheckResult(PROCESSED_DATASET, dt, PARTITION_PRESENCE, Status.PASS, None, rows, ">0 rows",
-                       f"partition present: {len(files)} file(s), {rows} rows", details)
+    return CheckResult(
+        PROCESSED_DATASET,
+        dt,
+        PARTITION_PRESENCE,
+        Status.PASS,
+        None,
+        rows,
+        ">0 rows",
+        f"partition present: {len(files)} file(s), {rows} rows",
+        details,
+    )
 
 
 def run(ctx: CheckContext) -> list[CheckResult]:

@@ -15,7 +15,7 @@ from flightdq.contract import PROCESSED_DATASET, SCHEMA_VALIDITY, processed_arro
 from flightdq.results import CheckResult, Status
 
 
-def schema_differences(schema) -> list[str]:  # noqa: ANN001 - pyarrow.Schema
+def schema_differences(schema) -> list[str]:
     """How a file's schema differs from the contract, in words (column names and types only)."""
     contract = processed_arrow_schema()
     found = {f.name: f.type for f in schema}  # `dt` belongs in the path, never in the files
@@ -41,9 +41,17 @@ def check_day(ctx: CheckContext, day: date) -> CheckResult:
     dt = str(day)
     file_schemas = ctx.backend.partition_file_schemas(day)
     if not file_schemas:
-        return CheckResult(PROCESSED_DATASET, dt, SCHEMA_VALIDITY, Status.ERROR, ctx.policy.check_error_severity,
-                           None, "contract schema", "no files to validate (see partition_presence)",
-                           {"blocked_by": "partition_presence"})
+        return CheckResult(
+            PROCESSED_DATASET,
+            dt,
+            SCHEMA_VALIDITY,
+            Status.ERROR,
+            ctx.policy.check_error_severity,
+            None,
+            "contract schema",
+            "no files to validate (see partition_presence)",
+            {"blocked_by": "partition_presence"},
+        )
     file_differences = {
         name: diffs for name, schema in file_schemas.items() if (diffs := schema_differences(schema))
     }
@@ -51,11 +59,21 @@ def check_day(ctx: CheckContext, day: date) -> CheckResult:
     report = validate_table(table, day)
     rows = report.total_rows
     if rows == 0:
-        return CheckResult(PROCESSED_DATASET, dt, SCHEMA_VALIDITY, Status.ERROR, ctx.policy.check_error_severity,
-                           None, "contract schema", "no rows to validate (see partition_presence)",
-                           {"blocked_by": "partition_presence", "files": len(file_schemas)})
+        return CheckResult(
+            PROCESSED_DATASET,
+            dt,
+            SCHEMA_VALIDITY,
+            Status.ERROR,
+            ctx.policy.check_error_severity,
+            None,
+            "contract schema",
+            "no rows to validate (see partition_presence)",
+            {"blocked_by": "partition_presence", "files": len(file_schemas)},
+        )
     ratio = report.failing_rows / rows
-    broken = sorted((r for r in report.rules if not r.success and r.evaluated), key=lambda r: -r.unexpected_count)
+    broken = sorted(
+        (r for r in report.rules if not r.success and r.evaluated), key=lambda r: -r.unexpected_count
+    )
     worst = [
         {"rule": r.rule, "column": r.column, "kind": r.kind, "rows": r.unexpected_count}
         for r in broken[: policy.worst_rules_reported]
@@ -76,16 +94,34 @@ def check_day(ctx: CheckContext, day: date) -> CheckResult:
         differences = details["schema_differences"] or [
             f"{r.rule} failed" for r in report.rules if r.kind == "schema" and not r.success
         ]
-        return CheckResult(PROCESSED_DATASET, dt, SCHEMA_VALIDITY, Status.FAIL, policy.schema_change_severity,
-                           observed, expected, "schema differs from the contract: " + "; ".join(differences),
-                           details)
+        return CheckResult(
+            PROCESSED_DATASET,
+            dt,
+            SCHEMA_VALIDITY,
+            Status.FAIL,
+            policy.schema_change_severity,
+            observed,
+            expected,
+            "schema differs from the contract: " + "; ".join(differences),
+            details,
+        )
     if ratio > policy.row_severe_ratio:
         severity = policy.row_severe_severity
     elif ratio > policy.row_fail_ratio:
         severity = policy.row_fail_severity
     else:
         message = f"{observed}" + (f"; within tolerance: {worst_text}" if worst_text else "")
-        return CheckResult(PROCESSED_DATASET, dt, SCHEMA_VALIDITY, Status.PASS, None, observed, expected,
-                           message, details)
-    return CheckResult(PROCESSED_DATASET, dt, SCHEMA_VALIDITY, Status.FAIL, severity, observed, expected,
-                       f"{observed}; worst rules: {worst_text}", details)
+        return CheckResult(
+            PROCESSED_DATASET, dt, SCHEMA_VALIDITY, Status.PASS, None, observed, expected, message, details
+        )
+    return CheckResult(
+        PROCESSED_DATASET,
+        dt,
+        SCHEMA_VALIDITY,
+        Status.FAIL,
+        severity,
+        observed,
+        expected,
+        f"{observed}; worst rules: {worst_text}",
+        details,
+    )
