@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from flightdq.blobstore import BlobStore
     from flightdq.config import Settings
     from flightdq.history import HistoryStore
 
@@ -38,6 +39,7 @@ class EtlRun:
 class Backend(Protocol):
     name: str
     settings: Settings
+    blobs: BlobStore  # flightdq's own records: history, remediations, incidents
     history: HistoryStore
 
     def query(self, template: str, **params: str | int | float) -> list[dict[str, Any]]:

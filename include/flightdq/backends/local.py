@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from flightdq import layout, queries
 from flightdq.backends.base import BackendError, EtlRun
 from flightdq.backends.local_catalog import LocalCatalog
+from flightdq.blobstore import LocalBlobStore
 from flightdq.contract import (
     PARTITION_KEY,
     PROCESSED_BUCKET,
@@ -47,7 +48,8 @@ class LocalBackend:
         self.raw_root = self.lake / RAW_BUCKET
         self.processed_root = self.lake / PROCESSED_BUCKET / PROCESSED_PREFIX
         self.catalog = LocalCatalog(self.lake)
-        self.history = HistoryStore(self.lake)
+        self.blobs = LocalBlobStore(self.lake)
+        self.history = HistoryStore(self.blobs)
         self._conn: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.Lock()
 
