@@ -89,6 +89,9 @@ def run_checks(
                 for dataset in _DATASETS_OF[check]
             ]
         found = [r for r in found if r.dataset in datasets]
+        queries, backend.query_log[:] = list(backend.query_log), []
+        for result in found:  # what checking cost: the queries behind this check
+            result.details.setdefault("queries", queries)
         if record:
             record_results(backend, run_id, check, found, as_of=as_of)
         results.extend(found)

@@ -41,6 +41,7 @@ class Backend(Protocol):
     settings: Settings
     blobs: BlobStore  # flightdq's own records: history, remediations, incidents
     history: HistoryStore
+    query_log: list[dict[str, Any]]  # one entry per query run (template, query id, bytes scanned...)
 
     def query(self, template: str, **params: str | int | float) -> list[dict[str, Any]]:
         """Run a named SQL template (see `flightdq.queries`) and return its rows."""

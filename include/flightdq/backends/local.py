@@ -51,6 +51,7 @@ class LocalBackend:
         self.blobs = LocalBlobStore(self.lake)
         self.history = HistoryStore(self.blobs)
         self._conn: duckdb.DuckDBPyConnection | None = None
+        self.query_log: list[dict[str, Any]] = []  # drained by the runner into each check's details
         self._lock = threading.Lock()
 
     # --- engine -------------------------------------------------------------------------------
@@ -85,9 +86,14 @@ class LocalBackend:
             conn = self._connection()
             try:
                 conn.execute(f"CREATE OR REPLACE TEMP VIEW {PROCESSED_TABLE} AS {self._processed_view_sql()}")
+                started = time.perf_counter()
                 cursor = conn.execute(sql)
                 names = [d[0] for d in cursor.description]
-                return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+                rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+                self.query_log.append(
+                    {"template": template, "engine": "duckdb", "seconds": round(time.perf_counter() - started, 3)}
+                )
+                return rows
             except Exception as exc:  # duckdb raises many types; name the query that failed
                 raise BackendError(f"query {template} failed on the embedded engine: {exc}") from exc
 
