@@ -1,0 +1,373 @@
+"""The ETL job `flightdata-etl`: one UTC day of raw OpenSky snapshots -> that day's processed partition.
+
+The transform (`transform_day`) is pure: it reads the snapshot files it is given and returns the
+day's flights with exactly `contract.processed_arrow_schema()`. Where the files come from and where
+the result goes is the caller's business: `run_local_etl` reads and writes a local lake folder laid
+out like the buckets (contract section 1); the Glue job stages S3 objects around the same transform.
+
+Rules (contract section 1): a state's time is its `last_contact`; a state repeated in later snapshots
+(same icao24 and last_contact) counts once; only states whose last_contact falls inside the UTC day
+are kept (day D's run reads only day D's raw folder, so reruns are deterministic); a flight is the
+run of states of one icao24 with one callsign (null is a value of its own), split where the gap
+between consecutive states of that icao24+callsign exceeds 30 minutes. Out-of-range values are
+passed through untouched: the data-quality checks must see bad data.
+
+Run it as `python -m flightdq.etl --dt YYYY-MM-DD [--lake PATH]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import asdict, dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+from flightdq import layout
+from flightdq.contract import ETL_JOB_NAME, PROCESSED_BUCKET, RAW_BUCKET, STATE_FIELDS, processed_arrow_schema
+from flightdq.dates import InputError, day_end, day_start, parse_day
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+log = logging.getLogger(__name__)
+
+GAP_SECONDS = 1800  # contact lost for more than this splits a flight
+PART_FILE = "part-00000.parquet"
+PARQUET_COMPRESSION = "zstd"
+# DuckDB limits: a Glue Python-shell job may have as little as 1 GB; DuckDB spills beyond the limit.
+DUCKDB_MEMORY_LIMIT = "512MB"
+MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024  # one uncompressed snapshot; a global one is ~2-3 MB
+
+# 1-based positions in a state vector (DuckDB lists are 1-based).
+_POS = {name: i + 1 for i, name in enumerate(STATE_FIELDS)}
+
+
+@dataclass(frozen=True)
+class EtlOutcome:
+    """What one run of the job did."""
+
+    dt: str  # YYYY-MM-DD
+    rows: int
+    raw_objects: int  # snapshot files read
+    raw_states: int  # states read before de-duplication
+    files: list[str]  # written parquet paths (relative to the lake root)
+
+
+class EtlError(RuntimeError):
+    """The ETL for a day failed; the message names the day and what went wrong."""
+
+
+# --- the transform ---------------------------------------------------------------------------------
+
+# Every state field is read as text and cast here: exact for JSON numbers, and a value of the wrong
+# type fails the run loudly instead of being dropped. `records = true` matters: with a single column
+# and record detection left on auto, DuckDB 2.0 buffers 2 x maximum_object_size and runs out of memory.
+_PARSE_SQL = f"""
+CREATE TEMP TABLE states AS
+SELECT file_ord::INTEGER AS file_ord,
+       i::INTEGER AS i,
+       lower(trim(st[{_POS["icao24"]}])) AS icao24,
+       nullif(trim(st[{_POS["callsign"]}]), '') AS callsign,
+       st[{_POS["origin_country"]}] AS origin_country,
+       CAST(st[{_POS["last_contact"]}] AS BIGINT) AS last_contact,
+       CAST(st[{_POS["longitude"]}] AS DOUBLE) AS longitude,
+       CAST(st[{_POS["latitude"]}] AS DOUBLE) AS latitude,
+       CAST(st[{_POS["baro_altitude"]}] AS DOUBLE) AS baro_altitude,
+       CAST(st[{_POS["velocity"]}] AS DOUBLE) AS velocity,
+       st[{_POS["squawk"]}] AS squawk
+FROM (
+    SELECT list_position($files, filename) AS file_ord,
+           unnest(states) AS st,
+           unnest(range(len(states))) AS i
+    FROM read_json($files, columns = {{'states': 'VARCHAR[][]'}}, format = 'unstructured', records = true,
+                   compression = 'auto_detect', maximum_object_size = {MAX_SNAPSHOT_BYTES}, filename = true)
+)
+"""
+
+# Flights of the day. De-duplication keeps, of the copies of one (icao24, last_contact), the one from
+# the earliest file (files are ordered by name, i.e. by snapshot time) and first in it: deterministic.
+# last_contact is unique per icao24 after it, so every arg_min/arg_max below has a single answer and
+# flight_id (icao24 + first_seen) is unique.
+_FLIGHTS_SQL = """
+WITH day_states AS (
+    SELECT * FROM states
+    WHERE icao24 IS NOT NULL AND last_contact >= {lo} AND last_contact < {hi}
+    QUALIFY row_number() OVER (PARTITION BY icao24, last_contact ORDER BY file_ord, i) = 1
+), marked AS (
+    SELECT *, CASE WHEN last_contact - lag(last_contact) OVER (
+                  PARTITION BY icao24, callsign ORDER BY last_contact) > {gap} THEN 1 ELSE 0 END AS new_flight
+    FROM day_states
+), numbered AS (
+    SELECT *, sum(new_flight) OVER (PARTITION BY icao24, callsign ORDER BY last_contact
+                                    ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS flight_no
+    FROM marked
+)
+SELECT icao24 || '-' || CAST(min(last_contact) AS VARCHAR) AS flight_id,
+       icao24,
+       callsign,
+       arg_max(origin_country, last_contact) FILTER (WHERE origin_country IS NOT NULL) AS origin_country,
+       min(last_contact) AS first_seen,
+       max(last_contact) AS last_seen,
+       count(*) AS position_count,
+       arg_min(latitude, last_contact) FILTER (WHERE latitude IS NOT NULL AND longitude IS NOT NULL)
+           AS first_latitude,
+       arg_min(longitude, last_contact) FILTER (WHERE latitude IS NOT NULL AND longitude IS NOT NULL)
+           AS first_longitude,
+       arg_max(latitude, last_contact) FILTER (WHERE latitude IS NOT NULL AND longitude IS NOT NULL)
+           AS last_latitude,
+       arg_max(longitude, last_contact) FILTER (WHERE latitude IS NOT NULL AND longitude IS NOT NULL)
+           AS last_longitude,
+       max(baro_altitude) AS max_baro_altitude,
+       max(velocity) AS max_velocity,
+       arg_max(squawk, last_contact) FILTER (WHERE squawk IS NOT NULL) AS squawk
+FROM numbered
+GROUP BY icao24, callsign, flight_no
+ORDER BY flight_id
+"""
+
+
+def transform_day(raw_files: Sequence[Path], day: date) -> pa.Table:
+    """The day's flights from the given snapshot files (*.json / *.json.gz, mixed), with exactly
+    `processed_arrow_schema()`, sorted by flight_id. No files or only `states: null`: an empty table."""
+    table, _ = _transform(raw_files, day)
+    return table
+
+
+def _transform(raw_files: Sequence[Path], day: date) -> tuple[pa.Table, int]:
+    """`transform_day`, plus the number of states read before de-duplication."""
+    import duckdb
+
+    schema = processed_arrow_schema()
+    files = [str(p) for p in sorted((Path(f) for f in raw_files), key=lambda p: (p.name, str(p)))]
+    if not files:
+        return schema.empty_table(), 0
+    lo, hi = int(day_start(day).timestamp()), int(day_end(day).timestamp())
+    with tempfile.TemporaryDirectory(prefix="flightdq-etl-spill-") as spill:
+        con = duckdb.connect(":memory:", config={
+            "memory_limit": DUCKDB_MEMORY_LIMIT,
+            "temp_directory": spill,
+            "preserve_insertion_order": False,
+        })
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            con.execute("SET enable_progress_bar = false")
+            con.execute(_PARSE_SQL, {"files": files})
+            raw_states, unmatched = con.execute(
+                "SELECT count(*), count(*) FILTER (WHERE file_ord IS NULL) FROM states").fetchall()[0]
+            if unmatched:  # would make de-duplication order depend on chance
+                raise EtlError(f"dt={day}: DuckDB reported file names that differ from the ones given")
+            flights = con.sql(_FLIGHTS_SQL.format(lo=lo, hi=hi, gap=GAP_SECONDS)).to_arrow_table()
+        except duckdb.Error as exc:
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise EtlError(f"dt={day}: reading or transforming {len(files)} raw snapshots failed: "
+                           f"{first_line}") from exc
+        finally:
+            con.close()
+    return _to_contract(flights, schema, day), int(raw_states)
+
+
+def _to_contract(flights: pa.Table, schema: pa.Schema, day: date) -> pa.Table:
+    """Cast the engine's result to the contract's Arrow schema (seconds -> timestamp[us, UTC])."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    columns = []
+    for field in schema:
+        column = flights.column(field.name)
+        if pa.types.is_timestamp(field.type):
+            column = pc.multiply_checked(column.cast(pa.int64()), 1_000_000)
+        columns.append(column.cast(field.type))
+    table = pa.Table.from_arrays(columns, schema=schema).combine_chunks()
+    for field in schema:
+        nulls = table.column(field.name).null_count
+        if not field.nullable and nulls:
+            # Parquet cannot hold a null in a required column; the raw data broke the API's own rules.
+            raise EtlError(f"dt={day}: {nulls} flight(s) have no {field.name} in any of their states "
+                           f"(the contract makes {field.name} non-null)")
+    return table
+
+
+# --- the local job -----------------------------------------------------------------------------------
+
+
+def run_local_etl(lake_root: Path, day: date, *, fail_after_write: bool = False) -> EtlOutcome:
+    """Rebuild the day's processed partition in a local lake from the day's raw snapshots.
+
+    The partition is replaced whole and atomically: built in a hidden staging folder beside it,
+    verified, then swapped in by two renames. A failure before the swap leaves the old partition
+    untouched; a crash between the two renames is repaired at the start of the next run. No raw
+    snapshot at all for the day is an error (the old partition is kept: raw data that is gone cannot
+    rebuild it). The catalog is not touched.
+
+    `fail_after_write=True` is a FAULT-INJECTION HOOK for tests only: it raises EtlError after the
+    staging files are written and verified, before the swap.
+    """
+    lake_root = Path(lake_root)
+    partition = lake_root / PROCESSED_BUCKET / layout.processed_partition_prefix(day)
+    parent = partition.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        with _day_lock(parent, day):
+            _recover(parent, day)
+            raw_files = _raw_files(lake_root, day)
+            if not raw_files:
+                raise EtlError(f"dt={day}: no raw snapshots under "
+                               f"{lake_root / RAW_BUCKET / layout.raw_day_prefix(day)}; "
+                               "the processed partition is left as it is")
+            table, raw_states = _transform(raw_files, day)
+            staging = parent / f".dt={day}.staging-{uuid.uuid4().hex}"
+            try:
+                staging.mkdir()
+                _write_verified(table, staging / PART_FILE, day)
+                if fail_after_write:
+                    raise EtlError(f"dt={day}: fault injected after the staging files were written "
+                                   "(fail_after_write=True)")
+                _swap(staging, partition, day)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)  # gone already after a successful swap
+    except OSError as exc:
+        raise EtlError(f"dt={day}: file system error: {exc}") from exc
+    return EtlOutcome(
+        dt=str(day),
+        rows=table.num_rows,
+        raw_objects=len(raw_files),
+        raw_states=raw_states,
+        files=[(partition / PART_FILE).relative_to(lake_root).as_posix()],
+    )
+
+
+def _raw_files(lake_root: Path, day: date) -> list[Path]:
+    """The day's snapshot files, `hour=HH/states_<unix>.json[.gz]` under the day's raw folder."""
+    day_dir = lake_root / RAW_BUCKET / layout.raw_day_prefix(day)
+    if not day_dir.is_dir():
+        return []
+    return sorted(
+        p for p in day_dir.rglob("states_*.json*")
+        if p.is_file() and (p.name.endswith(".json") or p.name.endswith(".json.gz"))
+    )
+
+
+@contextmanager
+def _day_lock(parent: Path, day: date) -> Iterator[None]:
+    """One run per day at a time in this lake (recovery deletes leftovers a concurrent run would own)."""
+    import fcntl
+
+    with (parent / f".dt={day}.lock").open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise EtlError(f"dt={day}: another ETL run for this day is in progress") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _recover(parent: Path, day: date) -> None:
+    """Repair what a crashed run left: restore the old partition if it was moved away and the new one
+    never moved in; delete old copies and staging folders that are no longer needed."""
+    partition = parent / f"dt={day}"
+    olds = sorted(parent.glob(f".dt={day}.old-*"), key=lambda p: p.stat().st_mtime)
+    if olds and not partition.exists():
+        restored = olds.pop()
+        restored.rename(partition)
+        _fsync_dir(parent)
+        log.warning("dt=%s: restored the previous partition from %s (a run crashed mid-swap)", day, restored)
+    for leftover in [*olds, *parent.glob(f".dt={day}.staging-*")]:
+        log.warning("dt=%s: removing leftover %s", day, leftover)
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _write_verified(table: pa.Table, path: Path, day: date) -> None:
+    """Write the Parquet file, flush it to disk and read it back: rows and schema must be the built ones."""
+    import pyarrow.parquet as pq
+
+    pq.write_table(table, path, compression=PARQUET_COMPRESSION)
+    _fsync(path)
+    back = pq.ParquetFile(path).read()
+    if back.num_rows != table.num_rows or not back.schema.equals(table.schema):
+        raise EtlError(f"dt={day}: verification of {path.name} failed: read back {back.num_rows} rows "
+                       f"with schema {back.schema}, built {table.num_rows} rows")
+
+
+def _swap(staging: Path, partition: Path, day: date) -> None:
+    """Move the old partition away, the new one in, then delete the old one."""
+    parent = partition.parent
+    old = parent / f".dt={day}.old-{uuid.uuid4().hex}" if partition.exists() else None
+    if old is not None:
+        partition.rename(old)
+    try:
+        staging.rename(partition)
+    except OSError:
+        if old is not None:
+            old.rename(partition)
+        raise
+    _fsync_dir(parent)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)  # a leftover is removed by the next run's recovery
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    # Some file systems cannot fsync a directory; the renames have happened all the same.
+    with suppress(OSError):
+        _fsync(path)
+
+
+# --- command line ----------------------------------------------------------------------------------
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise InputError(message)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m flightdq.etl --dt YYYY-MM-DD [--lake PATH]`: run the job on the local lake and print
+    its outcome as one JSON line. Exit 0 on success, 1 when the job failed, 2 on bad input."""
+    parser = _ArgumentParser(prog=ETL_JOB_NAME, description="Rebuild one UTC day's processed partition "
+                             "from its raw snapshots in the local lake.")
+    parser.add_argument("--dt", required=True, help="the UTC day to rebuild, YYYY-MM-DD")
+    parser.add_argument("--lake", help="local lake root (default: $FLIGHTDQ_LAKE, else <project>/lake)")
+    try:
+        args = parser.parse_args(argv)
+        day = parse_day(args.dt, "--dt")
+    except InputError as exc:
+        print(f"{ETL_JOB_NAME}: error: {exc}", file=sys.stderr)
+        return 2
+    if args.lake:
+        lake = Path(args.lake)
+    elif os.environ.get("FLIGHTDQ_LAKE"):
+        lake = Path(os.environ["FLIGHTDQ_LAKE"])
+    else:
+        from flightdq.config import DEFAULT_LAKE
+
+        lake = DEFAULT_LAKE
+    try:
+        outcome = run_local_etl(lake.expanduser(), day)
+    except EtlError as exc:
+        print(f"{ETL_JOB_NAME}: error: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(asdict(outcome)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
