@@ -22,13 +22,40 @@ T0 = int(datetime(2026, 11, 20, tzinfo=UTC).timestamp())  # DAY 00:00 UTC
 NEXT_T0 = T0 + 86400
 
 
-def state(icao24: str = "3c6444", last_contact: int = T0 + 3600, *, callsign: str | None = "DLH400  ",
-          country: str | None = "Germany", lat: float | None = 50.0, lon: float | None = 8.5,
-          alt: float | None = 10000.0, velocity: float | None = 230.0, squawk: str | None = "1000",
-          time_position: int | None = -1, category: int | None = None) -> list:
+def state(
+    icao24: str = "3c6444",
+    last_contact: int = T0 + 3600,
+    *,
+    callsign: str | None = "DLH400  ",
+    country: str | None = "Germany",
+    lat: float | None = 50.0,
+    lon: float | None = 8.5,
+    alt: float | None = 10000.0,
+    velocity: float | None = 230.0,
+    squawk: str | None = "1000",
+    time_position: int | None = -1,
+    category: int | None = None,
+) -> list:
     """One OpenSky state vector (17 fields, 18 with a category)."""
-    vector = [icao24, callsign, country, last_contact - 1 if time_position == -1 else time_position,
-              last_contact, lon, lat, alt, False, velocity, 90.0, 0.0, None, alt, squawk, False, 0]
+    vector = [
+        icao24,
+        callsign,
+        country,
+        last_contact - 1 if time_position == -1 else time_position,
+        last_contact,
+        lon,
+        lat,
+        alt,
+        False,
+        velocity,
+        90.0,
+        0.0,
+        None,
+        alt,
+        squawk,
+        False,
+        0,
+    ]
     return [*vector, category] if category is not None else vector
 
 
@@ -61,8 +88,9 @@ def read_partition(lake: Path, day: date = DAY) -> pa.Table:
 def leftovers(lake: Path) -> list[str]:
     """Everything in the processed prefix except partitions and the per-day lock files."""
     root = lake / "flightdata-processed" / "flightdata_processed"
-    return sorted(p.name for p in root.iterdir()
-                  if not p.name.startswith("dt=") and not p.name.endswith(".lock"))
+    return sorted(
+        p.name for p in root.iterdir() if not p.name.startswith("dt=") and not p.name.endswith(".lock")
+    )
 
 
 # --- transform rules -------------------------------------------------------------------------------
@@ -76,7 +104,9 @@ def test_gzip_and_plain_snapshots_mix_in_one_day(tmp_path: Path) -> None:
     table = etl.transform_day([zipped, empty, plain], DAY)
 
     assert [(r["flight_id"], r["position_count"]) for r in rows_of(table)] == [
-        (f"aaaaaa-{T0 + 598}", 2), (f"bbbbbb-{T0 + 599}", 1)]
+        (f"aaaaaa-{T0 + 598}", 2),
+        (f"bbbbbb-{T0 + 599}", 1),
+    ]
     outcome = etl.run_local_etl(tmp_path, DAY)
     assert (outcome.rows, outcome.raw_objects, outcome.raw_states) == (2, 3, 3)
     assert outcome.files == [f"flightdata-processed/flightdata_processed/dt={DAY}/part-00000.parquet"]
@@ -85,9 +115,14 @@ def test_gzip_and_plain_snapshots_mix_in_one_day(tmp_path: Path) -> None:
 
 def test_no_files_or_only_null_states_give_an_empty_table_with_the_schema(tmp_path: Path) -> None:
     nothing = etl.transform_day([], DAY)
-    only_nulls = etl.transform_day([write_snapshot(tmp_path, T0 + 60, None),
-                                    write_snapshot(tmp_path, T0 + 360, None, gz=True),
-                                    write_snapshot(tmp_path, T0 + 660, [])], DAY)
+    only_nulls = etl.transform_day(
+        [
+            write_snapshot(tmp_path, T0 + 60, None),
+            write_snapshot(tmp_path, T0 + 360, None, gz=True),
+            write_snapshot(tmp_path, T0 + 660, []),
+        ],
+        DAY,
+    )
     for table in (nothing, only_nulls):
         assert table.num_rows == 0
         assert table.schema.equals(processed_arrow_schema())
@@ -110,18 +145,25 @@ def test_output_schema_is_exactly_the_contract_in_memory_and_in_the_file(tmp_pat
     assert str(stored.schema_arrow.field("first_seen").type) == "timestamp[us, tz=UTC]"
     timestamp = json.loads(stored.schema.column(4).logical_type.to_json())  # what Athena reads
     assert (timestamp["Type"], timestamp["isAdjustedToUTC"], timestamp["timeUnit"]) == (
-        "Timestamp", True, "microseconds")
+        "Timestamp",
+        True,
+        "microseconds",
+    )
     assert stored.metadata.row_group(0).column(0).compression == "ZSTD"
 
 
 def test_callsign_and_icao24_are_trimmed_and_an_empty_callsign_is_null(tmp_path: Path) -> None:
-    snapshot = write_snapshot(tmp_path, T0 + 600, [
-        state(" ABCDEF ", T0 + 100, callsign="  KLM12 "),
-        state("abcdef", T0 + 200, callsign="KLM12"),  # same aircraft, same callsign once trimmed
-        state("a1b2c3", T0 + 300, callsign="        "),
-        state("a1b2c3", T0 + 400, callsign=""),
-        state("a1b2c3", T0 + 500, callsign=None),  # blank and null are one and the same value
-    ])
+    snapshot = write_snapshot(
+        tmp_path,
+        T0 + 600,
+        [
+            state(" ABCDEF ", T0 + 100, callsign="  KLM12 "),
+            state("abcdef", T0 + 200, callsign="KLM12"),  # same aircraft, same callsign once trimmed
+            state("a1b2c3", T0 + 300, callsign="        "),
+            state("a1b2c3", T0 + 400, callsign=""),
+            state("a1b2c3", T0 + 500, callsign=None),  # blank and null are one and the same value
+        ],
+    )
     rows = rows_of(etl.transform_day([snapshot], DAY))
 
     assert [(r["flight_id"], r["icao24"], r["callsign"], r["position_count"]) for r in rows] == [
@@ -131,40 +173,88 @@ def test_callsign_and_icao24_are_trimmed_and_an_empty_callsign_is_null(tmp_path:
 
 
 def test_nulls_allowed_by_the_api_are_handled_field_by_field(tmp_path: Path) -> None:
-    snapshot = write_snapshot(tmp_path, T0 + 7200, [
-        state("c0ffee", T0 + 1000, lat=None, lon=None, alt=None, velocity=None, squawk=None,
-              time_position=None),
-        state("c0ffee", T0 + 1100, lat=51.0, lon=None, alt=9000.0, velocity=None, squawk="7000"),
-        state("c0ffee", T0 + 1200, lat=52.0, lon=9.0, alt=None, velocity=210.0, squawk=None),  # 1st position
-        state("c0ffee", T0 + 1300, lat=53.0, lon=10.0, alt=8000.0, velocity=None, squawk="1234"),  # last
-        state("c0ffee", T0 + 1400, lat=None, lon=11.0, alt=None, velocity=None, squawk=None, country=None),
-        # an aircraft that never reported anything optional
-        state("deadbe", T0 + 1000, callsign=None, lat=None, lon=None, alt=None, velocity=None, squawk=None,
-              time_position=None),
-    ])
+    snapshot = write_snapshot(
+        tmp_path,
+        T0 + 7200,
+        [
+            state(
+                "c0ffee",
+                T0 + 1000,
+                lat=None,
+                lon=None,
+                alt=None,
+                velocity=None,
+                squawk=None,
+                time_position=None,
+            ),
+            state("c0ffee", T0 + 1100, lat=51.0, lon=None, alt=9000.0, velocity=None, squawk="7000"),
+            state(
+                "c0ffee", T0 + 1200, lat=52.0, lon=9.0, alt=None, velocity=210.0, squawk=None
+            ),  # 1st position
+            state("c0ffee", T0 + 1300, lat=53.0, lon=10.0, alt=8000.0, velocity=None, squawk="1234"),  # last
+            state(
+                "c0ffee", T0 + 1400, lat=None, lon=11.0, alt=None, velocity=None, squawk=None, country=None
+            ),
+            # an aircraft that never reported anything optional
+            state(
+                "deadbe",
+                T0 + 1000,
+                callsign=None,
+                lat=None,
+                lon=None,
+                alt=None,
+                velocity=None,
+                squawk=None,
+                time_position=None,
+            ),
+        ],
+    )
     first, second = rows_of(etl.transform_day([snapshot], DAY))
 
     assert first == {
-        "flight_id": f"c0ffee-{T0 + 1000}", "icao24": "c0ffee", "callsign": "DLH400",
+        "flight_id": f"c0ffee-{T0 + 1000}",
+        "icao24": "c0ffee",
+        "callsign": "DLH400",
         "origin_country": "Germany",
-        "first_seen": ts(T0 + 1000), "last_seen": ts(T0 + 1400), "position_count": 5,
-        "first_latitude": 52.0, "first_longitude": 9.0, "last_latitude": 53.0, "last_longitude": 10.0,
-        "max_baro_altitude": 9000.0, "max_velocity": 210.0, "squawk": "1234",
+        "first_seen": ts(T0 + 1000),
+        "last_seen": ts(T0 + 1400),
+        "position_count": 5,
+        "first_latitude": 52.0,
+        "first_longitude": 9.0,
+        "last_latitude": 53.0,
+        "last_longitude": 10.0,
+        "max_baro_altitude": 9000.0,
+        "max_velocity": 210.0,
+        "squawk": "1234",
     }
     assert second == {
-        "flight_id": f"deadbe-{T0 + 1000}", "icao24": "deadbe", "callsign": None, "origin_country": "Germany",
-        "first_seen": ts(T0 + 1000), "last_seen": ts(T0 + 1000), "position_count": 1,
-        "first_latitude": None, "first_longitude": None, "last_latitude": None, "last_longitude": None,
-        "max_baro_altitude": None, "max_velocity": None, "squawk": None,
+        "flight_id": f"deadbe-{T0 + 1000}",
+        "icao24": "deadbe",
+        "callsign": None,
+        "origin_country": "Germany",
+        "first_seen": ts(T0 + 1000),
+        "last_seen": ts(T0 + 1000),
+        "position_count": 1,
+        "first_latitude": None,
+        "first_longitude": None,
+        "last_latitude": None,
+        "last_longitude": None,
+        "max_baro_altitude": None,
+        "max_velocity": None,
+        "squawk": None,
     }
 
 
 def test_origin_country_is_the_latest_non_null_one(tmp_path: Path) -> None:
-    snapshot = write_snapshot(tmp_path, T0 + 600, [
-        state("abc123", T0 + 100, country="France"),
-        state("abc123", T0 + 200, country="Germany"),
-        state("abc123", T0 + 300, country=None),
-    ])
+    snapshot = write_snapshot(
+        tmp_path,
+        T0 + 600,
+        [
+            state("abc123", T0 + 100, country="France"),
+            state("abc123", T0 + 200, country="Germany"),
+            state("abc123", T0 + 300, country=None),
+        ],
+    )
     assert rows_of(etl.transform_day([snapshot], DAY))[0]["origin_country"] == "Germany"
 
 
@@ -178,35 +268,50 @@ def test_a_state_repeated_in_later_snapshots_counts_once(tmp_path: Path) -> None
     rows = rows_of(etl.transform_day(files, DAY))
 
     assert [(r["flight_id"], r["position_count"], r["last_seen"]) for r in rows] == [
-        (f"4ca7b5-{T0 + 1000}", 2, ts(T0 + 1012))]
+        (f"4ca7b5-{T0 + 1000}", 2, ts(T0 + 1012))
+    ]
     assert etl.run_local_etl(tmp_path, DAY).raw_states == 5  # counted before de-duplication
 
 
 def test_a_31_minute_gap_splits_a_flight_and_a_29_minute_gap_does_not(tmp_path: Path) -> None:
-    snapshot = write_snapshot(tmp_path, T0 + 20000, [
-        state("aaaaaa", T0 + 1000), state("aaaaaa", T0 + 1000 + 29 * 60),  # 29 min: same flight
-        state("bbbbbb", T0 + 1000), state("bbbbbb", T0 + 1000 + 31 * 60),  # 31 min: two flights
-        state("cccccc", T0 + 1000), state("cccccc", T0 + 1000 + 1800),  # exactly 30 min: not "more than"
-        state("dddddd", T0 + 1000), state("dddddd", T0 + 1000 + 1801),
-    ])
+    snapshot = write_snapshot(
+        tmp_path,
+        T0 + 20000,
+        [
+            state("aaaaaa", T0 + 1000),
+            state("aaaaaa", T0 + 1000 + 29 * 60),  # 29 min: same flight
+            state("bbbbbb", T0 + 1000),
+            state("bbbbbb", T0 + 1000 + 31 * 60),  # 31 min: two flights
+            state("cccccc", T0 + 1000),
+            state("cccccc", T0 + 1000 + 1800),  # exactly 30 min: not "more than"
+            state("dddddd", T0 + 1000),
+            state("dddddd", T0 + 1000 + 1801),
+        ],
+    )
     rows = rows_of(etl.transform_day([snapshot], DAY))
 
     assert [(r["flight_id"], r["position_count"]) for r in rows] == [
         (f"aaaaaa-{T0 + 1000}", 2),
-        (f"bbbbbb-{T0 + 1000}", 1), (f"bbbbbb-{T0 + 1000 + 31 * 60}", 1),
+        (f"bbbbbb-{T0 + 1000}", 1),
+        (f"bbbbbb-{T0 + 1000 + 31 * 60}", 1),
         (f"cccccc-{T0 + 1000}", 2),
-        (f"dddddd-{T0 + 1000}", 1), (f"dddddd-{T0 + 2801}", 1),
+        (f"dddddd-{T0 + 1000}", 1),
+        (f"dddddd-{T0 + 2801}", 1),
     ]
 
 
 def test_a_callsign_change_splits_a_flight(tmp_path: Path) -> None:
-    snapshot = write_snapshot(tmp_path, T0 + 5000, [
-        state("3c6444", T0 + 1000, callsign=None),  # callsign not yet received
-        state("3c6444", T0 + 1010, callsign="DLH400  "),
-        state("3c6444", T0 + 1020, callsign="DLH400  "),
-        state("3c6444", T0 + 1030, callsign="DLH401  "),
-        state("3c6444", T0 + 1040, callsign="DLH400  "),  # back: the gap to 1020 is short, same flight
-    ])
+    snapshot = write_snapshot(
+        tmp_path,
+        T0 + 5000,
+        [
+            state("3c6444", T0 + 1000, callsign=None),  # callsign not yet received
+            state("3c6444", T0 + 1010, callsign="DLH400  "),
+            state("3c6444", T0 + 1020, callsign="DLH400  "),
+            state("3c6444", T0 + 1030, callsign="DLH401  "),
+            state("3c6444", T0 + 1040, callsign="DLH400  "),  # back: the gap to 1020 is short, same flight
+        ],
+    )
     rows = rows_of(etl.transform_day([snapshot], DAY))
 
     assert [(r["flight_id"], r["callsign"], r["position_count"], r["last_seen"]) for r in rows] == [
@@ -222,8 +327,9 @@ def test_a_flight_crossing_midnight_is_cut_and_each_day_keeps_its_own_states(tmp
     write_snapshot(tmp_path, NEXT_T0 - 2, [state("abcdef", NEXT_T0 - 302), state("abcdef", NEXT_T0 - 5)])
     # The first poll after midnight still carries a state of the previous day: day D+1 drops it and
     # day D never reads D+1's folder.
-    write_snapshot(tmp_path, NEXT_T0 + 5, [state("abcdef", NEXT_T0 - 1), state("fedcba", NEXT_T0 + 2)],
-                   gz=True)
+    write_snapshot(
+        tmp_path, NEXT_T0 + 5, [state("abcdef", NEXT_T0 - 1), state("fedcba", NEXT_T0 + 2)], gz=True
+    )
     write_snapshot(tmp_path, NEXT_T0 + 300, [state("abcdef", NEXT_T0 + 290)])
 
     etl.run_local_etl(tmp_path, DAY)
@@ -232,7 +338,8 @@ def test_a_flight_crossing_midnight_is_cut_and_each_day_keeps_its_own_states(tmp
     tomorrow = rows_of(read_partition(tmp_path, DAY + timedelta(days=1)))
 
     assert [(r["flight_id"], r["first_seen"], r["last_seen"], r["position_count"]) for r in today] == [
-        (f"abcdef-{NEXT_T0 - 310}", ts(NEXT_T0 - 310), ts(NEXT_T0 - 5), 3)]
+        (f"abcdef-{NEXT_T0 - 310}", ts(NEXT_T0 - 310), ts(NEXT_T0 - 5), 3)
+    ]
     assert [(r["flight_id"], r["first_seen"], r["last_seen"], r["position_count"]) for r in tomorrow] == [
         (f"abcdef-{NEXT_T0 + 290}", ts(NEXT_T0 + 290), ts(NEXT_T0 + 290), 1),
         (f"fedcba-{NEXT_T0 + 2}", ts(NEXT_T0 + 2), ts(NEXT_T0 + 2), 1),
@@ -242,33 +349,64 @@ def test_a_flight_crossing_midnight_is_cut_and_each_day_keeps_its_own_states(tmp
 
 
 def test_states_with_18_fields_and_a_category_mix_with_17_field_states(tmp_path: Path) -> None:
-    snapshot = write_snapshot(tmp_path, T0 + 600, [
-        state("aaaaaa", T0 + 100, category=4), state("aaaaaa", T0 + 200, alt=12000.0),
-        state("bbbbbb", T0 + 150, category=0),
-    ])
+    snapshot = write_snapshot(
+        tmp_path,
+        T0 + 600,
+        [
+            state("aaaaaa", T0 + 100, category=4),
+            state("aaaaaa", T0 + 200, alt=12000.0),
+            state("bbbbbb", T0 + 150, category=0),
+        ],
+    )
     rows = rows_of(etl.transform_day([snapshot], DAY))
 
     assert [(r["flight_id"], r["position_count"], r["max_baro_altitude"]) for r in rows] == [
-        (f"aaaaaa-{T0 + 100}", 2, 12000.0), (f"bbbbbb-{T0 + 150}", 1, 10000.0)]
+        (f"aaaaaa-{T0 + 100}", 2, 12000.0),
+        (f"bbbbbb-{T0 + 150}", 1, 10000.0),
+    ]
 
 
 def test_out_of_range_values_pass_through_unchanged_for_the_checks_to_see(tmp_path: Path) -> None:
-    snapshot = write_snapshot(tmp_path, T0 + 600, [
-        state("ZZZZZZZZ", T0 + 100, callsign="bad call!", lat=123.4, lon=-999.0, alt=-4000.0, velocity=-3.5,
-              squawk="9999", country=""),
-    ])
+    snapshot = write_snapshot(
+        tmp_path,
+        T0 + 600,
+        [
+            state(
+                "ZZZZZZZZ",
+                T0 + 100,
+                callsign="bad call!",
+                lat=123.4,
+                lon=-999.0,
+                alt=-4000.0,
+                velocity=-3.5,
+                squawk="9999",
+                country="",
+            ),
+        ],
+    )
     (row,) = rows_of(etl.transform_day([snapshot], DAY))
 
     assert (row["icao24"], row["callsign"], row["origin_country"], row["squawk"]) == (
-        "zzzzzzzz", "bad call!", "", "9999")
+        "zzzzzzzz",
+        "bad call!",
+        "",
+        "9999",
+    )
     assert (row["first_latitude"], row["first_longitude"], row["max_baro_altitude"], row["max_velocity"]) == (
-        123.4, -999.0, -4000.0, -3.5)
+        123.4,
+        -999.0,
+        -4000.0,
+        -3.5,
+    )
 
 
 def test_numbers_keep_their_exact_value(tmp_path: Path) -> None:
     values = [0.30000000000000004, 1 / 3, -179.99999999999997, 5e-324, 12345.678901234567]
-    snapshot = write_snapshot(tmp_path, T0 + 600, [
-        state(f"{i:06x}", T0 + 100, lat=v, lon=v, alt=v, velocity=v) for i, v in enumerate(values)])
+    snapshot = write_snapshot(
+        tmp_path,
+        T0 + 600,
+        [state(f"{i:06x}", T0 + 100, lat=v, lon=v, alt=v, velocity=v) for i, v in enumerate(values)],
+    )
     rows = rows_of(etl.transform_day([snapshot], DAY))
 
     assert [r["first_latitude"] for r in rows] == values
@@ -276,7 +414,8 @@ def test_numbers_keep_their_exact_value(tmp_path: Path) -> None:
 
 
 def test_states_without_icao24_or_time_are_no_flights_and_a_flight_without_country_fails(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     no_time = [*state("aaaaaa")[:4], None, *state("aaaaaa")[5:]]
     snapshot = write_snapshot(tmp_path, T0 + 600, [state(None, T0 + 100), no_time, state("bbbbbb", T0 + 200)])
     assert [r["icao24"] for r in rows_of(etl.transform_day([snapshot], DAY))] == ["bbbbbb"]
@@ -323,15 +462,24 @@ def _reference(files: list[Path], day: date) -> list[dict]:
             alts = [s[7] for s in fl if s[7] is not None]
             vels = [s[9] for s in fl if s[9] is not None]
             squawks = [s[14] for s in fl if s[14] is not None]
-            rows.append({
-                "flight_id": f"{icao}-{fl[0][4]}", "icao24": icao, "callsign": callsign,
-                "origin_country": [s[2] for s in fl if s[2] is not None][-1],
-                "first_seen": ts(fl[0][4]), "last_seen": ts(fl[-1][4]), "position_count": len(fl),
-                "first_latitude": pos[0][6] if pos else None, "first_longitude": pos[0][5] if pos else None,
-                "last_latitude": pos[-1][6] if pos else None, "last_longitude": pos[-1][5] if pos else None,
-                "max_baro_altitude": max(alts) if alts else None, "max_velocity": max(vels) if vels else None,
-                "squawk": squawks[-1] if squawks else None,
-            })
+            rows.append(
+                {
+                    "flight_id": f"{icao}-{fl[0][4]}",
+                    "icao24": icao,
+                    "callsign": callsign,
+                    "origin_country": [s[2] for s in fl if s[2] is not None][-1],
+                    "first_seen": ts(fl[0][4]),
+                    "last_seen": ts(fl[-1][4]),
+                    "position_count": len(fl),
+                    "first_latitude": pos[0][6] if pos else None,
+                    "first_longitude": pos[0][5] if pos else None,
+                    "last_latitude": pos[-1][6] if pos else None,
+                    "last_longitude": pos[-1][5] if pos else None,
+                    "max_baro_altitude": max(alts) if alts else None,
+                    "max_velocity": max(vels) if vels else None,
+                    "squawk": squawks[-1] if squawks else None,
+                }
+            )
     return sorted(rows, key=lambda r: r["flight_id"])
 
 
@@ -348,14 +496,20 @@ def test_a_random_day_matches_a_plain_python_reference(tmp_path: Path) -> None:
             if icao in last_heard and rng.random() < 0.3:  # not heard since: the poll repeats the state
                 states.append(last_heard[icao])
                 continue
+
             def maybe(value: object) -> object:
                 return None if rng.random() < 0.2 else value
+
             last_heard[icao] = state(
-                icao.upper() if rng.random() < 0.1 else icao, t - rng.choice([0, 3, 200, 400]),
+                icao.upper() if rng.random() < 0.1 else icao,
+                t - rng.choice([0, 3, 200, 400]),
                 callsign=rng.choice([callsign, callsign, "IBE9"]),
-                lat=maybe(round(rng.uniform(-90, 90), 3)), lon=maybe(round(rng.uniform(-180, 180), 3)),
-                alt=maybe(float(rng.randrange(0, 12000))), velocity=maybe(rng.uniform(0, 300)),
-                squawk=maybe(f"{rng.randrange(4096):04o}"))
+                lat=maybe(round(rng.uniform(-90, 90), 3)),
+                lon=maybe(round(rng.uniform(-180, 180), 3)),
+                alt=maybe(float(rng.randrange(0, 12000))),
+                velocity=maybe(rng.uniform(0, 300)),
+                squawk=maybe(f"{rng.randrange(4096):04o}"),
+            )
             states.append(last_heard[icao])
         files.append(write_snapshot(tmp_path, t, states, gz=k % 3 == 0))
     in_day = [f for f in files if f"/day={DAY:%d}/" in f.as_posix()]
@@ -372,8 +526,9 @@ def test_a_random_day_matches_a_plain_python_reference(tmp_path: Path) -> None:
 
 
 def _small_day(lake: Path) -> None:
-    write_snapshot(lake, T0 + 600, [state("aaaaaa", T0 + 590), state("bbbbbb", T0 + 595, callsign=None)],
-                   gz=True)
+    write_snapshot(
+        lake, T0 + 600, [state("aaaaaa", T0 + 590), state("bbbbbb", T0 + 595, callsign=None)], gz=True
+    )
     write_snapshot(lake, T0 + 900, [state("aaaaaa", T0 + 890), state("cccccc", T0 + 899)])
     write_snapshot(lake, T0 + 4000, [state("aaaaaa", T0 + 3999)])
 
@@ -505,10 +660,12 @@ def test_etl_does_not_touch_other_days(tmp_path: Path) -> None:
 # --- command line ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("argv", [
-    ["--dt", "2026-13-01"], [], ["--dt", "20261120"], ["--dt", DAY.isoformat(), "-x"]])
-def test_main_rejects_bad_input_with_one_line_and_exit_2(argv: list[str], tmp_path: Path,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    "argv", [["--dt", "2026-13-01"], [], ["--dt", "20261120"], ["--dt", DAY.isoformat(), "-x"]]
+)
+def test_main_rejects_bad_input_with_one_line_and_exit_2(
+    argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert etl.main([*argv, "--lake", str(tmp_path)]) == 2
     out, err = capsys.readouterr()
     assert out == ""
@@ -523,13 +680,17 @@ def test_main_prints_the_outcome_as_one_json_line(tmp_path: Path, capsys: pytest
     out, err = capsys.readouterr()
     assert out.count("\n") == 1 and err == ""
     assert json.loads(out) == {
-        "dt": DAY.isoformat(), "rows": 4, "raw_objects": 3, "raw_states": 5,
+        "dt": DAY.isoformat(),
+        "rows": 4,
+        "raw_objects": 3,
+        "raw_states": 5,
         "files": [f"flightdata-processed/flightdata_processed/dt={DAY}/part-00000.parquet"],
     }
 
 
 def test_main_takes_the_lake_from_the_environment_and_exits_1_on_a_failed_run(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("FLIGHTDQ_LAKE", str(tmp_path))
     assert etl.main(["--dt", DAY.isoformat()]) == 1  # an empty lake: no raw data for the day
     _out, err = capsys.readouterr()

@@ -153,24 +153,29 @@ def _transform(raw_files: Sequence[Path], day: date) -> tuple[pa.Table, int]:
         return schema.empty_table(), 0
     lo, hi = int(day_start(day).timestamp()), int(day_end(day).timestamp())
     with tempfile.TemporaryDirectory(prefix="flightdq-etl-spill-") as spill:
-        con = duckdb.connect(":memory:", config={
-            "memory_limit": DUCKDB_MEMORY_LIMIT,
-            "temp_directory": spill,
-            "preserve_insertion_order": False,
-        })
+        con = duckdb.connect(
+            ":memory:",
+            config={
+                "memory_limit": DUCKDB_MEMORY_LIMIT,
+                "temp_directory": spill,
+                "preserve_insertion_order": False,
+            },
+        )
         try:
             con.execute("SET TimeZone = 'UTC'")
             con.execute("SET enable_progress_bar = false")
             con.execute(_PARSE_SQL, {"files": files})
             raw_states, unmatched = con.execute(
-                "SELECT count(*), count(*) FILTER (WHERE file_ord IS NULL) FROM states").fetchall()[0]
+                "SELECT count(*), count(*) FILTER (WHERE file_ord IS NULL) FROM states"
+            ).fetchall()[0]
             if unmatched:  # would make de-duplication order depend on chance
                 raise EtlError(f"dt={day}: DuckDB reported file names that differ from the ones given")
             flights = con.sql(_FLIGHTS_SQL.format(lo=lo, hi=hi, gap=GAP_SECONDS)).to_arrow_table()
         except duckdb.Error as exc:
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise EtlError(f"dt={day}: reading or transforming {len(files)} raw snapshots failed: "
-                           f"{first_line}") from exc
+            raise EtlError(
+                f"dt={day}: reading or transforming {len(files)} raw snapshots failed: {first_line}"
+            ) from exc
         finally:
             con.close()
     return _to_contract(flights, schema, day), int(raw_states)
@@ -192,8 +197,10 @@ def _to_contract(flights: pa.Table, schema: pa.Schema, day: date) -> pa.Table:
         nulls = table.column(field.name).null_count
         if not field.nullable and nulls:
             # Parquet cannot hold a null in a required column; the raw data broke the API's own rules.
-            raise EtlError(f"dt={day}: {nulls} flight(s) have no {field.name} in any of their states "
-                           f"(the contract makes {field.name} non-null)")
+            raise EtlError(
+                f"dt={day}: {nulls} flight(s) have no {field.name} in any of their states "
+                f"(the contract makes {field.name} non-null)"
+            )
     return table
 
 
@@ -221,17 +228,21 @@ def run_local_etl(lake_root: Path, day: date, *, fail_after_write: bool = False)
             _recover(parent, day)
             raw_files = _raw_files(lake_root, day)
             if not raw_files:
-                raise EtlError(f"dt={day}: no raw snapshots under "
-                               f"{lake_root / RAW_BUCKET / layout.raw_day_prefix(day)}; "
-                               "the processed partition is left as it is")
+                raise EtlError(
+                    f"dt={day}: no raw snapshots under "
+                    f"{lake_root / RAW_BUCKET / layout.raw_day_prefix(day)}; "
+                    "the processed partition is left as it is"
+                )
             table, raw_states = _transform(raw_files, day)
             staging = parent / f".dt={day}.staging-{uuid.uuid4().hex}"
             try:
                 staging.mkdir()
                 _write_verified(table, staging / PART_FILE, day)
                 if fail_after_write:
-                    raise EtlError(f"dt={day}: fault injected after the staging files were written "
-                                   "(fail_after_write=True)")
+                    raise EtlError(
+                        f"dt={day}: fault injected after the staging files were written "
+                        "(fail_after_write=True)"
+                    )
                 _swap(staging, partition, day)
             finally:
                 shutil.rmtree(staging, ignore_errors=True)  # gone already after a successful swap
@@ -252,7 +263,8 @@ def _raw_files(lake_root: Path, day: date) -> list[Path]:
     if not day_dir.is_dir():
         return []
     return sorted(
-        p for p in day_dir.rglob("states_*.json*")
+        p
+        for p in day_dir.rglob("states_*.json*")
         if p.is_file() and (p.name.endswith(".json") or p.name.endswith(".json.gz"))
     )
 
@@ -296,8 +308,10 @@ def _write_verified(table: pa.Table, path: Path, day: date) -> None:
     _fsync(path)
     back = pq.ParquetFile(path).read()
     if back.num_rows != table.num_rows or not back.schema.equals(table.schema):
-        raise EtlError(f"dt={day}: verification of {path.name} failed: read back {back.num_rows} rows "
-                       f"with schema {back.schema}, built {table.num_rows} rows")
+        raise EtlError(
+            f"dt={day}: verification of {path.name} failed: read back {back.num_rows} rows "
+            f"with schema {back.schema}, built {table.num_rows} rows"
+        )
 
 
 def _swap(staging: Path, partition: Path, day: date) -> None:
@@ -342,8 +356,10 @@ class _ArgumentParser(argparse.ArgumentParser):
 def main(argv: list[str] | None = None) -> int:
     """`python -m flightdq.etl --dt YYYY-MM-DD [--lake PATH]`: run the job on the local lake and print
     its outcome as one JSON line. Exit 0 on success, 1 when the job failed, 2 on bad input."""
-    parser = _ArgumentParser(prog=ETL_JOB_NAME, description="Rebuild one UTC day's processed partition "
-                             "from its raw snapshots in the local lake.")
+    parser = _ArgumentParser(
+        prog=ETL_JOB_NAME,
+        description="Rebuild one UTC day's processed partition from its raw snapshots in the local lake.",
+    )
     parser.add_argument("--dt", required=True, help="the UTC day to rebuild, YYYY-MM-DD")
     parser.add_argument("--lake", help="local lake root (default: $FLIGHTDQ_LAKE, else <project>/lake)")
     try:

@@ -90,9 +90,8 @@ class LocalBackend:
                 cursor = conn.execute(sql)
                 names = [d[0] for d in cursor.description]
                 rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-                self.query_log.append(
-                    {"template": template, "engine": "duckdb", "seconds": round(time.perf_counter() - started, 3)}
-                )
+                elapsed = round(time.perf_counter() - started, 3)
+                self.query_log.append({"template": template, "engine": "duckdb", "seconds": elapsed})
                 return rows
             except Exception as exc:  # duckdb raises many types; name the query that failed
                 raise BackendError(f"query {template} failed on the embedded engine: {exc}") from exc
