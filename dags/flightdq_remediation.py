@@ -13,7 +13,9 @@ partitions". This Airflow DAG does it safely, one day at a time:
    `flightdata-etl` for the day, or wait for the run already going for it (never two at once),
    then register the partition;
 4. `finish`: check the repaired days again and end each as *repaired*, *still failing* or
-   *not repairable*, in one summary. The run is red unless every day is fine.
+   *not repairable*, in one summary. The run is red unless every day is fine;
+5. `incidents`: the re-checks resolve the days' incidents (one "resolved" alert each) and the
+   timeline records the remediation.
 
 A dry run stops after `plan`: nothing is written.
 """
@@ -93,10 +95,19 @@ def flightdq_remediation() -> None:
         except ChecksFailed as exc:
             raise AirflowFailException(f"not every day is fine: {exc}") from None
 
+    @task(trigger_rule="all_done", retries=3, retry_delay=timedelta(minutes=1))
+    def incidents(request: dict) -> dict:
+        from flightdq.orchestration import incidents_step
+
+        run_id = get_current_context()["run_id"]
+        return incidents_step(
+            request["days"], run_id, "flightdq_remediation", results_run_id=f"{run_id}__recheck"
+        )
+
     request = resolve_request()
     plans = plan(request)
     repairs = repair_day.expand(day_plan=days_to_repair(request, plans))
-    finish(request, plans, repairs)
+    finish(request, plans, repairs) >> incidents(request)
 
 
 flightdq_remediation()

@@ -29,6 +29,9 @@ def test_default_policy_matches_the_contract():
         ("freshness:\n  lag_fail_minutes: 300\n", "freshness.lag_severe_minutes"),
         ("duplicates: 3\n", "duplicates"),
         ("alerting: {}\n", "alerting"),
+        ("incidents:\n  response_minutes:\n    P5: 10\n", "incidents.response_minutes.P5"),
+        ("incidents:\n  escalation:\n    P1: [[30, Senior], [0, On-call]]\n", "incidents.escalation.P1"),
+        ("incidents:\n  escalation:\n    P2: [[15]]\n", "incidents.escalation.P2"),
     ],
 )
 def test_bad_policy_is_rejected_naming_the_key(tmp_path, text, key):

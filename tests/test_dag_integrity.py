@@ -63,8 +63,10 @@ def test_each_check_has_its_own_task(dagbag):
         "verdict",
         "remediation_needed",
         "trigger_remediation",
+        "incidents",
     }
     assert daily.get_task("report").trigger_rule == "all_done"
+    assert daily.get_task("incidents").retries >= 1  # a failed alert delivery is retried
     assert daily.get_task("trigger_remediation").trigger_dag_id == "flightdq_remediation"
 
 

@@ -16,6 +16,7 @@ from flightdq.config import Settings
 from flightdq.dates import iter_days, utcnow
 from flightdq.demo import compare_with_manifest
 from flightdq.generator import default_demo_faults, generate_lake
+from flightdq.incidents import IncidentStore
 from flightdq.results import CheckResult
 
 pytestmark = pytest.mark.slow
@@ -110,6 +111,17 @@ def test_detect_remediate_recheck_loop(airflow_db, tmp_path):
     failing = [k for k, r in latest.items() if r["status"] in ("fail", "error")]
     assert failing == [], failing
     assert recheck.returncode == 0, recheck.stdout[-3000:]
+
+    # the incidents the detection opened were resolved by the remediation's re-check, each alerted once
+    store = IncidentStore(backend.blobs)
+    assert store.open() == []
+    presence = next(i for i in store.list([END]) if i.check == "partition_presence")
+    events = [e.event for e in presence.timeline]
+    assert events[0] == "detected" and "remediation_started" in events and "remediation_finished" in events
+    assert events.index("resolved") > events.index("remediation_finished")
+    alerts = [json.loads(line) for line in (root / "flightdq-alerts.jsonl").read_text().splitlines()]
+    mine = [(a["kind"], a["check"]) for a in alerts if a["check"] == "partition_presence"]
+    assert mine == [("opened", "partition_presence"), ("resolved", "partition_presence")]
 
 
 def test_remediation_rejects_bad_conf_before_anything_runs(airflow_db, tmp_path):

@@ -53,6 +53,17 @@ def build_parser() -> argparse.ArgumentParser:
     repair.add_argument("--date", type=_day)
     repair.add_argument("--to", type=_day)
 
+    incident = sub.add_parser("incident", help="incidents: what is open, and post-incident reviews")
+    incident_sub = incident.add_subparsers(dest="incident_command", required=True, parser_class=_Parser)
+    listing = incident_sub.add_parser(
+        "list", help="open incidents with their age against their response time"
+    )
+    listing.add_argument("--all", action="store_true", help="resolved ones too")
+    listing.add_argument("--json", action="store_true")
+    review = incident_sub.add_parser("report", help="write an incident's post-incident review (Markdown)")
+    review.add_argument("incident_id", help="as `flightdq incident list` shows it")
+    review.add_argument("--out", type=Path, help="write to this file (default: standard output)")
+
     generate = sub.add_parser("generate", help="write a sample lake with planted faults")
     generate.add_argument("--lake", type=Path, help="lake root (default: FLIGHTDQ_LAKE)")
     generate.add_argument("--end", type=_day, help="last day (default: yesterday, UTC)")
@@ -83,6 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _remediate(args)
         if args.command == "catalog":
             return _catalog_repair(args)
+        if args.command == "incident":
+            return _incident(args)
         if args.command == "generate":
             return _generate(args)
     except InputError as exc:
@@ -124,8 +137,65 @@ def _remediate(args: argparse.Namespace) -> int:
     run_id = f"cli-remediate__{utcnow():%Y%m%dT%H%M%S}"
     ended = remediate(get_backend(settings), days, as_of, dry_run=args.dry_run, run_id=run_id)
     print(outcomes_table(ended))
+    if not args.dry_run:  # the re-checks resolve incidents and announce it, as the DAG does
+        from flightdq.orchestration import incidents_step
+
+        incidents_step(
+            [str(d) for d in days], run_id, None, results_run_id=f"{run_id}__recheck", settings=settings
+        )
     settled = {Outcome.NOTHING_TO_DO, Outcome.REPAIRED, Outcome.PLANNED}
     return EXIT_OK if all(o.outcome in settled for o in ended) else EXIT_FAILED
+
+
+def _incident(args: argparse.Namespace) -> int:
+    import json
+
+    from flightdq.alerting import write_review
+    from flightdq.backends.base import get_backend
+    from flightdq.config import Settings
+    from flightdq.incidents import IncidentStore
+
+    settings = Settings.from_env()
+    backend = get_backend(settings)
+    store = IncidentStore(backend.blobs)
+    if args.incident_command == "report":
+        incident = store.get(args.incident_id)
+        if incident is None:
+            raise InputError(f"no incident {args.incident_id!r}; `flightdq incident list --all` lists them")
+        location, text = write_review(backend, store, incident.id)
+        if args.out:
+            args.out.write_text(text)
+            print(f"wrote {args.out} (also kept at {location})")
+        else:
+            print(text)
+        return EXIT_OK
+    now = utcnow()
+    incidents = store.list() if args.all else store.open()
+    response = settings.policy.incidents.response_minutes
+    rows = [
+        {
+            "id": i.id,
+            "state": str(i.state),
+            "severity": i.severity,
+            "opened_at": i.opened_at,
+            "age_minutes": round(i.age_minutes(now)),
+            "response_minutes": response.of(i.severity),
+            "overdue": not i.resolved and i.age_minutes(now) > response.of(i.severity),
+        }
+        for i in incidents
+    ]
+    if args.json:
+        print(json.dumps({"incidents": rows}, indent=2))
+        return EXIT_OK
+    print(f"{'incident':<58} {'state':<12} {'sev':<4} {'age':>8} {'respond in':>10}")
+    for row in rows:
+        flag = "  OVERDUE" if row["overdue"] else ""
+        print(
+            f"{row['id']:<58} {row['state']:<12} {row['severity']:<4} {row['age_minutes']:>6}m "
+            f"{row['response_minutes']:>9}m{flag}"
+        )
+    print(f"{len(rows)} incident(s)" + ("" if args.all else " open"))
+    return EXIT_OK
 
 
 def _catalog_repair(args: argparse.Namespace) -> int:

@@ -77,6 +77,44 @@ class RemediationPolicy:
 
 
 @dataclass(frozen=True)
+class ResponseMinutes:
+    """The runbook's response times: how long an incident of each severity may stay unresolved."""
+
+    P0: int = 15
+    P1: int = 60
+    P2: int = 240
+    P3: int = 1440
+
+    def of(self, severity: Severity | str) -> int:
+        return getattr(self, str(severity))
+
+
+@dataclass(frozen=True)
+class EscalationMatrix:
+    """The runbook's escalation matrix: (minutes since the incident opened, who is involved from then)."""
+
+    P0: tuple = (
+        (0, "On-call engineer"),
+        (15, "Senior engineer"),
+        (30, "Engineering manager"),
+        (60, "Director/VP"),
+    )
+    P1: tuple = ((0, "On-call engineer"), (30, "Senior engineer"), (60, "Engineering manager"))
+    P2: tuple = ((15, "On-call engineer"), (60, "Senior engineer"))
+    P3: tuple = ((0, "On-call engineer"),)
+
+    def involved_at(self, severity: Severity | str, minutes: float) -> list[str]:
+        """Everyone the matrix involves `minutes` after opening (each row adds to the ones before)."""
+        return [who for at, who in getattr(self, str(severity)) if minutes >= at]
+
+
+@dataclass(frozen=True)
+class IncidentPolicy:
+    response_minutes: ResponseMinutes = field(default_factory=ResponseMinutes)
+    escalation: EscalationMatrix = field(default_factory=EscalationMatrix)
+
+
+@dataclass(frozen=True)
 class Policy:
     partition_presence: PresencePolicy = field(default_factory=PresencePolicy)
     record_count_drift: DriftPolicy = field(default_factory=DriftPolicy)
@@ -86,6 +124,7 @@ class Policy:
     check_error_severity: Severity = Severity.P2
     validation: ValidationPolicy = field(default_factory=ValidationPolicy)
     remediation: RemediationPolicy = field(default_factory=RemediationPolicy)
+    incidents: IncidentPolicy = field(default_factory=IncidentPolicy)
 
 
 def _coerce(key: str, value: Any, default: Any) -> Any:
@@ -94,6 +133,8 @@ def _coerce(key: str, value: Any, default: Any) -> Any:
             return Severity(value)
         except ValueError:
             raise ConfigError(f"policy key {key}: {value!r} is not a severity P0..P3") from None
+    if isinstance(default, tuple):
+        return _steps(key, value)
     if isinstance(default, bool) or not isinstance(default, int | float):
         raise ConfigError(f"policy key {key}: unsupported value {value!r}")
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -103,6 +144,29 @@ def _coerce(key: str, value: Any, default: Any) -> Any:
     if value < 0 or ((key.endswith("_ratio") or key.endswith(".ratio")) and value > 1):
         raise ConfigError(f"policy key {key}: {value!r} is out of range")
     return value
+
+
+def _steps(key: str, value: Any) -> tuple:
+    """An escalation row list: [[minutes, "who"], ...], minutes ascending."""
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"policy key {key}: expected a list of [minutes, who] pairs")
+    steps = []
+    for item in value:
+        ok = (
+            isinstance(item, list)
+            and len(item) == 2
+            and isinstance(item[0], int)
+            and not isinstance(item[0], bool)
+            and item[0] >= 0
+            and isinstance(item[1], str)
+            and item[1].strip()
+        )
+        if not ok:
+            raise ConfigError(f"policy key {key}: {item!r} is not a [minutes, who] pair")
+        steps.append((item[0], item[1].strip()))
+    if [m for m, _ in steps] != sorted(m for m, _ in steps):
+        raise ConfigError(f"policy key {key}: minutes must be ascending")
+    return tuple(steps)
 
 
 def _build(cls: type, data: Any, prefix: str) -> Any:

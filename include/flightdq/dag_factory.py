@@ -10,7 +10,8 @@ from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOpe
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
-REMEDIATION_DAG_ID = "flightdq_remediation"
+from flightdq.orchestration import REMEDIATION_DAG_ID
+
 START_DATE = datetime(2026, 1, 1, tzinfo=UTC)
 DEFAULT_ARGS = {
     "owner": "data-platform",
@@ -134,8 +135,18 @@ def build_checks_dag(
             if problems:
                 raise AirflowFailException(f"data-quality checks failed: {problems}")
 
+        @task(retries=3, retry_delay=timedelta(minutes=1))
+        def incidents(target: dict) -> dict:
+            """Open, worsen or resolve incidents; send the alerts that are due, exactly once. Fails
+            (and retries) when an alert could not be delivered; nothing is lost meanwhile."""
+            from flightdq.orchestration import incidents_step
+
+            context = get_current_context()
+            return incidents_step(target["days"], context["run_id"], dag_id)
+
         summary = report(target)
         check_tasks >> summary
+        summary >> incidents(target)
         verdict(summary)
         if remediate:
 

@@ -7,9 +7,11 @@ never the wall clock. Only small things cross XCom: days, the as-of moment, summ
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from flightdq.config import Settings
 from flightdq.contract import CHECKS
@@ -21,6 +23,7 @@ from flightdq.runner import run_checks, summarize
 log = logging.getLogger(__name__)
 
 DAILY, INTRADAY = "daily", "intraday"
+REMEDIATION_DAG_ID = "flightdq_remediation"
 
 
 class ChecksFailed(Exception):
@@ -133,15 +136,13 @@ def resolve_remediation_request(
 
 def plan_remediation(request: Mapping[str, Any], run_id: str) -> list[dict[str, Any]]:
     from flightdq.backends.base import get_backend
-    from flightdq.remediation import plan_days
+    from flightdq.remediation import note_started, plan_days
 
-    plans = plan_days(
-        get_backend(),
-        _days(request),
-        parse_moment(request["as_of"]),
-        run_id=run_id,
-        record=not request["dry_run"],
-    )
+    backend = get_backend()
+    as_of = parse_moment(request["as_of"])
+    plans = plan_days(backend, _days(request), as_of, run_id=run_id, record=not request["dry_run"])
+    if not request["dry_run"]:
+        note_started(backend, plans, run_id, {"remediation_run": airflow_run_url(REMEDIATION_DAG_ID, run_id)})
     log.info("plan:\n%s", "\n".join(f"{p.dt}  {p.action!s:<14}  {'; '.join(p.reasons)}" for p in plans))
     return [p.to_dict() for p in plans]
 
@@ -169,10 +170,11 @@ def finish_remediation(
 ) -> dict[str, Any]:
     """Check the repaired days again, record how every day ended, and raise unless all are fine."""
     from flightdq.backends.base import get_backend
-    from flightdq.remediation import DayPlan, Outcome, finish, outcomes_table
+    from flightdq.remediation import DayPlan, Outcome, finish, note_finished, outcomes_table
 
+    backend = get_backend()
     ended = finish(
-        get_backend(),
+        backend,
         [DayPlan.from_dict(p) for p in plans],
         {r["dt"]: r for r in repairs if r},
         parse_moment(request["as_of"]),
@@ -180,6 +182,10 @@ def finish_remediation(
         run_id=run_id,
     )
     log.info("remediation summary:\n%s", outcomes_table(ended))
+    if not request["dry_run"]:
+        note_finished(
+            backend, ended, run_id, {"remediation_run": airflow_run_url(REMEDIATION_DAG_ID, run_id)}
+        )
     summary = {"days": [o.to_dict() for o in ended]}
     bad = [o for o in ended if o.outcome in (Outcome.STILL_FAILING, Outcome.NOT_REPAIRABLE)]
     if bad:
@@ -194,3 +200,38 @@ def remediation_request_from_results(summary: Mapping[str, Any]) -> dict | None:
     if not days:
         return None
     return {"days": days, "dry_run": False}
+
+
+# --- incidents ------------------------------------------------------------------------------------
+def airflow_run_url(dag_id: str, run_id: str) -> str:
+    """The Airflow UI page of a DAG run (`[api] base_url`, default the local api-server)."""
+    base = os.environ.get("AIRFLOW__API__BASE_URL", "http://127.0.0.1:8080").rstrip("/")
+    return f"{base}/dags/{quote(dag_id)}/runs/{quote(run_id, safe='')}"
+
+
+def incidents_step(
+    days: Sequence[str],
+    run_id: str,
+    dag_id: str | None,
+    *,
+    results_run_id: str | None = None,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Turn this run's results into incidents and alerts (see `flightdq.alerting.manage_incidents`)."""
+    from flightdq.alerting import manage_incidents, notifiers_from_env
+    from flightdq.backends.base import get_backend
+
+    settings = settings or Settings.from_env()
+    backend = get_backend(settings)
+    records = backend.history.read_run(results_run_id or run_id, days)
+    summary = manage_incidents(
+        backend,
+        [CheckResult.from_dict(r) for r in records],
+        run_id=run_id,
+        links={"airflow_run": airflow_run_url(dag_id, run_id)} if dag_id else {},
+        notifiers=notifiers_from_env(settings.lake, settings.backend, settings.aws_conn_id),
+        now=now,
+    )
+    log.info("incidents: %s", {k: v for k, v in summary.items() if v})
+    return summary

@@ -247,6 +247,8 @@ def remediate(
     """The whole loop in one process (what `flightdq remediate` runs; the DAG runs the same steps
     as separate tasks)."""
     plans = plan_days(backend, days, as_of, run_id=run_id, record=not dry_run)
+    if not dry_run:
+        note_started(backend, plans, run_id, {})
     repairs: dict[str, dict[str, Any]] = {}
     for plan in [] if dry_run else [p for p in plans if p.action in REPAIR_ACTIONS]:
         try:
@@ -254,7 +256,10 @@ def remediate(
         except BackendError as exc:
             log.error("repair of %s failed: %s", plan.dt, exc)
             repairs[plan.dt] = {"dt": plan.dt, "error": str(exc)}
-    return finish(backend, plans, repairs, as_of, dry_run=dry_run, run_id=run_id)
+    ended = finish(backend, plans, repairs, as_of, dry_run=dry_run, run_id=run_id)
+    if not dry_run:
+        note_finished(backend, ended, run_id, {})
+    return ended
 
 
 def outcomes_table(ended: Sequence[DayOutcome]) -> str:
@@ -265,3 +270,40 @@ def outcomes_table(ended: Sequence[DayOutcome]) -> str:
         counts[str(o.outcome)] = counts.get(str(o.outcome), 0) + 1
     lines.append(", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
     return "\n".join(lines)
+
+
+def note_started(backend: Backend, plans: Sequence[DayPlan], run_id: str, links: Mapping[str, str]) -> None:
+    """Put "remediation started" on the timeline of the open incidents of the days acted on."""
+    from flightdq.incidents import EventKind, IncidentStore, record_remediation
+
+    store = IncidentStore(backend.blobs)
+    for plan in plans:
+        if plan.action in REPAIR_ACTIONS:
+            record_remediation(
+                store,
+                plan.dt,
+                EventKind.REMEDIATION_STARTED,
+                f"{plan.action} started",
+                run_id=run_id,
+                links=links,
+            )
+
+
+def note_finished(
+    backend: Backend, ended: Sequence[DayOutcome], run_id: str, links: Mapping[str, str]
+) -> None:
+    """Put how the remediation ended on the timeline of the open incidents of the days acted on."""
+    from flightdq.incidents import EventKind, IncidentStore, record_remediation
+
+    store = IncidentStore(backend.blobs)
+    for outcome in ended:
+        if outcome.action in REPAIR_ACTIONS and outcome.outcome is not Outcome.PLANNED:
+            day_links = dict(links) | ({"etl_run": outcome.etl_run_id} if outcome.etl_run_id else {})
+            record_remediation(
+                store,
+                outcome.dt,
+                EventKind.REMEDIATION_FINISHED,
+                f"{outcome.action}: {outcome.outcome}: {outcome.message}",
+                run_id=run_id,
+                links=day_links,
+            )

@@ -2,8 +2,9 @@
 
 Normal is the median of the same weekday over the previous weeks (a normal Saturday is compared
 with Saturdays), counting only the hours that are over so a day in progress is judged on its hours
-so far. Baseline days that were incidents (their latest presence or drift verdict failed) and days
-with no rows are left out; the median keeps one odd day from moving the normal. Fewer comparable
+so far. Baseline days with an unresolved incident (or whose latest presence or drift verdict
+failed) and days with no rows are left out, a repaired day counts again, and the median keeps one
+odd day from moving the normal. Fewer comparable
 days than the policy asks for gives "not enough history", not an alarm; a zero never passes.
 """
 
@@ -14,6 +15,7 @@ from datetime import date, timedelta
 
 from flightdq.checks.context import CheckContext
 from flightdq.contract import PARTITION_PRESENCE, PROCESSED_DATASET, RECORD_COUNT_DRIFT
+from flightdq.incidents import IncidentStore
 from flightdq.results import CheckResult, Severity, Status
 
 INCIDENT_CHECKS = (PARTITION_PRESENCE, RECORD_COUNT_DRIFT)
@@ -34,7 +36,10 @@ def run(ctx: CheckContext) -> list[CheckResult]:
 
     all_baseline = {b for day in ctx.days for b in baseline_days(day, policy.history_weeks)}
     latest = ctx.backend.history.latest(all_baseline)
-    incidents = {
+    unresolved = IncidentStore(ctx.backend.blobs).unresolved_days(
+        PROCESSED_DATASET, INCIDENT_CHECKS, all_baseline
+    )
+    incidents = unresolved | {
         dt
         for (dataset, dt, check), record in latest.items()
         if dataset == PROCESSED_DATASET and check in INCIDENT_CHECKS and record["status"] == Status.FAIL

@@ -1,0 +1,221 @@
+"""Incidents and alerts: one alert when an incident opens, one escalation when its response time
+passes, one message when it resolves; a notifier that is down delays alerts but loses none."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from flightdq.alerting import AlertDeliveryError, FileNotifier, SlackNotifier, manage_incidents
+from flightdq.incidents import IncidentStore, State
+from flightdq.results import CheckResult, Severity, Status
+
+DT = "2026-11-25"
+T0 = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
+
+
+def presence(status: Status, severity: Severity | None = Severity.P1) -> CheckResult:
+    failing = status is not Status.PASS
+    return CheckResult(
+        "flightdata_processed",
+        DT,
+        "partition_presence",
+        status,
+        severity if failing else None,
+        0 if failing else 120,
+        ">0 rows",
+        "partition is missing" if failing else "partition present",
+        {},
+    )
+
+
+class Webhook:
+    """A Slack-like webhook on 127.0.0.1 that can be taken down and brought back."""
+
+    def __init__(self) -> None:
+        self.received: list[dict] = []
+        self.up = True
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if not outer.up:
+                    self.send_response(503)
+                    self.end_headers()
+                    return
+                outer.received.append(json.loads(body))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def webhook():
+    hook = Webhook()
+    yield hook
+    hook.stop()
+
+
+@pytest.fixture
+def channels(lake, webhook):
+    return [FileNotifier(lake.root / "alerts.jsonl"), SlackNotifier(webhook.url)]
+
+
+def file_alerts(lake) -> list[dict]:
+    path = lake.root / "alerts.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def step(backend, channels, result, now, run):
+    return manage_incidents(
+        backend,
+        [result],
+        run_id=f"run-{run}",
+        links={"airflow_run": f"http://af/{run}"},
+        notifiers=channels,
+        now=now,
+    )
+
+
+def test_one_alert_for_24_hourly_failures_one_escalation_one_resolution(lake, backend, channels, webhook):
+    for hour in range(24):
+        step(backend, channels, presence(Status.FAIL), T0 + timedelta(hours=hour), hour)
+    kinds = [a["kind"] for a in file_alerts(lake)]
+    assert kinds == ["opened", "escalated"]  # P1 answers within 1 hour: escalated once, not 23 times
+    escalation = file_alerts(lake)[1]
+    assert escalation["involve"] == ["On-call engineer", "Senior engineer", "Engineering manager"]
+
+    step(backend, channels, presence(Status.PASS), T0 + timedelta(hours=25), 25)
+    step(backend, channels, presence(Status.PASS), T0 + timedelta(hours=26), 26)
+    assert [a["kind"] for a in file_alerts(lake)] == ["opened", "escalated", "resolved"]
+    assert [m["text"].split("*")[1].split(":")[0] for m in webhook.received] == [
+        "[P1] OPEN",
+        "[P1] ESCALATED",
+        "[P1] RESOLVED",
+    ]
+
+    (incident,) = IncidentStore(backend.blobs).list()
+    assert incident.state is State.RESOLVED
+    events = [e.event for e in incident.timeline]
+    assert events[:3] == ["detected", "alerted", "escalated"]
+    assert events[-3:] == ["revalidated", "resolved", "alerted"]
+    review = backend.blobs.get(f"flightdq-incidents/reviews/{incident.id}.md").decode()
+    assert "# Post-incident review" in review and "| revalidated |" in review
+
+
+def test_a_severity_rise_alerts_again_once(lake, backend, channels):
+    step(backend, channels, presence(Status.FAIL, Severity.P2), T0, 0)
+    step(backend, channels, presence(Status.FAIL, Severity.P0), T0 + timedelta(minutes=5), 1)
+    step(backend, channels, presence(Status.FAIL, Severity.P0), T0 + timedelta(minutes=10), 2)
+    step(backend, channels, presence(Status.FAIL, Severity.P2), T0 + timedelta(minutes=12), 3)
+    assert [(a["kind"], a["severity"]) for a in file_alerts(lake)] == [
+        ("opened", "P2"),
+        ("severity_raised", "P0"),
+    ]
+
+
+def test_a_notifier_that_is_down_delays_the_alert_but_loses_nothing(lake, backend, channels, webhook):
+    webhook.up = False
+    with pytest.raises(AlertDeliveryError, match="slack"):
+        step(backend, channels, presence(Status.FAIL), T0, 0)
+    (incident,) = IncidentStore(backend.blobs).open()  # the incident is recorded all the same
+    assert incident.severity == "P1"
+    assert [a["kind"] for a in file_alerts(lake)] == ["opened"]  # the working channel got it once
+    assert webhook.received == []
+
+    with pytest.raises(AlertDeliveryError):  # a retry while still down: fails loudly again
+        step(backend, channels, presence(Status.FAIL), T0 + timedelta(minutes=2), 0)
+    webhook.up = True
+    step(backend, channels, presence(Status.FAIL), T0 + timedelta(minutes=4), 0)  # the retry that works
+    step(backend, channels, presence(Status.FAIL), T0 + timedelta(minutes=6), 1)
+    assert len(webhook.received) == 1 and "[P1] OPEN" in webhook.received[0]["text"]
+    assert [a["kind"] for a in file_alerts(lake)] == ["opened"]
+    assert webhook.url not in json.dumps(file_alerts(lake))  # the webhook (a secret) is never written
+
+
+def test_alerts_carry_what_on_call_needs(lake, backend, channels):
+    step(backend, channels, presence(Status.FAIL), T0, 0)
+    (alert,) = file_alerts(lake)
+    assert (alert["severity"], alert["dataset"], alert["dt"], alert["check"]) == (
+        "P1",
+        "flightdata_processed",
+        DT,
+        "partition_presence",
+    )
+    assert alert["observed"] == 0 and alert["expected"] == ">0 rows"
+    assert alert["links"] == {"airflow_run": "http://af/0"}
+    assert any("Re-run the ETL" in step for step in alert["runbook"])
+    assert alert["remediation"] == "none yet"
+
+
+def test_unresolved_incident_days_stay_out_of_the_baseline(lake, backend, channels):
+    from flightdq.incidents import Event, EventKind
+
+    store = IncidentStore(backend.blobs)
+    store.append(
+        "flightdata_processed",
+        DT,
+        "record_count_drift",
+        Event(T0.isoformat(), EventKind.DETECTED, "drop", "P2"),
+    )
+    assert store.unresolved_days("flightdata_processed", ["record_count_drift"], [DT]) == {DT}
+    store.append(
+        "flightdata_processed",
+        DT,
+        "record_count_drift",
+        Event((T0 + timedelta(hours=1)).isoformat(), EventKind.RESOLVED, "repaired"),
+    )
+    assert store.unresolved_days("flightdata_processed", ["record_count_drift"], [DT]) == set()
+
+
+@pytest.mark.slow
+def test_no_alert_names_an_aircraft(tmp_path, monkeypatch):
+    """Alerts from every kind of planted fault carry counts and rule names, never an icao24 or a
+    callsign from the data."""
+    import re
+
+    import pyarrow.parquet as pq
+
+    from flightdq.backends.local import LocalBackend
+    from flightdq.config import Settings
+    from flightdq.dates import iter_days
+    from flightdq.generator import default_demo_faults, generate_lake
+    from flightdq.runner import run_checks
+
+    end = datetime(2026, 11, 25).date()
+    root = tmp_path / "lake"
+    generate_lake(root, end=end, days=30, seed=9, size="small", faults=default_demo_faults(end))
+    monkeypatch.setenv("FLIGHTDQ_LAKE", str(root))
+    backend = LocalBackend(Settings.from_env())
+    days = list(iter_days(end - timedelta(days=11), end))
+    results = run_checks(days, T0, backend=backend, run_id="scan")
+    notifier = FileNotifier(root / "alerts.jsonl")
+    manage_incidents(backend, results, run_id="scan", links={}, notifiers=[notifier], now=T0)
+    text = (root / "alerts.jsonl").read_text()
+    assert text.count("\n") >= 10  # every fault kind alerted
+
+    identities = set()
+    for path in (root / "flightdata-processed").rglob("*.parquet"):
+        table = pq.read_table(path)
+        for column in ("icao24", "callsign", "call_sign"):
+            if column in table.column_names:
+                identities |= {v for v in table.column(column).to_pylist() if v}
+    assert len(identities) > 100
+    leaked = {v for v in identities if re.search(rf"(?<![0-9A-Za-z]){re.escape(v)}(?![0-9A-Za-z])", text)}
+    assert leaked == set()
