@@ -13,8 +13,10 @@ has had time to build it), check that day on both datasets:
 | `check_freshness` | newest data against the end of the day | > 60 min: P2, > 4 h: P1 |
 
 A red check task is a finding (no retry); `report` gathers every result of the run into one table,
-`verdict` turns the run red on any finding, and `trigger_remediation` asks `flightdq_remediation`
-to rebuild the days whose processed partition failed (it plans for itself and skips data loss).
+`verdict` turns the run red on any finding, `incidents` opens/updates/resolves incidents and sends
+the alerts that are due (exactly once; retried if a notifier is down), and `trigger_remediation`
+asks `flightdq_remediation` to rebuild the days whose processed partition failed (it plans for
+itself and skips data loss).
 **Trigger by hand** with `date` (and `to` for a range, at most 31 days) to re-check days after a repair.
 Results are kept in the check history (`flightdq-history/` in the lake).
 

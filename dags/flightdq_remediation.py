@@ -13,7 +13,7 @@ partitions". This Airflow DAG does it safely, one day at a time:
    `flightdata-etl` for the day, or wait for the run already going for it (never two at once),
    then register the partition;
 4. `finish`: check the repaired days again and end each as *repaired*, *still failing* or
-   *not repairable*, in one summary. The run is red unless every day is fine;
+   *not repairable*, in one summary; `verdict` makes the run red unless every day is fine;
 5. `incidents`: the re-checks resolve the days' incidents (one "resolved" alert each) and the
    timeline records the remediation.
 
@@ -86,16 +86,20 @@ def flightdq_remediation() -> None:
 
         return repair_planned_day(day_plan)
 
-    @task(trigger_rule="all_done", retries=0)
+    # Runs when the repairs are done, failed ones included, but not when planning never happened.
+    @task(trigger_rule="all_done_min_one_success", retries=0)
     def finish(request: dict, plans: list[dict], repairs: list[dict]) -> dict:
-        from flightdq.orchestration import ChecksFailed, finish_remediation
+        from flightdq.orchestration import finish_remediation
 
-        try:
-            return finish_remediation(request, plans, list(repairs or []), get_current_context()["run_id"])
-        except ChecksFailed as exc:
-            raise AirflowFailException(f"not every day is fine: {exc}") from None
+        return finish_remediation(request, plans, list(repairs or []), get_current_context()["run_id"])
 
-    @task(trigger_rule="all_done", retries=3, retry_delay=timedelta(minutes=1))
+    @task(retries=0)
+    def verdict(summary: dict) -> None:
+        """Red unless every day ended repaired, with nothing to do, or planned (dry run)."""
+        if summary["not_fine"]:
+            raise AirflowFailException(f"not every day is fine: {'; '.join(summary['not_fine'])}")
+
+    @task(retries=3, retry_delay=timedelta(minutes=1))
     def incidents(request: dict) -> dict:
         from flightdq.orchestration import incidents_step
 
@@ -107,7 +111,9 @@ def flightdq_remediation() -> None:
     request = resolve_request()
     plans = plan(request)
     repairs = repair_day.expand(day_plan=days_to_repair(request, plans))
-    finish(request, plans, repairs) >> incidents(request)
+    summary = finish(request, plans, repairs)
+    verdict(summary)
+    summary >> incidents(request)
 
 
 flightdq_remediation()

@@ -116,7 +116,8 @@ def build_checks_dag(
 
             check_tasks.append(run_check(target))
 
-        @task(trigger_rule="all_done", retries=0)
+        # Runs after every check, failed ones included, but not when the target could not be resolved.
+        @task(trigger_rule="all_done_min_one_success", retries=0)
         def report(target: dict) -> dict:
             from flightdq.orchestration import remediation_request_from_results, report_run
 

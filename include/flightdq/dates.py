@@ -40,7 +40,7 @@ def parse_moment(value: str, what: str = "--as-of") -> datetime:
 def day_range(start: date, end: date | None = None, *, max_days: int | None = None) -> list[date]:
     end = end or start
     if end < start:
-        raise InputError(f"range is reversed: --to {end} is before --date {start}")
+        raise InputError(f"range is reversed: the last day {end} is before the first day {start}")
     days = (end - start).days + 1
     if max_days is not None and days > max_days:
         raise InputError(f"range of {days} days is longer than the allowed {max_days} days")

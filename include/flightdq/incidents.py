@@ -24,7 +24,7 @@ from typing import Any
 
 from flightdq.blobstore import BlobStore
 from flightdq.dates import utcnow
-from flightdq.results import CheckResult, Status
+from flightdq.results import CheckResult
 
 INCIDENTS_ROOT = "flightdq-incidents"
 SEVERITY_RANK = {"P0": 0, "P1": 1, "P2": 2, "P3": 3}  # lower is worse
@@ -234,7 +234,7 @@ def reconcile(
                 ),
             )
             changes["worsened"].append(incident.id)
-        elif result.status is Status.PASS and is_open:
+        elif not result.failed and is_open:  # pass, or warn: whatever failed no longer does
             store.append(
                 *key,
                 Event(at, EventKind.REVALIDATED, result.message, None, run_id, dict(links or {}), evidence),
