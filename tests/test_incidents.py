@@ -219,3 +219,18 @@ def test_no_alert_names_an_aircraft(tmp_path, monkeypatch):
     assert len(identities) > 100
     leaked = {v for v in identities if re.search(rf"(?<![0-9A-Za-z]){re.escape(v)}(?![0-9A-Za-z])", text)}
     assert leaked == set()
+
+
+def test_incident_cli_lists_open_incidents_and_writes_a_review(lake, backend, channels, capsys, tmp_path):
+    from flightdq.cli import main
+
+    step(backend, channels, presence(Status.FAIL), T0, 0)
+    assert main(["incident", "list", "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)["incidents"]
+    assert row["id"] == "flightdata_processed__2026-11-25__partition_presence__1"
+    assert row["severity"] == "P1" and row["response_minutes"] == 60 and row["overdue"] is True
+    out = tmp_path / "review.md"
+    assert main(["incident", "report", row["id"], "--out", str(out)]) == 0
+    assert out.read_text().startswith("# Post-incident review: partition_presence on flightdata_processed")
+    assert main(["incident", "report", "nope"]) == 2
+    assert "no incident 'nope'" in capsys.readouterr().err
