@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -157,7 +157,3 @@ def test_remediation_dry_run_by_hand_plans_and_writes_nothing(airflow_db, tmp_pa
     assert "dry run" in run.stdout + run.stderr
     assert sorted(p for p in root.rglob("*") if p.is_file() and "_catalog" not in p.parts) == files_before
     assert backend.etl_runs(END) == []
-
-
-def _date(value: str) -> date:
-    return date.fromisoformat(value)

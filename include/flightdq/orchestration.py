@@ -152,7 +152,9 @@ def days_to_repair(request: Mapping[str, Any], plans: Sequence[Mapping[str, Any]
     if request["dry_run"]:
         log.info("dry run: nothing will be changed")
         return []
-    return [dict(p) for p in plans if p["action"] in ("rebuild", "register")]  # REPAIR_ACTIONS
+    from flightdq.remediation import REPAIR_ACTIONS
+
+    return [dict(p) for p in plans if p["action"] in REPAIR_ACTIONS]
 
 
 def repair_planned_day(plan: Mapping[str, Any]) -> dict[str, Any]:
