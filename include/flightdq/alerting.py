@@ -377,20 +377,22 @@ def notifiers_from_env(
 
 
 # --- one step of a DAG run --------------------------------------------------------------------------
+def _note(store: IncidentStore, alert: Alert, kind: EventKind, detail: str, now: datetime) -> None:
+    """Put what happened to an alert on its incident's timeline."""
+    store.append(alert.dataset, alert.dt, alert.check, Event(now.isoformat(), kind, detail, alert.severity))
+
+
 def escalate(store: IncidentStore, new_alerts: Sequence[Alert], now: datetime) -> None:
     """Put each new escalation on its incident's timeline, naming who is involved now."""
     for alert in new_alerts:
         if alert.kind == "escalated":
-            store.append(
-                alert.dataset,
-                alert.dt,
-                alert.check,
-                Event(
-                    now.isoformat(),
-                    EventKind.ESCALATED,
-                    f"unresolved past its response time; involve: {', '.join(alert.involve)}",
-                    alert.severity,
-                ),
+            involve = ", ".join(alert.involve)
+            _note(
+                store,
+                alert,
+                EventKind.ESCALATED,
+                f"unresolved past its response time; involve: {involve}",
+                now,
             )
 
 
@@ -422,17 +424,7 @@ def manage_incidents(
     report = outbox.deliver(notifiers, now)
     for alert in report["first_delivered"]:
         if alert.kind != "escalated":
-            store.append(
-                alert.dataset,
-                alert.dt,
-                alert.check,
-                Event(
-                    now.isoformat(),
-                    EventKind.ALERTED,
-                    f"{alert.kind} alert sent: {alert.subject}",
-                    alert.severity,
-                ),
-            )
+            _note(store, alert, EventKind.ALERTED, f"{alert.kind} alert sent: {alert.subject}", now)
     summary = {
         **changes,
         "alerts_queued": [a.key for a in new],

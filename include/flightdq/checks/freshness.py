@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 
 from flightdq.checks.context import CheckContext
 from flightdq.contract import FRESHNESS, PROCESSED_DATASET, RAW_DATASET
-from flightdq.results import CheckResult, Status
+from flightdq.results import CheckResult, Severity, Status
 
 
 def run(ctx: CheckContext) -> list[CheckResult]:
@@ -32,19 +32,13 @@ def _judge(ctx: CheckContext, day: date, dataset: str, newest: float | None, wha
     policy = ctx.policy.freshness
     reference = ctx.reference_moment(day)
     details = {"reference": reference.isoformat(), "newest": None}
-    expected = f"<= {policy.lag_fail_minutes} min"
+
+    def result(status: Status, severity: Severity | None, lag: float | None, message: str) -> CheckResult:
+        expected = f"<= {policy.lag_fail_minutes} min"
+        return CheckResult(dataset, str(day), FRESHNESS, status, severity, lag, expected, message, details)
+
     if newest is None:
-        return CheckResult(
-            dataset,
-            str(day),
-            FRESHNESS,
-            Status.FAIL,
-            policy.lag_severe_severity,
-            None,
-            expected,
-            f"no {what} at all for the day",
-            details,
-        )
+        return result(Status.FAIL, policy.lag_severe_severity, None, f"no {what} at all for the day")
     newest_at = datetime.fromtimestamp(float(newest), UTC)
     lag_minutes = round((reference - newest_at).total_seconds() / 60, 1)
     details["newest"] = newest_at.isoformat()
@@ -53,29 +47,7 @@ def _judge(ctx: CheckContext, day: date, dataset: str, newest: float | None, wha
         f"{reference:%Y-%m-%d %H:%M} UTC"
     )
     if lag_minutes > policy.lag_severe_minutes:
-        return CheckResult(
-            dataset,
-            str(day),
-            FRESHNESS,
-            Status.FAIL,
-            policy.lag_severe_severity,
-            lag_minutes,
-            expected,
-            message,
-            details,
-        )
+        return result(Status.FAIL, policy.lag_severe_severity, lag_minutes, message)
     if lag_minutes > policy.lag_fail_minutes:
-        return CheckResult(
-            dataset,
-            str(day),
-            FRESHNESS,
-            Status.FAIL,
-            policy.lag_fail_severity,
-            lag_minutes,
-            expected,
-            message,
-            details,
-        )
-    return CheckResult(
-        dataset, str(day), FRESHNESS, Status.PASS, None, lag_minutes, expected, message, details
-    )
+        return result(Status.FAIL, policy.lag_fail_severity, lag_minutes, message)
+    return result(Status.PASS, None, lag_minutes, message)

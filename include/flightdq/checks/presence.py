@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from flightdq.checks.context import CheckContext
 from flightdq.contract import PARTITION_PRESENCE, PROCESSED_DATASET, RAW_DATASET
 from flightdq.dates import day_start
-from flightdq.results import CheckResult, Status
+from flightdq.results import CheckResult, Severity, Status
 
 
 def check_raw(ctx: CheckContext, day: date) -> CheckResult:
@@ -22,48 +22,25 @@ def check_raw(ctx: CheckContext, day: date) -> CheckResult:
     missing = ctx.missing_raw_hours(day)
     objects = sum(len(times) for times in ctx.raw_times().get(str(day), {}).values())
     details = {"missing_hours": missing, "hours_due": hours_due, "objects": objects}
+
+    def result(status: Status, severity: Severity | None, message: str) -> CheckResult:
+        return CheckResult(
+            RAW_DATASET, str(day), PARTITION_PRESENCE, status, severity, len(missing), 0, message, details
+        )
+
     if hours_due == 0:
-        return CheckResult(
-            RAW_DATASET,
-            str(day),
-            PARTITION_PRESENCE,
-            Status.WARN,
-            None,
-            0,
-            0,
-            "no hour of the day is over yet; nothing is due",
-            details,
-        )
+        return result(Status.WARN, None, "no hour of the day is over yet; nothing is due")
+    if len(missing) == hours_due:
+        return result(Status.FAIL, policy.raw_missing, "no raw snapshots at all: data loss")
     if missing:
-        what = (
-            "no raw snapshots at all"
-            if len(missing) == hours_due
-            else (
-                f"raw snapshots missing for {len(missing)} of {hours_due} hours that are over "
-                f"({_hour_ranges(missing)} UTC)"
-            )
-        )
-        return CheckResult(
-            RAW_DATASET,
-            str(day),
-            PARTITION_PRESENCE,
+        return result(
             Status.FAIL,
             policy.raw_missing,
-            len(missing),
-            0,
-            f"{what}: data loss, the ETL cannot rebuild it",
-            details,
+            f"raw snapshots missing for {len(missing)} of {hours_due} hours that are over "
+            f"({_hour_ranges(missing)} UTC): data loss, the ETL cannot rebuild it",
         )
-    return CheckResult(
-        RAW_DATASET,
-        str(day),
-        PARTITION_PRESENCE,
-        Status.PASS,
-        None,
-        0,
-        0,
-        f"raw snapshots present for all {hours_due} hours due ({objects} objects)",
-        details,
+    return result(
+        Status.PASS, None, f"raw snapshots present for all {hours_due} hours due ({objects} objects)"
     )
 
 
@@ -71,77 +48,57 @@ def check_processed(ctx: CheckContext, day: date) -> CheckResult:
     policy = ctx.policy.partition_presence
     dt = str(day)
     registered = dt in ctx.registered()
-    files = ctx.stored().get(dt)
+    files = ctx.stored().get(dt) or []
     rows = int((ctx.partition_stats().get(dt) or {}).get("row_count") or 0)
     raw_missing = ctx.missing_raw_hours(day)
     repairable = not raw_missing
-    severity = policy.processed_missing_with_raw if repairable else policy.raw_missing
     details = {
         "registered": registered,
-        "files": len(files or []),
+        "files": len(files),
         "rows": rows,
         "raw_missing_hours": raw_missing,
         "repairable": repairable,
     }
 
-    def fail(state: str, message: str, severity=severity) -> CheckResult:
+    def result(state: str, status: Status, severity: Severity | None, message: str) -> CheckResult:
         details["state"] = state
-        suffix = (
-            "raw data is complete: re-run the ETL for this day"
-            if repairable
-            else f"raw hours {_hour_ranges(raw_missing)} are missing too: data loss"
-        )
         return CheckResult(
-            PROCESSED_DATASET,
-            dt,
-            PARTITION_PRESENCE,
+            PROCESSED_DATASET, dt, PARTITION_PRESENCE, status, severity, rows, ">0 rows", message, details
+        )
+
+    def absent(state: str, message: str) -> CheckResult:
+        if repairable:
+            return result(
+                state,
+                Status.FAIL,
+                policy.processed_missing_with_raw,
+                f"{message}; raw data is complete: re-run the ETL for this day",
+            )
+        return result(
+            state,
             Status.FAIL,
-            severity,
-            rows,
-            ">0 rows",
-            f"{message}; {suffix}",
-            details,
+            policy.raw_missing,
+            f"{message}; raw hours {_hour_ranges(raw_missing)} are missing too: data loss",
         )
 
     if not registered and not files:
         grace = timedelta(minutes=policy.processed_grace_minutes)
         if not ctx.day_over(day) and ctx.as_of < day_start(day) + grace:
-            details["state"] = "not_due"
-            return CheckResult(
-                PROCESSED_DATASET,
-                dt,
-                PARTITION_PRESENCE,
-                Status.WARN,
-                None,
-                0,
-                ">0 rows",
-                "day just started; its partition is not due yet",
-                details,
-            )
-        return fail("missing", "partition is missing: not in the catalog and no files in storage")
-    if not registered:
-        return fail(
+            return result("not_due", Status.WARN, None, "day just started; its partition is not due yet")
+        return absent("missing", "partition is missing: not in the catalog and no files in storage")
+    if not registered:  # the files are there: registering them is the repair, whatever raw holds
+        return result(
             "not_registered",
-            f"partition has {len(files)} file(s) in storage but is not "
-            "registered in the catalog (`flightdq catalog repair` registers it)",
-            severity=policy.processed_missing_with_raw,
+            Status.FAIL,
+            policy.processed_missing_with_raw,
+            f"partition has {len(files)} file(s) in storage but is not registered in the catalog "
+            "(`flightdq catalog repair` registers it)",
         )
     if not files:
-        return fail("no_files", "partition is registered in the catalog but has no files in storage")
+        return absent("no_files", "partition is registered in the catalog but has no files in storage")
     if rows == 0:
-        return fail("no_rows", f"partition has {len(files)} file(s) but no rows")
-    details["state"] = "present"
-    return CheckResult(
-        PROCESSED_DATASET,
-        dt,
-        PARTITION_PRESENCE,
-        Status.PASS,
-        None,
-        rows,
-        ">0 rows",
-        f"partition present: {len(files)} file(s), {rows} rows",
-        details,
-    )
+        return absent("no_rows", f"partition has {len(files)} file(s) but no rows")
+    return result("present", Status.PASS, None, f"partition present: {len(files)} file(s), {rows} rows")
 
 
 def run(ctx: CheckContext) -> list[CheckResult]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 
 from flightdq.checks.context import CheckContext
-from flightdq.contract import PROCESSED_DATASET, SCHEMA_VALIDITY, processed_arrow_schema
+from flightdq.contract import PARTITION_PRESENCE, PROCESSED_DATASET, SCHEMA_VALIDITY, processed_arrow_schema
 from flightdq.results import CheckResult, Status
 
 
@@ -39,8 +39,9 @@ def check_day(ctx: CheckContext, day: date) -> CheckResult:
 
     policy = ctx.policy.schema_validity
     dt = str(day)
-    file_schemas = ctx.backend.partition_file_schemas(day)
-    if not file_schemas:
+
+    def blocked(message: str, **details: object) -> CheckResult:
+        """Nothing to validate: an error pointing at partition_presence, never a pass."""
         return CheckResult(
             PROCESSED_DATASET,
             dt,
@@ -49,27 +50,20 @@ def check_day(ctx: CheckContext, day: date) -> CheckResult:
             ctx.policy.check_error_severity,
             None,
             "contract schema",
-            "no files to validate (see partition_presence)",
-            {"blocked_by": "partition_presence"},
+            message,
+            {"blocked_by": PARTITION_PRESENCE, **details},
         )
+
+    file_schemas = ctx.backend.partition_file_schemas(day)
+    if not file_schemas:
+        return blocked("no files to validate (see partition_presence)")
     file_differences = {
         name: diffs for name, schema in file_schemas.items() if (diffs := schema_differences(schema))
     }
-    table = ctx.backend.read_partition(day)
-    report = validate_table(table, day)
+    report = validate_table(ctx.backend.read_partition(day), day)
     rows = report.total_rows
     if rows == 0:
-        return CheckResult(
-            PROCESSED_DATASET,
-            dt,
-            SCHEMA_VALIDITY,
-            Status.ERROR,
-            ctx.policy.check_error_severity,
-            None,
-            "contract schema",
-            "no rows to validate (see partition_presence)",
-            {"blocked_by": "partition_presence", "files": len(file_schemas)},
-        )
+        return blocked("no rows to validate (see partition_presence)", files=len(file_schemas))
     ratio = report.failing_rows / rows
     broken = sorted(
         (r for r in report.rules if not r.success and r.evaluated), key=lambda r: -r.unexpected_count
