@@ -107,12 +107,15 @@ def build_checks_dag(
 
             @task(task_id=f"check_{check}")
             def run_check(target: dict, check: str = check) -> dict:
-                from flightdq.orchestration import ChecksFailed, run_check_group
+                from flightdq.orchestration import ChecksFailed, publish_check_links, run_check_group
 
+                context = get_current_context()
                 try:
-                    return run_check_group(check, target, get_current_context()["run_id"])
+                    return run_check_group(check, target, context["run_id"])
                 except ChecksFailed as exc:  # a finding, not a glitch: do not retry
                     raise AirflowFailException(f"{check} failed: {exc}") from None
+                finally:
+                    publish_check_links(context["ti"], check, target, context["run_id"])
 
             check_tasks.append(run_check(target))
 

@@ -7,15 +7,14 @@ never the wall clock. Only small things cross XCom: days, the as-of moment, summ
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
-from urllib.parse import quote
 
 from flightdq.config import Settings
 from flightdq.contract import CHECKS
 from flightdq.dates import InputError, day_range, parse_day, parse_moment
+from flightdq.links import airflow_run_url
 from flightdq.report import results_table
 from flightdq.results import CheckResult
 from flightdq.runner import run_checks, summarize
@@ -64,6 +63,20 @@ def resolve_target(
 
 def _days(target: Mapping[str, Any]) -> list[date]:
     return [date.fromisoformat(d) for d in target["days"]]
+
+
+def publish_check_links(ti: Any, check: str, target: Mapping[str, Any], run_id: str) -> None:
+    """Push the links a check task shows (day view; on AWS its Athena queries and S3 prefixes).
+    Never fails the task: a missing link is not worth a red check."""
+    try:
+        from flightdq.backends.base import get_backend
+        from flightdq.links import LINKS_XCOM_KEY, check_task_links_from_history
+
+        backend = get_backend()
+        links = check_task_links_from_history(backend.history, run_id, check, target["days"], backend.name)
+        ti.xcom_push(key=LINKS_XCOM_KEY, value=links)
+    except Exception:
+        log.warning("links for %s were not published", check, exc_info=True)
 
 
 def run_check_group(check: str, target: Mapping[str, Any], run_id: str) -> dict[str, Any]:
@@ -205,12 +218,6 @@ def remediation_request_from_results(summary: Mapping[str, Any]) -> dict | None:
 
 
 # --- incidents ------------------------------------------------------------------------------------
-def airflow_run_url(dag_id: str, run_id: str) -> str:
-    """The Airflow UI page of a DAG run (`[api] base_url`, default the local api-server)."""
-    base = os.environ.get("AIRFLOW__API__BASE_URL", "http://127.0.0.1:8080").rstrip("/")
-    return f"{base}/dags/{quote(dag_id)}/runs/{quote(run_id, safe='')}"
-
-
 def incidents_step(
     days: Sequence[str],
     run_id: str,

@@ -1,0 +1,415 @@
+"""The FastAPI app behind the "Flight data quality" page (mounted at `/flightdq` by the plugin).
+
+Pages (every one needs an Airflow login, see `flightdq.ui.auth`):
+
+- `/`               the calendar of partition health and the daily row count chart
+                    (`?end=YYYY-MM-DD&days=N`, default: the 28 days up to the latest checked day);
+- `/day/YYYY-MM-DD` one day: each check's observed and expected values, its incidents'
+                    timelines and the Airflow runs that checked and repaired it.
+
+`/static/*` serves the stylesheet, the script and the icon from this package (no CDN); they hold
+no data and need no login (the icon is shown in Airflow's navigation).
+
+Links inside the pages are relative to where the app is mounted, so they work inside the Airflow
+UI's frame, on their own, and under an `[api] base_url` with a path.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from flightdq.links import PLUGIN_URL_PREFIX
+from flightdq.ui import data
+from flightdq.ui.auth import Refused, User, airflow_user, login_url
+from flightdq.ui.chart import STATE_COLORS, row_count_svg
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
+DEFAULT_DAYS = 28
+MAX_DAYS = 120
+CHART_DAYS_AROUND = 21  # the day view's chart: three weeks either side of the day
+FRESH_DAYS = 2  # records of the last days are being written: never cached
+CACHE_SECONDS = 600  # a record file of an older day re-read at most this often
+CACHE_MAX_FILES = 50_000
+
+
+class Sources:
+    """Where the pages read from: the backend's BlobStore (history, remediations, incidents), the
+    drift policy (for the band) and Airflow's metadata DB (which DAG a run id belongs to)."""
+
+    def __init__(
+        self,
+        settings_factory: Callable[[], Any] | None = None,
+        blobs_factory: Callable[[Any], Any] | None = None,
+        dag_ids_lookup: data.RunLookup | None = None,
+    ) -> None:
+        self.settings_factory = settings_factory or _settings_from_env
+        self.blobs_factory = blobs_factory or _blobs_for
+        self.dag_ids_lookup = dag_ids_lookup or airflow_dag_ids
+        self._cache: dict[str, tuple[float, list[dict[str, Any]]]] = {}  # key -> (expires, records)
+        self._lock = threading.Lock()
+
+    def open(self) -> tuple[Any, Any]:
+        """(settings, blobs), or `Unavailable` naming why the records cannot be read."""
+        try:
+            settings = self.settings_factory()
+            return settings, self.blobs_factory(settings)
+        except Exception as exc:  # a bad FLIGHTDQ_* setting, a backend that cannot start
+            log.exception("flightdq's records cannot be opened")
+            raise Unavailable(f"flightdq's records cannot be read: {type(exc).__name__}: {exc}") from None
+
+    def check_records(self, blobs: Any, days: Iterable[str], *, today: date) -> list[dict[str, Any]]:
+        """Every check record of `days`. Record files of days that are over are kept for a few minutes
+        (a page reads thousands of small files; a file changes only when its task runs again)."""
+        records: list[dict[str, Any]] = []
+        fresh_from = str(today - timedelta(days=FRESH_DAYS))
+        now = time.monotonic()
+        for day in sorted(set(days)):
+            for key in blobs.list(f"{data.HISTORY_ROOT}/checks/dt={day}/"):
+                hit = self._cache.get(key) if day < fresh_from else None
+                if hit is not None and hit[0] > now:
+                    records.extend(hit[1])
+                    continue
+                raw = blobs.get(key)
+                if raw is None:
+                    continue
+                found = json.loads(raw)
+                if day < fresh_from:
+                    with self._lock:
+                        if len(self._cache) >= CACHE_MAX_FILES:
+                            self._cache.clear()
+                        self._cache[key] = (now + CACHE_SECONDS, found)
+                records.extend(found)
+        return records
+
+    def last_checked_day(self, blobs: Any) -> str | None:
+        days = {key.split("/")[2].removeprefix("dt=") for key in blobs.list(f"{data.HISTORY_ROOT}/checks/")}
+        return max(days) if days else None
+
+
+def _settings_from_env() -> Any:
+    from flightdq.config import Settings
+
+    return Settings.from_env()
+
+
+def _blobs_for(settings: Any) -> Any:
+    """The BlobStore the backend keeps flightdq's records in. Locally the lake folder itself (read
+    only: the page never creates the lake's catalog); otherwise the backend's."""
+    if settings.backend == "local":
+        from flightdq.blobstore import LocalBlobStore
+
+        return LocalBlobStore(settings.lake)
+    from flightdq.backends.base import get_backend
+
+    return get_backend(settings).blobs
+
+
+def airflow_dag_ids(run_ids: Iterable[str]) -> dict[str, list[str]]:
+    """run id -> the flightdq DAGs (tagged `flightdq`) that have a run with that id, from Airflow's
+    metadata DB. Empty when the DB cannot be reached (the pages then show run ids without links)."""
+    ids = sorted({r for r in run_ids if r})
+    if not ids:
+        return {}
+    try:
+        from airflow.models.dag import DagTag
+        from airflow.models.dagrun import DagRun
+        from airflow.utils.session import create_session
+        from sqlalchemy import select
+
+        found: dict[str, list[str]] = {}
+        with create_session() as session:
+            rows = session.execute(
+                select(DagRun.run_id, DagRun.dag_id)
+                .join(DagTag, DagTag.dag_id == DagRun.dag_id)
+                .where(DagRun.run_id.in_(ids), DagTag.name == "flightdq")
+                .order_by(DagRun.dag_id)
+            ).all()
+        for run_id, dag_id in rows:
+            found.setdefault(run_id, []).append(dag_id)
+        return found
+    except Exception:
+        log.exception("looking up the DAGs of %d run ids failed", len(ids))
+        return {}
+
+
+def _parse_day(value: str | None, what: str) -> date | None:
+    if value in (None, ""):
+        return None
+    from flightdq.dates import InputError, parse_day
+
+    try:
+        return parse_day(value, what)
+    except InputError as exc:
+        raise BadRequest(str(exc)) from None
+
+
+class BadRequest(Exception):
+    """A malformed day in the address."""
+
+
+class Unavailable(Exception):
+    """The check history cannot be read (configuration or backend); the message says why."""
+
+
+def _wants_html(request: Request) -> bool:
+    return request.method == "GET" and "text/html" in request.headers.get("accept", "")
+
+
+def create_app(
+    *,
+    sources: Sources | None = None,
+    authenticate: Callable[..., Any] = airflow_user,
+    mount_prefix: str = PLUGIN_URL_PREFIX,
+    today: Callable[[], date] | None = None,
+) -> FastAPI:
+    """The app. Tests pass their own `sources` (a lake folder, a fixed DAG lookup) and may pass
+    another `authenticate` dependency; the plugin uses the defaults."""
+    import jinja2
+
+    sources = sources or Sources()
+    today = today or _utc_today
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.globals.update(STATES=data.STATES, STATE_LABELS=data.STATE_LABELS, STATE_COLORS=STATE_COLORS)
+    env.filters.update(FILTERS)
+
+    app = FastAPI(
+        title="Flight data quality",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+
+    @app.exception_handler(Refused)
+    async def refused(request: Request, exc: Refused) -> Response:
+        if exc.login and _wants_html(request):
+            target = login_url(_next_url(request))
+            if target:
+                return RedirectResponse(target, status_code=303)
+        if _wants_html(request):
+            page = env.get_template("refused.html").render(
+                base=_base(request), status=exc.status_code, detail=exc.detail
+            )
+            return HTMLResponse(page, status_code=exc.status_code)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(BadRequest)
+    async def bad_request(request: Request, exc: BadRequest) -> Response:
+        return HTMLResponse(
+            env.get_template("refused.html").render(base=_base(request), status=400, detail=str(exc)),
+            status_code=400,
+        )
+
+    @app.exception_handler(Unavailable)
+    async def unavailable(request: Request, exc: Unavailable) -> Response:
+        return HTMLResponse(
+            env.get_template("refused.html").render(base=_base(request), status=503, detail=str(exc)),
+            status_code=503,
+        )
+
+    def render(request: Request, template: str, user: User, **context: Any) -> HTMLResponse:
+        base = _base(request)
+        page = env.get_template(template).render(
+            base=base,
+            ui_root=_ui_root(base, mount_prefix),
+            origin=f"{request.url.scheme}://{request.url.netloc}",
+            user=user.name,
+            **context,
+        )
+        return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+
+    @app.get("/", response_class=HTMLResponse)
+    def calendar_page(
+        request: Request,
+        user: User = Depends(authenticate),  # noqa: B008 (FastAPI's way)
+        end: str | None = None,
+        days: int = DEFAULT_DAYS,
+    ) -> HTMLResponse:
+        settings, blobs = sources.open()
+        now = today()
+        end_day = _parse_day(end, "end") or _default_end(sources.last_checked_day(blobs), now)
+        span = max(7, min(MAX_DAYS, days))
+        day_list = data.day_list(end_day, span)
+        records = sources.check_records(blobs, day_list, today=now)
+        calendar = data.build_calendar(records, day_list)
+        points = data.row_count_series(
+            records, day_list, drop_fail_ratio=settings.policy.record_count_drift.drop_fail_ratio
+        )
+        return render(
+            request,
+            "calendar.html",
+            user,
+            title="Partition health",
+            calendar=calendar,
+            chart=row_count_svg(points, day_href=f"{_base(request)}/day/"),
+            end=str(end_day),
+            days=span,
+            prev_end=str(end_day - timedelta(days=span)),
+            next_end=str(end_day + timedelta(days=span)) if end_day < now else None,
+            day_options=(14, 28, 56, 91),
+            drop_fail_ratio=settings.policy.record_count_drift.drop_fail_ratio,
+            backend=settings.backend,
+            source=_source_text(settings),
+        )
+
+    @app.get("/day/{dt}", response_class=HTMLResponse)
+    def day_page(
+        request: Request,
+        dt: str,
+        user: User = Depends(authenticate),  # noqa: B008
+    ) -> HTMLResponse:
+        day = _parse_day(dt, "day")
+        if day is None:
+            raise BadRequest("day is missing")
+        settings, blobs = sources.open()
+        now = today()
+        records = sources.check_records(blobs, [str(day)], today=now)
+        remediations = data.read_remediations(blobs, str(day))
+        incidents = data.read_incidents(blobs, [str(day)])
+        dag_ids = sources.dag_ids_lookup(data.run_ids_of_day(records, incidents))
+        base = _base(request)
+        view = data.build_day(
+            str(day),
+            records,
+            remediations,
+            incidents,
+            dag_ids=dag_ids,
+            backend=settings.backend,
+            ui_root=_ui_root(base, mount_prefix),
+        )
+        around = [str(day + timedelta(days=i)) for i in range(-CHART_DAYS_AROUND, CHART_DAYS_AROUND + 1)]
+        around = [d for d in around if d <= str(now)]
+        chart_records = sources.check_records(blobs, around, today=now)
+        points = data.row_count_series(
+            chart_records, around, drop_fail_ratio=settings.policy.record_count_drift.drop_fail_ratio
+        )
+        return render(
+            request,
+            "day.html",
+            user,
+            title=f"{day:%A} {day}",
+            view=view,
+            weekday=f"{day:%A}",
+            prev_day=str(day - timedelta(days=1)),
+            next_day=str(day + timedelta(days=1)) if day < now else None,
+            calendar_end=str(day + timedelta(days=7)) if day + timedelta(days=7) <= now else str(now),
+            chart=row_count_svg(points, highlight=str(day), day_href=f"{base}/day/"),
+            drop_fail_ratio=settings.policy.record_count_drift.drop_fail_ratio,
+            backend=settings.backend,
+            source=_source_text(settings),
+        )
+
+    @app.get("/static/{name}")
+    def static(name: str) -> Response:
+        path = STATIC / name
+        if "/" in name or name.startswith(".") or path.suffix not in STATIC_TYPES or not path.is_file():
+            return Response("not found", status_code=404, media_type="text/plain")
+        return Response(
+            path.read_bytes(),
+            media_type=STATIC_TYPES[path.suffix],
+            headers={"Cache-Control": "max-age=300"},
+        )
+
+    return app
+
+
+# --- template filters -------------------------------------------------------------------------------
+def _weekday(dt: str) -> int:
+    return date.fromisoformat(dt).weekday()
+
+
+def _weekday_letter(dt: str) -> str:
+    return "MTWTFSS"[_weekday(dt)]
+
+
+def _month(dt: str) -> str:
+    return f"{date.fromisoformat(dt):%b}"
+
+
+def _when(moment: str | None) -> str:
+    """An ISO-8601 moment as `YYYY-MM-DD HH:MM` (UTC, as recorded)."""
+    if not moment:
+        return "\u2013"
+    text = str(moment).replace("T", " ")
+    return text[:16] + (" UTC" if text[19:].startswith(("+00:00", "Z")) or "+00:00" in text else "")
+
+
+def _short_run(run_id: str) -> str:
+    """`manual__2026-11-27T07:25:25.747924+00:00` -> `manual__2026-11-27T07:25:25`."""
+    head, sep, rest = run_id.partition("__")
+    if sep and len(rest) >= 19 and rest[4] == "-" and rest[10] == "T":
+        return f"{head}__{rest[:19]}{'__recheck' if run_id.endswith('__recheck') else ''}"
+    return run_id
+
+
+def _local(url: str, origin: str) -> str:
+    """An absolute link to this same site, as a path (so it can open inside the Airflow UI)."""
+    if origin and url.startswith(origin + "/"):
+        return url[len(origin) :]
+    return url
+
+
+FILTERS: dict[str, Callable[..., Any]] = {
+    "weekday": _weekday,
+    "weekday_letter": _weekday_letter,
+    "month": _month,
+    "when": _when,
+    "value": data.format_value,
+    "short_run": _short_run,
+    "local": _local,
+}
+
+
+def _utc_today() -> date:
+    from flightdq.dates import utcnow
+
+    return utcnow().date()
+
+
+def _base(request: Request) -> str:
+    """Where this app is mounted, as a path (`/flightdq`, or `/<base path>/flightdq`)."""
+    return str(request.scope.get("root_path", "")).rstrip("/")
+
+
+def _ui_root(base: str, mount_prefix: str) -> str:
+    """The Airflow UI's path prefix: where the app is mounted, less the app's own prefix."""
+    return base[: -len(mount_prefix)] if base.endswith(mount_prefix) else ""
+
+
+def _next_url(request: Request) -> str:
+    """After logging in, come back to the page (as the path the browser asked for)."""
+    path = request.url.path
+    return path + (f"?{request.url.query}" if request.url.query else "")
+
+
+def _default_end(last_checked: str | None, today: date) -> date:
+    if last_checked:
+        return min(date.fromisoformat(last_checked), today)
+    return today - timedelta(days=1)
+
+
+def _source_text(settings: Any) -> str:
+    if settings.backend == "local":
+        return f"lake {settings.lake}"
+    return f"{settings.backend} backend"

@@ -1,0 +1,711 @@
+"""The "Flight data quality" page: data assembly, the chart, deep links, the plugin and its auth.
+
+Unit layer: hand-written history records (every number chosen here), one small real lake checked
+by the runner, and the FastAPI app behind a TestClient with Airflow's real SimpleAuthManager issuing
+and validating the JWTs. tests/test_ui_browser.py drives the same pages in a real api-server.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from flightdq import links
+from flightdq.blobstore import LocalBlobStore
+from flightdq.history import HistoryStore
+from flightdq.ui import data
+from flightdq.ui.chart import STATE_COLORS, nice_step, row_count_svg, y_range
+
+REPO = Path(__file__).resolve().parents[1]
+P = "flightdata_processed"
+R = "flightdata_raw"
+D1, D2, D3 = "2026-11-20", "2026-11-21", "2026-11-22"
+
+
+def rec(dataset, dt, check, status, severity=None, *, at="2026-11-23T02:00:00+00:00", run="run-a", **kw):
+    return {
+        "dataset": dataset,
+        "dt": dt,
+        "check": check,
+        "status": status,
+        "severity": severity,
+        "observed": kw.pop("observed", 1),
+        "expected": kw.pop("expected", 1),
+        "message": kw.pop("message", f"{check} {status}"),
+        "details": kw.pop("details", {}),
+        "run_id": run,
+        "as_of": at,
+        "checked_at": at,
+        "backend": "local",
+        **kw,
+    }
+
+
+# --- states and the calendar ----------------------------------------------------------------------
+def test_a_verdict_is_coloured_by_its_severity():
+    assert data.record_state(None) == "nodata"
+    assert data.record_state(rec(P, D1, "duplicates", "pass")) == "pass"
+    assert data.record_state(rec(P, D1, "record_count_drift", "warn")) == "warn"
+    for sev in ("P0", "P1", "P2", "P3"):
+        assert data.record_state(rec(P, D1, "duplicates", "fail", sev)) == sev
+        assert data.record_state(rec(P, D1, "duplicates", "error", sev)) == sev
+    assert data.record_state(rec(P, D1, "duplicates", "fail", None)) == data.FALLBACK_SEVERITY
+
+
+def test_worst_ranks_severities_before_warnings_passes_and_no_data():
+    assert data.worst(["pass", "P3", "warn", "P1", "P2"]) == "P1"
+    assert data.worst(["pass", "P0", "P1"]) == "P0"
+    assert data.worst(["pass", "warn"]) == "warn"
+    assert data.worst(["nodata", "pass"]) == "pass"  # some verdicts: the worst of them
+    assert data.worst(["nodata", "nodata"]) == "nodata"
+    assert data.worst([]) == "nodata"
+
+
+def history_three_days() -> list[dict]:
+    early, late = "2026-11-23T02:00:00+00:00", "2026-11-23T09:00:00+00:00"
+    return [
+        # D1: presence failed P1 at 02:00, passed after the repair at 09:00
+        rec(P, D1, "partition_presence", "fail", "P1", at=early),
+        rec(P, D1, "partition_presence", "pass", at=late, run="rem__recheck"),
+        rec(P, D1, "duplicates", "fail", "P3", at=early),
+        rec(R, D1, "partition_presence", "pass", at=early),
+        # D2: raw data lost (P0) and a drift warning; the processed presence passes
+        rec(R, D2, "partition_presence", "fail", "P0", at=early),
+        rec(P, D2, "partition_presence", "pass", at=early),
+        rec(P, D2, "record_count_drift", "warn", at=early),
+        # D3: schema P2 then worse P1 in a later run
+        rec(P, D3, "schema_validity", "fail", "P2", at=early),
+        rec(P, D3, "schema_validity", "fail", "P1", at=late, run="run-b"),
+        # a day outside the calendar's range is ignored
+        rec(P, "2026-11-01", "duplicates", "fail", "P0"),
+    ]
+
+
+def test_calendar_cells_are_the_latest_verdicts_and_days_their_worst():
+    cal = data.build_calendar(history_three_days(), [D1, D2, D3])
+    assert [c.dataset for c in cal.datasets] == [P, R]
+    processed, raw = cal.datasets
+    assert [r.check for r in processed.rows] == list(data.CHECKS)
+    assert [r.check for r in raw.rows] == ["partition_presence", "freshness"]
+
+    def cell(dataset_cal, check, dt):
+        row = next(r for r in dataset_cal.rows if r.check == check)
+        return next(c for c in row.cells if c.dt == dt)
+
+    presence = cell(processed, "partition_presence", D1)
+    assert presence.state == "pass" and presence.recovered and presence.label == "↺"
+    assert cell(processed, "duplicates", D1).state == "P3"
+    assert cell(processed, "schema_validity", D3).state == "P1"  # the later, worse run wins
+    assert cell(raw, "partition_presence", D2).state == "P0"
+    assert cell(processed, "record_count_drift", D2).state == "warn"
+    assert cell(processed, "freshness", D1).state == "nodata"
+    assert [c.state for c in processed.summary] == ["P3", "warn", "P1"]
+    assert [c.state for c in raw.summary] == ["pass", "P0", "nodata"]
+    assert cal.day_states == {D1: "P3", D2: "P0", D3: "P1"}
+    assert cal.unhealthy_days == [D1, D2, D3]
+    assert cal.counts["P0"] == 1 and cal.counts["pass"] == 3
+    assert "failed earlier" in presence.title
+
+
+def test_calendar_without_history_has_no_data():
+    cal = data.build_calendar([], data.day_list(date(2026, 11, 22), 7))
+    assert not cal.has_data
+    assert cal.days[0] == "2026-11-16" and cal.days[-1] == "2026-11-22"
+    assert set(cal.day_states.values()) == {"nodata"}
+
+
+def test_calendar_of_a_real_lake_checked_by_the_runner(lake, backend):
+    """A healthy day and a day whose processed partition is missing (raw intact): P1 presence."""
+    from flightdq.dates import utcnow
+    from flightdq.runner import run_checks
+
+    healthy, broken = date(2026, 11, 18), date(2026, 11, 19)
+    lake.healthy_day(healthy)
+    lake.write_raw(broken)
+    run_checks(
+        [healthy, broken],
+        utcnow(),
+        checks=["partition_presence", "duplicates"],
+        backend=backend,
+        settings=backend.settings,
+        run_id="manual__test",
+    )
+    records = HistoryStore(LocalBlobStore(lake.root)).read([healthy, broken])
+    cal = data.build_calendar(records, [str(healthy), str(broken)])
+    processed = cal.datasets[0]
+    presence = next(r for r in processed.rows if r.check == "partition_presence")
+    assert [c.state for c in presence.cells] == ["pass", "P1"]
+    assert cal.day_states[str(broken)] == "P1"
+
+
+# --- the day view ---------------------------------------------------------------------------------
+def incident_dict():
+    return {
+        "id": f"{P}__{D1}__partition_presence__1",
+        "dataset": P,
+        "dt": D1,
+        "check": "partition_presence",
+        "state": "resolved",
+        "severity": "P1",
+        "opened_at": "2026-11-23T02:00:00+00:00",
+        "resolved_at": "2026-11-23T09:00:00+00:00",
+        "timeline": [
+            {
+                "at": "2026-11-23T02:00:00+00:00",
+                "event": "detected",
+                "detail": "partition missing",
+                "severity": "P1",
+                "run_id": "run-a",
+                "links": {"airflow_run": "http://127.0.0.1:8080/dags/flightdq_daily_checks/runs/run-a"},
+            },
+            {
+                "at": "2026-11-23T08:00:00+00:00",
+                "event": "remediation_finished",
+                "detail": "rebuild: repaired",
+                "severity": None,
+                "run_id": "manual__2026-11-23T08:00:00+00:00",
+                "links": {"etl_run": "jr_123"},
+            },
+            {"at": "2026-11-23T09:00:00+00:00", "event": "resolved", "detail": "passes again", "links": {}},
+        ],
+    }
+
+
+def test_day_view_lists_each_check_with_observed_expected_and_its_run():
+    records = [
+        *history_three_days(),
+        rec(P, D1, "record_count_drift", "fail", "P2", observed=8123, expected=10980, message="drop"),
+    ]
+    dag_ids = {"run-a": ["flightdq_daily_checks"], "rem": ["flightdq_remediation"]}
+    view = data.build_day(D1, records, [], [incident_dict()], dag_ids=dag_ids, ui_root="/airflow")
+    assert [(c.dataset, c.check) for c in view.checks] == [
+        (P, "partition_presence"),
+        (P, "record_count_drift"),
+        (P, "duplicates"),
+        (R, "partition_presence"),
+    ]
+    drift = view.checks[1]
+    assert (drift.observed, drift.expected, drift.state) == ("8,123", "10,980", "P2")
+    assert drift.run.dags == [("flightdq_daily_checks", "/airflow/dags/flightdq_daily_checks/runs/run-a")]
+    presence = view.checks[0]
+    assert presence.state == "pass" and len(presence.earlier) == 1
+    assert presence.earlier[0]["status"] == "fail"
+    # the re-check after a repair links to the remediation run
+    assert presence.run.kind == "re-check after repair"
+    assert presence.run.dags == [("flightdq_remediation", "/airflow/dags/flightdq_remediation/runs/rem")]
+    assert [c.check for c in view.failing] == ["record_count_drift", "duplicates"]
+    assert view.state == "P2"
+    assert (P, "freshness") in view.missing_checks
+    assert {r.run.run_id for r in view.runs} == {"run-a", "rem__recheck"}
+
+
+def test_day_view_shows_the_incident_timeline_and_the_remediations():
+    rem_run = "manual__2026-11-23T08:00:00+00:00"
+    remediations = [
+        {
+            "dt": D1,
+            "action": "rebuild",
+            "outcome": "repaired",
+            "message": "rebuild done",
+            "etl_run_id": "jr_123",
+            "still_failing": [],
+            "run_key": "manual__2026-11-23T08_00_00+00_00",  # safe_name of the run id
+        }
+    ]
+    dag_ids = {rem_run: ["flightdq_remediation"], "run-a": ["flightdq_daily_checks"]}
+    view = data.build_day(D1, history_three_days(), remediations, [incident_dict()], dag_ids=dag_ids)
+    (incident,) = view.incidents
+    assert (incident.state, incident.severity, incident.resolved_at) == (
+        "resolved",
+        "P1",
+        "2026-11-23T09:00:00+00:00",
+    )
+    assert [e.event for e in incident.timeline] == ["detected", "remediation_finished", "resolved"]
+    detected = incident.timeline[0]
+    assert detected.links == [("airflow run", "http://127.0.0.1:8080/dags/flightdq_daily_checks/runs/run-a")]
+    assert detected.run.dags[0][0] == "flightdq_daily_checks"
+    assert incident.timeline[1].links == [("ETL run jr_123", None)]  # local backend: no console
+    (remediation,) = view.remediations
+    assert remediation.outcome == "repaired" and remediation.etl_run_id == "jr_123"
+    assert remediation.run.run_id == rem_run  # found from the file name through the timeline
+    assert remediation.run.dags == [
+        ("flightdq_remediation", data.airflow_run_path("flightdq_remediation", rem_run))
+    ]
+    athena = {"template": "partition_stats", "engine": "athena", "query_execution_id": "q-9", "seconds": 1.5}
+    queried = rec(P, D1, "duplicates", "pass", details={"queries": [athena | {"data_scanned_bytes": 2048}]})
+    (row,) = data.build_day(D1, [queried], [], None, dag_ids={}, backend="aws").checks
+    assert row.queries == [
+        ("partition_stats on athena, 1.5 s, 2,048 bytes scanned", links.athena_query_url("q-9", "us-east-1"))
+    ]
+    assert data.build_day(D1, [queried], [], None, dag_ids={}).checks[0].queries[0][1] is None  # local
+    aws = data.build_day(D1, [], remediations, None, dag_ids={}, backend="aws")
+    assert aws.remediations[0].etl_url.startswith("https://us-east-1.console.aws.amazon.com/gluestudio/")
+    assert aws.incidents is None
+
+
+def test_incidents_are_read_defensively(tmp_path, monkeypatch):
+    blobs = LocalBlobStore(tmp_path)
+    from flightdq.incidents import Event, IncidentStore
+
+    IncidentStore(blobs).append(
+        P, D1, "duplicates", Event("2026-11-23T02:00:00+00:00", "detected", "dup", "P3")
+    )
+    found = data.read_incidents(blobs, [D1])
+    assert [(i["check"], i["state"], i["severity"]) for i in found] == [("duplicates", "open", "P3")]
+    assert found[0]["timeline"][0]["event"] == "detected"
+    monkeypatch.setitem(sys.modules, "flightdq.incidents", None)  # the module is missing
+    assert data.read_incidents(blobs, [D1]) is None
+
+
+def test_remediation_records_carry_the_run_they_came_from(tmp_path):
+    blobs = LocalBlobStore(tmp_path)
+    HistoryStore(blobs).write_remediation(
+        "manual__2026-11-23T08:00:00+00:00", [{"dt": D1, "action": "rebuild", "outcome": "repaired"}]
+    )
+    (record,) = data.read_remediations(blobs, D1)
+    assert record["run_key"] == "manual__2026-11-23T08_00_00+00_00"
+    assert data.match_run_key(record["run_key"], ["x", "manual__2026-11-23T08:00:00+00:00"]) == (
+        "manual__2026-11-23T08:00:00+00:00"
+    )
+
+
+# --- the row count chart --------------------------------------------------------------------------
+def drift(dt, observed, expected, baseline, status="pass", severity=None, hours=24):
+    return rec(
+        P,
+        dt,
+        "record_count_drift",
+        status,
+        severity,
+        observed=observed,
+        expected=expected,
+        details={"baseline": baseline, "hours_judged": hours},
+    )
+
+
+def test_row_count_band_runs_from_the_alarm_threshold_to_the_highest_comparable_day():
+    records = [
+        drift(D1, 95, 100, {"2026-11-13": 90, "2026-11-06": 110, "2026-10-30": 120}),
+        drift(D2, 60, 100, {"2026-11-14": 100, "2026-11-07": 98}, "fail", "P2"),
+        drift(D3, 7, None, {}, "warn", hours=3),
+    ]
+    p1, p2, p3, p4 = data.row_count_series(records, [D1, D2, D3, "2026-11-23"], drop_fail_ratio=0.2)
+    assert (p1.observed, p1.expected, p1.low, p1.high) == (95, 100, 80.0, 120)
+    assert p1.state == "pass" and not p1.partial
+    assert (p2.low, p2.high, p2.state) == (80.0, 100, "P2")  # below its band: a drop
+    assert p2.observed < p2.low
+    assert (p3.expected, p3.low, p3.high, p3.partial, p3.state) == (None, None, None, True, "warn")
+    assert (p4.observed, p4.state) == (None, "nodata")
+    assert data.row_count_series(records, [D1], drop_fail_ratio=0.5)[0].low == 50.0
+
+
+def test_chart_draws_the_band_median_and_dots_in_the_calendar_colours():
+    records = [
+        drift(D1, 95, 100, {"a": 90, "b": 110, "c": 120}),
+        drift(D2, 60, 100, {"a": 100, "b": 98}, "fail", "P2"),
+    ]
+    svg = row_count_svg(data.row_count_series(records, [D1, D2]), highlight=D2, day_href="/flightdq/day/")
+    assert svg.startswith("<svg") and svg.endswith("</svg>")
+    bands = re.findall(r'class="band" data-dt="([\d-]+)" data-low="([\d.]+)" data-high="([\d.]+)"', svg)
+    assert bands == [(D1, "80.0", "120.0"), (D2, "80.0", "100.0")]
+    assert svg.count('class="median"') == 2
+    assert f'class="point s-P2" data-dt="{D2}" data-observed="60"' in svg
+    assert f'fill="{STATE_COLORS["P2"]}"' in svg and f'fill="{STATE_COLORS["pass"]}"' in svg
+    assert f'href="/flightdq/day/{D2}"' in svg
+    assert 'class="highlight"' in svg
+    assert "normal 100 (band 80 to 100)" in svg  # the tooltip says the numbers
+    empty = row_count_svg(data.row_count_series([], [D1]))
+    assert "No record_count_drift verdicts" in empty
+
+
+def test_chart_axis_has_round_ticks_above_every_value():
+    assert nice_step(100) == 50 and nice_step(7) == 2 and nice_step(0) == 1
+    points = data.row_count_series([drift(D1, 95, 100, {"a": 120})], [D1])
+    low, top = y_range(points)
+    assert low == 0 and top >= 120 * 1.05 and top % nice_step(top) == 0
+
+
+def test_css_palette_is_the_chart_palette():
+    css = (REPO / "include/flightdq/ui/static/flightdq.css").read_text()
+    for state, colour in STATE_COLORS.items():
+        assert f"--s-{state}: {colour};" in css, state
+        assert f".s-{state} {{ background: var(--s-{state});" in css, state
+    assert "http" not in css.replace("http://www.w3.org", "")  # nothing fetched from elsewhere
+
+
+# --- deep links ---------------------------------------------------------------------------------
+def test_aws_console_urls():
+    assert links.athena_query_url("abc-123", "eu-west-1") == (
+        "https://eu-west-1.console.aws.amazon.com/athena/home?region=eu-west-1#/query-editor/history/abc-123"
+    )
+    assert links.glue_job_run_url("jr_9", "eu-west-1") == (
+        "https://eu-west-1.console.aws.amazon.com/gluestudio/home?region=eu-west-1"
+        "#/job/flightdata-etl/run/jr_9"
+    )
+    assert links.s3_prefix_url(
+        "flightdata-processed", "flightdata_processed/dt=2026-11-20/", "eu-west-1"
+    ) == (
+        "https://s3.console.aws.amazon.com/s3/buckets/flightdata-processed?region=eu-west-1"
+        "&prefix=flightdata_processed%2Fdt%3D2026-11-20%2F&showversions=false"
+    )
+    assert "prefix=year%3D2026%2Fmonth%3D11%2Fday%3D20%2F" in links.raw_day_console_url(D1)
+    assert links.aws_region({"AWS_DEFAULT_REGION": "ap-south-1"}) == "ap-south-1"
+    assert links.aws_region({}) == "us-east-1"
+
+
+def test_plugin_urls_inside_the_airflow_ui():
+    assert links.day_view_url(D1, base_url="") == f"/plugin/flight-data-quality/flightdq/day/{D1}"
+    assert (
+        links.day_view_url(D1, base_url="http://h:8080/", embedded=False)
+        == f"http://h:8080/flightdq/day/{D1}"
+    )
+    assert links.days_view_url([D2], base_url="") == links.day_view_url(D2, base_url="")
+    assert links.days_view_url([D1, D3, D2], base_url="") == (
+        "/plugin/flight-data-quality/flightdq/?end=2026-11-22&days=14"
+    )
+    assert links.days_view_url([], base_url="") is None
+    assert links.ui_path({"AIRFLOW__API__BASE_URL": "https://af.example/airflow/"}) == "/airflow"
+    assert links.ui_path({}) == ""
+
+
+def test_check_task_links_per_backend():
+    records = [
+        rec(
+            P,
+            D1,
+            "duplicates",
+            "pass",
+            details={"queries": [{"engine": "athena", "query_execution_id": "q-1"}]},
+        ),
+        rec(
+            P,
+            D2,
+            "duplicates",
+            "fail",
+            "P3",
+            details={"queries": [{"engine": "athena", "query_execution_id": "q-2"}]},
+        ),
+    ]
+    local = links.check_task_links("local", [D1, D2], records, base_url="")
+    assert local == {links.DAY_VIEW: f"/plugin/flight-data-quality/flightdq/day/{D2}"}  # the failing day
+    aws = links.check_task_links("aws", [D1, D2], records, region="eu-west-1", base_url="")
+    assert aws[links.ATHENA_QUERY].endswith("/history/q-2")
+    assert aws[links.S3_PARTITION].endswith(
+        "prefix=flightdata_processed%2Fdt%3D2026-11-21%2F&showversions=false"
+    )
+    assert links.S3_RAW not in aws
+    passing = links.check_task_links("local", [D1, D2], records[:1], base_url="")
+    assert passing[links.DAY_VIEW].endswith("?end=2026-11-21&days=14")  # nothing failed: the range
+    raw = links.check_task_links("aws", [D1], [rec(R, D1, "freshness", "fail", "P2")], base_url="")
+    assert links.S3_RAW in raw and links.S3_PARTITION not in raw and links.ATHENA_QUERY not in raw
+    assert links.query_execution_ids(records) == ["q-1", "q-2"]
+
+
+def test_check_task_links_from_what_the_task_recorded(tmp_path):
+    history = HistoryStore(LocalBlobStore(tmp_path))
+    history.write("r1", "duplicates", [rec(P, D2, "duplicates", "fail", "P3", run="r1")])
+    history.write("r1", "freshness", [rec(P, D1, "freshness", "fail", "P1", run="r1")])
+    history.write("r0", "duplicates", [rec(P, D1, "duplicates", "fail", "P3", run="r0")])
+    got = links.check_task_links_from_history(history, "r1", "duplicates", [D1, D2], "local", base_url="")
+    assert got == {links.DAY_VIEW: f"/plugin/flight-data-quality/flightdq/day/{D2}"}
+
+
+def test_remediation_task_links_per_backend():
+    assert links.remediation_task_links("local", D1, etl_run_id="local-etl__x", base_url="") == {
+        links.DAY_VIEW: f"/plugin/flight-data-quality/flightdq/day/{D1}"
+    }
+    aws = links.remediation_task_links("aws", D1, etl_run_id="jr_1", region="eu-west-1", base_url="")
+    assert aws[links.GLUE_JOB_RUN].endswith("#/job/flightdata-etl/run/jr_1")
+    assert aws[links.S3_PARTITION].startswith(
+        "https://s3.console.aws.amazon.com/s3/buckets/flightdata-processed"
+    )
+    span = links.remediation_task_links("local", None, days=[D1, D2], base_url="")
+    assert span[links.DAY_VIEW].endswith("?end=2026-11-21&days=14")
+
+
+def test_extra_links_read_the_task_xcom_then_the_runs_return_values():
+    from airflow.models.taskinstancekey import TaskInstanceKey
+
+    from flightdq import extra_links
+
+    xcoms = {
+        ("flightdq_daily_checks", "r1", "check_duplicates", links.LINKS_XCOM_KEY, -1): json.dumps(
+            {links.DAY_VIEW: "/x/day", links.ATHENA_QUERY: "https://athena/q"}
+        ),
+        ("flightdq_daily_checks", "r2", "resolve_target", "return_value", -1): {"days": [D1]},
+        ("flightdq_remediation", "r3", "repair_day", "return_value", 0): {"dt": D2, "etl_run_id": "jr_7"},
+        ("other_dag", "r1", "t", links.LINKS_XCOM_KEY, -1): {links.DAY_VIEW: "/nope"},
+    }
+
+    def reader(dag_id, run_id, task_id, key, map_index):
+        return extra_links.decode(xcoms.get((dag_id, run_id, task_id, key, map_index)))
+
+    def settings(backend="aws"):
+        return lambda: (backend, "")
+
+    def got(dag, run, task, map_index=-1, backend="aws"):
+        key = TaskInstanceKey(dag, task, run, 1, map_index)
+        return extra_links.task_links(key, reader=reader, settings=settings(backend))
+
+    assert got("flightdq_daily_checks", "r1", "check_duplicates") == {
+        links.DAY_VIEW: "/x/day",
+        links.ATHENA_QUERY: "https://athena/q",
+    }
+    assert got("flightdq_daily_checks", "r2", "check_freshness") == {
+        links.DAY_VIEW: f"/plugin/flight-data-quality/flightdq/day/{D1}"
+    }
+    repair = got("flightdq_remediation", "r3", "repair_day", 0)
+    assert repair[links.GLUE_JOB_RUN].endswith("/run/jr_7") and links.S3_PARTITION in repair
+    assert links.GLUE_JOB_RUN not in got("flightdq_remediation", "r3", "repair_day", 0, backend="local")
+    assert got("other_dag", "r1", "t") == {}
+    assert got("flightdq_daily_checks", "nothing", "check_duplicates") == {}
+    names = [link.name for link in extra_links.operator_extra_links()]
+    assert names == list(links.LINK_NAMES)
+
+
+def test_an_extra_link_that_fails_is_empty_not_an_error(monkeypatch):
+    from airflow.models.taskinstancekey import TaskInstanceKey
+
+    from flightdq import extra_links
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("db down")
+
+    monkeypatch.setattr(extra_links, "task_links", broken)
+    key = TaskInstanceKey("flightdq_daily_checks", "check_duplicates", "r", 1, -1)
+    assert extra_links.DayViewLink().get_link(None, ti_key=key) == ""
+
+
+# --- the plugin -----------------------------------------------------------------------------------
+def load_plugin():
+    spec = importlib.util.spec_from_file_location(
+        "flightdq_plugin_under_test", REPO / "plugins/flightdq_plugin.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.FlightDataQualityPlugin
+
+
+def test_the_plugin_registers_the_app_the_nav_entry_and_the_links():
+    from airflow.api_fastapi.app import RESERVED_URL_PREFIXES
+    from airflow.plugins_manager import is_valid_plugin
+    from fastapi import FastAPI
+
+    plugin = load_plugin()
+    assert is_valid_plugin(plugin)
+    (app,) = plugin.fastapi_apps
+    assert isinstance(app["app"], FastAPI)
+    assert app["url_prefix"] == "/flightdq"
+    assert not any(app["url_prefix"].startswith(p) for p in RESERVED_URL_PREFIXES)
+    (view,) = plugin.external_views
+    assert view["destination"] == "nav" and view["url_route"] == links.PLUGIN_URL_ROUTE
+    assert view["href"] == "flightdq/"  # relative: the UI resolves it against its base URL
+    assert not view["href"].startswith(("/", "http"))
+    assert [link.name for link in plugin.operator_extra_links] == list(links.LINK_NAMES)
+    from airflow.providers.standard.decorators.python import _PythonDecoratedOperator
+
+    assert all(_PythonDecoratedOperator in link.operators for link in plugin.operator_extra_links)
+
+
+# --- the app and its auth -------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def auth_manager():
+    """Airflow's SimpleAuthManager as the api-server runs it (token signing and validation are the
+    real ones). Token revocation is looked up in the metadata DB, which this unit layer does not
+    create: the lookup answers "not revoked" here; the browser test runs against a real DB."""
+    from airflow.api_fastapi.app import create_auth_manager
+    from airflow.models.revoked_token import RevokedToken
+
+    original = RevokedToken.__dict__["is_revoked"]
+    RevokedToken.is_revoked = classmethod(lambda cls, jti, session=None: False)
+    manager = create_auth_manager()
+    manager.init()
+    yield manager
+    RevokedToken.is_revoked = original
+
+
+def token(manager, role="viewer", username="oncall", **kwargs):
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+
+    return manager.generate_jwt(SimpleAuthManagerUser(username=username, role=role), **kwargs)
+
+
+def write_history(lake: Path, records: list[dict]) -> None:
+    """As the runner writes it: one file per run, check and day."""
+    grouped: dict[tuple[str, str], list[dict]] = {}
+    for record in records:
+        grouped.setdefault((record["run_id"], record["check"]), []).append(record)
+    history = HistoryStore(LocalBlobStore(lake))
+    for (run_id, check), group in grouped.items():
+        history.write(run_id, check, group)
+
+
+@pytest.fixture
+def client(tmp_path, auth_manager):
+    """The app mounted at /flightdq as the api-server mounts it, on a lake with a written history."""
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from flightdq.config import Settings
+    from flightdq.ui.app import Sources, create_app
+
+    lake = tmp_path / "lake"
+    write_history(lake, history_three_days())
+    sources = Sources(
+        settings_factory=lambda: Settings.from_env({"FLIGHTDQ_LAKE": str(lake)}),
+        dag_ids_lookup=lambda ids: {"run-a": ["flightdq_daily_checks"], "run-b": ["flightdq_daily_checks"]},
+    )
+    root = FastAPI()
+    root.mount("/flightdq", create_app(sources=sources, today=lambda: date(2026, 11, 23)))
+    return TestClient(root)
+
+
+def test_unauthenticated_requests_are_refused(client):
+    for path in ("/flightdq/", f"/flightdq/day/{D1}"):
+        api = client.get(path, headers={"Accept": "application/json"})
+        assert api.status_code == 401, path
+        assert api.headers["www-authenticate"] == "Bearer"
+        assert "Partition health" not in api.text and D2 not in api.text
+        browser = client.get(path, headers={"Accept": "text/html"}, follow_redirects=False)
+        assert browser.status_code == 303, path
+        assert browser.headers["location"].startswith("/auth/login?next=")
+        assert "flightdq" in browser.headers["location"]
+
+
+def test_bad_and_expired_tokens_are_refused(client, auth_manager):
+    import jwt
+
+    forged = jwt.encode({"sub": "oncall", "role": "admin"}, "not-the-secret-" * 5, algorithm="HS512")
+    client.cookies.set("_token", forged)
+    assert client.get("/flightdq/", headers={"Accept": "application/json"}).status_code == 403
+    client.cookies.set("_token", token(auth_manager, expiration_time_in_seconds=-60))
+    expired = client.get("/flightdq/", headers={"Accept": "application/json"})
+    assert expired.status_code == 401 and "expired" in expired.json()["detail"].lower()
+    client.cookies.set("_token", token(auth_manager, role=None))  # a user without a role
+    refused = client.get("/flightdq/", headers={"Accept": "text/html"}, follow_redirects=False)
+    assert refused.status_code == 403 and "may not read DAG runs" in refused.text
+
+
+def test_an_airflow_login_sees_the_calendar(client, auth_manager):
+    client.cookies.set("_token", token(auth_manager))
+    page = client.get("/flightdq/?end=2026-11-22&days=7")
+    assert page.status_code == 200
+    html = page.text
+    assert "signed in as <b>oncall</b>" in html
+    cell = re.search(
+        rf'<a class="cell s-P0"[^>]*data-dataset="{R}" data-dt="{D2}" data-check="partition_presence"', html
+    )
+    assert cell, "the raw P0 day is not red in the calendar"
+    assert f'href="/flightdq/day/{D2}"' in html
+    assert 'href="/flightdq/static/flightdq.css"' in html
+    assert "<svg" in html and "cdn" not in html.lower()
+    assert not re.search(r'(src|href)="https?://', html)  # every asset is served by the plugin
+
+
+def test_a_bearer_token_works_too(client, auth_manager):
+    page = client.get("/flightdq/", headers={"Authorization": f"Bearer {token(auth_manager)}"})
+    assert page.status_code == 200 and "Partition health" in page.text
+
+
+def test_the_day_view_lists_the_failing_check_and_the_runs(client, auth_manager):
+    client.cookies.set("_token", token(auth_manager))
+    page = client.get(f"/flightdq/day/{D3}")
+    assert page.status_code == 200
+    html = page.text
+    row = re.search(
+        r'<tr id="flightdata_processed--schema_validity" class="check"'
+        r'[^>]*data-status="fail" data-state="P1"',
+        html,
+    )
+    assert row, "the failing schema check is not listed as P1"
+    assert 'href="/dags/flightdq_daily_checks/runs/run-b"' in html
+    assert "No incident was opened for this day." in html
+    assert client.get("/flightdq/day/2026-02-30").status_code == 400
+
+
+def test_links_follow_a_base_url_with_a_path(tmp_path, auth_manager):
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from flightdq.config import Settings
+    from flightdq.ui.app import Sources, create_app
+
+    lake = tmp_path / "lake"
+    HistoryStore(LocalBlobStore(lake)).write("run-a", "duplicates", [rec(P, D1, "duplicates", "fail", "P3")])
+    sources = Sources(
+        settings_factory=lambda: Settings.from_env({"FLIGHTDQ_LAKE": str(lake)}),
+        dag_ids_lookup=lambda ids: {"run-a": ["flightdq_daily_checks"]},
+    )
+    root = FastAPI(root_path="/airflow")  # as Airflow's app is made for `[api] base_url` .../airflow
+    root.mount("/flightdq", create_app(sources=sources))
+    client = TestClient(root)
+    client.cookies.set("_token", token(auth_manager))
+    html = client.get(f"/airflow/flightdq/day/{D1}").text
+    assert 'href="/airflow/flightdq/static/flightdq.css"' in html
+    assert 'href="/airflow/dags/flightdq_daily_checks/runs/run-a"' in html
+
+
+def test_record_files_of_older_days_are_read_once_per_few_minutes(tmp_path, monkeypatch):
+    from flightdq.ui import app as ui_app
+
+    write_history(tmp_path, [rec(P, D1, "duplicates", "pass"), rec(P, D3, "duplicates", "fail", "P3")])
+    reads: list[str] = []
+
+    class Counting(LocalBlobStore):
+        def get(self, key):
+            reads.append(key.split("/")[2])
+            return super().get(key)
+
+    sources = ui_app.Sources()
+    blobs, today = Counting(tmp_path), date(2026, 11, 23)  # D1 is over, D3 is still being written
+    for _ in range(3):
+        assert len(sources.check_records(blobs, [D1, D3], today=today)) == 2
+    assert reads == [f"dt={D1}", f"dt={D3}", f"dt={D3}", f"dt={D3}"]
+    monkeypatch.setattr(ui_app.time, "monotonic", lambda: 1e12)  # ten minutes later: read again
+    sources.check_records(blobs, [D1], today=today)
+    assert reads[-1] == f"dt={D1}"
+
+
+def test_a_backend_that_cannot_start_gives_a_page_not_a_crash(auth_manager):
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from flightdq.config import ConfigError
+    from flightdq.ui.app import Sources, create_app
+
+    def broken():
+        raise ConfigError("FLIGHTDQ_BACKEND='gcp' is not one of local, aws")
+
+    root = FastAPI()
+    root.mount("/flightdq", create_app(sources=Sources(settings_factory=broken)))
+    client = TestClient(root)
+    assert client.get("/flightdq/").status_code == 401  # the login comes first
+    client.cookies.set("_token", token(auth_manager))
+    page = client.get("/flightdq/")
+    assert page.status_code == 503 and "FLIGHTDQ_BACKEND" in page.text
+
+
+def test_static_assets_are_local_and_hold_no_data(client):
+    for name, kind in (
+        ("flightdq.css", "text/css"),
+        ("flightdq.js", "text/javascript"),
+        ("icon.svg", "image/svg+xml"),
+    ):
+        got = client.get(f"/flightdq/static/{name}")
+        assert got.status_code == 200 and got.headers["content-type"].startswith(kind), name
+        assert D1 not in got.text
+    assert client.get("/flightdq/static/../app.py").status_code == 404
+    assert client.get("/flightdq/static/app.py").status_code == 404
+
+
+def test_the_calendar_defaults_to_the_latest_checked_day(client, auth_manager):
+    client.cookies.set("_token", token(auth_manager))
+    html = client.get("/flightdq/").text
+    end = date(2026, 11, 22)
+    assert f"{end - timedelta(days=27)} \u2013 {end}" in html
