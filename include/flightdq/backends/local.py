@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
     from flightdq.config import Settings
 
+ENGINE_MEMORY_LIMIT = "1GB"
 _DUCKDB_TYPES = {"string": "VARCHAR", "timestamp": "TIMESTAMPTZ", "bigint": "BIGINT", "double": "DOUBLE"}
 
 
@@ -59,7 +60,10 @@ class LocalBackend:
         if self._conn is None:
             import duckdb
 
-            self._conn = duckdb.connect(":memory:", config={"threads": 2})
+            # A bounded engine: past the limit DuckDB spills to disk instead of taking the machine.
+            self._conn = duckdb.connect(
+                ":memory:", config={"threads": 2, "memory_limit": ENGINE_MEMORY_LIMIT}
+            )
             self._conn.execute("SET TimeZone = 'UTC'")  # after connect: icu loads with the connection
         return self._conn
 
