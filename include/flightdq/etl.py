@@ -44,8 +44,9 @@ log = logging.getLogger(__name__)
 GAP_SECONDS = 1800  # contact lost for more than this splits a flight
 PART_FILE = "part-00000.parquet"
 PARQUET_COMPRESSION = "zstd"
-# DuckDB limits: a Glue Python-shell job may have as little as 1 GB; DuckDB spills beyond the limit.
-DUCKDB_MEMORY_LIMIT = "512MB"
+# DuckDB spills beyond this. 512 MB once ran out on a small day (read_json reserves buffers of up to
+# 2 x MAX_SNAPSHOT_BYTES per thread); a global day peaks near 650 MB RSS, within a Glue 5.0 worker.
+DUCKDB_MEMORY_LIMIT = "1GB"
 MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024  # one uncompressed snapshot; a global one is ~2-3 MB
 
 # 1-based positions in a state vector (DuckDB lists are 1-based).
