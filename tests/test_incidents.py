@@ -234,3 +234,26 @@ def test_incident_cli_lists_open_incidents_and_writes_a_review(lake, backend, ch
     assert out.read_text().startswith("# Post-incident review: partition_presence on flightdata_processed")
     assert main(["incident", "report", "nope"]) == 2
     assert "no incident 'nope'" in capsys.readouterr().err
+
+
+def test_on_aws_an_incident_links_the_athena_queries_behind_it(lake, backend, channels):
+    from flightdq.orchestration import result_links
+
+    result = presence(Status.FAIL)
+    result.details["queries"] = [
+        {"template": "partition_stats", "engine": "athena", "query_execution_id": "q-123"}
+    ]
+    assert result_links("local", result) == {}
+    links = result_links("aws", result)
+    assert list(links) == ["athena_query"] and "q-123" in links["athena_query"]
+    manage_incidents(
+        backend,
+        [result],
+        run_id="r",
+        links={},
+        notifiers=channels,
+        now=T0,
+        links_for=lambda r: result_links("aws", r),
+    )
+    (alert,) = file_alerts(lake)
+    assert "q-123" in alert["links"]["athena_query"]

@@ -22,7 +22,7 @@ import json
 import logging
 import os
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -404,6 +404,7 @@ def manage_incidents(
     links: Mapping[str, str],
     notifiers: Sequence[Notifier],
     now: datetime | None = None,
+    links_for: Callable[[CheckResult], Mapping[str, str]] | None = None,
 ) -> dict[str, Any]:
     """One step of every DAG run: open, worsen or resolve incidents from the run's results, queue
     the alerts that are due (for every unresolved incident, whatever day it is on), deliver what is
@@ -412,7 +413,7 @@ def manage_incidents(
     sends what is still pending."""
     now = now or utcnow()
     store = IncidentStore(backend.blobs)
-    changes = reconcile(store, results, run_id=run_id, now=now, links=links)
+    changes = reconcile(store, results, run_id=run_id, now=now, links=links, links_for=links_for)
     incidents = store.list()
     remediations = {dt: backend.history.read_remediations([dt]) for dt in {i.dt for i in incidents}}
     outbox = Outbox(backend.blobs)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -201,8 +201,10 @@ def reconcile(
     run_id: str,
     now: datetime | None = None,
     links: Mapping[str, str] | None = None,
+    links_for: Callable[[CheckResult], Mapping[str, str]] | None = None,
 ) -> dict[str, list[str]]:
-    """Open, worsen or resolve incidents from one run's results. Returns the ids per change."""
+    """Open, worsen or resolve incidents from one run's results. Returns the ids per change.
+    `links` go on every event; `links_for(result)` adds a result's own (e.g. its Athena queries)."""
     now = now or utcnow()
     at = now.isoformat()
     current = store.current({r.dt for r in results})
@@ -213,10 +215,19 @@ def reconcile(
         is_open = incident is not None and not incident.resolved
         severity = str(result.severity) if result.severity else None
         evidence = {"observed": result.observed, "expected": result.expected, "status": str(result.status)}
+        result_links = _links_of(result, links, links_for)
         if result.failed and not is_open:
             store.append(
                 *key,
-                Event(at, EventKind.DETECTED, result.message, severity, run_id, dict(links or {}), evidence),
+                Event(
+                    at,
+                    EventKind.DETECTED,
+                    result.message,
+                    severity,
+                    run_id,
+                    result_links,
+                    evidence,
+                ),
             )
             episode = incident.episode + 1 if incident else 1
             changes["opened"].append(f"{result.dataset}__{result.dt}__{result.check}__{episode}")
@@ -229,7 +240,7 @@ def reconcile(
                     f"{incident.severity} -> {severity}: {result.message}",
                     severity,
                     run_id,
-                    dict(links or {}),
+                    result_links,
                     evidence,
                 ),
             )
@@ -237,11 +248,27 @@ def reconcile(
         elif not result.failed and is_open:  # pass, or warn: whatever failed no longer does
             store.append(
                 *key,
-                Event(at, EventKind.REVALIDATED, result.message, None, run_id, dict(links or {}), evidence),
+                Event(
+                    at,
+                    EventKind.REVALIDATED,
+                    result.message,
+                    None,
+                    run_id,
+                    result_links,
+                    evidence,
+                ),
             )
             store.append(*key, Event(at, EventKind.RESOLVED, "the check passes again", None, run_id))
             changes["resolved"].append(incident.id)
     return changes
+
+
+def _links_of(
+    result: CheckResult,
+    links: Mapping[str, str] | None,
+    links_for: Callable[[CheckResult], Mapping[str, str]] | None,
+) -> dict[str, str]:
+    return dict(links or {}) | (dict(links_for(result)) if links_for else {})
 
 
 def record_remediation(

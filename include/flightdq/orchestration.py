@@ -218,6 +218,14 @@ def remediation_request_from_results(summary: Mapping[str, Any]) -> dict | None:
 
 
 # --- incidents ------------------------------------------------------------------------------------
+def result_links(backend: str, result: CheckResult) -> dict[str, str]:
+    """Links to what stands behind one result: on AWS, the Athena queries that computed it."""
+    from flightdq.links import query_url
+
+    urls = [url for q in result.details.get("queries", []) if (url := query_url(backend, q))]
+    return {f"athena_query_{n}" if n else "athena_query": url for n, url in enumerate(urls)}
+
+
 def incidents_step(
     days: Sequence[str],
     run_id: str,
@@ -239,6 +247,7 @@ def incidents_step(
         [CheckResult.from_dict(r) for r in records],
         run_id=run_id,
         links={"airflow_run": airflow_run_url(dag_id, run_id)} if dag_id else {},
+        links_for=lambda result: result_links(backend.name, result),
         notifiers=notifiers_from_env(settings.lake, settings.backend, settings.aws_conn_id),
         now=now,
     )

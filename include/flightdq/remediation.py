@@ -294,11 +294,14 @@ def note_finished(
 ) -> None:
     """Put how the remediation ended on the timeline of the open incidents of the days acted on."""
     from flightdq.incidents import EventKind, IncidentStore, record_remediation
+    from flightdq.links import etl_run_url
 
     store = IncidentStore(backend.blobs)
     for outcome in ended:
         if outcome.action in REPAIR_ACTIONS and outcome.outcome is not Outcome.PLANNED:
             day_links = dict(links) | ({"etl_run": outcome.etl_run_id} if outcome.etl_run_id else {})
+            if glue := etl_run_url(backend.name, outcome.etl_run_id):
+                day_links["glue_job_run"] = glue
             record_remediation(
                 store,
                 outcome.dt,
