@@ -14,7 +14,7 @@ export AIRFLOW__CORE__UNIT_TEST_MODE := False
 export GX_ANALYTICS_ENABLED := False
 export FLIGHTDQ_LAKE ?= $(CURDIR)/lake
 
-.PHONY: help install demo test test-fast lint format bench airflow clean
+.PHONY: help install demo test test-fast lint format bench airflow sandbox clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ bench: install ## time and memory on a generated global-size day; DAG parse time
 
 airflow: install ## a local Airflow on 127.0.0.1:8080 with the DAGs and the "Flight data quality" page (Ctrl-C stops it)
 	./scripts/airflow-local.sh
+
+sandbox: install ## a local AWS (moto on 127.0.0.1) seeded with a sample lake for FLIGHTDQ_BACKEND=aws (Ctrl-C stops it)
+	$(BIN)/python -m flightdq.aws_emulator --seed
 
 clean: ## remove the venv, the local Airflow home and the generated lake
 	rm -rf $(VENV) .airflow lake artifacts .pytest_cache .ruff_cache

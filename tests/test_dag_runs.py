@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,14 +27,26 @@ AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 END = utcnow().date() - timedelta(days=1)
 
 
-def airflow(*args: str, lake: Path) -> subprocess.CompletedProcess:
-    env = os.environ | {"FLIGHTDQ_LAKE": str(lake), "FLIGHTDQ_BACKEND": "local"}
-    return subprocess.run([AIRFLOW, *args], env=env, capture_output=True, text=True, timeout=600, check=False)
+def airflow(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """The real `airflow` CLI, with `env` over this process's environment (no AWS settings leak in)."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "AIRFLOW_CONN_"))}
+    return subprocess.run(
+        [AIRFLOW, *args],
+        env=base | {"FLIGHTDQ_BACKEND": "local"} | env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def local(lake: Path) -> dict[str, str]:
+    return {"FLIGHTDQ_LAKE": str(lake)}
 
 
 @pytest.fixture(scope="session")
 def airflow_db(tmp_path_factory) -> None:
-    done = airflow("db", "migrate", lake=tmp_path_factory.mktemp("unused"))
+    done = airflow("db", "migrate", env=local(tmp_path_factory.mktemp("unused")))
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
 
 
@@ -43,7 +57,7 @@ def faulty_lake(tmp_path_factory) -> tuple[Path, object]:
     return root, manifest
 
 
-def queued_runs(dag_id: str, lake: Path) -> list[dict]:
+def queued_runs(dag_id: str, env: dict[str, str]) -> list[dict]:
     probe = (
         "import json\n"
         "from airflow.models import DagRun\n"
@@ -52,8 +66,9 @@ def queued_runs(dag_id: str, lake: Path) -> list[dict]:
         f"    runs = s.query(DagRun).filter(DagRun.dag_id == {dag_id!r}).all()\n"
         "    print(json.dumps([{'run_id': r.run_id, 'state': str(r.state), 'conf': r.conf} for r in runs]))\n"
     )
-    env = os.environ | {"FLIGHTDQ_LAKE": str(lake)}
-    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", probe], env=os.environ | env, capture_output=True, text=True, check=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -66,7 +81,7 @@ def test_daily_dag_finds_every_planted_fault_and_passes_healthy_days(airflow_db,
         "flightdq_daily_checks",
         "-c",
         json.dumps({"date": str(first), "to": str(END), "trigger_remediation": False}),
-        lake=root,
+        env=local(root),
     )
     assert run.returncode != 0  # the lake has faults: the run is red
     backend = LocalBackend(Settings.from_env({"FLIGHTDQ_LAKE": str(root)}))
@@ -77,27 +92,72 @@ def test_daily_dag_finds_every_planted_fault_and_passes_healthy_days(airflow_db,
     assert ok, "\n".join(lines)
 
 
-def test_detect_remediate_recheck_loop(airflow_db, tmp_path):
-    root = tmp_path / "lake"
-    generate_lake(root, end=END, days=3, seed=5, size="small")
-    backend = LocalBackend(Settings.from_env({"FLIGHTDQ_LAKE": str(root)}))
-    before = sorted(backend.read_partition(END).column("flight_id").to_pylist())
-    folder = backend.partition_folder(END)
-    for path in folder.glob("*.parquet"):
-        path.unlink()
-    folder.rmdir()
-    backend.catalog.unregister("flightdata_processed", str(END))
+@dataclass
+class Loop:
+    """A generated lake on one backend, and how to reach it from an Airflow subprocess."""
 
-    detect = airflow("dags", "test", "flightdq_daily_checks", "-c", json.dumps({"date": str(END)}), lake=root)
+    backend: object  # LocalBackend or AwsBackend
+    env: dict[str, str]
+    remove_partition: Callable[[], None]
+    emulator: object | None = None
+
+
+@pytest.fixture(params=["local", pytest.param("aws", marks=pytest.mark.aws)])
+def loop(request, airflow_db, tmp_path, tmp_path_factory, monkeypatch) -> Iterator[Loop]:
+    root = tmp_path / "lake"
+    generate_lake(root, end=END, days=3, seed=5, size="small", poll_seconds=1200)
+    if request.param == "local":
+        backend = LocalBackend(Settings.from_env({"FLIGHTDQ_LAKE": str(root)}))
+
+        def remove() -> None:
+            folder = backend.partition_folder(END)
+            for path in folder.glob("*.parquet"):
+                path.unlink()
+            folder.rmdir()
+            backend.catalog.unregister("flightdata_processed", str(END))
+
+        yield Loop(backend, {"FLIGHTDQ_LAKE": str(root), "FLIGHTDQ_BACKEND": "local"}, remove)
+        return
+    from flightdq.aws_emulator import AwsEmulator, seed_from_lake
+    from flightdq.backends.aws import AwsBackend
+
+    # Its own Airflow home: the remediation run the detection queues must be the only one there.
+    home = tmp_path_factory.mktemp("aws-airflow-home")
+    with AwsEmulator() as emulator:
+        seed_from_lake(root, emulator.endpoint)
+        for key, value in emulator.env().items():
+            monkeypatch.setenv(key, value)
+        env = emulator.env() | {"FLIGHTDQ_LAKE": str(root), "AIRFLOW_HOME": str(home)}
+        migrated = airflow("db", "migrate", env=env)
+        assert migrated.returncode == 0, migrated.stdout[-2000:]
+        backend = AwsBackend(Settings.from_env({"FLIGHTDQ_BACKEND": "aws", "FLIGHTDQ_LAKE": str(root)}))
+        yield Loop(backend, env, lambda: emulator.remove_partition(str(END)), emulator)
+
+
+def test_detect_remediate_recheck_loop(loop: Loop):
+    """Delete a partition; the daily DAG finds it and queues remediation, which rebuilds it with the
+    same flight_ids, and the day passes again, with its incident resolved and alerted once each way."""
+    backend = loop.backend
+    before = sorted(backend.read_partition(END).column("flight_id").to_pylist())
+    loop.remove_partition()
+    assert str(END) not in backend.registered_partitions(END, END)
+
+    detect = airflow(
+        "dags", "test", "flightdq_daily_checks", "-c", json.dumps({"date": str(END)}), env=loop.env
+    )
     assert detect.returncode != 0
-    (queued,) = queued_runs("flightdq_remediation", root)
+    assert "partition is missing" in detect.stdout + detect.stderr
+    (queued,) = queued_runs("flightdq_remediation", loop.env)
     assert queued["conf"] == {"days": [str(END)], "dry_run": False}
 
-    repair = airflow("dags", "test", "flightdq_remediation", "-c", json.dumps(queued["conf"]), lake=root)
+    repair = airflow("dags", "test", "flightdq_remediation", "-c", json.dumps(queued["conf"]), env=loop.env)
     assert repair.returncode == 0, repair.stdout[-3000:]
     assert sorted(backend.read_partition(END).column("flight_id").to_pylist()) == before
+    assert str(END) in backend.registered_partitions(END, END)
+    (run,) = backend.etl_runs(END)  # exactly one ETL run for the day
     outcomes = backend.history.read_remediations([END])
     assert [o["outcome"] for o in outcomes] == ["repaired"]
+    assert outcomes[0]["etl_run_id"] == run["run_id"]
 
     recheck = airflow(
         "dags",
@@ -105,23 +165,35 @@ def test_detect_remediate_recheck_loop(airflow_db, tmp_path):
         "flightdq_daily_checks",
         "-c",
         json.dumps({"date": str(END), "trigger_remediation": False}),
-        lake=root,
+        env=loop.env,
     )
     latest = backend.history.latest([END])
     failing = [k for k, r in latest.items() if r["status"] in ("fail", "error")]
     assert failing == [], failing
     assert recheck.returncode == 0, recheck.stdout[-3000:]
+    assert {r["backend"] for r in latest.values()} == {backend.name}
 
-    # the incidents the detection opened were resolved by the remediation's re-check, each alerted once
+    # the incident the detection opened was resolved by the remediation's re-check, alerted once each way
     store = IncidentStore(backend.blobs)
     assert store.open() == []
     presence = next(i for i in store.list([END]) if i.check == "partition_presence")
     events = [e.event for e in presence.timeline]
     assert events[0] == "detected" and "remediation_started" in events and "remediation_finished" in events
     assert events.index("resolved") > events.index("remediation_finished")
-    alerts = [json.loads(line) for line in (root / "flightdq-alerts.jsonl").read_text().splitlines()]
-    mine = [(a["kind"], a["check"]) for a in alerts if a["check"] == "partition_presence"]
-    assert mine == [("opened", "partition_presence"), ("resolved", "partition_presence")]
+    alerts_file = Path(loop.env["FLIGHTDQ_LAKE"]) / "flightdq-alerts.jsonl"
+    alerts = [json.loads(line) for line in alerts_file.read_text().splitlines()]
+    mine = [a["kind"] for a in alerts if a["check"] == "partition_presence"]
+    assert mine == ["opened", "resolved"]
+
+    if loop.emulator is not None:  # on AWS: the SQL really ran on the emulated Athena
+        query_ids = {
+            q["query_execution_id"] for r in latest.values() for q in r["details"].get("queries", [])
+        }
+        assert query_ids and query_ids <= set(loop.emulator.queries)
+        assert all(loop.emulator.queries[q].state == "SUCCEEDED" for q in query_ids)
+        assert backend.history.blobs.list("flightdq-history/checks")[0].startswith(
+            "flightdq-history/checks/dt="
+        )
 
 
 def test_remediation_rejects_bad_conf_before_anything_runs(airflow_db, tmp_path):
@@ -139,7 +211,7 @@ def test_remediation_rejects_bad_conf_before_anything_runs(airflow_db, tmp_path)
         ({}, "bad input: param date is required"),
     ]
     for conf, refusal in cases:
-        run = airflow("dags", "test", "flightdq_remediation", "-c", json.dumps(conf), lake=root)
+        run = airflow("dags", "test", "flightdq_remediation", "-c", json.dumps(conf), env=local(root))
         assert run.returncode != 0
         assert refusal in run.stdout + run.stderr, conf
     assert not any(root.iterdir())  # nothing was written
@@ -152,7 +224,9 @@ def test_remediation_dry_run_by_hand_plans_and_writes_nothing(airflow_db, tmp_pa
     for path in backend.partition_folder(END).glob("*.parquet"):
         path.unlink()
     files_before = sorted(p for p in root.rglob("*") if p.is_file() and "_catalog" not in p.parts)
-    run = airflow("dags", "test", "flightdq_remediation", "-c", json.dumps({"date": str(END)}), lake=root)
+    run = airflow(
+        "dags", "test", "flightdq_remediation", "-c", json.dumps({"date": str(END)}), env=local(root)
+    )
     assert run.returncode == 0, run.stdout[-3000:]
     assert "dry run" in run.stdout + run.stderr
     assert sorted(p for p in root.rglob("*") if p.is_file() and "_catalog" not in p.parts) == files_before

@@ -6,6 +6,7 @@ Exit status: 0 every check passed, 1 a check failed, 2 bad usage or bad input (o
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 from collections.abc import Sequence
@@ -87,6 +88,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # What the command answers goes to the real standard output; anything a library prints there
+    # meanwhile (Airflow's logging does, once the AWS hooks are imported) goes to standard error,
+    # so `--json` stays one JSON document.
+    args.stdout = sys.stdout
+    with contextlib.redirect_stdout(sys.stderr):
+        return _dispatch(args)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     try:
         if args.command == "validate":
             return _validate(args)
@@ -120,7 +130,7 @@ def _validate(args: argparse.Namespace) -> int:
         settings=settings,
         record=not args.no_record,
     )
-    print(results_json(results) if args.json else results_table(results))
+    print(results_json(results) if args.json else results_table(results), file=args.stdout)
     return EXIT_FAILED if any(r.failed for r in results) else EXIT_OK
 
 
@@ -136,7 +146,7 @@ def _remediate(args: argparse.Namespace) -> int:
     validate_request(days, as_of, CHECKS, DATASETS)
     run_id = f"cli-remediate__{utcnow():%Y%m%dT%H%M%S}"
     ended = remediate(get_backend(settings), days, as_of, dry_run=args.dry_run, run_id=run_id)
-    print(outcomes_table(ended))
+    print(outcomes_table(ended), file=args.stdout)
     if not args.dry_run:  # the re-checks resolve incidents and announce it, as the DAG does
         from flightdq.orchestration import incidents_step
 
@@ -165,9 +175,9 @@ def _incident(args: argparse.Namespace) -> int:
         location, text = write_review(backend, store, incident.id)
         if args.out:
             args.out.write_text(text)
-            print(f"wrote {args.out} (also kept at {location})")
+            print(f"wrote {args.out} (also kept at {location})", file=args.stdout)
         else:
-            print(text)
+            print(text, file=args.stdout)
         return EXIT_OK
     now = utcnow()
     incidents = store.list() if args.all else store.open()
@@ -185,16 +195,17 @@ def _incident(args: argparse.Namespace) -> int:
         for i in incidents
     ]
     if args.json:
-        print(json.dumps({"incidents": rows}, indent=2))
+        print(json.dumps({"incidents": rows}, indent=2), file=args.stdout)
         return EXIT_OK
-    print(f"{'incident':<58} {'state':<12} {'sev':<4} {'age':>8} {'respond in':>10}")
+    print(f"{'incident':<58} {'state':<12} {'sev':<4} {'age':>8} {'respond in':>10}", file=args.stdout)
     for row in rows:
         flag = "  OVERDUE" if row["overdue"] else ""
         print(
             f"{row['id']:<58} {row['state']:<12} {row['severity']:<4} {row['age_minutes']:>6}m "
-            f"{row['response_minutes']:>9}m{flag}"
+            f"{row['response_minutes']:>9}m{flag}",
+            file=args.stdout,
         )
-    print(f"{len(rows)} incident(s)" + ("" if args.all else " open"))
+    print(f"{len(rows)} incident(s)" + ("" if args.all else " open"), file=args.stdout)
     return EXIT_OK
 
 
@@ -207,7 +218,9 @@ def _catalog_repair(args: argparse.Namespace) -> int:
     if args.date:
         day_range(args.date, args.to)
     added = repair_catalog(get_backend(), args.date, args.to or args.date)
-    print(f"registered {len(added)} partition(s)" + (f": {', '.join(added)}" if added else ""))
+    print(
+        f"registered {len(added)} partition(s)" + (f": {', '.join(added)}" if added else ""), file=args.stdout
+    )
     return EXIT_OK
 
 
@@ -222,12 +235,16 @@ def _generate(args: argparse.Namespace) -> int:
     if args.days < 1:
         raise InputError(f"--days {args.days} must be at least 1")
     faults = None if args.no_faults else default_demo_faults(end)
-    manifest = generate_lake(lake, end=end, days=args.days, seed=args.seed, size=args.size, faults=faults)
-    print(f"wrote a {args.size} lake of {args.days} days ending {end} to {lake}")
+    try:
+        manifest = generate_lake(lake, end=end, days=args.days, seed=args.seed, size=args.size, faults=faults)
+    except (ValueError, FileExistsError) as exc:
+        raise InputError(str(exc)) from None
+    print(f"wrote a {args.size} lake of {args.days} days ending {end} to {lake}", file=args.stdout)
     for fault in manifest.faults:
         print(
             f"  planted {fault.fault} on {fault.dt}: expect {fault.check} on {fault.dataset} "
-            f"-> {fault.severity or 'pass'}"
+            f"-> {fault.severity or 'pass'}",
+            file=args.stdout,
         )
     return EXIT_OK
 

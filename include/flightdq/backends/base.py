@@ -77,4 +77,8 @@ def get_backend(settings: Settings | None = None) -> Backend:
         from flightdq.backends.local import LocalBackend
 
         return LocalBackend(settings)
-    raise BackendError(f"backend {settings.backend!r} is not available yet in this version of flightdq")
+    if settings.backend == "aws":
+        from flightdq.backends.aws import AwsBackend
+
+        return AwsBackend(settings)
+    raise BackendError(f"backend {settings.backend!r} is not available in this version of flightdq")
