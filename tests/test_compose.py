@@ -187,8 +187,14 @@ def test_docker_compose_accepts_it():
 
 
 def _ignored(path: str) -> bool:
+    """Whether git ignores the folder `path`, even before it exists (a clean clone has no lake/):
+    asked with a trailing slash, git matches directory patterns such as `lake/`."""
     done = subprocess.run(
-        ["git", "check-ignore", "-q", path], cwd=REPO, capture_output=True, check=False, text=True
+        ["git", "check-ignore", "-q", path.rstrip("/") + "/"],
+        cwd=REPO,
+        capture_output=True,
+        check=False,
+        text=True,
     )
     if done.returncode in (0, 1):
         return done.returncode == 0
