@@ -485,8 +485,9 @@ def test_the_aws_backend_is_made_without_any_aws_call(monkeypatch):
     assert (
         backend.history.blobs.location("flightdq-history/") == "s3://flightdata-processed/flightdq-history/"
     )
-    monkeypatch.setenv("FLIGHTDQ_HISTORY_URI", "s3://other-bucket/dq")
-    moved = get_backend(Settings.from_env({"FLIGHTDQ_BACKEND": "aws"}))
+    moved = get_backend(
+        Settings.from_env({"FLIGHTDQ_BACKEND": "aws", "FLIGHTDQ_HISTORY_URI": "s3://other-bucket/dq"})
+    )
     assert moved.blobs.location("flightdq-history/x") == "s3://other-bucket/dq/flightdq-history/x"
 
 

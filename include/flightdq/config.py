@@ -222,6 +222,7 @@ class Settings:
     lake: Path
     policy: Policy
     aws_conn_id: str = "aws_default"
+    history_uri: str | None = None  # AWS: where flightdq keeps its records (s3://bucket/prefix/)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -236,6 +237,7 @@ class Settings:
             lake=lake,
             policy=policy,
             aws_conn_id=env.get("FLIGHTDQ_AWS_CONN_ID", "aws_default"),
+            history_uri=env.get("FLIGHTDQ_HISTORY_URI") or None,
         )
 
 

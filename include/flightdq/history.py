@@ -56,10 +56,6 @@ class HistoryStore:
                 newest[key] = record
         return newest
 
-    def days_with_history(self) -> list[str]:
-        """Every day some check has a record for."""
-        return sorted({key.split("/")[2].removeprefix("dt=") for key in self.blobs.list(self.checks)})
-
     def _write_by_day(self, prefix: str, file_name: str, records: Iterable[dict[str, Any]]) -> list[str]:
         by_day: dict[str, list[dict[str, Any]]] = {}
         for record in records:

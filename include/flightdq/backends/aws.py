@@ -39,7 +39,6 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-import os
 import random
 import threading
 import time
@@ -119,12 +118,7 @@ class AwsBackend:
     ) -> None:
         self.settings = settings
         self.tuning = tuning or AwsTuning()
-        uri = (
-            history_uri
-            or getattr(settings, "history_uri", None)
-            or os.environ.get(HISTORY_URI_ENV)
-            or DEFAULT_HISTORY_URI
-        )
+        uri = history_uri or settings.history_uri or DEFAULT_HISTORY_URI
         self.blobs = S3BlobStore(uri, lambda: self._client("s3"), sleep=sleep)
         self.history = HistoryStore(self.blobs)
         self.query_log: list[dict[str, Any]] = []  # drained by the runner into each check's details
