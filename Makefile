@@ -29,7 +29,7 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 install: $(STAMP) ## create .venv with the pinned dependencies and the flightdq command
 
 demo: install ## generate a sample lake with planted faults and run the daily DQ DAG over it
-	$(BIN)/python -m flightdq.demo
+	$(BIN)/python -m flightdq_dev.demo
 
 test: install ## run the whole test suite (unit, AWS-emulator and whole-DAG layers)
 	$(BIN)/python -m pytest
@@ -46,13 +46,13 @@ format: install ## apply ruff's fixes and formatting
 	$(BIN)/ruff format include dags plugins tests
 
 bench: install ## time and memory on a generated global-size day; DAG parse times
-	$(BIN)/python -m flightdq.bench
+	$(BIN)/python -m flightdq_dev.bench
 
 airflow: install ## a local Airflow on 127.0.0.1:8080 with the DAGs and the "Flight data quality" page (Ctrl-C stops it)
 	./scripts/airflow-local.sh
 
 sandbox: install ## a local AWS (moto on 127.0.0.1) seeded with a sample lake for FLIGHTDQ_BACKEND=aws (Ctrl-C stops it)
-	$(BIN)/python -m flightdq.aws_emulator --seed
+	$(BIN)/python -m flightdq_dev.aws_emulator --seed
 
 clean: ## remove the venv, the local Airflow home and the generated lake
 	rm -rf $(VENV) .airflow lake artifacts .pytest_cache .ruff_cache

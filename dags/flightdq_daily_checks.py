@@ -20,12 +20,12 @@ itself and skips data loss).
 **Trigger by hand** with `date` (and `to` for a range, at most 31 days) to re-check days after a repair.
 Results are kept in the check history (`flightdq-history/` in the lake).
 
-_Airflow DAG built by `flightdq.dag_factory`; the logic lives in `include/flightdq`._
+_Airflow DAG built by `flightdq.airflow.dag_factory`; the logic lives in `include/flightdq`._
 """
 
-from flightdq.contract import CHECKS
-from flightdq.dag_factory import build_checks_dag
-from flightdq.orchestration import DAILY
+from flightdq.airflow.dag_factory import build_checks_dag
+from flightdq.airflow.tasks import DAILY
+from flightdq.core.contract import CHECKS
 
 build_checks_dag(
     dag_id="flightdq_daily_checks",

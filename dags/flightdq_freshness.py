@@ -5,12 +5,12 @@ Runbook: *Data Quality Degradation* ("data freshness lag > 60 minutes"). The new
 (from the object keys) and the newest processed `last_seen` of the day in progress, against the end
 of the run's data interval: more than 60 minutes old is P2, more than 4 hours P1.
 
-_Airflow DAG built by `flightdq.dag_factory`; the logic lives in `include/flightdq`._
+_Airflow DAG built by `flightdq.airflow.dag_factory`; the logic lives in `include/flightdq`._
 """
 
-from flightdq.contract import FRESHNESS
-from flightdq.dag_factory import build_checks_dag
-from flightdq.orchestration import INTRADAY
+from flightdq.airflow.dag_factory import build_checks_dag
+from flightdq.airflow.tasks import INTRADAY
+from flightdq.core.contract import FRESHNESS
 
 build_checks_dag(
     dag_id="flightdq_freshness",

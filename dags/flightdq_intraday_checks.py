@@ -12,12 +12,12 @@ the UTC day in progress as it stands at the end of the run's data interval:
 
 Whole-day checks (schema, duplicates) run in `flightdq_daily_checks` once the day is complete.
 
-_Airflow DAG built by `flightdq.dag_factory`; the logic lives in `include/flightdq`._
+_Airflow DAG built by `flightdq.airflow.dag_factory`; the logic lives in `include/flightdq`._
 """
 
-from flightdq.contract import FRESHNESS, PARTITION_PRESENCE, RECORD_COUNT_DRIFT
-from flightdq.dag_factory import build_checks_dag
-from flightdq.orchestration import INTRADAY
+from flightdq.airflow.dag_factory import build_checks_dag
+from flightdq.airflow.tasks import INTRADAY
+from flightdq.core.contract import FRESHNESS, PARTITION_PRESENCE, RECORD_COUNT_DRIFT
 
 build_checks_dag(
     dag_id="flightdq_intraday_checks",

@@ -25,8 +25,8 @@ from datetime import timedelta
 from airflow.sdk import Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
-from flightdq.config import Settings
-from flightdq.dag_factory import DEFAULT_ARGS, START_DATE
+from flightdq.airflow.dag_factory import DEFAULT_ARGS, START_DATE
+from flightdq.core.config import Settings
 
 MAX_PARALLEL_ETL = Settings.from_env().policy.remediation.max_parallel_etl
 
@@ -55,8 +55,8 @@ MAX_PARALLEL_ETL = Settings.from_env().policy.remediation.max_parallel_etl
 def flightdq_remediation() -> None:
     @task(retries=0)
     def resolve_request() -> dict:
-        from flightdq.dates import InputError
-        from flightdq.orchestration import resolve_remediation_request
+        from flightdq.airflow.tasks import resolve_remediation_request
+        from flightdq.core.dates import InputError
 
         context = get_current_context()
         try:
@@ -70,26 +70,26 @@ def flightdq_remediation() -> None:
 
     @task
     def plan(request: dict) -> list[dict]:
-        from flightdq.orchestration import plan_remediation
+        from flightdq.airflow.tasks import plan_remediation
 
         return plan_remediation(request, get_current_context()["run_id"])
 
     @task
     def days_to_repair(request: dict, plans: list[dict]) -> list[dict]:
-        from flightdq.orchestration import days_to_repair as select
+        from flightdq.airflow.tasks import days_to_repair as select
 
         return select(request, plans)
 
     @task(max_active_tis_per_dag=MAX_PARALLEL_ETL, retry_delay=timedelta(minutes=1))
     def repair_day(day_plan: dict) -> dict:
-        from flightdq.orchestration import repair_planned_day
+        from flightdq.airflow.tasks import repair_planned_day
 
         return repair_planned_day(day_plan)
 
     # Runs when the repairs are done, failed ones included, but not when planning never happened.
     @task(trigger_rule="all_done_min_one_success", retries=0)
     def finish(request: dict, plans: list[dict], repairs: list[dict]) -> dict:
-        from flightdq.orchestration import finish_remediation
+        from flightdq.airflow.tasks import finish_remediation
 
         return finish_remediation(request, plans, list(repairs or []), get_current_context()["run_id"])
 
@@ -101,7 +101,7 @@ def flightdq_remediation() -> None:
 
     @task(retries=3, retry_delay=timedelta(minutes=1))
     def incidents(request: dict) -> dict:
-        from flightdq.orchestration import incidents_step
+        from flightdq.airflow.tasks import incidents_step
 
         run_id = get_current_context()["run_id"]
         return incidents_step(

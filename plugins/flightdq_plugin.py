@@ -7,7 +7,7 @@
   app in a frame at `/plugin/flight-data-quality` (and a page of the app at
   `/plugin/flight-data-quality/flightdq/<page>`). `href` is relative to the UI's base URL.
 - `operator_extra_links`: buttons on the check and remediation tasks (day view; on AWS the Athena
-  query, the Glue job run and the S3 prefix), see `flightdq.extra_links`.
+  query, the Glue job run and the S3 prefix), see `flightdq.airflow.extra_links`.
 
 The logic lives in `include/flightdq`; this file only registers it.
 """
@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from airflow.plugins_manager import AirflowPlugin
 
-from flightdq.extra_links import operator_extra_links
-from flightdq.links import PLUGIN_NAME, PLUGIN_URL_PREFIX, PLUGIN_URL_ROUTE
+from flightdq.airflow.extra_links import operator_extra_links
+from flightdq.core.links import PLUGIN_NAME, PLUGIN_URL_PREFIX, PLUGIN_URL_ROUTE
 from flightdq.ui.app import create_app
 
 

@@ -10,7 +10,7 @@
 #   AIRFLOW_HOME            default .airflow (the SQLite metadata DB, airflow.cfg, logs)
 #   AIRFLOW_PORT            default 8080
 #   FLIGHTDQ_UI_USER        default oncall (role FLIGHTDQ_UI_ROLE, default admin)
-#   FLIGHTDQ_LAKE           default ./lake; generated with `flightdq generate` when missing
+#   FLIGHTDQ_LAKE           default ./lake; generated with `flightdq-dev generate` when missing
 #   FLIGHTDQ_BACKEND        default local
 #   AIRFLOW__CORE__PARALLELISM  default 4 (the machines have 2 cores)
 set -euo pipefail
@@ -83,7 +83,7 @@ echo "airflow-local: migrating the metadata DB in $AIRFLOW_HOME"
 
 if [[ ! -d "$FLIGHTDQ_LAKE/flightdata-raw" ]]; then
     echo "airflow-local: no lake in $FLIGHTDQ_LAKE, generating the sample lake (about 10 s)"
-    "$BIN/flightdq" generate --lake "$FLIGHTDQ_LAKE"
+    "$BIN/flightdq-dev" generate --lake "$FLIGHTDQ_LAKE"
 fi
 if [[ ! -d "$FLIGHTDQ_LAKE/flightdq-history/checks" ]]; then
     # so that the calendar has something to show before the first DAG run

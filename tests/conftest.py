@@ -62,7 +62,7 @@ def valid_rows(day: date, n: int, *, start: int = 0, hours: range = range(24)) -
 
 class LakeBuilder:
     def __init__(self, root: Path) -> None:
-        from flightdq.backends.local_catalog import LocalCatalog
+        from flightdq.backends.local.catalog import LocalCatalog
 
         self.root = root
         self.catalog = LocalCatalog(root)
@@ -74,7 +74,7 @@ class LakeBuilder:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        from flightdq.contract import processed_arrow_schema
+        from flightdq.core.contract import processed_arrow_schema
 
         schema = schema or processed_arrow_schema()
         folder = self.partition_dir(day)
@@ -94,7 +94,7 @@ class LakeBuilder:
         gz: bool = False,
         until: datetime | None = None,
     ) -> None:
-        from flightdq.layout import raw_key
+        from flightdq.core.layout import raw_key
 
         base = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
         for hour in hours:
@@ -124,14 +124,14 @@ def lake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LakeBuilder:
 
 @pytest.fixture
 def settings(lake: LakeBuilder):
-    from flightdq.config import Settings
+    from flightdq.core.config import Settings
 
     return Settings.from_env()
 
 
 @pytest.fixture
 def backend(settings):
-    from flightdq.backends.local import LocalBackend
+    from flightdq.backends.local.backend import LocalBackend
 
     return LocalBackend(settings)
 

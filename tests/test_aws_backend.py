@@ -1,5 +1,5 @@
 """The AWS backend against a local AWS emulator (moto on 127.0.0.1, patched to run Athena queries on
-DuckDB and Glue job runs through `flightdq.glue_job`), seeded from a generated lake with faults.
+DuckDB and Glue job runs through `flightdq.etl.glue_entry`), seeded from a generated lake with faults.
 
 The first test is the contract between the backends: every check gives the same answer on both.
 The rest inject the failures AWS has in store: a FAILED query, throttling, more than one result page,
@@ -17,18 +17,19 @@ from pathlib import Path
 
 import pytest
 
-from flightdq import glue_job
-from flightdq.aws_emulator import AwsEmulator, seed_from_lake
-from flightdq.backends.aws import AwsBackend, AwsTuning, register_partitions_with_client
-from flightdq.backends.base import BackendError, get_backend
-from flightdq.backends.local import LocalBackend
-from flightdq.config import Settings
-from flightdq.contract import CHECKS, GLUE_DATABASE, PROCESSED_BUCKET, PROCESSED_TABLE
-from flightdq.dates import InputError, iter_days
-from flightdq.etl import EtlError
-from flightdq.generator import default_demo_faults, generate_lake
-from flightdq.remediation import Action, DayPlan, repair_day
-from flightdq.runner import run_checks
+from flightdq.backends.aws.backend import AwsBackend, AwsTuning, register_partitions_with_client
+from flightdq.backends.base import BackendError
+from flightdq.backends.local.backend import LocalBackend
+from flightdq.backends.registry import get_backend
+from flightdq.checks.runner import run_checks
+from flightdq.core.config import Settings
+from flightdq.core.contract import CHECKS, GLUE_DATABASE, PROCESSED_BUCKET, PROCESSED_TABLE
+from flightdq.core.dates import InputError, iter_days
+from flightdq.etl import glue_entry as glue_job
+from flightdq.etl.transform import EtlError
+from flightdq.recovery.remediation import Action, DayPlan, repair_day
+from flightdq_dev.aws_emulator import AwsEmulator, seed_from_lake
+from flightdq_dev.generator import default_demo_faults, generate_lake
 
 pytestmark = pytest.mark.aws
 

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import end_of, valid_rows
 from flightdq.checks import CheckContext, drift, duplicates, freshness, presence, schema_validity
-from flightdq.results import Severity, Status
+from flightdq.core.results import Severity, Status
 
 DAY = date(2026, 11, 25)  # a Wednesday
 
@@ -243,7 +243,7 @@ def test_schema_validity_row_thresholds(lake, backend, bad, status, severity):
 
 
 def test_schema_validity_fails_a_retyped_column(lake, backend):
-    from flightdq.contract import processed_arrow_schema
+    from flightdq.core.contract import processed_arrow_schema
 
     schema = processed_arrow_schema()
     index = schema.get_field_index("position_count")
@@ -255,7 +255,7 @@ def test_schema_validity_fails_a_retyped_column(lake, backend):
 
 
 def test_schema_validity_fails_a_renamed_column(lake, backend):
-    from flightdq.contract import processed_arrow_schema
+    from flightdq.core.contract import processed_arrow_schema
 
     schema = processed_arrow_schema()
     renamed = schema.set(schema.get_field_index("callsign"), pa.field("call_sign", pa.string()))

@@ -101,7 +101,7 @@ def test_every_mounted_host_path_exists_and_lands_where_the_code_looks(compose):
         assert mounted[str(AIRFLOW_HOME / "dags")] == "dags", name
         assert mounted[str(AIRFLOW_HOME / "plugins")] == "plugins", name
         assert mounted[str(AIRFLOW_HOME / "include")] == "include", name
-        # flightdq finds the suite and the default lake beside include/ (flightdq.config.PROJECT_ROOT)
+        # flightdq finds the suite and the default lake beside include/ (flightdq.core.config.PROJECT_ROOT)
         project_root = PurePosixPath(AIRFLOW_HOME / "include" / "flightdq" / "config.py").parents[2]
         assert mounted[str(project_root / "expectations")] == "expectations", name
         env = environment(svc)
@@ -132,7 +132,7 @@ def test_the_image_is_the_airflow_and_python_of_the_repository(compose):
 
 
 def test_backend_comes_from_the_environment(compose):
-    from flightdq.config import BACKENDS
+    from flightdq.core.config import BACKENDS
 
     for name, svc in airflow_services(compose).items():
         raw = svc["environment"]["FLIGHTDQ_BACKEND"]
@@ -155,7 +155,7 @@ def test_login_is_real_and_components_share_one_config(compose):
     script = "\n".join(compose["services"]["airflow-init"]["command"])
     assert "simple_auth_manager_passwords.json" in script
     assert "airflow config list" in script
-    assert "flightdq.cli generate" in script  # the sample lake, when ./lake is empty
+    assert "flightdq_dev.cli generate" in script  # the sample lake, when ./lake is empty
 
 
 def test_published_ports_bind_127_0_0_1_only(compose):

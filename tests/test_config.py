@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from flightdq.config import ConfigError, Settings, load_policy
-from flightdq.results import Severity
+from flightdq.core.config import ConfigError, Settings, load_policy
+from flightdq.core.results import Severity
 
 
 def test_default_policy_matches_the_contract():

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from flightdq.backends.local import LocalBackend
-from flightdq.config import Settings
-from flightdq.dates import iter_days, utcnow
-from flightdq.demo import compare_with_manifest
-from flightdq.generator import default_demo_faults, generate_lake
-from flightdq.incidents import IncidentStore
-from flightdq.results import CheckResult
+from flightdq.backends.local.backend import LocalBackend
+from flightdq.core.config import Settings
+from flightdq.core.dates import iter_days, utcnow
+from flightdq.core.results import CheckResult
+from flightdq.incidents.store import IncidentStore
+from flightdq_dev.demo import compare_with_manifest
+from flightdq_dev.generator import default_demo_faults, generate_lake
 
 pytestmark = pytest.mark.slow
 
@@ -118,8 +118,8 @@ def loop(request, airflow_db, tmp_path, tmp_path_factory, monkeypatch) -> Iterat
 
         yield Loop(backend, {"FLIGHTDQ_LAKE": str(root), "FLIGHTDQ_BACKEND": "local"}, remove)
         return
-    from flightdq.aws_emulator import AwsEmulator, seed_from_lake
-    from flightdq.backends.aws import AwsBackend
+    from flightdq.backends.aws.backend import AwsBackend
+    from flightdq_dev.aws_emulator import AwsEmulator, seed_from_lake
 
     # Its own Airflow home: the remediation run the detection queues must be the only one there.
     home = tmp_path_factory.mktemp("aws-airflow-home")

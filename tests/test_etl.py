@@ -1,4 +1,4 @@
-"""The ETL job `flightdata-etl` (flightdq.etl): the transform rules of the contract, the atomic
+"""The ETL job `flightdata-etl` (flightdq.etl.transform): the transform rules of the contract, the atomic
 replacement of a partition, crash recovery and the command line. Snapshots are written by hand."""
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from flightdq import etl, layout
-from flightdq.contract import PROCESSED_COLUMN_NAMES, processed_arrow_schema
+from flightdq.core import layout
+from flightdq.core.contract import PROCESSED_COLUMN_NAMES, processed_arrow_schema
+from flightdq.etl import transform as etl
 
 DAY = date(2026, 11, 20)
 T0 = int(datetime(2026, 11, 20, tzinfo=UTC).timestamp())  # DAY 00:00 UTC

@@ -20,15 +20,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from flightdq.backends.local_catalog import LocalCatalog
-from flightdq.contract import (
+from flightdq.backends.local.catalog import LocalCatalog
+from flightdq.core.contract import (
     PROCESSED_DATASET,
     PROCESSED_TABLE,
     RAW_DATASET,
     STATE_FIELDS,
     processed_arrow_schema,
 )
-from flightdq.generator import (
+from flightdq.core.layout import RAW_KEY_RE
+from flightdq_dev.generator import (
     FAULTS,
     MANIFEST_FILE,
     LakeManifest,
@@ -36,7 +37,6 @@ from flightdq.generator import (
     default_demo_faults,
     generate_lake,
 )
-from flightdq.layout import RAW_KEY_RE
 
 END = date(2026, 11, 22)  # a Sunday
 DAYS = 12  # Wednesday 2026-11-11 .. Sunday 2026-11-22: two weekends, seven weekdays
@@ -112,7 +112,7 @@ def table(root: Path, day: date) -> pa.Table:
 
 def etl_of(raw: dict[str, bytes], day: date, tmp: Path) -> pa.Table:
     """What the ETL makes of these raw objects, in a scratch lake."""
-    from flightdq.etl import run_local_etl
+    from flightdq.etl.transform import run_local_etl
 
     for key, data in raw.items():
         path = tmp / "flightdata-raw" / key
@@ -511,7 +511,7 @@ def test_refuses_a_folder_that_is_not_empty(tmp_path: Path) -> None:
 def test_a_failed_generation_leaves_no_half_made_lake(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import flightdq.generator as generator
+    import flightdq_dev.generator as generator
 
     def broken_etl(root: Path, day: date) -> None:
         raise RuntimeError(f"ETL failed for {day}")

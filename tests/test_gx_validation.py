@@ -17,8 +17,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from flightdq.contract import PROCESSED_COLUMN_NAMES, PROCESSED_COLUMNS, processed_arrow_schema
-from flightdq.gx_validation import DEFAULT_SUITE_PATH, SuiteReport, load_suite, validate_table
+from flightdq.checks.gx_validation import DEFAULT_SUITE_PATH, SuiteReport, load_suite, validate_table
+from flightdq.core.contract import PROCESSED_COLUMN_NAMES, PROCESSED_COLUMNS, processed_arrow_schema
 
 DAY = date(2026, 11, 26)
 DAY_START = datetime(2026, 11, 26, tzinfo=UTC)
@@ -422,7 +422,7 @@ def test_an_expectation_gx_cannot_evaluate_is_reported_failed_not_raised(
     path.write_text(json.dumps(suite))
     rows = make_rows()
     rows[BAD]["callsign"] = "bad one"
-    with caplog.at_level("WARNING", logger="flightdq.gx_validation"):
+    with caplog.at_level("WARNING", logger="flightdq.checks.gx_validation"):
         report = validate_table(table_of(rows), DAY, suite_path=path)
     odd = outcome(report, "callsign_between")
     assert (odd.success, odd.evaluated, odd.unexpected_count) == (False, False, 0)

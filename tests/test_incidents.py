@@ -10,9 +10,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from flightdq.alerting import AlertDeliveryError, FileNotifier, SlackNotifier, manage_incidents
-from flightdq.incidents import IncidentStore, State
-from flightdq.results import CheckResult, Severity, Status
+from flightdq.core.results import CheckResult, Severity, Status
+from flightdq.incidents.alerting import AlertDeliveryError, FileNotifier, SlackNotifier, manage_incidents
+from flightdq.incidents.store import IncidentStore, State
 
 DT = "2026-11-25"
 T0 = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
@@ -165,7 +165,7 @@ def test_alerts_carry_what_on_call_needs(lake, backend, channels):
 
 
 def test_unresolved_incident_days_stay_out_of_the_baseline(lake, backend, channels):
-    from flightdq.incidents import Event, EventKind
+    from flightdq.incidents.store import Event, EventKind
 
     store = IncidentStore(backend.blobs)
     store.append(
@@ -192,11 +192,11 @@ def test_no_alert_names_an_aircraft(tmp_path, monkeypatch):
 
     import pyarrow.parquet as pq
 
-    from flightdq.backends.local import LocalBackend
-    from flightdq.config import Settings
-    from flightdq.dates import iter_days
-    from flightdq.generator import default_demo_faults, generate_lake
-    from flightdq.runner import run_checks
+    from flightdq.backends.local.backend import LocalBackend
+    from flightdq.checks.runner import run_checks
+    from flightdq.core.config import Settings
+    from flightdq.core.dates import iter_days
+    from flightdq_dev.generator import default_demo_faults, generate_lake
 
     end = datetime(2026, 11, 25).date()
     root = tmp_path / "lake"
@@ -237,7 +237,7 @@ def test_incident_cli_lists_open_incidents_and_writes_a_review(lake, backend, ch
 
 
 def test_on_aws_an_incident_links_the_athena_queries_behind_it(lake, backend, channels):
-    from flightdq.orchestration import result_links
+    from flightdq.airflow.tasks import result_links
 
     result = presence(Status.FAIL)
     result.details["queries"] = [

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from flightdq.dates import InputError
-from flightdq.orchestration import DAILY, INTRADAY, resolve_target
+from flightdq.airflow.tasks import DAILY, INTRADAY, resolve_target
+from flightdq.core.dates import InputError
 
 RUN_AFTER = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 

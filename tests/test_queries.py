@@ -7,7 +7,7 @@ import pytest
 import sqlglot
 from sqlglot.errors import ErrorLevel
 
-from flightdq import queries
+from flightdq.checks import queries
 
 
 @pytest.mark.parametrize("name", queries.template_names())

@@ -11,11 +11,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from flightdq import etl
-from flightdq.backends.local import LocalBackend
-from flightdq.config import Settings
-from flightdq.generator import generate_lake
-from flightdq.remediation import Action, Outcome, plan_days, remediate
+from flightdq.backends.local.backend import LocalBackend
+from flightdq.core.config import Settings
+from flightdq.etl import transform as etl
+from flightdq.recovery.remediation import Action, Outcome, plan_days, remediate
+from flightdq_dev.generator import generate_lake
 
 END = date(2026, 11, 25)
 AS_OF = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from flightdq import links
-from flightdq.blobstore import LocalBlobStore
-from flightdq.history import HistoryStore
+from flightdq.core import links
+from flightdq.storage.blobstore import LocalBlobStore
+from flightdq.storage.history import HistoryStore
 from flightdq.ui import data
 from flightdq.ui.chart import STATE_COLORS, nice_step, row_count_svg, y_range
 
@@ -122,8 +122,8 @@ def test_calendar_without_history_has_no_data():
 
 def test_calendar_of_a_real_lake_checked_by_the_runner(lake, backend):
     """A healthy day and a day whose processed partition is missing (raw intact): P1 presence."""
-    from flightdq.dates import utcnow
-    from flightdq.runner import run_checks
+    from flightdq.checks.runner import run_checks
+    from flightdq.core.dates import utcnow
 
     healthy, broken = date(2026, 11, 18), date(2026, 11, 19)
     lake.healthy_day(healthy)
@@ -251,7 +251,7 @@ def test_day_view_shows_the_incident_timeline_and_the_remediations():
 
 def test_incidents_are_read_defensively(tmp_path, monkeypatch):
     blobs = LocalBlobStore(tmp_path)
-    from flightdq.incidents import Event, IncidentStore
+    from flightdq.incidents.store import Event, IncidentStore
 
     IncidentStore(blobs).append(
         P, D1, "duplicates", Event("2026-11-23T02:00:00+00:00", "detected", "dup", "P3")
@@ -259,7 +259,7 @@ def test_incidents_are_read_defensively(tmp_path, monkeypatch):
     found = data.read_incidents(blobs, [D1])
     assert [(i["check"], i["state"], i["severity"]) for i in found] == [("duplicates", "open", "P3")]
     assert found[0]["timeline"][0]["event"] == "detected"
-    monkeypatch.setitem(sys.modules, "flightdq.incidents", None)  # the module is missing
+    monkeypatch.setitem(sys.modules, "flightdq.incidents.store", None)  # the module is missing
     assert data.read_incidents(blobs, [D1]) is None
 
 
@@ -432,7 +432,7 @@ def test_remediation_task_links_per_backend():
 def test_extra_links_read_the_task_xcom_then_the_runs_return_values():
     from airflow.models.taskinstancekey import TaskInstanceKey
 
-    from flightdq import extra_links
+    from flightdq.airflow import extra_links
 
     xcoms = {
         ("flightdq_daily_checks", "r1", "check_duplicates", links.LINKS_XCOM_KEY, -1): json.dumps(
@@ -472,7 +472,7 @@ def test_extra_links_read_the_task_xcom_then_the_runs_return_values():
 def test_an_extra_link_that_fails_is_empty_not_an_error(monkeypatch):
     from airflow.models.taskinstancekey import TaskInstanceKey
 
-    from flightdq import extra_links
+    from flightdq.airflow import extra_links
 
     def broken(*args, **kwargs):
         raise RuntimeError("db down")
@@ -552,7 +552,7 @@ def client(tmp_path, auth_manager):
     from fastapi import FastAPI
     from fastapi.testclient import TestClient
 
-    from flightdq.config import Settings
+    from flightdq.core.config import Settings
     from flightdq.ui.app import Sources, create_app
 
     lake = tmp_path / "lake"
@@ -633,7 +633,7 @@ def test_links_follow_a_base_url_with_a_path(tmp_path, auth_manager):
     from fastapi import FastAPI
     from fastapi.testclient import TestClient
 
-    from flightdq.config import Settings
+    from flightdq.core.config import Settings
     from flightdq.ui.app import Sources, create_app
 
     lake = tmp_path / "lake"
@@ -676,7 +676,7 @@ def test_a_backend_that_cannot_start_gives_a_page_not_a_crash(auth_manager):
     from fastapi import FastAPI
     from fastapi.testclient import TestClient
 
-    from flightdq.config import ConfigError
+    from flightdq.core.config import ConfigError
     from flightdq.ui.app import Sources, create_app
 
     def broken():

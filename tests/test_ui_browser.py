@@ -39,9 +39,9 @@ from pathlib import Path
 
 import pytest
 
-from flightdq.dates import utcnow
-from flightdq.generator import LakeManifest, default_demo_faults, generate_lake
+from flightdq.core.dates import utcnow
 from flightdq.ui.chart import STATE_COLORS
+from flightdq_dev.generator import LakeManifest, default_demo_faults, generate_lake
 
 pytestmark = pytest.mark.slow
 

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from flightdq.contract import CHECKS, DATASETS
-from flightdq.dates import InputError, day_range, parse_day, parse_moment, utcnow
+from flightdq.core.contract import CHECKS, DATASETS
+from flightdq.core.dates import InputError, day_range, parse_day, parse_moment, utcnow
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -65,13 +65,6 @@ def build_parser() -> argparse.ArgumentParser:
     review.add_argument("incident_id", help="as `flightdq incident list` shows it")
     review.add_argument("--out", type=Path, help="write to this file (default: standard output)")
 
-    generate = sub.add_parser("generate", help="write a sample lake with planted faults")
-    generate.add_argument("--lake", type=Path, help="lake root (default: FLIGHTDQ_LAKE)")
-    generate.add_argument("--end", type=_day, help="last day (default: yesterday, UTC)")
-    generate.add_argument("--days", type=int, default=40)
-    generate.add_argument("--seed", type=int, default=7)
-    generate.add_argument("--size", default="demo", help="demo, small or global")
-    generate.add_argument("--no-faults", action="store_true", help="a healthy lake")
     return parser
 
 
@@ -106,8 +99,6 @@ def _dispatch(args: argparse.Namespace) -> int:
             return _catalog_repair(args)
         if args.command == "incident":
             return _incident(args)
-        if args.command == "generate":
-            return _generate(args)
     except InputError as exc:
         print(f"flightdq: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -115,9 +106,9 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from flightdq.config import Settings
-    from flightdq.report import results_json, results_table
-    from flightdq.runner import run_checks
+    from flightdq.checks.runner import run_checks
+    from flightdq.core.config import Settings
+    from flightdq.core.report import results_json, results_table
 
     as_of = parse_moment(args.as_of) if args.as_of else utcnow()
     settings = Settings.from_env()
@@ -135,10 +126,10 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _remediate(args: argparse.Namespace) -> int:
-    from flightdq.backends.base import get_backend
-    from flightdq.config import Settings
-    from flightdq.remediation import Outcome, outcomes_table, remediate
-    from flightdq.runner import validate_request
+    from flightdq.backends.registry import get_backend
+    from flightdq.checks.runner import validate_request
+    from flightdq.core.config import Settings
+    from flightdq.recovery.remediation import Outcome, outcomes_table, remediate
 
     settings = Settings.from_env()
     as_of = parse_moment(args.as_of) if args.as_of else utcnow()
@@ -148,7 +139,7 @@ def _remediate(args: argparse.Namespace) -> int:
     ended = remediate(get_backend(settings), days, as_of, dry_run=args.dry_run, run_id=run_id)
     print(outcomes_table(ended), file=args.stdout)
     if not args.dry_run:  # the re-checks resolve incidents and announce it, as the DAG does
-        from flightdq.orchestration import incidents_step
+        from flightdq.airflow.tasks import incidents_step
 
         incidents_step(
             [str(d) for d in days], run_id, None, results_run_id=f"{run_id}__recheck", settings=settings
@@ -160,10 +151,10 @@ def _remediate(args: argparse.Namespace) -> int:
 def _incident(args: argparse.Namespace) -> int:
     import json
 
-    from flightdq.alerting import write_review
-    from flightdq.backends.base import get_backend
-    from flightdq.config import Settings
-    from flightdq.incidents import IncidentStore
+    from flightdq.backends.registry import get_backend
+    from flightdq.core.config import Settings
+    from flightdq.incidents.alerting import write_review
+    from flightdq.incidents.store import IncidentStore
 
     settings = Settings.from_env()
     backend = get_backend(settings)
@@ -210,8 +201,8 @@ def _incident(args: argparse.Namespace) -> int:
 
 
 def _catalog_repair(args: argparse.Namespace) -> int:
-    from flightdq.backends.base import get_backend
-    from flightdq.catalog import repair_catalog
+    from flightdq.backends.registry import get_backend
+    from flightdq.recovery.catalog_repair import repair_catalog
 
     if args.to and not args.date:
         raise InputError("--to needs --date")
@@ -221,31 +212,6 @@ def _catalog_repair(args: argparse.Namespace) -> int:
     print(
         f"registered {len(added)} partition(s)" + (f": {', '.join(added)}" if added else ""), file=args.stdout
     )
-    return EXIT_OK
-
-
-def _generate(args: argparse.Namespace) -> int:
-    from datetime import timedelta
-
-    from flightdq.config import Settings
-    from flightdq.generator import default_demo_faults, generate_lake
-
-    lake = args.lake or Settings.from_env().lake
-    end = args.end or (utcnow().date() - timedelta(days=1))
-    if args.days < 1:
-        raise InputError(f"--days {args.days} must be at least 1")
-    faults = None if args.no_faults else default_demo_faults(end)
-    try:
-        manifest = generate_lake(lake, end=end, days=args.days, seed=args.seed, size=args.size, faults=faults)
-    except (ValueError, FileExistsError) as exc:
-        raise InputError(str(exc)) from None
-    print(f"wrote a {args.size} lake of {args.days} days ending {end} to {lake}", file=args.stdout)
-    for fault in manifest.faults:
-        print(
-            f"  planted {fault.fault} on {fault.dt}: expect {fault.check} on {fault.dataset} "
-            f"-> {fault.severity or 'pass'}",
-            file=args.stdout,
-        )
     return EXIT_OK
 
 

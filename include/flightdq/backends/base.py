@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from flightdq.blobstore import BlobStore
-    from flightdq.config import Settings
-    from flightdq.history import HistoryStore
+    from flightdq.core.config import Settings
+    from flightdq.storage.blobstore import BlobStore
+    from flightdq.storage.history import HistoryStore
 
 
 class BackendError(RuntimeError):
@@ -44,7 +44,7 @@ class Backend(Protocol):
     query_log: list[dict[str, Any]]  # one entry per query run (template, query id, bytes scanned...)
 
     def query(self, template: str, **params: str | int | float) -> list[dict[str, Any]]:
-        """Run a named SQL template (see `flightdq.queries`) and return its rows."""
+        """Run a named SQL template (see `flightdq.checks.queries`) and return its rows."""
 
     def registered_partitions(self, start: date, end: date) -> set[str]:
         """The `dt` values registered in the catalog for the processed table within [start, end]."""
@@ -67,18 +67,3 @@ class Backend(Protocol):
     def run_etl(self, day: date) -> EtlRun:
         """Rebuild the day's processed partition with the ETL job, or wait for the run already going
         for that day; returns the run in a terminal state."""
-
-
-def get_backend(settings: Settings | None = None) -> Backend:
-    from flightdq.config import Settings
-
-    settings = settings or Settings.from_env()
-    if settings.backend == "local":
-        from flightdq.backends.local import LocalBackend
-
-        return LocalBackend(settings)
-    if settings.backend == "aws":
-        from flightdq.backends.aws import AwsBackend
-
-        return AwsBackend(settings)
-    raise BackendError(f"backend {settings.backend!r} is not available in this version of flightdq")

@@ -1,4 +1,9 @@
-"""The five data-quality checks of contract section 2, each `run(ctx) -> list[CheckResult]`."""
+"""The five data-quality checks of the runbook, each `run(ctx) -> list[CheckResult]`: what they read
+(`context`), how they run over days and datasets (`runner`), their SQL (`sql/`, `queries`) and the
+Great Expectations suite runner (`gx_validation`).
+
+May import: `flightdq.core`, `flightdq.storage`, `flightdq.backends`, `flightdq.incidents`.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,14 @@ from collections.abc import Callable
 
 from flightdq.checks import drift, duplicates, freshness, presence, schema_validity
 from flightdq.checks.context import CheckContext
-from flightdq.contract import DUPLICATES, FRESHNESS, PARTITION_PRESENCE, RECORD_COUNT_DRIFT, SCHEMA_VALIDITY
-from flightdq.results import CheckResult
+from flightdq.core.contract import (
+    DUPLICATES,
+    FRESHNESS,
+    PARTITION_PRESENCE,
+    RECORD_COUNT_DRIFT,
+    SCHEMA_VALIDITY,
+)
+from flightdq.core.results import CheckResult
 
 CHECK_RUNNERS: dict[str, Callable[[CheckContext], list[CheckResult]]] = {
     PARTITION_PRESENCE: presence.run,

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from flightdq.dates import day_end, day_start
+from flightdq.core.dates import day_end, day_start
 
 if TYPE_CHECKING:
     from flightdq.backends.base import Backend
-    from flightdq.config import Policy
+    from flightdq.core.config import Policy
 
 
 @dataclass

@@ -14,9 +14,9 @@ import statistics
 from datetime import date, timedelta
 
 from flightdq.checks.context import CheckContext
-from flightdq.contract import PARTITION_PRESENCE, PROCESSED_DATASET, RECORD_COUNT_DRIFT
-from flightdq.incidents import IncidentStore
-from flightdq.results import CheckResult, Severity, Status
+from flightdq.core.contract import PARTITION_PRESENCE, PROCESSED_DATASET, RECORD_COUNT_DRIFT
+from flightdq.core.results import CheckResult, Severity, Status
+from flightdq.incidents.store import IncidentStore
 
 INCIDENT_CHECKS = (PARTITION_PRESENCE, RECORD_COUNT_DRIFT)
 

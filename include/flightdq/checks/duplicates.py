@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flightdq.checks.context import CheckContext
-from flightdq.contract import DUPLICATES, PROCESSED_DATASET
-from flightdq.results import CheckResult, Status
+from flightdq.core.contract import DUPLICATES, PROCESSED_DATASET
+from flightdq.core.results import CheckResult, Status
 
 
 def run(ctx: CheckContext) -> list[CheckResult]:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from flightdq.checks.context import CheckContext
-from flightdq.contract import FRESHNESS, PROCESSED_DATASET, RAW_DATASET
-from flightdq.results import CheckResult, Severity, Status
+from flightdq.core.contract import FRESHNESS, PROCESSED_DATASET, RAW_DATASET
+from flightdq.core.results import CheckResult, Severity, Status
 
 
 def run(ctx: CheckContext) -> list[CheckResult]:

@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from flightdq.checks.context import CheckContext
-from flightdq.contract import PARTITION_PRESENCE, PROCESSED_DATASET, RAW_DATASET
-from flightdq.dates import day_start
-from flightdq.results import CheckResult, Severity, Status
+from flightdq.core.contract import PARTITION_PRESENCE, PROCESSED_DATASET, RAW_DATASET
+from flightdq.core.dates import day_start
+from flightdq.core.results import CheckResult, Severity, Status
 
 
 def check_raw(ctx: CheckContext, day: date) -> CheckResult:

@@ -11,8 +11,13 @@ from __future__ import annotations
 from datetime import date
 
 from flightdq.checks.context import CheckContext
-from flightdq.contract import PARTITION_PRESENCE, PROCESSED_DATASET, SCHEMA_VALIDITY, processed_arrow_schema
-from flightdq.results import CheckResult, Status
+from flightdq.core.contract import (
+    PARTITION_PRESENCE,
+    PROCESSED_DATASET,
+    SCHEMA_VALIDITY,
+    processed_arrow_schema,
+)
+from flightdq.core.results import CheckResult, Status
 
 
 def schema_differences(schema) -> list[str]:
@@ -35,7 +40,7 @@ def run(ctx: CheckContext) -> list[CheckResult]:
 
 
 def check_day(ctx: CheckContext, day: date) -> CheckResult:
-    from flightdq.gx_validation import validate_table
+    from flightdq.checks.gx_validation import validate_table
 
     policy = ctx.policy.schema_validity
     dt = str(day)

@@ -28,7 +28,7 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from flightdq.links import PLUGIN_URL_PREFIX
+from flightdq.core.links import PLUGIN_URL_PREFIX
 from flightdq.ui import data
 from flightdq.ui.auth import Refused, User, airflow_user, login_url
 from flightdq.ui.chart import STATE_COLORS, row_count_svg
@@ -102,7 +102,7 @@ class Sources:
 
 
 def _settings_from_env() -> Any:
-    from flightdq.config import Settings
+    from flightdq.core.config import Settings
 
     return Settings.from_env()
 
@@ -111,10 +111,10 @@ def _blobs_for(settings: Any) -> Any:
     """The BlobStore the backend keeps flightdq's records in. Locally the lake folder itself (read
     only: the page never creates the lake's catalog); otherwise the backend's."""
     if settings.backend == "local":
-        from flightdq.blobstore import LocalBlobStore
+        from flightdq.storage.blobstore import LocalBlobStore
 
         return LocalBlobStore(settings.lake)
-    from flightdq.backends.base import get_backend
+    from flightdq.backends.registry import get_backend
 
     return get_backend(settings).blobs
 
@@ -150,7 +150,7 @@ def airflow_dag_ids(run_ids: Iterable[str]) -> dict[str, list[str]]:
 def _parse_day(value: str | None, what: str) -> date | None:
     if value in (None, ""):
         return None
-    from flightdq.dates import InputError, parse_day
+    from flightdq.core.dates import InputError, parse_day
 
     try:
         return parse_day(value, what)
@@ -382,7 +382,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
 
 
 def _utc_today() -> date:
-    from flightdq.dates import utcnow
+    from flightdq.core.dates import utcnow
 
     return utcnow().date()
 

@@ -1,8 +1,8 @@
 """What the "Flight data quality" pages show, assembled from flightdq's own records.
 
-Plain Python on plain dicts: the check history (`flightdq.history`: one record per dataset, day,
+Plain Python on plain dicts: the check history (`flightdq.storage.history`: one record per dataset, day,
 check and run), the remediation records (how each day of a remediation run ended) and the
-incidents (`flightdq.incidents`, read defensively: without them the pages say "no incident data").
+incidents (`flightdq.incidents.store`, read defensively: without them the pages say "no incident data").
 
 Colours are *states*: the severity of a failing verdict (`P0`..`P3`), `warn`, `pass`, or `nodata`.
 A calendar cell is the latest verdict on its (dataset, day, check); a day's summary is the worst
@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from flightdq.contract import (
+from flightdq.core.contract import (
     CHECKS,
     FRESHNESS,
     PARTITION_PRESENCE,
@@ -27,8 +27,8 @@ from flightdq.contract import (
     RAW_DATASET,
     RECORD_COUNT_DRIFT,
 )
-from flightdq.history import HISTORY_ROOT, safe_name
-from flightdq.links import etl_run_url, query_url
+from flightdq.core.links import etl_run_url, query_url
+from flightdq.storage.history import HISTORY_ROOT, safe_name
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ STATE_LABELS = {
     "nodata": "no data",
 }
 FAILED = ("fail", "error")
-DATASET_CHECKS = {  # which checks run on which dataset (flightdq.runner)
+DATASET_CHECKS = {  # which checks run on which dataset (flightdq.checks.runner)
     RAW_DATASET: (PARTITION_PRESENCE, FRESHNESS),
     PROCESSED_DATASET: CHECKS,
 }
@@ -525,7 +525,7 @@ def read_incidents(blobs: Any, days: Iterable[str]) -> list[dict[str, Any]] | No
     """The incidents of `days`, or None when there is no incident store (module or class missing,
     or it cannot be read): the page then says "no incident data"."""
     try:
-        from flightdq.incidents import IncidentStore
+        from flightdq.incidents.store import IncidentStore
     except ImportError:
         return None
     try:

@@ -49,9 +49,10 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from flightdq import layout, queries
 from flightdq.backends.base import BackendError, EtlRun
-from flightdq.contract import (
+from flightdq.checks import queries
+from flightdq.core import layout
+from flightdq.core.contract import (
     ATHENA_WORKGROUP,
     ETL_JOB_NAME,
     GLUE_DATABASE,
@@ -61,12 +62,12 @@ from flightdq.contract import (
     QUERY_RESULTS_BUCKET,
     RAW_BUCKET,
 )
-from flightdq.history import HistoryStore
+from flightdq.storage.history import HistoryStore
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from flightdq.config import Settings
+    from flightdq.core.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -371,7 +372,7 @@ class AwsBackend:
         return schemas
 
     def raw_snapshot_times(self, start: date, end: date) -> dict[str, dict[int, list[int]]]:
-        from flightdq.dates import iter_days
+        from flightdq.core.dates import iter_days
 
         s3 = self._client("s3")
         result: dict[str, dict[int, list[int]]] = {}
@@ -845,7 +846,7 @@ def _day(value: date | str) -> str:
 
 
 def _partition_key() -> str:
-    from flightdq.contract import PARTITION_KEY
+    from flightdq.core.contract import PARTITION_KEY
 
     return PARTITION_KEY
 

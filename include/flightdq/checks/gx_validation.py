@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SUITE_NAME = "flightdata_processed"
-DEFAULT_SUITE_PATH = Path(__file__).resolve().parents[2] / "expectations" / f"{SUITE_NAME}.json"
+DEFAULT_SUITE_PATH = Path(__file__).resolve().parents[3] / "expectations" / f"{SUITE_NAME}.json"
 
 SCHEMA = "schema"
 ROW = "row"

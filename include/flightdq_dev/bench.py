@@ -20,7 +20,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from flightdq.config import PROJECT_ROOT
+from flightdq_dev import PROJECT_ROOT
 
 DAY = date(2026, 6, 10)  # a Wednesday
 RANGE_DAYS = 90
@@ -50,8 +50,8 @@ def replicate(lake: Path, source: date, targets: list[date]) -> None:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from flightdq.backends.local_catalog import LocalCatalog
-    from flightdq.layout import RAW_KEY_RE, processed_partition_prefix, raw_key
+    from flightdq.backends.local.catalog import LocalCatalog
+    from flightdq.core.layout import RAW_KEY_RE, processed_partition_prefix, raw_key
 
     table = pq.read_table(
         next((lake / "flightdata-processed" / processed_partition_prefix(source)).glob("*.parquet"))
@@ -113,13 +113,13 @@ def main() -> int:
             "generate the global day (raw + ETL)",
             python(
                 "from datetime import date; from pathlib import Path; "
-                "from flightdq.generator import generate_lake; "
+                "from flightdq_dev.generator import generate_lake; "
                 f"generate_lake(Path({str(lake)!r}), end=date.fromisoformat({str(DAY)!r}), days=1, "
                 "size='global')"
             ),
             env,
         )
-        from flightdq.generator import LakeManifest
+        from flightdq_dev.generator import LakeManifest
 
         manifest = LakeManifest.load(lake)
         rows = sum(manifest.processed_rows.values())
@@ -131,7 +131,7 @@ def main() -> int:
             "rebuild the day with the ETL",
             python(
                 "from datetime import date; from pathlib import Path; "
-                "from flightdq.etl import run_local_etl; "
+                "from flightdq.etl.transform import run_local_etl; "
                 f"run_local_etl(Path({str(lake)!r}), date.fromisoformat({str(DAY)!r}))"
             ),
             env,

@@ -16,10 +16,10 @@ from enum import StrEnum
 from typing import Any
 
 from flightdq.backends.base import Backend, BackendError
-from flightdq.contract import PARTITION_PRESENCE, PROCESSED_DATASET, RAW_DATASET, SCHEMA_VALIDITY
-from flightdq.dates import InputError
-from flightdq.results import CheckResult
-from flightdq.runner import run_checks
+from flightdq.checks.runner import run_checks
+from flightdq.core.contract import PARTITION_PRESENCE, PROCESSED_DATASET, RAW_DATASET, SCHEMA_VALIDITY
+from flightdq.core.dates import InputError
+from flightdq.core.results import CheckResult
 
 log = logging.getLogger(__name__)
 
@@ -274,7 +274,7 @@ def outcomes_table(ended: Sequence[DayOutcome]) -> str:
 
 def note_started(backend: Backend, plans: Sequence[DayPlan], run_id: str, links: Mapping[str, str]) -> None:
     """Put "remediation started" on the timeline of the open incidents of the days acted on."""
-    from flightdq.incidents import EventKind, IncidentStore, record_remediation
+    from flightdq.incidents.store import EventKind, IncidentStore, record_remediation
 
     store = IncidentStore(backend.blobs)
     for plan in plans:
@@ -293,8 +293,8 @@ def note_finished(
     backend: Backend, ended: Sequence[DayOutcome], run_id: str, links: Mapping[str, str]
 ) -> None:
     """Put how the remediation ended on the timeline of the open incidents of the days acted on."""
-    from flightdq.incidents import EventKind, IncidentStore, record_remediation
-    from flightdq.links import etl_run_url
+    from flightdq.core.links import etl_run_url
+    from flightdq.incidents.store import EventKind, IncidentStore, record_remediation
 
     store = IncidentStore(backend.blobs)
     for outcome in ended:

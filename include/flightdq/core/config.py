@@ -11,11 +11,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from flightdq.dates import InputError
-from flightdq.results import Severity
+from flightdq.core.dates import InputError
+from flightdq.core.results import Severity
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_LAKE = PROJECT_ROOT / "lake"
+# Relative: `./lake` of the directory flightdq runs in, unless FLIGHTDQ_LAKE says otherwise.
+DEFAULT_LAKE = Path("lake")
 DEFAULT_POLICY = Path(__file__).with_name("policy.yaml")
 BACKENDS = ("local", "aws")
 

@@ -1,6 +1,6 @@
 """Check history: every result a run produced, kept as JSON records beside the lake.
 
-Keys (in a folder of the local lake, or under an S3 prefix on AWS: see `flightdq.blobstore`):
+Keys (in a folder of the local lake, or under an S3 prefix on AWS: see `flightdq.storage.blobstore`):
 `flightdq-history/checks/dt=YYYY-MM-DD/<run>__<check>.json`, one JSON list of result records per
 task of a run and day; `flightdq-history/remediations/dt=YYYY-MM-DD/<run>.json`, how each day of a
 remediation run ended. A record carries the run id and the moment it was checked, so the latest
@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from flightdq.blobstore import BlobStore
+from flightdq.storage.blobstore import BlobStore
 
 HISTORY_ROOT = "flightdq-history"
 _SAFE = re.compile(r"[^A-Za-z0-9_.+-]")

@@ -5,8 +5,8 @@
 
 1. raw snapshot objects `<root>/flightdata-raw/year=/month=/day=/hour=/states_<unix>.json[.gz]`, one per
    poll, each the body of an OpenSky `GET /states/all` response (a seeded mix of gzip and plain);
-2. each day's processed partition, made by `flightdq.etl.run_local_etl` from those raw objects, so the
-   processed data is always what the ETL makes of the raw data;
+2. each day's processed partition, made by `flightdq.etl.transform.run_local_etl` from those raw objects,
+   so the processed data is always what the ETL makes of the raw data;
 3. each partition registered in the local catalog;
 4. the planted faults (`FAULTS`), each on its day, with the evidence it must leave;
 5. `<root>/_generator/manifest.json`: what was generated and, per fault, which check should catch it.
@@ -41,8 +41,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from flightdq import layout
-from flightdq.contract import (
+from flightdq.core import layout
+from flightdq.core.contract import (
     DUPLICATES,
     FRESHNESS,
     PARTITION_PRESENCE,
@@ -58,8 +58,8 @@ from flightdq.contract import (
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from flightdq.backends.local_catalog import LocalCatalog
-    from flightdq.config import Policy
+    from flightdq.backends.local.catalog import LocalCatalog
+    from flightdq.core.config import Policy
 
 # --- public API -------------------------------------------------------------------------------------
 
@@ -223,7 +223,7 @@ def _generate(
             raw_states += states
         sim.forget_before(day)
 
-    from flightdq.backends.local_catalog import LocalCatalog
+    from flightdq.backends.local.catalog import LocalCatalog
 
     catalog = LocalCatalog(root)
     rows: dict[str, int] = {}
@@ -270,8 +270,8 @@ def _partition_folder(root: Path, day: date) -> Path:
     return Path(root) / PROCESSED_BUCKET / layout.processed_partition_prefix(day)
 
 
-def _run_etl(root: Path, day: date):  # -> flightdq.etl.EtlOutcome
-    from flightdq.etl import run_local_etl
+def _run_etl(root: Path, day: date):  # -> flightdq.etl.transform.EtlOutcome
+    from flightdq.etl.transform import run_local_etl
 
     return run_local_etl(Path(root), day)
 
@@ -1102,7 +1102,7 @@ class _Planter:
 
 
 def _policy() -> Policy:  # the contract's defaults
-    from flightdq.config import Policy
+    from flightdq.core.config import Policy
 
     return Policy()
 

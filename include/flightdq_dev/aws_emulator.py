@@ -13,7 +13,7 @@ so that the AWS backend's proof is real:
   is the size of the objects read (an upper bound: real Athena reads only the needed columns), and the
   CSV lands in the output location. DuckDB's httpfs cannot be downloaded offline, so objects are
   fetched through the emulator's own S3 API into a local cache.
-- **Glue** `StartJobRun` of `flightdata-etl` really runs `flightdq.glue_job` against the emulated
+- **Glue** `StartJobRun` of `flightdata-etl` really runs `flightdq.etl.glue_entry` against the emulated
   buckets, in a thread, STARTING -> RUNNING -> SUCCEEDED/FAILED (with ErrorMessage), and the job's
   `MaxConcurrentRuns` is enforced atomically (ConcurrentRunsExceededException).
 - **S3** `PutObject` is serialised, so the conditional create (`If-None-Match: *`) that moto checks
@@ -29,7 +29,7 @@ emulator with another moto version raises; re-check every patch before moving th
 
 One emulator per process (moto's backends are process-global). The server binds 127.0.0.1 only.
 
-The sandbox: `python -m flightdq.aws_emulator --seed` generates a small sample lake, starts the
+The sandbox: `python -m flightdq_dev.aws_emulator --seed` generates a small sample lake, starts the
 emulator, loads the lake into it and prints the environment to point flightdq and Airflow at it.
 """
 
@@ -55,7 +55,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from flightdq.contract import (
+from flightdq.core.contract import (
     ATHENA_WORKGROUP,
     ETL_JOB_NAME,
     GLUE_DATABASE,
@@ -399,8 +399,8 @@ class AwsEmulator:
 
     # --- Glue: running a job run ------------------------------------------------------------------
     def _run_glue_job(self, job: Any, run: Any) -> None:
-        from flightdq import glue_job
-        from flightdq.dates import parse_day
+        from flightdq.core.dates import parse_day
+        from flightdq.etl import glue_entry as glue_job
 
         started = time.monotonic()
         region = job.backend.region_name
@@ -439,7 +439,7 @@ def check_moto_version() -> None:
 
     if moto.__version__ != PINNED_MOTO:
         raise RuntimeError(
-            f"flightdq.aws_emulator patches moto=={PINNED_MOTO} internals; moto {moto.__version__} is "
+            f"flightdq_dev.aws_emulator patches moto=={PINNED_MOTO} internals; moto {moto.__version__} is "
             "installed. Re-check the patches before moving the pin."
         )
 
@@ -1053,15 +1053,15 @@ class SeedReport:
 
 
 def seed_from_lake(local_lake_root: Path | str, endpoint: str, *, region: str = REGION) -> SeedReport:
-    """Load a local lake (as `flightdq.generator.generate_lake` writes it) into the AWS at `endpoint`:
+    """Load a local lake (as `flightdq_dev.generator.generate_lake` writes it) into the AWS at `endpoint`:
     the three buckets with the lake's raw and processed objects, the Glue database and table (schema
     from the contract, partition key dt string, Parquet SerDe) with the partitions the local catalog
     has registered, the Glue job `flightdata-etl` (MaxConcurrentRuns 1), the Athena workgroup, the
     SNS topic `flightdata-dq-alerts` and the DynamoDB table `flightdata-metrics`. Idempotent."""
     import boto3
 
-    from flightdq.backends.aws import register_partitions_with_client
-    from flightdq.backends.local_catalog import LocalCatalog
+    from flightdq.backends.aws.backend import register_partitions_with_client
+    from flightdq.backends.local.catalog import LocalCatalog
 
     root = Path(local_lake_root)
     session = boto3.session.Session(
@@ -1193,9 +1193,9 @@ def _put_objects(s3: Any, endpoint: str, bucket: str, objects: list[tuple[str, P
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m flightdq.aws_emulator --seed`: a sample lake on a local AWS, until Ctrl-C."""
+    """`python -m flightdq_dev.aws_emulator --seed`: a sample lake on a local AWS, until Ctrl-C."""
     parser = argparse.ArgumentParser(
-        prog="python -m flightdq.aws_emulator",
+        prog="python -m flightdq_dev.aws_emulator",
         description="A local AWS (moto on 127.0.0.1) that runs Athena queries and Glue jobs for flightdq.",
     )
     parser.add_argument("--seed", action="store_true", help="generate a small sample lake and load it")
@@ -1211,7 +1211,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir: Path | None = None
     lake: Path | None = Path(args.lake).expanduser().resolve() if args.lake else None
     if lake is None and args.seed:
-        from flightdq.generator import default_demo_faults, generate_lake
+        from flightdq_dev.generator import default_demo_faults, generate_lake
 
         workdir = Path(tempfile.mkdtemp(prefix="flightdq-sandbox-"))
         lake = workdir / "lake"

@@ -1,7 +1,7 @@
 """Deep links: where an on-call engineer jumps from a check or remediation task.
 
 Plain functions of plain values, no Airflow import, so the DAG tasks (on the worker), the operator
-extra links (in the api-server, `flightdq.extra_links`) and the UI plugin build the same URLs.
+extra links (in the api-server, `flightdq.airflow.extra_links`) and the UI plugin build the same URLs.
 
 - local backend: the "Flight data quality" page of the Airflow UI (the plugin's day view, or its
   calendar for a range of days);
@@ -10,7 +10,7 @@ extra links (in the api-server, `flightdq.extra_links`) and the UI plugin build 
   the day's processed partition (and of its raw snapshots).
 
 A task publishes its links as one XCom, `LINKS_XCOM_KEY` -> {link name: url}; the extra links read
-it back (see `flightdq.extra_links`). Names are the buttons' labels in the task instance view.
+it back (see `flightdq.airflow.extra_links`). Names are the buttons' labels in the task instance view.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from datetime import date
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
-from flightdq.contract import ETL_JOB_NAME, PROCESSED_BUCKET, PROCESSED_DATASET, RAW_BUCKET
-from flightdq.layout import processed_partition_prefix, raw_day_prefix
+from flightdq.core.contract import ETL_JOB_NAME, PROCESSED_BUCKET, PROCESSED_DATASET, RAW_BUCKET
+from flightdq.core.layout import processed_partition_prefix, raw_day_prefix
 
 # Where the plugin lives (plugins/flightdq_plugin.py mounts the app and registers the nav entry).
 PLUGIN_URL_PREFIX = "/flightdq"  # the FastAPI app, mounted on the api-server

@@ -11,12 +11,13 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from flightdq.backends.base import Backend, get_backend
+from flightdq.backends.base import Backend
+from flightdq.backends.registry import get_backend
 from flightdq.checks import CHECK_RUNNERS, CheckContext
-from flightdq.config import Settings
-from flightdq.contract import CHECKS, DATASETS, FRESHNESS, PARTITION_PRESENCE, PROCESSED_DATASET
-from flightdq.dates import InputError, utcnow
-from flightdq.results import CheckResult, Status
+from flightdq.core.config import Settings
+from flightdq.core.contract import CHECKS, DATASETS, FRESHNESS, PARTITION_PRESENCE, PROCESSED_DATASET
+from flightdq.core.dates import InputError, utcnow
+from flightdq.core.results import CheckResult, Status
 
 log = logging.getLogger(__name__)
 

@@ -28,11 +28,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from flightdq.blobstore import BlobStore
-from flightdq.config import IncidentPolicy
-from flightdq.contract import DUPLICATES, FRESHNESS, PARTITION_PRESENCE, RECORD_COUNT_DRIFT, SCHEMA_VALIDITY
-from flightdq.dates import utcnow
-from flightdq.incidents import (
+from flightdq.core.config import IncidentPolicy
+from flightdq.core.contract import (
+    DUPLICATES,
+    FRESHNESS,
+    PARTITION_PRESENCE,
+    RECORD_COUNT_DRIFT,
+    SCHEMA_VALIDITY,
+)
+from flightdq.core.dates import utcnow
+from flightdq.core.results import CheckResult
+from flightdq.incidents.store import (
     INCIDENTS_ROOT,
     Event,
     EventKind,
@@ -41,7 +47,7 @@ from flightdq.incidents import (
     reconcile,
     review_markdown,
 )
-from flightdq.results import CheckResult
+from flightdq.storage.blobstore import BlobStore
 
 if TYPE_CHECKING:
     from flightdq.backends.base import Backend

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from flightdq.results import CheckResult, Status
+from flightdq.core.results import CheckResult, Status
 
 _ORDER = {Status.ERROR: 0, Status.FAIL: 1, Status.WARN: 2, Status.PASS: 3}
 _COLUMNS = ("dt", "dataset", "check", "status", "sev", "observed", "expected", "message")

@@ -12,7 +12,7 @@ run of states of one icao24 with one callsign (null is a value of its own), spli
 between consecutive states of that icao24+callsign exceeds 30 minutes. Out-of-range values are
 passed through untouched: the data-quality checks must see bad data.
 
-Run it as `python -m flightdq.etl --dt YYYY-MM-DD [--lake PATH]`.
+Run it as `python -m flightdq.etl.transform --dt YYYY-MM-DD [--lake PATH]`.
 """
 
 from __future__ import annotations
@@ -32,9 +32,15 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from flightdq import layout
-from flightdq.contract import ETL_JOB_NAME, PROCESSED_BUCKET, RAW_BUCKET, STATE_FIELDS, processed_arrow_schema
-from flightdq.dates import InputError, day_end, day_start, parse_day
+from flightdq.core import layout
+from flightdq.core.contract import (
+    ETL_JOB_NAME,
+    PROCESSED_BUCKET,
+    RAW_BUCKET,
+    STATE_FIELDS,
+    processed_arrow_schema,
+)
+from flightdq.core.dates import InputError, day_end, day_start, parse_day
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -355,8 +361,8 @@ class _ArgumentParser(argparse.ArgumentParser):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m flightdq.etl --dt YYYY-MM-DD [--lake PATH]`: run the job on the local lake and print
-    its outcome as one JSON line. Exit 0 on success, 1 when the job failed, 2 on bad input."""
+    """`python -m flightdq.etl.transform --dt YYYY-MM-DD [--lake PATH]`: run the job on the local lake and
+    print its outcome as one JSON line. Exit 0 on success, 1 when the job failed, 2 on bad input."""
     parser = _ArgumentParser(
         prog=ETL_JOB_NAME,
         description="Rebuild one UTC day's processed partition from its raw snapshots in the local lake.",
@@ -374,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     elif os.environ.get("FLIGHTDQ_LAKE"):
         lake = Path(os.environ["FLIGHTDQ_LAKE"])
     else:
-        from flightdq.config import DEFAULT_LAKE
+        from flightdq.core.config import DEFAULT_LAKE
 
         lake = DEFAULT_LAKE
     try:

@@ -15,9 +15,10 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from flightdq.config import PROJECT_ROOT, Settings
-from flightdq.dates import utcnow
-from flightdq.results import CheckResult, Status
+from flightdq.core.config import Settings
+from flightdq.core.dates import utcnow
+from flightdq.core.results import CheckResult, Status
+from flightdq_dev import PROJECT_ROOT
 
 DAG_ID = "flightdq_daily_checks"
 DEMO_DAYS = 40
@@ -38,7 +39,7 @@ def _fresh_lake(lake: Path) -> None:
 
 
 def main() -> int:
-    from flightdq.generator import default_demo_faults, generate_lake
+    from flightdq_dev.generator import default_demo_faults, generate_lake
 
     settings = Settings.from_env()
     lake = settings.lake
@@ -68,9 +69,9 @@ def main() -> int:
     print(f"    DAG run finished ({'success' if code == 0 else 'failed: expected, the lake has faults'})")
 
     print("3/4 what the checks found", flush=True)
-    from flightdq.backends.base import get_backend
-    from flightdq.dates import iter_days
-    from flightdq.report import results_table
+    from flightdq.backends.registry import get_backend
+    from flightdq.core.dates import iter_days
+    from flightdq.core.report import results_table
 
     days = list(iter_days(start_checked, end))
     latest = get_backend(settings).history.latest(days)
@@ -87,7 +88,7 @@ def main() -> int:
             flush=True,
         )
         _airflow("dags", "test", "flightdq_remediation", "-c", json.dumps(conf), log_path=log_path)
-        from flightdq.remediation import DayOutcome, Outcome, outcomes_table
+        from flightdq.recovery.remediation import DayOutcome, Outcome, outcomes_table
 
         ended = [
             DayOutcome(**(r | {"outcome": Outcome(r["outcome"])}))

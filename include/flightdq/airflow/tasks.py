@@ -11,13 +11,13 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flightdq.config import Settings
-from flightdq.contract import CHECKS
-from flightdq.dates import InputError, day_range, parse_day, parse_moment
-from flightdq.links import airflow_run_url
-from flightdq.report import results_table
-from flightdq.results import CheckResult
-from flightdq.runner import run_checks, summarize
+from flightdq.checks.runner import run_checks, summarize
+from flightdq.core.config import Settings
+from flightdq.core.contract import CHECKS
+from flightdq.core.dates import InputError, day_range, parse_day, parse_moment
+from flightdq.core.links import airflow_run_url
+from flightdq.core.report import results_table
+from flightdq.core.results import CheckResult
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +69,8 @@ def publish_check_links(ti: Any, check: str, target: Mapping[str, Any], run_id: 
     """Push the links a check task shows (day view; on AWS its Athena queries and S3 prefixes).
     Never fails the task: a missing link is not worth a red check."""
     try:
-        from flightdq.backends.base import get_backend
-        from flightdq.links import LINKS_XCOM_KEY, check_task_links_from_history
+        from flightdq.backends.registry import get_backend
+        from flightdq.core.links import LINKS_XCOM_KEY, check_task_links_from_history
 
         backend = get_backend()
         links = check_task_links_from_history(backend.history, run_id, check, target["days"], backend.name)
@@ -96,7 +96,7 @@ def report_run(
 ) -> dict[str, Any]:
     """Gather every result this run recorded and log them as one table. Notes the checks that left
     no results (their task failed before recording)."""
-    from flightdq.backends.base import get_backend
+    from flightdq.backends.registry import get_backend
 
     backend = get_backend(settings)
     records = backend.history.read_run(run_id, target["days"])
@@ -148,8 +148,8 @@ def resolve_remediation_request(
 
 
 def plan_remediation(request: Mapping[str, Any], run_id: str) -> list[dict[str, Any]]:
-    from flightdq.backends.base import get_backend
-    from flightdq.remediation import note_started, plan_days
+    from flightdq.backends.registry import get_backend
+    from flightdq.recovery.remediation import note_started, plan_days
 
     backend = get_backend()
     as_of = parse_moment(request["as_of"])
@@ -165,14 +165,14 @@ def days_to_repair(request: Mapping[str, Any], plans: Sequence[Mapping[str, Any]
     if request["dry_run"]:
         log.info("dry run: nothing will be changed")
         return []
-    from flightdq.remediation import REPAIR_ACTIONS
+    from flightdq.recovery.remediation import REPAIR_ACTIONS
 
     return [dict(p) for p in plans if p["action"] in REPAIR_ACTIONS]
 
 
 def repair_planned_day(plan: Mapping[str, Any]) -> dict[str, Any]:
-    from flightdq.backends.base import get_backend
-    from flightdq.remediation import DayPlan, repair_day
+    from flightdq.backends.registry import get_backend
+    from flightdq.recovery.remediation import DayPlan, repair_day
 
     return repair_day(get_backend(), DayPlan.from_dict(plan))
 
@@ -184,8 +184,8 @@ def finish_remediation(
     run_id: str,
 ) -> dict[str, Any]:
     """Check the repaired days again and record how every day ended (see `remediation_verdict`)."""
-    from flightdq.backends.base import get_backend
-    from flightdq.remediation import DayPlan, Outcome, finish, note_finished, outcomes_table
+    from flightdq.backends.registry import get_backend
+    from flightdq.recovery.remediation import DayPlan, Outcome, finish, note_finished, outcomes_table
 
     backend = get_backend()
     ended = finish(
@@ -220,7 +220,7 @@ def remediation_request_from_results(summary: Mapping[str, Any]) -> dict | None:
 # --- incidents ------------------------------------------------------------------------------------
 def result_links(backend: str, result: CheckResult) -> dict[str, str]:
     """Links to what stands behind one result: on AWS, the Athena queries that computed it."""
-    from flightdq.links import query_url
+    from flightdq.core.links import query_url
 
     urls = [url for q in result.details.get("queries", []) if (url := query_url(backend, q))]
     return {f"athena_query_{n}" if n else "athena_query": url for n, url in enumerate(urls)}
@@ -235,9 +235,10 @@ def incidents_step(
     settings: Settings | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Turn this run's results into incidents and alerts (see `flightdq.alerting.manage_incidents`)."""
-    from flightdq.alerting import manage_incidents, notifiers_from_env
-    from flightdq.backends.base import get_backend
+    """Turn this run's results into incidents and alerts
+    (see `flightdq.incidents.alerting.manage_incidents`)."""
+    from flightdq.backends.registry import get_backend
+    from flightdq.incidents.alerting import manage_incidents, notifiers_from_env
 
     settings = settings or Settings.from_env()
     backend = get_backend(settings)

@@ -10,7 +10,7 @@ from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOpe
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
-from flightdq.orchestration import REMEDIATION_DAG_ID
+from flightdq.airflow.tasks import REMEDIATION_DAG_ID
 
 START_DATE = datetime(2026, 1, 1, tzinfo=UTC)
 DEFAULT_ARGS = {
@@ -83,9 +83,9 @@ def build_checks_dag(
     def checks_dag() -> None:
         @task(retries=0)
         def resolve_target() -> dict:
-            from flightdq.config import Settings
-            from flightdq.dates import InputError
-            from flightdq.orchestration import resolve_target as resolve
+            from flightdq.airflow.tasks import resolve_target as resolve
+            from flightdq.core.config import Settings
+            from flightdq.core.dates import InputError
 
             context = get_current_context()
             dag_run = context["dag_run"]
@@ -107,7 +107,7 @@ def build_checks_dag(
 
             @task(task_id=f"check_{check}")
             def run_check(target: dict, check: str = check) -> dict:
-                from flightdq.orchestration import ChecksFailed, publish_check_links, run_check_group
+                from flightdq.airflow.tasks import ChecksFailed, publish_check_links, run_check_group
 
                 context = get_current_context()
                 try:
@@ -122,7 +122,7 @@ def build_checks_dag(
         # Runs after every check, failed ones included, but not when the target could not be resolved.
         @task(trigger_rule="all_done_min_one_success", retries=0)
         def report(target: dict) -> dict:
-            from flightdq.orchestration import remediation_request_from_results, report_run
+            from flightdq.airflow.tasks import remediation_request_from_results, report_run
 
             context = get_current_context()
             summary = report_run(target, context["run_id"], checks)
@@ -133,7 +133,7 @@ def build_checks_dag(
         @task(retries=0)
         def verdict(summary: dict) -> None:
             """Red when any check failed or left no results: the run's colour is the lake's health."""
-            from flightdq.orchestration import verdict_text
+            from flightdq.airflow.tasks import verdict_text
 
             problems = verdict_text(summary)
             if problems:
@@ -143,7 +143,7 @@ def build_checks_dag(
         def incidents(target: dict) -> dict:
             """Open, worsen or resolve incidents; send the alerts that are due, exactly once. Fails
             (and retries) when an alert could not be delivered; nothing is lost meanwhile."""
-            from flightdq.orchestration import incidents_step
+            from flightdq.airflow.tasks import incidents_step
 
             context = get_current_context()
             return incidents_step(target["days"], context["run_id"], dag_id)

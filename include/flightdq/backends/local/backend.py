@@ -16,11 +16,11 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from flightdq import layout, queries
 from flightdq.backends.base import BackendError, EtlRun
-from flightdq.backends.local_catalog import LocalCatalog
-from flightdq.blobstore import LocalBlobStore
-from flightdq.contract import (
+from flightdq.backends.local.catalog import LocalCatalog
+from flightdq.checks import queries
+from flightdq.core import layout
+from flightdq.core.contract import (
     PARTITION_KEY,
     PROCESSED_BUCKET,
     PROCESSED_COLUMNS,
@@ -28,13 +28,14 @@ from flightdq.contract import (
     PROCESSED_TABLE,
     RAW_BUCKET,
 )
-from flightdq.history import HistoryStore
+from flightdq.storage.blobstore import LocalBlobStore
+from flightdq.storage.history import HistoryStore
 
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
-    from flightdq.config import Settings
+    from flightdq.core.config import Settings
 
 ENGINE_MEMORY_LIMIT = "1GB"
 _DUCKDB_TYPES = {"string": "VARCHAR", "timestamp": "TIMESTAMPTZ", "bigint": "BIGINT", "double": "DOUBLE"}
@@ -111,7 +112,7 @@ class LocalBackend:
     def run_etl(self, day: date, *, wait_seconds: float = 3600.0) -> EtlRun:
         """Run `flightdata-etl` for `day` here and now, unless a run for that day is already going:
         then wait for that one and report it (never a second run for the same day)."""
-        from flightdq import etl
+        from flightdq.etl import transform as etl
 
         run_id = f"local-etl__{day}__{uuid.uuid4().hex[:12]}"
         going = self.catalog.claim_etl_run(str(day), run_id, os.getpid())
@@ -182,7 +183,7 @@ class LocalBackend:
         }
 
     def raw_snapshot_times(self, start: date, end: date) -> dict[str, dict[int, list[int]]]:
-        from flightdq.dates import iter_days
+        from flightdq.core.dates import iter_days
 
         result: dict[str, dict[int, list[int]]] = {}
         for day in iter_days(start, end):

@@ -2,13 +2,13 @@
 
     flightdata-etl --dt YYYY-MM-DD        (Glue passes its own --JOB_RUN_ID, --JOB_NAME, ...: ignored)
 
-Steps, for the day given by `--dt` (validated by `flightdq.dates.parse_day`):
+Steps, for the day given by `--dt` (validated by `flightdq.core.dates.parse_day`):
 
 1. list the day's raw objects `s3://flightdata-raw/year=/month=/day=/hour=/states_<unix>.json[.gz]`
    (no raw object at all: the job fails and the partition is left as it is: raw data that is gone
    cannot rebuild it);
 2. download them to a temporary folder and run the same pure transform as the local job
-   (`flightdq.etl.transform_day`), so both backends make byte-for-byte the same rows;
+   (`flightdq.etl.transform.transform_day`), so both backends make byte-for-byte the same rows;
 3. write the Parquet file locally and read it back (rows and schema must be the built ones);
 4. list the partition's current objects (`flightdata_processed/dt=<dt>/...`): the *old* ones;
 5. upload the new file under a new, unique name `part-00000-<run id>.parquet` (one PUT: S3 shows the
@@ -46,10 +46,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from flightdq import layout
-from flightdq.contract import ETL_JOB_NAME, PROCESSED_BUCKET, RAW_BUCKET
-from flightdq.dates import InputError, parse_day
-from flightdq.etl import PARQUET_COMPRESSION, EtlError, transform_day
+from flightdq.core import layout
+from flightdq.core.contract import ETL_JOB_NAME, PROCESSED_BUCKET, RAW_BUCKET
+from flightdq.core.dates import InputError, parse_day
+from flightdq.etl.transform import PARQUET_COMPRESSION, EtlError, transform_day
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ def run_job(
             _delete(s3, processed_bucket, old, dt)
         registered = False
         if register:
-            from flightdq.backends.aws import register_partitions_with_client
+            from flightdq.backends.aws.backend import register_partitions_with_client
 
             registered = bool(register_partitions_with_client(glue, [dt]))
     except (BotoCoreError, ClientError) as exc:
@@ -172,7 +172,7 @@ def _verify_uploaded(s3: Any, bucket: str, key: str, local: Path, table, dt: str
     and schema."""
     import pyarrow.parquet as pq
 
-    from flightdq.backends.aws import S3RangeReader
+    from flightdq.backends.aws.backend import S3RangeReader
 
     size = s3.head_object(Bucket=bucket, Key=key)["ContentLength"]
     if size != local.stat().st_size:

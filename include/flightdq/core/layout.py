@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from flightdq.contract import PROCESSED_PREFIX
+from flightdq.core.contract import PROCESSED_PREFIX
 
 RAW_KEY_RE = re.compile(
     r"^year=(?P<year>\d{4})/month=(?P<month>\d{2})/day=(?P<day>\d{2})/hour=(?P<hour>\d{2})/"

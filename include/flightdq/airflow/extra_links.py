@@ -10,8 +10,8 @@ not shown, so DAGs other than flightdq's never see them.
 
 Where a link's URL comes from, for a task instance of a `flightdq_*` DAG:
 
-1. the task's own XCom `flightdq.links.LINKS_XCOM_KEY` ({link name: url}), which a task pushes
-   with `flightdq.links.check_task_links` / `remediation_task_links` (it knows its query ids);
+1. the task's own XCom `flightdq.core.links.LINKS_XCOM_KEY` ({link name: url}), which a task pushes
+   with `flightdq.core.links.check_task_links` / `remediation_task_links` (it knows its query ids);
 2. otherwise what the run's standard return values say: the days of `resolve_target` (check DAGs)
    or `resolve_request` (remediation) give the day view (or the calendar of the range); a mapped
    `repair_day` returns its day and ETL run id, which give the Glue job run and S3 prefix on AWS.
@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.providers.standard.decorators.python import _PythonDecoratedOperator
 from airflow.sdk import BaseOperatorLink
 
-from flightdq import links
+from flightdq.core import links
 
 if TYPE_CHECKING:
     from airflow.models.taskinstancekey import TaskInstanceKey

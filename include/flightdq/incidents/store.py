@@ -22,9 +22,9 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from flightdq.blobstore import BlobStore
-from flightdq.dates import utcnow
-from flightdq.results import CheckResult
+from flightdq.core.dates import utcnow
+from flightdq.core.results import CheckResult
+from flightdq.storage.blobstore import BlobStore
 
 INCIDENTS_ROOT = "flightdq-incidents"
 SEVERITY_RANK = {"P0": 0, "P1": 1, "P2": 2, "P3": 3}  # lower is worse

@@ -1,0 +1,29 @@
+"""Which backend a run uses: `FLIGHTDQ_BACKEND` picks `local` (the default) or `aws`.
+
+The registry is the only module that names the implementations, so the interface in `base` stays
+free of them and each implementation imports only when chosen.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from flightdq.backends.base import Backend, BackendError
+
+if TYPE_CHECKING:
+    from flightdq.core.config import Settings
+
+
+def get_backend(settings: Settings | None = None) -> Backend:
+    from flightdq.core.config import Settings
+
+    settings = settings or Settings.from_env()
+    if settings.backend == "local":
+        from flightdq.backends.local.backend import LocalBackend
+
+        return LocalBackend(settings)
+    if settings.backend == "aws":
+        from flightdq.backends.aws.backend import AwsBackend
+
+        return AwsBackend(settings)
+    raise BackendError(f"backend {settings.backend!r} is not available in this version of flightdq")

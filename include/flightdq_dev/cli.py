@@ -1,0 +1,67 @@
+"""`flightdq-dev`: development commands that are not part of the product's CLI.
+
+- `flightdq-dev generate`: write a sample lake (raw snapshots, processed partitions, catalog) with
+  planted faults and a manifest of what each fault should make the checks say.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from flightdq.cli import EXIT_OK, EXIT_USAGE, _day, _Parser
+from flightdq.core.dates import InputError, utcnow
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="flightdq-dev", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    generate = sub.add_parser("generate", help="write a sample lake with planted faults")
+    generate.add_argument("--lake", type=Path, help="lake root (default: FLIGHTDQ_LAKE)")
+    generate.add_argument("--end", type=_day, help="last day (default: yesterday, UTC)")
+    generate.add_argument("--days", type=int, default=40)
+    generate.add_argument("--seed", type=int, default=7)
+    generate.add_argument("--size", default="demo", help="demo, small or global")
+    generate.add_argument("--no-faults", action="store_true", help="a healthy lake")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    args.stdout = sys.stdout
+    try:
+        return _generate(args)
+    except InputError as exc:
+        print(f"flightdq-dev: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from flightdq.core.config import Settings
+    from flightdq_dev.generator import default_demo_faults, generate_lake
+
+    lake = args.lake or Settings.from_env().lake
+    end = args.end or (utcnow().date() - timedelta(days=1))
+    if args.days < 1:
+        raise InputError(f"--days {args.days} must be at least 1")
+    faults = None if args.no_faults else default_demo_faults(end)
+    try:
+        manifest = generate_lake(lake, end=end, days=args.days, seed=args.seed, size=args.size, faults=faults)
+    except (ValueError, FileExistsError) as exc:
+        raise InputError(str(exc)) from None
+    print(f"wrote a {args.size} lake of {args.days} days ending {end} to {lake}", file=args.stdout)
+    for fault in manifest.faults:
+        print(
+            f"  planted {fault.fault} on {fault.dt}: expect {fault.check} on {fault.dataset} "
+            f"-> {fault.severity or 'pass'}",
+            file=args.stdout,
+        )
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
