@@ -27,7 +27,8 @@ from flightdq.core.contract import CHECKS, GLUE_DATABASE, PROCESSED_BUCKET, PROC
 from flightdq.core.dates import InputError, iter_days
 from flightdq.etl import glue_entry as glue_job
 from flightdq.etl.transform import EtlError
-from flightdq.recovery.remediation import Action, DayPlan, repair_day
+from flightdq.recovery.execute import repair_day
+from flightdq.recovery.plan import Action, DayPlan
 from flightdq_dev.aws_emulator import AwsEmulator, seed_from_lake
 from flightdq_dev.generator import default_demo_faults, generate_lake
 

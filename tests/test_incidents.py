@@ -11,7 +11,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from flightdq.core.results import CheckResult, Severity, Status
-from flightdq.incidents.alerting import AlertDeliveryError, FileNotifier, SlackNotifier, manage_incidents
+from flightdq.incidents.manage import manage_incidents
+from flightdq.incidents.notifiers import FileNotifier, SlackNotifier
+from flightdq.incidents.outbox import AlertDeliveryError
 from flightdq.incidents.store import IncidentStore, State
 
 DT = "2026-11-25"

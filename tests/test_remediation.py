@@ -14,7 +14,8 @@ import pytest
 from flightdq.backends.local.backend import LocalBackend
 from flightdq.core.config import Settings
 from flightdq.etl import transform as etl
-from flightdq.recovery.remediation import Action, Outcome, plan_days, remediate
+from flightdq.recovery.execute import Outcome, remediate
+from flightdq.recovery.plan import Action, plan_days
 from flightdq_dev.generator import generate_lake
 
 END = date(2026, 11, 25)

@@ -19,7 +19,7 @@ import pytest
 from flightdq.core import links
 from flightdq.storage.blobstore import LocalBlobStore
 from flightdq.storage.history import HistoryStore
-from flightdq.ui import data
+from flightdq.ui import counts, data, day_view
 from flightdq.ui.chart import STATE_COLORS, nice_step, row_count_svg, y_range
 
 REPO = Path(__file__).resolve().parents[1]
@@ -183,7 +183,7 @@ def test_day_view_lists_each_check_with_observed_expected_and_its_run():
         rec(P, D1, "record_count_drift", "fail", "P2", observed=8123, expected=10980, message="drop"),
     ]
     dag_ids = {"run-a": ["flightdq_daily_checks"], "rem": ["flightdq_remediation"]}
-    view = data.build_day(D1, records, [], [incident_dict()], dag_ids=dag_ids, ui_root="/airflow")
+    view = day_view.build_day(D1, records, [], [incident_dict()], dag_ids=dag_ids, ui_root="/airflow")
     assert [(c.dataset, c.check) for c in view.checks] == [
         (P, "partition_presence"),
         (P, "record_count_drift"),
@@ -219,7 +219,7 @@ def test_day_view_shows_the_incident_timeline_and_the_remediations():
         }
     ]
     dag_ids = {rem_run: ["flightdq_remediation"], "run-a": ["flightdq_daily_checks"]}
-    view = data.build_day(D1, history_three_days(), remediations, [incident_dict()], dag_ids=dag_ids)
+    view = day_view.build_day(D1, history_three_days(), remediations, [incident_dict()], dag_ids=dag_ids)
     (incident,) = view.incidents
     assert (incident.state, incident.severity, incident.resolved_at) == (
         "resolved",
@@ -235,16 +235,16 @@ def test_day_view_shows_the_incident_timeline_and_the_remediations():
     assert remediation.outcome == "repaired" and remediation.etl_run_id == "jr_123"
     assert remediation.run.run_id == rem_run  # found from the file name through the timeline
     assert remediation.run.dags == [
-        ("flightdq_remediation", data.airflow_run_path("flightdq_remediation", rem_run))
+        ("flightdq_remediation", day_view.airflow_run_path("flightdq_remediation", rem_run))
     ]
     athena = {"template": "partition_stats", "engine": "athena", "query_execution_id": "q-9", "seconds": 1.5}
     queried = rec(P, D1, "duplicates", "pass", details={"queries": [athena | {"data_scanned_bytes": 2048}]})
-    (row,) = data.build_day(D1, [queried], [], None, dag_ids={}, backend="aws").checks
+    (row,) = day_view.build_day(D1, [queried], [], None, dag_ids={}, backend="aws").checks
     assert row.queries == [
         ("partition_stats on athena, 1.5 s, 2,048 bytes scanned", links.athena_query_url("q-9", "us-east-1"))
     ]
-    assert data.build_day(D1, [queried], [], None, dag_ids={}).checks[0].queries[0][1] is None  # local
-    aws = data.build_day(D1, [], remediations, None, dag_ids={}, backend="aws")
+    assert day_view.build_day(D1, [queried], [], None, dag_ids={}).checks[0].queries[0][1] is None  # local
+    aws = day_view.build_day(D1, [], remediations, None, dag_ids={}, backend="aws")
     assert aws.remediations[0].etl_url.startswith("https://us-east-1.console.aws.amazon.com/gluestudio/")
     assert aws.incidents is None
 
@@ -256,11 +256,11 @@ def test_incidents_are_read_defensively(tmp_path, monkeypatch):
     IncidentStore(blobs).append(
         P, D1, "duplicates", Event("2026-11-23T02:00:00+00:00", "detected", "dup", "P3")
     )
-    found = data.read_incidents(blobs, [D1])
+    found = day_view.read_incidents(blobs, [D1])
     assert [(i["check"], i["state"], i["severity"]) for i in found] == [("duplicates", "open", "P3")]
     assert found[0]["timeline"][0]["event"] == "detected"
     monkeypatch.setitem(sys.modules, "flightdq.incidents.store", None)  # the module is missing
-    assert data.read_incidents(blobs, [D1]) is None
+    assert day_view.read_incidents(blobs, [D1]) is None
 
 
 def test_remediation_records_carry_the_run_they_came_from(tmp_path):
@@ -268,9 +268,9 @@ def test_remediation_records_carry_the_run_they_came_from(tmp_path):
     HistoryStore(blobs).write_remediation(
         "manual__2026-11-23T08:00:00+00:00", [{"dt": D1, "action": "rebuild", "outcome": "repaired"}]
     )
-    (record,) = data.read_remediations(blobs, D1)
+    (record,) = HistoryStore(blobs).read_remediations([D1])
     assert record["run_key"] == "manual__2026-11-23T08_00_00+00_00"
-    assert data.match_run_key(record["run_key"], ["x", "manual__2026-11-23T08:00:00+00:00"]) == (
+    assert day_view.match_run_key(record["run_key"], ["x", "manual__2026-11-23T08:00:00+00:00"]) == (
         "manual__2026-11-23T08:00:00+00:00"
     )
 
@@ -295,14 +295,14 @@ def test_row_count_band_runs_from_the_alarm_threshold_to_the_highest_comparable_
         drift(D2, 60, 100, {"2026-11-14": 100, "2026-11-07": 98}, "fail", "P2"),
         drift(D3, 7, None, {}, "warn", hours=3),
     ]
-    p1, p2, p3, p4 = data.row_count_series(records, [D1, D2, D3, "2026-11-23"], drop_fail_ratio=0.2)
+    p1, p2, p3, p4 = counts.row_count_series(records, [D1, D2, D3, "2026-11-23"], drop_fail_ratio=0.2)
     assert (p1.observed, p1.expected, p1.low, p1.high) == (95, 100, 80.0, 120)
     assert p1.state == "pass" and not p1.partial
     assert (p2.low, p2.high, p2.state) == (80.0, 100, "P2")  # below its band: a drop
     assert p2.observed < p2.low
     assert (p3.expected, p3.low, p3.high, p3.partial, p3.state) == (None, None, None, True, "warn")
     assert (p4.observed, p4.state) == (None, "nodata")
-    assert data.row_count_series(records, [D1], drop_fail_ratio=0.5)[0].low == 50.0
+    assert counts.row_count_series(records, [D1], drop_fail_ratio=0.5)[0].low == 50.0
 
 
 def test_chart_draws_the_band_median_and_dots_in_the_calendar_colours():
@@ -310,7 +310,7 @@ def test_chart_draws_the_band_median_and_dots_in_the_calendar_colours():
         drift(D1, 95, 100, {"a": 90, "b": 110, "c": 120}),
         drift(D2, 60, 100, {"a": 100, "b": 98}, "fail", "P2"),
     ]
-    svg = row_count_svg(data.row_count_series(records, [D1, D2]), highlight=D2, day_href="/flightdq/day/")
+    svg = row_count_svg(counts.row_count_series(records, [D1, D2]), highlight=D2, day_href="/flightdq/day/")
     assert svg.startswith("<svg") and svg.endswith("</svg>")
     bands = re.findall(r'class="band" data-dt="([\d-]+)" data-low="([\d.]+)" data-high="([\d.]+)"', svg)
     assert bands == [(D1, "80.0", "120.0"), (D2, "80.0", "100.0")]
@@ -320,13 +320,13 @@ def test_chart_draws_the_band_median_and_dots_in_the_calendar_colours():
     assert f'href="/flightdq/day/{D2}"' in svg
     assert 'class="highlight"' in svg
     assert "normal 100 (band 80 to 100)" in svg  # the tooltip says the numbers
-    empty = row_count_svg(data.row_count_series([], [D1]))
+    empty = row_count_svg(counts.row_count_series([], [D1]))
     assert "No record_count_drift verdicts" in empty
 
 
 def test_chart_axis_has_round_ticks_above_every_value():
     assert nice_step(100) == 50 and nice_step(7) == 2 and nice_step(0) == 1
-    points = data.row_count_series([drift(D1, 95, 100, {"a": 120})], [D1])
+    points = counts.row_count_series([drift(D1, 95, 100, {"a": 120})], [D1])
     low, top = y_range(points)
     assert low == 0 and top >= 120 * 1.05 and top % nice_step(top) == 0
 

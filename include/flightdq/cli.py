@@ -129,7 +129,7 @@ def _remediate(args: argparse.Namespace) -> int:
     from flightdq.backends.registry import get_backend
     from flightdq.checks.runner import validate_request
     from flightdq.core.config import Settings
-    from flightdq.recovery.remediation import Outcome, outcomes_table, remediate
+    from flightdq.recovery.execute import Outcome, outcomes_table, remediate
 
     settings = Settings.from_env()
     as_of = parse_moment(args.as_of) if args.as_of else utcnow()
@@ -153,7 +153,7 @@ def _incident(args: argparse.Namespace) -> int:
 
     from flightdq.backends.registry import get_backend
     from flightdq.core.config import Settings
-    from flightdq.incidents.alerting import write_review
+    from flightdq.incidents.reviews import write_review
     from flightdq.incidents.store import IncidentStore
 
     settings = Settings.from_env()

@@ -88,7 +88,7 @@ def main() -> int:
             flush=True,
         )
         _airflow("dags", "test", "flightdq_remediation", "-c", json.dumps(conf), log_path=log_path)
-        from flightdq.recovery.remediation import DayOutcome, Outcome, outcomes_table
+        from flightdq.recovery.execute import DayOutcome, Outcome, outcomes_table
 
         ended = [
             DayOutcome(**(r | {"outcome": Outcome(r["outcome"])}))

@@ -149,7 +149,8 @@ def resolve_remediation_request(
 
 def plan_remediation(request: Mapping[str, Any], run_id: str) -> list[dict[str, Any]]:
     from flightdq.backends.registry import get_backend
-    from flightdq.recovery.remediation import note_started, plan_days
+    from flightdq.recovery.execute import note_started
+    from flightdq.recovery.plan import plan_days
 
     backend = get_backend()
     as_of = parse_moment(request["as_of"])
@@ -165,14 +166,15 @@ def days_to_repair(request: Mapping[str, Any], plans: Sequence[Mapping[str, Any]
     if request["dry_run"]:
         log.info("dry run: nothing will be changed")
         return []
-    from flightdq.recovery.remediation import REPAIR_ACTIONS
+    from flightdq.recovery.plan import REPAIR_ACTIONS
 
     return [dict(p) for p in plans if p["action"] in REPAIR_ACTIONS]
 
 
 def repair_planned_day(plan: Mapping[str, Any]) -> dict[str, Any]:
     from flightdq.backends.registry import get_backend
-    from flightdq.recovery.remediation import DayPlan, repair_day
+    from flightdq.recovery.execute import repair_day
+    from flightdq.recovery.plan import DayPlan
 
     return repair_day(get_backend(), DayPlan.from_dict(plan))
 
@@ -185,7 +187,8 @@ def finish_remediation(
 ) -> dict[str, Any]:
     """Check the repaired days again and record how every day ended (see `remediation_verdict`)."""
     from flightdq.backends.registry import get_backend
-    from flightdq.recovery.remediation import DayPlan, Outcome, finish, note_finished, outcomes_table
+    from flightdq.recovery.execute import Outcome, finish, note_finished, outcomes_table
+    from flightdq.recovery.plan import DayPlan
 
     backend = get_backend()
     ended = finish(
@@ -236,9 +239,10 @@ def incidents_step(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Turn this run's results into incidents and alerts
-    (see `flightdq.incidents.alerting.manage_incidents`)."""
+    (see `flightdq.incidents.manage.manage_incidents`)."""
     from flightdq.backends.registry import get_backend
-    from flightdq.incidents.alerting import manage_incidents, notifiers_from_env
+    from flightdq.incidents.manage import manage_incidents
+    from flightdq.incidents.notifiers import notifiers_from_env
 
     settings = settings or Settings.from_env()
     backend = get_backend(settings)

@@ -39,7 +39,14 @@ class HistoryStore:
         return self._write_by_day(self.remediations, f"{safe_name(run_id)}.json", records)
 
     def read_remediations(self, days: Iterable[date | str]) -> list[dict[str, Any]]:
-        return self._read_days(self.remediations, days)
+        """How each day of each remediation run ended, each record with `run_key`: the file name it
+        came from, i.e. the remediation run id as `safe_name` wrote it."""
+        return [
+            dict(record) | {"run_key": key.rsplit("/", 1)[-1].removesuffix(".json")}
+            for day in sorted({str(d) for d in days})
+            for key in self.day_files(self.remediations, day)
+            for record in self.load(key)
+        ]
 
     def read(self, days: Iterable[date | str]) -> list[dict[str, Any]]:
         return self._read_days(self.checks, days)
@@ -67,11 +74,23 @@ class HistoryStore:
             written.append(self.blobs.location(key))
         return written
 
+    def day_files(self, prefix: str, day: date | str) -> list[str]:
+        """The record files of one day under `prefix` (`self.checks` or `self.remediations`)."""
+        return self.blobs.list(f"{prefix}/dt={day}/")
+
+    def load(self, key: str) -> list[dict[str, Any]]:
+        """The records of one file ([] when it went away since it was listed)."""
+        data = self.blobs.get(key)
+        return json.loads(data) if data is not None else []
+
+    def last_checked_day(self) -> str | None:
+        days = {key.split("/")[2].removeprefix("dt=") for key in self.blobs.list(f"{self.checks}/")}
+        return max(days) if days else None
+
     def _read_days(self, prefix: str, days: Iterable[date | str]) -> list[dict[str, Any]]:
-        records: list[dict[str, Any]] = []
-        for day in sorted({str(d) for d in days}):
-            for key in self.blobs.list(f"{prefix}/dt={day}/"):
-                data = self.blobs.get(key)
-                if data is not None:
-                    records.extend(json.loads(data))
-        return records
+        return [
+            record
+            for day in sorted({str(d) for d in days})
+            for key in self.day_files(prefix, day)
+            for record in self.load(key)
+        ]

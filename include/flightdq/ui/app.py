@@ -16,7 +16,6 @@ UI's frame, on their own, and under an `[api] base_url` with a path.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -29,7 +28,8 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from flightdq.core.links import PLUGIN_URL_PREFIX
-from flightdq.ui import data
+from flightdq.storage.history import HistoryStore
+from flightdq.ui import counts, data, day_view
 from flightdq.ui.auth import Refused, User, airflow_user, login_url
 from flightdq.ui.chart import STATE_COLORS, row_count_svg
 
@@ -55,7 +55,7 @@ class Sources:
         self,
         settings_factory: Callable[[], Any] | None = None,
         blobs_factory: Callable[[Any], Any] | None = None,
-        dag_ids_lookup: data.RunLookup | None = None,
+        dag_ids_lookup: day_view.RunLookup | None = None,
     ) -> None:
         self.settings_factory = settings_factory or _settings_from_env
         self.blobs_factory = blobs_factory or _blobs_for
@@ -75,19 +75,17 @@ class Sources:
     def check_records(self, blobs: Any, days: Iterable[str], *, today: date) -> list[dict[str, Any]]:
         """Every check record of `days`. Record files of days that are over are kept for a few minutes
         (a page reads thousands of small files; a file changes only when its task runs again)."""
+        history = HistoryStore(blobs)
         records: list[dict[str, Any]] = []
         fresh_from = str(today - timedelta(days=FRESH_DAYS))
         now = time.monotonic()
         for day in sorted(set(days)):
-            for key in blobs.list(f"{data.HISTORY_ROOT}/checks/dt={day}/"):
+            for key in history.day_files(history.checks, day):
                 hit = self._cache.get(key) if day < fresh_from else None
                 if hit is not None and hit[0] > now:
                     records.extend(hit[1])
                     continue
-                raw = blobs.get(key)
-                if raw is None:
-                    continue
-                found = json.loads(raw)
+                found = history.load(key)
                 if day < fresh_from:
                     with self._lock:
                         if len(self._cache) >= CACHE_MAX_FILES:
@@ -97,8 +95,7 @@ class Sources:
         return records
 
     def last_checked_day(self, blobs: Any) -> str | None:
-        days = {key.split("/")[2].removeprefix("dt=") for key in blobs.list(f"{data.HISTORY_ROOT}/checks/")}
-        return max(days) if days else None
+        return HistoryStore(blobs).last_checked_day()
 
 
 def _settings_from_env() -> Any:
@@ -253,7 +250,7 @@ def create_app(
         day_list = data.day_list(end_day, span)
         records = sources.check_records(blobs, day_list, today=now)
         calendar = data.build_calendar(records, day_list)
-        points = data.row_count_series(
+        points = counts.row_count_series(
             records, day_list, drop_fail_ratio=settings.policy.record_count_drift.drop_fail_ratio
         )
         return render(
@@ -285,11 +282,11 @@ def create_app(
         settings, blobs = sources.open()
         now = today()
         records = sources.check_records(blobs, [str(day)], today=now)
-        remediations = data.read_remediations(blobs, str(day))
-        incidents = data.read_incidents(blobs, [str(day)])
-        dag_ids = sources.dag_ids_lookup(data.run_ids_of_day(records, incidents))
+        remediations = HistoryStore(blobs).read_remediations([day])
+        incidents = day_view.read_incidents(blobs, [str(day)])
+        dag_ids = sources.dag_ids_lookup(day_view.run_ids_of_day(records, incidents))
         base = _base(request)
-        view = data.build_day(
+        view = day_view.build_day(
             str(day),
             records,
             remediations,
@@ -301,7 +298,7 @@ def create_app(
         around = [str(day + timedelta(days=i)) for i in range(-CHART_DAYS_AROUND, CHART_DAYS_AROUND + 1)]
         around = [d for d in around if d <= str(now)]
         chart_records = sources.check_records(blobs, around, today=now)
-        points = data.row_count_series(
+        points = counts.row_count_series(
             chart_records, around, drop_fail_ratio=settings.policy.record_count_drift.drop_fail_ratio
         )
         return render(

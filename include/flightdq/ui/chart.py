@@ -11,7 +11,8 @@ import math
 from collections.abc import Sequence
 from html import escape
 
-from flightdq.ui.data import STATE_LABELS, CountPoint, format_value
+from flightdq.ui.counts import CountPoint
+from flightdq.ui.data import STATE_LABELS, format_value
 
 # One palette for the calendar (static/flightdq.css repeats these; a test keeps them equal).
 STATE_COLORS = {

@@ -1,9 +1,9 @@
-"""Remediation: the runbook's "re-run ETL job for missing partitions", made safe.
+"""Remediation carried out: the runbook's "re-run ETL job for missing partitions", made safe.
 
-For each day: plan (nothing to do / register / rebuild / not repairable), then, unless it is a dry
-run, act on one day at a time, then check the day again and say how it ended. A day whose raw data
-is missing is data loss: it gets no ETL run. A day never gets a second ETL run while one is going
-(the backend's job registry enforces it; a second caller waits for the first run instead).
+Act on one day at a time (unless it is a dry run), check the days again and say how each ended.
+A day never gets a second ETL run while one is going (the backend's job registry enforces it; a
+second caller waits for the first run instead). `remediate` is the whole loop in one process; the
+DAG runs the same steps as separate tasks.
 """
 
 from __future__ import annotations
@@ -17,18 +17,12 @@ from typing import Any
 
 from flightdq.backends.base import Backend, BackendError
 from flightdq.checks.runner import run_checks
-from flightdq.core.contract import PARTITION_PRESENCE, PROCESSED_DATASET, RAW_DATASET, SCHEMA_VALIDITY
+from flightdq.core.contract import PROCESSED_DATASET
 from flightdq.core.dates import InputError
 from flightdq.core.results import CheckResult
+from flightdq.recovery.plan import REPAIR_ACTIONS, Action, DayPlan, plan_days
 
 log = logging.getLogger(__name__)
-
-
-class Action(StrEnum):
-    NOTHING = "nothing"
-    REGISTER = "register"  # files are in storage, the catalog does not know them
-    REBUILD = "rebuild"  # re-run the ETL from raw data
-    NOT_REPAIRABLE = "not_repairable"  # raw data is missing: data loss, no ETL run
 
 
 class Outcome(StrEnum):
@@ -37,20 +31,6 @@ class Outcome(StrEnum):
     REPAIRED = "repaired"
     STILL_FAILING = "still_failing"
     NOT_REPAIRABLE = "not_repairable"
-
-
-@dataclass
-class DayPlan:
-    dt: str
-    action: Action
-    reasons: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self) | {"action": str(self.action)}
-
-    @classmethod
-    def from_dict(cls, record: Mapping[str, Any]) -> DayPlan:
-        return cls(record["dt"], Action(record["action"]), list(record.get("reasons", [])))
 
 
 @dataclass
@@ -64,59 +44,6 @@ class DayOutcome:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"outcome": str(self.outcome)}
-
-
-def plan_from_results(days: Sequence[date], results: Iterable[CheckResult]) -> list[DayPlan]:
-    """Decide, from a validation of the days, what each day needs."""
-    by_day: dict[str, list[CheckResult]] = {}
-    for result in results:
-        by_day.setdefault(result.dt, []).append(result)
-    plans = []
-    for day in days:
-        found = by_day.get(str(day), [])
-        raw_gaps = [
-            r for r in found if r.dataset == RAW_DATASET and r.check == PARTITION_PRESENCE and r.failed
-        ]
-        failing = [r for r in found if r.dataset == PROCESSED_DATASET and r.failed]
-        reasons = [f"{r.check}: {r.message}" for r in failing]
-        if raw_gaps:
-            plans.append(
-                DayPlan(
-                    str(day),
-                    Action.NOT_REPAIRABLE,
-                    [
-                        f"raw data missing ({raw_gaps[0].message}); re-running the ETL cannot bring it back",
-                        *reasons,
-                    ],
-                )
-            )
-        elif not failing:
-            plans.append(DayPlan(str(day), Action.NOTHING))
-        elif _files_fine_but_unregistered(failing):
-            plans.append(DayPlan(str(day), Action.REGISTER, reasons))
-        else:
-            plans.append(DayPlan(str(day), Action.REBUILD, reasons))
-    return plans
-
-
-def _files_fine_but_unregistered(failing: list[CheckResult]) -> bool:
-    """The partition's files are in storage and sound, only the catalog does not know them: the
-    engine could not see the day, so its SQL checks failed too, but registering it is the repair."""
-    unregistered = any(
-        r.check == PARTITION_PRESENCE and r.details.get("state") == "not_registered" for r in failing
-    )
-    files_broken = any(r.check == SCHEMA_VALIDITY and not r.details.get("blocked_by") for r in failing)
-    return unregistered and not files_broken
-
-
-def plan_days(
-    backend: Backend, days: Sequence[date], as_of: datetime, *, run_id: str, record: bool = True
-) -> list[DayPlan]:
-    """Validate the days and plan each. A dry run passes `record=False`: it writes nothing at all."""
-    results = run_checks(
-        days, as_of, backend=backend, settings=backend.settings, run_id=run_id, record=record
-    )
-    return plan_from_results(days, results)
 
 
 def repair_day(backend: Backend, plan: DayPlan) -> dict[str, Any]:
@@ -208,9 +135,6 @@ def outcomes(
                 )
             )
     return ended
-
-
-REPAIR_ACTIONS = (Action.REBUILD, Action.REGISTER)
 
 
 def finish(

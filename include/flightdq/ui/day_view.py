@@ -1,0 +1,341 @@
+"""The day view: a day's checks, the runs that produced them with their Airflow links, its
+remediations and its incidents, assembled from flightdq's records as plain Python."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from flightdq.core.contract import CHECKS
+from flightdq.core.links import etl_run_url, query_url
+from flightdq.storage.history import safe_name
+from flightdq.ui.data import (
+    DATASET_CHECKS,
+    DATASET_ORDER,
+    FAILED,
+    format_value,
+    latest_records,
+    record_state,
+    worst,
+)
+
+log = logging.getLogger(__name__)
+
+RunLookup = Callable[[Iterable[str]], Mapping[str, Sequence[str]]]  # run ids -> dag ids that have them
+
+
+def airflow_run_path(dag_id: str, run_id: str, ui_root: str = "") -> str:
+    """The Airflow UI's page of a DAG run, relative to the site (`ui_root`: `[api] base_url`'s path)."""
+    return f"{ui_root}/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}"
+
+
+def run_kind(run_id: str) -> str:
+    if run_id.startswith("cli__"):
+        return "command line"
+    if run_id.endswith("__recheck"):
+        return "re-check after repair"
+    if run_id.startswith("scheduled__"):
+        return "scheduled run"
+    if run_id.startswith("manual__"):
+        return "manual run"
+    if run_id.startswith("asset_triggered__"):
+        return "asset-triggered run"
+    return "run"
+
+
+@dataclass
+class RunLink:
+    run_id: str
+    kind: str
+    dags: list[tuple[str, str]]  # (dag id, url of the run page)
+
+
+def run_links(run_id: str, dag_ids: Mapping[str, Sequence[str]], ui_root: str = "") -> RunLink:
+    """Where a run id recorded in the history can be seen in Airflow. A re-check after a repair is
+    recorded as `<remediation run id>__recheck`: it links to the remediation run."""
+    target = run_id.removesuffix("__recheck")
+    dags = dag_ids.get(run_id) or dag_ids.get(target) or ()
+    return RunLink(run_id, run_kind(run_id), [(d, airflow_run_path(d, target, ui_root)) for d in dags])
+
+
+@dataclass
+class CheckRow:
+    dataset: str
+    check: str
+    state: str
+    record: Mapping[str, Any]
+    run: RunLink
+    earlier: list[Mapping[str, Any]]  # older verdicts on the same key, newest first
+    queries: list[tuple[str, str | None]]  # (description, console url or None)
+
+    @property
+    def observed(self) -> str:
+        return format_value(self.record.get("observed"))
+
+    @property
+    def expected(self) -> str:
+        return format_value(self.record.get("expected"))
+
+    @property
+    def details_json(self) -> str:
+        return json.dumps(self.record.get("details") or {}, indent=1, sort_keys=True, default=str)
+
+
+@dataclass
+class RunRow:
+    run: RunLink
+    first_checked: str
+    last_checked: str
+    checks: list[str]
+    state: str
+
+
+@dataclass
+class RemediationRow:
+    run_key: str
+    run: RunLink | None
+    action: str
+    outcome: str
+    message: str
+    etl_run_id: str | None
+    etl_url: str | None
+    still_failing: list[str]
+
+
+@dataclass
+class EventRow:
+    at: str
+    event: str
+    detail: str
+    severity: str | None
+    run: RunLink | None
+    links: list[tuple[str, str | None]]  # (label, url or None when the value is not a link)
+
+
+@dataclass
+class IncidentView:
+    id: str
+    dataset: str
+    check: str
+    state: str
+    severity: str
+    opened_at: str
+    resolved_at: str | None
+    timeline: list[EventRow]
+
+
+@dataclass
+class DayView:
+    day: str
+    state: str
+    checks: list[CheckRow]
+    runs: list[RunRow]
+    remediations: list[RemediationRow]
+    incidents: list[IncidentView] | None  # None: no incident data available
+    missing_checks: list[tuple[str, str]] = field(default_factory=list)  # (dataset, check) never checked
+
+    @property
+    def failing(self) -> list[CheckRow]:
+        return [c for c in self.checks if c.record.get("status") in FAILED]
+
+
+def _link_items(links: Mapping[str, Any] | None, backend: str) -> list[tuple[str, str | None]]:
+    items: list[tuple[str, str | None]] = []
+    for label, value in sorted((links or {}).items()):
+        text = str(value)
+        if text.startswith(("http://", "https://", "/")):
+            items.append((label.replace("_", " "), text))
+        elif label == "etl_run":
+            items.append((f"ETL run {text}", etl_run_url(backend, text)))
+        else:
+            items.append((f"{label.replace('_', ' ')}: {text}", None))
+    return items
+
+
+def normalize_incident(incident: Any) -> dict[str, Any]:
+    """An `Incident` (dataclass with `to_dict`) or a dict, as a plain dict."""
+    if hasattr(incident, "to_dict"):
+        incident = incident.to_dict()
+    record = dict(incident)
+    record["state"] = str(record.get("state", ""))
+    record["timeline"] = [dict(e) if isinstance(e, Mapping) else vars(e) for e in record.get("timeline", [])]
+    return record
+
+
+def match_run_key(run_key: str, known_run_ids: Iterable[str]) -> str | None:
+    """The run id whose history file name (`safe_name(run_id)`) is `run_key`."""
+    return next((r for r in known_run_ids if safe_name(r) == run_key), None)
+
+
+def _check_order(check: str) -> int:
+    return CHECKS.index(check) if check in CHECKS else len(CHECKS)
+
+
+def build_day(
+    day: str,
+    records: Iterable[Mapping[str, Any]],
+    remediations: Iterable[Mapping[str, Any]],
+    incidents: Iterable[Any] | None,
+    *,
+    dag_ids: Mapping[str, Sequence[str]],
+    backend: str = "local",
+    ui_root: str = "",
+) -> DayView:
+    """Everything known about one day: each check's latest verdict (observed against expected),
+    the runs that checked it, the remediations that repaired it and its incidents' timelines."""
+    records = [r for r in records if r.get("dt") == day]
+    latest = latest_records(records)
+    by_key: dict[tuple[str, str, str], list[Mapping[str, Any]]] = {}
+    for record in sorted(records, key=lambda r: r.get("checked_at", ""), reverse=True):
+        by_key.setdefault((record["dataset"], record["dt"], record["check"]), []).append(record)
+
+    def order(key: tuple[str, str, str]) -> tuple[int, int, str]:
+        dataset, _, check = key
+        d = DATASET_ORDER.index(dataset) if dataset in DATASET_ORDER else len(DATASET_ORDER)
+        c = CHECKS.index(check) if check in CHECKS else len(CHECKS)
+        return d, c, check
+
+    checks = []
+    for key in sorted(latest, key=order):
+        record = latest[key]
+        queries = []
+        for q in (record.get("details") or {}).get("queries") or []:
+            if isinstance(q, Mapping):
+                text = f"{q.get('template', 'query')} on {q.get('engine', '?')}"
+                if q.get("seconds") is not None:
+                    text += f", {q['seconds']} s"
+                scanned = q.get("data_scanned_bytes", q.get("bytes_scanned"))
+                if scanned is not None:
+                    text += f", {format_value(scanned)} bytes scanned"
+                queries.append((text, query_url(backend, q)))
+        checks.append(
+            CheckRow(
+                key[0],
+                key[2],
+                record_state(record),
+                record,
+                run_links(str(record.get("run_id", "")), dag_ids, ui_root),
+                by_key[key][1:],
+                queries,
+            )
+        )
+    seen = {(d, c) for d, _, c in latest}
+    missing = [(d, c) for d in DATASET_ORDER for c in DATASET_CHECKS[d] if (d, c) not in seen]
+
+    runs: dict[str, list[Mapping[str, Any]]] = {}
+    for record in records:
+        runs.setdefault(str(record.get("run_id", "")), []).append(record)
+    run_rows = []
+    for run_id, run_records in runs.items():
+        stamps = sorted(r.get("checked_at", "") for r in run_records)
+        run_rows.append(
+            RunRow(
+                run_links(run_id, dag_ids, ui_root),
+                stamps[0],
+                stamps[-1],
+                sorted(
+                    {r["check"] for r in run_records}, key=lambda c: CHECKS.index(c) if c in CHECKS else 99
+                ),
+                worst(record_state(r) for r in run_records),
+            )
+        )
+    run_rows.sort(key=lambda r: r.last_checked, reverse=True)
+
+    incident_views = None
+    known_run_ids = set(runs) | {r.removesuffix("__recheck") for r in runs}
+    if incidents is not None:
+        incident_views = []
+        for raw in incidents:
+            incident = normalize_incident(raw)
+            if incident.get("dt") != day:
+                continue
+            timeline = []
+            for event in incident.get("timeline", []):
+                run_id = event.get("run_id")
+                if run_id:
+                    known_run_ids.add(run_id)
+                timeline.append(
+                    EventRow(
+                        str(event.get("at", "")),
+                        str(event.get("event", "")),
+                        str(event.get("detail", "")),
+                        event.get("severity"),
+                        run_links(run_id, dag_ids, ui_root) if run_id else None,
+                        _link_items(event.get("links"), backend),
+                    )
+                )
+            incident_views.append(
+                IncidentView(
+                    str(incident.get("id", "")),
+                    str(incident.get("dataset", "")),
+                    str(incident.get("check", "")),
+                    str(incident.get("state", "")),
+                    str(incident.get("severity", "")),
+                    str(incident.get("opened_at", "")),
+                    incident.get("resolved_at"),
+                    timeline,
+                )
+            )
+        incident_views.sort(key=lambda i: i.opened_at, reverse=True)
+
+    remediation_rows = []
+    for record in remediations:
+        if record.get("dt", day) != day:
+            continue
+        run_key = str(record.get("run_id") or record.get("run_key") or "")
+        run_id = record.get("run_id") or match_run_key(run_key, known_run_ids)
+        etl = record.get("etl_run_id")
+        remediation_rows.append(
+            RemediationRow(
+                run_key,
+                run_links(run_id, dag_ids, ui_root) if run_id else None,
+                str(record.get("action", "")),
+                str(record.get("outcome", "")),
+                str(record.get("message", "")),
+                etl,
+                etl_run_url(backend, etl),
+                list(record.get("still_failing") or []),
+            )
+        )
+
+    return DayView(
+        day,
+        worst(c.state for c in checks),
+        checks,
+        run_rows,
+        remediation_rows,
+        incident_views,
+        missing,
+    )
+
+
+def run_ids_of_day(records: Iterable[Mapping[str, Any]], incidents: Iterable[Any] | None) -> set[str]:
+    """Every run id the day's records and incident events name (to look their DAGs up)."""
+    ids = set()
+    for record in records:
+        if record.get("run_id"):
+            ids.add(str(record["run_id"]))
+            ids.add(str(record["run_id"]).removesuffix("__recheck"))
+    for raw in incidents or []:
+        for event in normalize_incident(raw).get("timeline", []):
+            if event.get("run_id"):
+                ids.add(str(event["run_id"]))
+    return ids
+
+
+def read_incidents(blobs: Any, days: Iterable[str]) -> list[dict[str, Any]] | None:
+    """The incidents of `days`, or None when there is no incident store (module or class missing,
+    or it cannot be read): the page then says "no incident data"."""
+    try:
+        from flightdq.incidents.store import IncidentStore
+    except ImportError:
+        return None
+    try:
+        return [normalize_incident(i) for i in IncidentStore(blobs).list(list(days))]
+    except Exception:  # a broken incident store must not take the page down
+        log.exception("incidents could not be read")
+        return None
