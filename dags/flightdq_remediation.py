@@ -101,10 +101,10 @@ def flightdq_remediation() -> None:
 
     @task(retries=3, retry_delay=timedelta(minutes=1))
     def incidents(request: dict) -> dict:
-        from flightdq.airflow.tasks import incidents_step
+        from flightdq.incidents.manage import incidents_for_run
 
         run_id = get_current_context()["run_id"]
-        return incidents_step(
+        return incidents_for_run(
             request["days"], run_id, "flightdq_remediation", results_run_id=f"{run_id}__recheck"
         )
 

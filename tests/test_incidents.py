@@ -239,7 +239,7 @@ def test_incident_cli_lists_open_incidents_and_writes_a_review(lake, backend, ch
 
 
 def test_on_aws_an_incident_links_the_athena_queries_behind_it(lake, backend, channels):
-    from flightdq.airflow.tasks import result_links
+    from flightdq.incidents.manage import result_links
 
     result = presence(Status.FAIL)
     result.details["queries"] = [

@@ -139,9 +139,9 @@ def _remediate(args: argparse.Namespace) -> int:
     ended = remediate(get_backend(settings), days, as_of, dry_run=args.dry_run, run_id=run_id)
     print(outcomes_table(ended), file=args.stdout)
     if not args.dry_run:  # the re-checks resolve incidents and announce it, as the DAG does
-        from flightdq.airflow.tasks import incidents_step
+        from flightdq.incidents.manage import incidents_for_run
 
-        incidents_step(
+        incidents_for_run(
             [str(d) for d in days], run_id, None, results_run_id=f"{run_id}__recheck", settings=settings
         )
     settled = {Outcome.NOTHING_TO_DO, Outcome.REPAIRED, Outcome.PLANNED}

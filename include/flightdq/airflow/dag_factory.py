@@ -143,10 +143,10 @@ def build_checks_dag(
         def incidents(target: dict) -> dict:
             """Open, worsen or resolve incidents; send the alerts that are due, exactly once. Fails
             (and retries) when an alert could not be delivered; nothing is lost meanwhile."""
-            from flightdq.airflow.tasks import incidents_step
+            from flightdq.incidents.manage import incidents_for_run
 
             context = get_current_context()
-            return incidents_step(target["days"], context["run_id"], dag_id)
+            return incidents_for_run(target["days"], context["run_id"], dag_id)
 
         summary = report(target)
         check_tasks >> summary

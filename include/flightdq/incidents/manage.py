@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from flightdq.core.config import Settings
 from flightdq.core.dates import utcnow
+from flightdq.core.links import airflow_run_url, query_url
 from flightdq.core.results import CheckResult
 from flightdq.incidents.alerts import Alert, due_alerts
-from flightdq.incidents.notifiers import Notifier
+from flightdq.incidents.notifiers import Notifier, notifiers_from_env
 from flightdq.incidents.outbox import AlertDeliveryError, Outbox
 from flightdq.incidents.reviews import write_review
 from flightdq.incidents.store import Event, EventKind, IncidentStore, reconcile
 
 if TYPE_CHECKING:
     from flightdq.backends.base import Backend
+
+log = logging.getLogger(__name__)
 
 
 def _note(store: IncidentStore, alert: Alert, kind: EventKind, detail: str, now: datetime) -> None:
@@ -78,4 +83,39 @@ def manage_incidents(
             f"{len(report['failed'])} alert deliveries failed (they stay pending and go out on retry): "
             + "; ".join(report["failed"][:5])
         )
+    return summary
+
+
+def result_links(backend: str, result: CheckResult) -> dict[str, str]:
+    """Links to what stands behind one result: on AWS, the Athena queries that computed it."""
+    urls = [url for q in result.details.get("queries", []) if (url := query_url(backend, q))]
+    return {f"athena_query_{n}" if n else "athena_query": url for n, url in enumerate(urls)}
+
+
+def incidents_for_run(
+    days: Sequence[str],
+    run_id: str,
+    dag_id: str | None,
+    *,
+    results_run_id: str | None = None,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Turn the results a run recorded into incidents and alerts (what the DAGs' `incidents` task and
+    `flightdq remediate` run): `manage_incidents` with the run's links and the configured notifiers."""
+    from flightdq.backends.registry import get_backend
+
+    settings = settings or Settings.from_env()
+    backend = get_backend(settings)
+    records = backend.history.read_run(results_run_id or run_id, days)
+    summary = manage_incidents(
+        backend,
+        [CheckResult.from_dict(r) for r in records],
+        run_id=run_id,
+        links={"airflow_run": airflow_run_url(dag_id, run_id)} if dag_id else {},
+        links_for=lambda result: result_links(backend.name, result),
+        notifiers=notifiers_from_env(settings.lake, settings.backend, settings.aws_conn_id),
+        now=now,
+    )
+    log.info("incidents: %s", {k: v for k, v in summary.items() if v})
     return summary
