@@ -14,7 +14,7 @@ export AIRFLOW__CORE__UNIT_TEST_MODE := False
 export GX_ANALYTICS_ENABLED := False
 export FLIGHTDQ_LAKE ?= $(CURDIR)/lake
 
-.PHONY: help install demo test test-fast lint format bench airflow sandbox clean
+.PHONY: help install browser demo test test-fast lint format bench airflow sandbox clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -31,11 +31,16 @@ install: $(STAMP) ## create .venv with the pinned dependencies and the flightdq 
 demo: install ## generate a sample lake with planted faults and run the daily DQ DAG over it
 	$(BIN)/python -m flightdq_dev.demo
 
-test: install ## run the whole test suite (unit, AWS-emulator and whole-DAG layers)
+browser: ## Debian's chromium for the browser test, when missing and this user can install it
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	  || echo "make browser: chromium is missing and cannot be installed here; the browser test will skip"; }
+
+test: install browser ## run the whole test suite: tests/unit, tests/emulator (moto), tests/system (Airflow, browser)
 	$(BIN)/python -m pytest
 
-test-fast: install ## the unit layer only (no Airflow runs, no emulator)
-	$(BIN)/python -m pytest -m "not slow and not aws"
+test-fast: install ## the unit layer only (tests/unit: no Airflow runs, no emulator)
+	$(BIN)/python -m pytest tests/unit -m "not slow"
 
 lint: install ## ruff, with its Airflow rules
 	$(BIN)/ruff check .

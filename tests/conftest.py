@@ -27,6 +27,18 @@ for _inherited in ("FLIGHTDQ_LAKE", "FLIGHTDQ_BACKEND", "FLIGHTDQ_POLICY"):
     os.environ.pop(_inherited, None)
 
 
+# The three layers are folders: unit/ (plain logic), emulator/ (AWS API calls against moto on
+# 127.0.0.1) and system/ (real Airflow runs, a real browser). The folder gives the mark.
+LAYER_MARKS = {"emulator": "aws", "system": "slow"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        layer = Path(str(item.path)).relative_to(REPO / "tests").parts[0]
+        if layer in LAYER_MARKS:
+            item.add_marker(LAYER_MARKS[layer])
+
+
 def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(_AIRFLOW_HOME, ignore_errors=True)
 

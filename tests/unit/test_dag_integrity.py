@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-DAGS = Path(__file__).resolve().parents[1] / "dags"
+DAGS = Path(__file__).resolve().parents[2] / "dags"
 DAG_FILES = sorted(p for p in DAGS.glob("*.py") if not p.name.startswith("_"))
 HEAVY = ("great_expectations", "duckdb", "pyarrow", "pandas", "boto3", "botocore", "sqlglot")
 

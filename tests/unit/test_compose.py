@@ -14,7 +14,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "docker-compose.yaml"
 AIRFLOW_HOME = PurePosixPath("/opt/airflow")
 COMPONENTS = {  # service -> the Airflow command it runs

@@ -22,7 +22,7 @@ from flightdq.storage.history import HistoryStore
 from flightdq.ui import counts, data, day_view
 from flightdq.ui.chart import STATE_COLORS, nice_step, row_count_svg, y_range
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 P = "flightdata_processed"
 R = "flightdata_raw"
 D1, D2, D3 = "2026-11-20", "2026-11-21", "2026-11-22"
