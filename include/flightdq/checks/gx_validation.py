@@ -1,6 +1,8 @@
 """The schema-validity rules as a Great Expectations suite, run on one day's processed rows.
 
 The suite is the plain JSON file `expectations/flightdata_processed.json` (a GX 1.x ExpectationSuite).
+That top-level folder is where it is edited; installing the project makes it the data package
+`flightdq.expectations` (see setup.py), read here with importlib.resources, so a wheel carries it.
 Every expectation carries a `meta` with a short rule name, the contract column and its kind:
 "schema" (the column set and each column's type) or "row" (a rule every row keeps).
 
@@ -27,6 +29,7 @@ off first and progress bars disabled in the context's configuration.
 from __future__ import annotations
 
 import functools
+import importlib.resources
 import json
 import logging
 import os
@@ -36,13 +39,40 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
     import pandas as pd
     import pyarrow as pa
 
 logger = logging.getLogger(__name__)
 
 SUITE_NAME = "flightdata_processed"
-DEFAULT_SUITE_PATH = Path(__file__).resolve().parents[3] / "expectations" / f"{SUITE_NAME}.json"
+SUITE_FILE = f"{SUITE_NAME}.json"
+SUITES_PACKAGE = "flightdq.expectations"
+# The suites folder of the source checkout this module runs from, if it does: include/flightdq/checks/ ->
+# expectations/. Not there for an installed wheel.
+_CHECKOUT_SUITES = Path(__file__).resolve().parents[3] / "expectations"
+
+
+def suites_folder() -> Traversable:
+    """Where the suites are read from.
+
+    From a source checkout (an editable install, or `PYTHONPATH=include` as docker-compose runs it)
+    the checkout's own top-level `expectations/` folder: the same folder an editable install maps
+    `flightdq.expectations` to, and the right one even when another checkout's editable install
+    is on the path. Otherwise (a wheel) the installed data package `flightdq.expectations`.
+    """
+    if (_CHECKOUT_SUITES / "__init__.py").is_file():
+        return _CHECKOUT_SUITES
+    return importlib.resources.files(SUITES_PACKAGE)
+
+
+def default_suite_path() -> Traversable:
+    """The schema-validity suite that runs when no path is given."""
+    return suites_folder() / SUITE_FILE
+
+
+DEFAULT_SUITE_PATH = default_suite_path()
 
 SCHEMA = "schema"
 ROW = "row"
@@ -86,9 +116,15 @@ class SuiteReport:
     rules: list[RuleOutcome]
 
 
-def load_suite(path: Path | None = None) -> dict:
-    """The suite as a plain dict (loadable with `gx.ExpectationSuite(**suite)`), its metadata checked."""
-    path = Path(path) if path is not None else DEFAULT_SUITE_PATH
+def load_suite(path: str | os.PathLike[str] | Traversable | None = None) -> dict:
+    """The suite as a plain dict (loadable with `gx.ExpectationSuite(**suite)`), its metadata checked.
+
+    `path`: a file path or an importlib.resources Traversable; the packaged suite when None.
+    """
+    if path is None:
+        path = default_suite_path()
+    elif isinstance(path, str | os.PathLike):
+        path = Path(path)
     try:
         suite = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
@@ -146,7 +182,9 @@ def day_parameters(day: date) -> dict[str, str]:
     return {"day_start": start.isoformat(), "day_end": (start + timedelta(days=1)).isoformat()}
 
 
-def validate_table(table: pa.Table, day: date, suite_path: Path | None = None) -> SuiteReport:
+def validate_table(
+    table: pa.Table, day: date, suite_path: str | os.PathLike[str] | Traversable | None = None
+) -> SuiteReport:
     """Run the suite on one partition's rows (`table`, as stored in its files) for UTC day `day`."""
     suite = load_suite(suite_path)
     frame = arrow_to_pandas(table)
