@@ -1060,7 +1060,7 @@ def seed_from_lake(local_lake_root: Path | str, endpoint: str, *, region: str = 
     SNS topic `flightdata-dq-alerts` and the DynamoDB table `flightdata-metrics`. Idempotent."""
     import boto3
 
-    from flightdq.backends.aws.backend import register_partitions_with_client
+    from flightdq.backends.aws.catalog import register_partitions_with_client
     from flightdq.backends.local.catalog import LocalCatalog
 
     root = Path(local_lake_root)

@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from flightdq.backends.aws.backend import AwsBackend, AwsTuning, register_partitions_with_client
+from flightdq.backends.aws.backend import AwsBackend
+from flightdq.backends.aws.catalog import register_partitions_with_client
+from flightdq.backends.aws.clients import AwsTuning
 from flightdq.backends.base import BackendError
 from flightdq.backends.local.backend import LocalBackend
 from flightdq.backends.registry import get_backend

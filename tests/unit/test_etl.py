@@ -3,10 +3,14 @@ replacement of a partition, crash recovery and the command line. Snapshots are w
 
 from __future__ import annotations
 
+import ast
 import gzip
 import itertools
 import json
+import os
 import random
+import subprocess
+import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -700,3 +704,45 @@ def test_main_takes_the_lake_from_the_environment_and_exits_1_on_a_failed_run(
     _small_day(tmp_path)
     assert etl.main(["--dt", DAY.isoformat()]) == 0
     assert read_partition(tmp_path).num_rows == 4
+
+
+# --- what the Glue job ships ----------------------------------------------------------------------
+
+ETL_PACKAGE = Path(etl.__file__).parent
+FOREIGN = ("airflow", "great_expectations", "flightdq.backends")
+
+
+def test_importing_the_glue_script_loads_neither_airflow_nor_the_backends_nor_gx() -> None:
+    """The Glue job ships `flightdq.etl` and `flightdq.core` only: importing its entry script in a fresh
+    interpreter must not load Airflow, the Airflow-side backends or Great Expectations."""
+    probe = "import json, sys\nimport flightdq.etl.glue_entry\nprint(json.dumps(sorted(sys.modules)))\n"
+    here = os.pathsep.join(filter(None, [str(ETL_PACKAGE.parents[1]), os.environ.get("PYTHONPATH")]))
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": here},  # this checkout's flightdq, not an installed one
+    )
+    loaded = json.loads(done.stdout)
+    assert "flightdq.etl.glue_entry" in loaded
+    assert [m for m in loaded if any(m == f or m.startswith(f"{f}.") for f in FOREIGN)] == []
+    outside = [m for m in loaded if m.startswith("flightdq.") and m.split(".")[1] not in ("etl", "core")]
+    assert outside == []
+
+
+def test_the_etl_package_imports_only_itself_and_core_even_inside_functions() -> None:
+    """Also the imports made when the job runs (inside functions), which a fresh import does not see."""
+    found = []
+    for path in sorted(ETL_PACKAGE.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            found += [
+                f"{path.name}:{node.lineno} {name}"
+                for name in names
+                if name.split(".")[0] in ("airflow", "great_expectations")
+                or (name.startswith("flightdq.") and name.split(".")[1] not in ("etl", "core"))
+            ]
+    assert found == []

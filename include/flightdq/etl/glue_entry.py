@@ -28,7 +28,9 @@ by updating the catalog partition's Location) would break the contract's fixed l
 
 Deployment (see docs/aws.md): a Glue 5.0 job (Spark job type `glueetl`, Python 3.11; the Python shell
 job type only offers Python 3.9) with `--additional-python-modules` carrying the flightdq wheel and
-duckdb==2.0.1 (and the pinned pyarrow), script = this file, `MaxConcurrentRuns` 1.
+duckdb==2.0.1 (and the pinned pyarrow), script = this file, `MaxConcurrentRuns` 1. It imports only
+`flightdq.etl` and `flightdq.core` (its S3 and catalog calls are `s3_io` and `glue_catalog`), never the
+Airflow-side backend.
 """
 
 from __future__ import annotations
@@ -40,7 +42,6 @@ import re
 import sys
 import tempfile
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -49,12 +50,11 @@ from typing import Any
 from flightdq.core import layout
 from flightdq.core.contract import ETL_JOB_NAME, PROCESSED_BUCKET, RAW_BUCKET
 from flightdq.core.dates import InputError, parse_day
-from flightdq.etl.transform import PARQUET_COMPRESSION, EtlError, transform_day
+from flightdq.etl.glue_catalog import register_partitions
+from flightdq.etl.s3_io import S3RangeReader, delete_keys, download, list_keys
+from flightdq.etl.transform import EtlError, transform_day, write_verified
 
 log = logging.getLogger(__name__)
-
-DOWNLOAD_THREADS = 8
-DELETE_BATCH = 1000  # DeleteObjects takes at most 1000 keys
 
 
 @dataclass(frozen=True)
@@ -100,8 +100,8 @@ def run_job(
             files = download(s3, raw_bucket, raw_keys, Path(tmp) / "raw")
             table = transform_day(files, day)
             local = Path(tmp) / "part.parquet"
-            _write_verified(table, local, dt)
-            old = [k for k in _list_keys(s3, processed_bucket, prefix) if k != new_key]
+            write_verified(table, local, dt)
+            old = [k for k in list_keys(s3, processed_bucket, prefix) if k != new_key]
             s3.upload_file(str(local), processed_bucket, new_key)
             try:
                 _verify_uploaded(s3, processed_bucket, new_key, local, table, dt)
@@ -114,12 +114,13 @@ def run_job(
                 except (BotoCoreError, ClientError) as cleanup:  # the original error matters more
                     log.error("dt=%s: could not remove %s: %s", dt, new_key, cleanup)
                 raise
-            _delete(s3, processed_bucket, old, dt)
-        registered = False
-        if register:
-            from flightdq.backends.aws.backend import register_partitions_with_client
-
-            registered = bool(register_partitions_with_client(glue, [dt]))
+            failed = delete_keys(s3, processed_bucket, old)
+            if failed:
+                raise EtlError(
+                    f"dt={dt}: the new file is in place but {len(failed)} old object(s) could not be "
+                    f"deleted (the partition holds duplicates until the next run): {'; '.join(failed[:5])}"
+                )
+        registered = bool(register_partitions(glue, [dt])) if register else False
     except (BotoCoreError, ClientError) as exc:
         raise EtlError(f"dt={dt}: AWS call failed: {exc}") from exc
     log.info("dt=%s: %d rows from %d raw objects -> %s", dt, table.num_rows, len(raw_keys), new_key)
@@ -135,44 +136,13 @@ def run_job(
 
 def list_raw_keys(s3: Any, bucket: str, day: date) -> list[str]:
     """The day's snapshot keys (matching the contract's layout), sorted."""
-    return sorted(k for k in _list_keys(s3, bucket, layout.raw_day_prefix(day)) if layout.RAW_KEY_RE.match(k))
-
-
-def download(s3: Any, bucket: str, keys: list[str], folder: Path) -> list[Path]:
-    """Fetch `keys` into `folder`, keeping their relative paths (names stay unique and ordered)."""
-
-    def fetch(key: str) -> Path:
-        path = folder / key
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-        return path
-
-    with ThreadPoolExecutor(DOWNLOAD_THREADS) as pool:
-        return list(pool.map(fetch, keys))
-
-
-def _list_keys(s3: Any, bucket: str, prefix: str) -> list[str]:
-    keys: list[str] = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        keys += [obj["Key"] for obj in page.get("Contents") or []]
-    return keys
-
-
-def _write_verified(table, path: Path, dt: str) -> None:
-    import pyarrow.parquet as pq
-
-    pq.write_table(table, path, compression=PARQUET_COMPRESSION)
-    back = pq.ParquetFile(path)
-    if back.metadata.num_rows != table.num_rows or not back.schema_arrow.equals(table.schema):
-        raise EtlError(f"dt={dt}: the Parquet file written locally does not read back as built")
+    return sorted(k for k in list_keys(s3, bucket, layout.raw_day_prefix(day)) if layout.RAW_KEY_RE.match(k))
 
 
 def _verify_uploaded(s3: Any, bucket: str, key: str, local: Path, table, dt: str) -> None:
     """The stored object has the local file's size, and its footer (read back from S3) the built rows
     and schema."""
     import pyarrow.parquet as pq
-
-    from flightdq.backends.aws.backend import S3RangeReader
 
     size = s3.head_object(Bucket=bucket, Key=key)["ContentLength"]
     if size != local.stat().st_size:
@@ -183,21 +153,6 @@ def _verify_uploaded(s3: Any, bucket: str, key: str, local: Path, table, dt: str
         stored = pq.ParquetFile(handle)
         if stored.metadata.num_rows != table.num_rows or not stored.schema_arrow.equals(table.schema):
             raise EtlError(f"dt={dt}: s3://{bucket}/{key} does not read back as the built partition")
-
-
-def _delete(s3: Any, bucket: str, keys: list[str], dt: str) -> None:
-    failed = []
-    for first in range(0, len(keys), DELETE_BATCH):
-        chunk = keys[first : first + DELETE_BATCH]
-        response = s3.delete_objects(
-            Bucket=bucket, Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": True}
-        )
-        failed += [f"{e.get('Key')}: {e.get('Code')}" for e in response.get("Errors") or []]
-    if failed:
-        raise EtlError(
-            f"dt={dt}: the new file is in place but {len(failed)} old object(s) could not be deleted "
-            f"(the partition holds duplicates until the next run): {'; '.join(failed[:5])}"
-        )
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")

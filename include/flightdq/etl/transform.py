@@ -244,7 +244,7 @@ def run_local_etl(lake_root: Path, day: date, *, fail_after_write: bool = False)
             staging = parent / f".dt={day}.staging-{uuid.uuid4().hex}"
             try:
                 staging.mkdir()
-                _write_verified(table, staging / PART_FILE, day)
+                write_verified(table, staging / PART_FILE, day)
                 if fail_after_write:
                     raise EtlError(
                         f"dt={day}: fault injected after the staging files were written "
@@ -307,8 +307,9 @@ def _recover(parent: Path, day: date) -> None:
         shutil.rmtree(leftover, ignore_errors=True)
 
 
-def _write_verified(table: pa.Table, path: Path, day: date) -> None:
-    """Write the Parquet file, flush it to disk and read it back: rows and schema must be the built ones."""
+def write_verified(table: pa.Table, path: Path, day: date | str) -> None:
+    """Write the Parquet file, flush it to disk and read it all back: rows and schema must be the built
+    ones. Both entry points (the local job and the Glue job) write through here."""
     import pyarrow.parquet as pq
 
     pq.write_table(table, path, compression=PARQUET_COMPRESSION)

@@ -20,6 +20,7 @@ from flightdq.backends.base import BackendError, EtlRun
 from flightdq.backends.local.catalog import LocalCatalog
 from flightdq.checks import queries
 from flightdq.core import layout
+from flightdq.core.arrow import unify_by_name
 from flightdq.core.contract import (
     PARTITION_KEY,
     PROCESSED_BUCKET,
@@ -171,7 +172,7 @@ class LocalBackend:
         if not files:
             raise BackendError(f"processed partition dt={day} has no Parquet files")
         schemas = [ds.dataset(str(f), format="parquet").schema for f in files]
-        unified = _unify_by_name(schemas)
+        unified = unify_by_name(schemas)
         return ds.dataset([str(f) for f in files], format="parquet", schema=unified).to_table()
 
     def partition_file_schemas(self, day: date) -> dict[str, pa.Schema]:
@@ -195,15 +196,3 @@ class LocalBackend:
                     hours.setdefault(int(match["hour"]), []).append(int(match["unix"]))
             result[str(day)] = hours
         return result
-
-
-def _unify_by_name(schemas: list[pa.Schema]) -> pa.Schema:
-    """One schema holding every column of every file; a column whose type differs between files
-    keeps the first file's type (reading then fails loudly rather than silently casting)."""
-    import pyarrow as pa
-
-    fields: dict[str, pa.Field] = {}
-    for schema in schemas:
-        for field in schema:
-            fields.setdefault(field.name, field)
-    return pa.schema(list(fields.values()))

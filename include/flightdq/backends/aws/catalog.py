@@ -1,0 +1,55 @@
+"""The Glue Data Catalog's partitions of the processed table: listed with `get_partitions`
+(paginated, an expression on `dt`) and registered with `batch_create_partition` using the table's
+StorageDescriptor (`flightdq.etl.glue_catalog`, which the Glue job shares); an entry reported
+`AlreadyExistsException` is fine, any other error raises `BackendError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from flightdq.backends.aws.clients import AwsClients, partition_day
+from flightdq.backends.base import BackendError
+from flightdq.core.contract import GLUE_DATABASE, PARTITION_KEY, PROCESSED_TABLE
+from flightdq.etl import glue_catalog
+from flightdq.etl.s3_io import error_code, error_message
+from flightdq.etl.transform import EtlError
+
+
+class GlueCatalog:
+    def __init__(self, clients: AwsClients) -> None:
+        self._clients = clients
+
+    def registered_partitions(self, start: date, end: date) -> set[str]:
+        from botocore.exceptions import ClientError
+
+        expression = f"{PARTITION_KEY} BETWEEN '{partition_day(start)}' AND '{partition_day(end)}'"
+        try:
+            values = self._clients.hook("glue_catalog").get_partitions(
+                database_name=GLUE_DATABASE, table_name=PROCESSED_TABLE, expression=expression
+            )
+        except ClientError as exc:
+            raise BackendError(
+                f"listing partitions of {GLUE_DATABASE}.{PROCESSED_TABLE} ({expression}) failed: "
+                f"{error_code(exc)}: {error_message(exc)}"
+            ) from exc
+        return {v[0] for v in values if v}
+
+    def register_partitions(self, dts: Iterable[str]) -> list[str]:
+        wanted = sorted({partition_day(dt) for dt in dts})
+        if not wanted:
+            return []
+        return register_partitions_with_client(self._clients.client("glue_catalog"), wanted)
+
+
+def register_partitions_with_client(
+    glue: Any, dts: Iterable[str], *, database: str = GLUE_DATABASE, table: str = PROCESSED_TABLE
+) -> list[str]:
+    """`glue_catalog.register_partitions` with a given boto3 Glue client, its failures raised as
+    BackendError (the Airflow side's error) with the same message."""
+    try:
+        return glue_catalog.register_partitions(glue, dts, database=database, table=table)
+    except EtlError as exc:
+        raise BackendError(str(exc)) from exc

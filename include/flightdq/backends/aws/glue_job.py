@@ -1,0 +1,195 @@
+"""The Glue job `flightdata-etl` seen from Airflow: before starting, a run already going for the day
+(same `--dt`) is attached to instead of starting another. `ConcurrentRunsExceededException` means
+wait and retry (bounded), re-checking for a run of the day each time: never a second run for one day,
+never a silent failure. The run is polled to a terminal state and returned as it ended.
+
+What the job itself does is `flightdq.etl.glue_entry`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from datetime import date, datetime
+from typing import Any
+
+from flightdq.backends.aws.clients import SERVER_ERROR_CODES, THROTTLING_CODES, AwsClients, partition_day
+from flightdq.backends.base import BackendError, EtlRun
+from flightdq.core.contract import ETL_JOB_NAME
+from flightdq.etl.s3_io import error_code, error_message
+
+log = logging.getLogger(__name__)
+
+GLUE_ACTIVE_STATES = frozenset({"STARTING", "RUNNING", "STOPPING", "WAITING"})
+GLUE_TERMINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "STOPPED", "TIMEOUT", "ERROR", "EXPIRED"})
+
+
+class GlueEtlJob:
+    """Runs of `flightdata-etl`: start or attach, wait, and list the runs of a day."""
+
+    def __init__(self, clients: AwsClients) -> None:
+        self._clients = clients
+        self._job_checked = False
+
+    def run_etl(self, day: date) -> EtlRun:
+        """Run `flightdata-etl --dt <day>`, or attach to the run already going for that day, and wait
+        for it to end. A run that ended STOPPED, ERROR, TIMEOUT, FAILED (or EXPIRED) comes back as not
+        succeeded, with its id and Glue's ErrorMessage."""
+        dt = partition_day(day)
+        self._check_job_once()
+        going = self.active_etl_run(dt)
+        if going is not None:
+            log.info("Glue run %s of %s for dt=%s is already going: attaching", going["Id"], ETL_JOB_NAME, dt)
+            return self._wait_for_run(going["Id"], dt, attached=True)
+        run_id, attached = self._start_run(dt)
+        return self._wait_for_run(run_id, dt, attached=attached)
+
+    def etl_runs(self, day: date | str) -> list[dict[str, Any]]:
+        """The runs of the job for `day` that Glue still remembers, oldest first, in the local job
+        registry's shape (run_id, dt, state, started_at, finished_at, error, rows)."""
+        return [
+            {
+                "run_id": r["Id"],
+                "dt": partition_day(day),
+                "state": r.get("JobRunState"),
+                "started_at": _iso(r.get("StartedOn")),
+                "finished_at": _iso(r.get("CompletedOn")),
+                "error": r.get("ErrorMessage"),
+                "rows": None,
+            }
+            for r in self._glue_runs_for(partition_day(day))
+        ]
+
+    def active_etl_run(self, dt: str) -> dict[str, Any] | None:
+        """The earliest-started Glue run for `dt` that is still going, if any (as Glue describes it)."""
+        going = [r for r in self._glue_runs_for(dt) if r.get("JobRunState") in GLUE_ACTIVE_STATES]
+        return going[0] if going else None
+
+    def _glue_runs_for(self, dt: str) -> list[dict[str, Any]]:
+        """Glue's JobRun records of the job whose `--dt` argument is `dt`, oldest first."""
+        runs = [r for r in self._job_runs() if (r.get("Arguments") or {}).get("--dt") == dt]
+        return sorted(runs, key=lambda r: (_started(r), r["Id"]))
+
+    def _job_runs(self) -> Iterator[dict[str, Any]]:
+        from botocore.exceptions import ClientError
+
+        token = None
+        while True:
+            kwargs: dict[str, Any] = {"JobName": ETL_JOB_NAME, "MaxResults": 200}
+            if token:
+                kwargs["NextToken"] = token
+            try:
+                page = self._clients.call("glue_job", "get_job_runs", f"Glue job {ETL_JOB_NAME}", **kwargs)
+            except ClientError as exc:
+                raise BackendError(
+                    f"listing runs of Glue job {ETL_JOB_NAME} failed: {error_code(exc)}: {error_message(exc)}"
+                ) from exc
+            yield from page.get("JobRuns") or []
+            token = page.get("NextToken")
+            if not token:
+                return
+
+    def _check_job_once(self) -> None:
+        """Never two runs for one day rests on the job allowing one run at a time: say so if not."""
+        if self._job_checked:
+            return
+        self._job_checked = True
+        try:
+            job = self._clients.call("glue_job", "get_job", f"Glue job {ETL_JOB_NAME}", JobName=ETL_JOB_NAME)[
+                "Job"
+            ]
+        except Exception as exc:  # the start call will report a missing job with its own error
+            log.warning("could not read Glue job %s: %s", ETL_JOB_NAME, exc)
+            return
+        limit = (job.get("ExecutionProperty") or {}).get("MaxConcurrentRuns", 1)
+        if limit != 1:
+            log.warning(
+                "Glue job %s allows %s concurrent runs; flightdq relies on 1 (docs/aws.md): two callers "
+                "starting the same day at the same moment could then both start a run",
+                ETL_JOB_NAME,
+                limit,
+            )
+
+    def _start_run(self, dt: str) -> tuple[str, bool]:
+        """Start a run for `dt`; returns (run id, attached). While Glue refuses because the job's run
+        slot is taken, wait and retry (bounded); before each retry look for a run of `dt` that someone
+        else started meanwhile and attach to it instead."""
+        from botocore.exceptions import ClientError, HTTPClientError
+        from botocore.exceptions import ConnectionError as BotoConnectionError
+
+        tuning = self._clients.tuning
+        what = f"Glue job {ETL_JOB_NAME} for dt={dt}"
+        started = time.monotonic()
+        delay = tuning.concurrent_retry_seconds
+        refusals = 0
+        while True:
+            try:
+                response = self._clients.client("glue_job").start_job_run(
+                    JobName=ETL_JOB_NAME, Arguments={"--dt": dt}
+                )
+                log.info("%s: started run %s", what, response["JobRunId"])
+                return response["JobRunId"], False
+            except ClientError as exc:
+                code = error_code(exc)
+                if code == "ConcurrentRunsExceededException":
+                    reason = "the job's run slot is taken (ConcurrentRunsExceededException)"
+                elif code in THROTTLING_CODES or code in SERVER_ERROR_CODES:
+                    reason = f"Glue refused the start ({code})"
+                else:
+                    raise BackendError(f"{what}: start_job_run failed: {code}: {error_message(exc)}") from exc
+            except (BotoConnectionError, HTTPClientError) as exc:  # it may have started: the look finds it
+                reason = f"the start call was lost ({type(exc).__name__})"
+            refusals += 1
+            going = self.active_etl_run(dt)
+            if going is not None:
+                log.info("%s: run %s for the day is going now: attaching", what, going["Id"])
+                return going["Id"], True
+            waited = time.monotonic() - started
+            if waited + delay > tuning.concurrent_wait_seconds:
+                raise BackendError(
+                    f"{what}: could not start after {refusals} attempt(s) over {waited:.0f}s: {reason}"
+                )
+            log.warning("%s: %s; waiting %.1fs before trying again", what, reason, delay)
+            self._clients.sleep(delay)
+            delay = min(delay * 2, 120.0)
+
+    def _wait_for_run(self, run_id: str, dt: str, *, attached: bool) -> EtlRun:
+        tuning = self._clients.tuning
+        what = f"Glue run {run_id} of {ETL_JOB_NAME} for dt={dt}"
+        deadline = time.monotonic() + tuning.glue_wait_seconds
+        delay = tuning.glue_poll_seconds
+        while True:
+            run = self._clients.call(
+                "glue_job",
+                "get_job_run",
+                what,
+                JobName=ETL_JOB_NAME,
+                RunId=run_id,
+                PredecessorsIncluded=False,
+            )["JobRun"]
+            state = run.get("JobRunState") or "UNKNOWN"
+            if state not in GLUE_ACTIVE_STATES:
+                error = run.get("ErrorMessage")
+                if state != "SUCCEEDED" and not error:
+                    error = f"Glue reported {state} without an error message"
+                log.info("%s ended %s%s", what, state, f": {error}" if error else "")
+                return EtlRun(run_id, dt, state, error=error, attached=attached)
+            if time.monotonic() >= deadline:
+                raise BackendError(
+                    f"{what} still {state} after {tuning.glue_wait_seconds:.0f}s; left running "
+                    "(a retry attaches to it)"
+                )
+            self._clients.sleep(delay)
+            delay = min(delay * 1.5, tuning.glue_poll_max_seconds)
+
+
+def _started(run: dict[str, Any]) -> float:
+    started = run.get("StartedOn")
+    if isinstance(started, datetime):
+        return started.timestamp()
+    return float(started or 0)
+
+
+def _iso(moment: Any) -> str | None:
+    return moment.isoformat() if isinstance(moment, datetime) else None

@@ -1,0 +1,208 @@
+"""The lake's objects on S3: raw presence and freshness come from listing the raw keys (never reading
+bodies); processed files from listing the partition prefix; Parquet schemas from the files' footers
+(ranged GETs). Also flightdq's own records (check history, incidents, alerts) under one S3 prefix
+(`FLIGHTDQ_HISTORY_URI`, default `s3://flightdata-processed/`, so keys read
+`s3://flightdata-processed/flightdq-history/...`), with create-only writes by S3 conditional puts.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from flightdq.backends.aws.clients import partition_day
+from flightdq.backends.base import BackendError
+from flightdq.core import layout
+from flightdq.core.arrow import unify_by_name
+from flightdq.core.contract import PROCESSED_BUCKET, PROCESSED_PREFIX, RAW_BUCKET
+from flightdq.etl.s3_io import S3RangeReader, error_code, list_objects
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+DEFAULT_HISTORY_URI = f"s3://{PROCESSED_BUCKET}/"
+HISTORY_URI_ENV = "FLIGHTDQ_HISTORY_URI"
+
+
+class S3Lake:
+    """The raw and processed buckets, read through the S3 client `s3()` gives (made on first use)."""
+
+    def __init__(self, s3: Callable[[], Any]) -> None:
+        self._s3 = s3
+
+    def processed_partitions_in_storage(
+        self, start: date | None = None, end: date | None = None
+    ) -> dict[str, list[str]]:
+        base = f"{PROCESSED_PREFIX}/"
+        kwargs: dict[str, Any] = {"Bucket": PROCESSED_BUCKET, "Prefix": f"{base}dt="}
+        if start is not None:
+            kwargs["StartAfter"] = f"{base}dt={partition_day(start)}"  # every key of that day sorts after it
+        found: dict[str, list[str]] = {}
+        for obj in list_objects(self._s3(), **kwargs):
+            folder, slash, name = obj["Key"][len(base) :].partition("/")
+            dt = folder.removeprefix("dt=")
+            if not slash or not layout.is_partition_value(dt):
+                continue  # staging names and stray objects are not partitions
+            if end is not None and dt > str(end):
+                break  # keys come sorted
+            if start is not None and dt < str(start):
+                continue
+            files = found.setdefault(dt, [])
+            if _is_data_file(name):
+                files.append(f"s3://{PROCESSED_BUCKET}/{obj['Key']}")
+        return found
+
+    def _partition_objects(self, day: date | str) -> list[dict[str, Any]]:
+        prefix = layout.processed_partition_prefix(partition_day(day))
+        return [
+            obj
+            for obj in list_objects(self._s3(), Bucket=PROCESSED_BUCKET, Prefix=prefix)
+            if _is_data_file(obj["Key"][len(prefix) :])
+        ]
+
+    def read_partition(self, day: date) -> pa.Table:
+        import pyarrow.parquet as pq
+
+        objects = self._partition_objects(day)
+        if not objects:
+            raise BackendError(
+                f"processed partition dt={day} has no Parquet files "
+                f"(s3://{PROCESSED_BUCKET}/{layout.processed_partition_prefix(day)})"
+            )
+        s3 = self._s3()
+        tables = [
+            pq.read_table(io.BytesIO(s3.get_object(Bucket=PROCESSED_BUCKET, Key=o["Key"])["Body"].read()))
+            for o in objects
+        ]
+        return concat_by_name(tables, f"processed partition dt={day}")
+
+    def partition_file_schemas(self, day: date) -> dict[str, pa.Schema]:
+        import pyarrow.parquet as pq
+
+        s3 = self._s3()
+        schemas = {}
+        for obj in self._partition_objects(day):
+            with S3RangeReader(s3, PROCESSED_BUCKET, obj["Key"], obj["Size"]) as handle:
+                schemas[f"s3://{PROCESSED_BUCKET}/{obj['Key']}"] = pq.ParquetFile(handle).schema_arrow
+        return schemas
+
+    def raw_snapshot_times(self, start: date, end: date) -> dict[str, dict[int, list[int]]]:
+        from flightdq.core.dates import iter_days
+
+        s3 = self._s3()
+        result: dict[str, dict[int, list[int]]] = {}
+        for day in iter_days(start, end):
+            hours: dict[int, list[int]] = {}
+            for obj in list_objects(s3, Bucket=RAW_BUCKET, Prefix=layout.raw_day_prefix(day)):
+                match = layout.RAW_KEY_RE.match(obj["Key"])
+                if match:
+                    hours.setdefault(int(match["hour"]), []).append(int(match["unix"]))
+            result[str(day)] = {h: sorted(times) for h, times in sorted(hours.items())}
+        return result
+
+
+def concat_by_name(tables: list[pa.Table], what: str) -> pa.Table:
+    """The tables as one, columns unified by name (first file's type wins, a column a file lacks is
+    null there); a type that cannot be cast raises BackendError naming `what`."""
+    import pyarrow as pa
+
+    unified = unify_by_name([table.schema for table in tables])
+    parts = []
+    for table in tables:
+        columns = []
+        for field in unified:
+            if field.name in table.column_names:
+                column = table.column(field.name)
+                if column.type != field.type:
+                    try:
+                        column = column.cast(field.type)
+                    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                        raise BackendError(
+                            f"{what}: column {field.name} is {column.type} in one file, "
+                            f"{field.type} in another"
+                        ) from exc
+            else:
+                column = pa.nulls(table.num_rows, field.type)
+            columns.append(column)
+        parts.append(pa.Table.from_arrays(columns, schema=unified))
+    return pa.concat_tables(parts)
+
+
+def _is_data_file(name: str) -> bool:
+    """A Parquet file directly in a partition; names starting with _ or . are ignored, as Athena does."""
+    return bool(name) and "/" not in name and name.endswith(".parquet") and not name.startswith(("_", "."))
+
+
+class S3BlobStore:
+    """flightdq's records (check history, incidents, alerts) under one S3 prefix.
+
+    `put` is one PutObject (atomic: readers see the old object or the new one). `put_if_absent` is a
+    conditional PutObject (`If-None-Match: *`): S3 answers 412 when the key exists, so exactly one
+    caller creates it; a 409 ConditionalRequestConflict (a concurrent write) is retried.
+    """
+
+    def __init__(self, uri: str, client: Callable[[], Any], *, sleep: Callable[[float], None] = time.sleep):
+        if not uri.startswith("s3://") or not uri[5:].split("/", 1)[0]:
+            raise BackendError(f"{HISTORY_URI_ENV}={uri!r} is not an s3://bucket/prefix/ URI")
+        bucket, _, prefix = uri[5:].partition("/")
+        prefix = prefix.strip("/")
+        self.bucket = bucket
+        self.prefix = f"{prefix}/" if prefix else ""
+        self._client = client
+        self._sleep = sleep
+
+    def __repr__(self) -> str:
+        return f"S3BlobStore(s3://{self.bucket}/{self.prefix})"
+
+    def _key(self, key: str) -> str:
+        if key.startswith("/") or ".." in key.split("/"):
+            raise ValueError(f"bad store key {key!r}")
+        return self.prefix + key
+
+    def put(self, key: str, data: bytes) -> None:
+        self._client().put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
+
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        from botocore.exceptions import ClientError
+
+        full = self._key(key)
+        for attempt in range(6):
+            try:
+                self._client().put_object(Bucket=self.bucket, Key=full, Body=data, IfNoneMatch="*")
+                return True
+            except ClientError as exc:
+                code = error_code(exc)
+                status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+                if code == "PreconditionFailed" or status == 412:
+                    return False
+                if code != "ConditionalRequestConflict" and status != 409:
+                    raise
+            self._sleep(0.05 * 2**attempt)
+        raise BackendError(f"create-only write of {self.location(key)} kept conflicting (409); try again")
+
+    def get(self, key: str) -> bytes | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            return self._client().get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+        except ClientError as exc:
+            if error_code(exc) in ("NoSuchKey", "404", "NotFound"):
+                return None
+            raise
+
+    def list(self, prefix: str) -> list[str]:
+        full = self._key(prefix) if prefix.strip("/") else self.prefix
+        if prefix.strip("/") and not full.endswith("/"):
+            full += "/"  # a prefix names a folder, as in the local store
+        keys = [
+            obj["Key"][len(self.prefix) :]
+            for obj in list_objects(self._client(), Bucket=self.bucket, Prefix=full)
+            if not obj["Key"].endswith("/")
+        ]
+        return sorted(keys)
+
+    def location(self, key: str) -> str:
+        return f"s3://{self.bucket}/{self._key(key) if key else self.prefix}"
