@@ -42,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--dataset", action="append", help=f"only this dataset ({', '.join(DATASETS)})")
     validate.add_argument("--check", action="append", help=f"only this check ({', '.join(CHECKS)})")
     validate.add_argument("--no-record", action="store_true", help="do not keep the results in the history")
+    validate.add_argument(
+        "--all", action="store_true", help="list passing checks too (default: findings only)"
+    )
 
     remediate = sub.add_parser("remediate", help="re-run the ETL for broken days, then check them again")
     _add_range(remediate)
@@ -108,7 +111,8 @@ def _dispatch(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     from flightdq.checks.runner import run_checks
     from flightdq.core.config import Settings
-    from flightdq.core.report import results_json, results_table
+    from flightdq.core.report import results_json, results_table, summary_line, summary_of
+    from flightdq.incidents.store import findings_by_incident
 
     as_of = parse_moment(args.as_of) if args.as_of else utcnow()
     settings = Settings.from_env()
@@ -121,7 +125,13 @@ def _validate(args: argparse.Namespace) -> int:
         settings=settings,
         record=not args.no_record,
     )
-    print(results_json(results) if args.json else results_table(results), file=args.stdout)
+    incidents = findings_by_incident(results)
+    summary = summary_of(results, incidents)
+    if args.json:
+        print(results_json(results, incidents, summary), file=args.stdout)
+    else:
+        print(results_table(results, show_passes=args.all), file=args.stdout)
+        print(summary_line(summary), file=args.stdout)
     return EXIT_FAILED if any(r.failed for r in results) else EXIT_OK
 
 
@@ -154,7 +164,7 @@ def _incident(args: argparse.Namespace) -> int:
     from flightdq.backends.registry import get_backend
     from flightdq.core.config import Settings
     from flightdq.incidents.reviews import write_review
-    from flightdq.incidents.store import IncidentStore
+    from flightdq.incidents.store import IncidentStore, by_severity
 
     settings = Settings.from_env()
     backend = get_backend(settings)
@@ -171,11 +181,14 @@ def _incident(args: argparse.Namespace) -> int:
             print(text, file=args.stdout)
         return EXIT_OK
     now = utcnow()
-    incidents = store.list() if args.all else store.open()
+    incidents = by_severity(store.list() if args.all else store.open())
     response = settings.policy.incidents.response_minutes
     rows = [
         {
             "id": i.id,
+            "title": i.title,
+            "cause": f"{i.check} on {i.dataset}",
+            "symptoms": [f"{s.check} on {s.dataset}" for s in i.symptoms[1:]],
             "state": str(i.state),
             "severity": i.severity,
             "opened_at": i.opened_at,
@@ -188,12 +201,13 @@ def _incident(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"incidents": rows}, indent=2), file=args.stdout)
         return EXIT_OK
-    print(f"{'incident':<58} {'state':<12} {'sev':<4} {'age':>8} {'respond in':>10}", file=args.stdout)
+    print(f"{'sev':<4} {'incident':<24} {'state':<12} {'age':>8} {'respond in':>10}  cause", file=args.stdout)
     for row in rows:
-        flag = "  OVERDUE" if row["overdue"] else ""
+        flag = "OVERDUE " if row["overdue"] else ""
         print(
-            f"{row['id']:<58} {row['state']:<12} {row['severity']:<4} {row['age_minutes']:>6}m "
-            f"{row['response_minutes']:>9}m{flag}",
+            f"{row['severity']:<4} {row['id']:<24} {row['state']:<12} {row['age_minutes']:>6}m "
+            f"{row['response_minutes']:>9}m  {flag}{row['title']}"
+            + (f" (+{len(row['symptoms'])} symptoms)" if row["symptoms"] else ""),
             file=args.stdout,
         )
     print(f"{len(rows)} incident(s)" + ("" if args.all else " open"), file=args.stdout)

@@ -37,7 +37,7 @@ def run(ctx: CheckContext) -> list[CheckResult]:
     all_baseline = {b for day in ctx.days for b in baseline_days(day, policy.history_weeks)}
     latest = ctx.backend.history.latest(all_baseline)
     unresolved = IncidentStore(ctx.backend.blobs).unresolved_days(
-        PROCESSED_DATASET, INCIDENT_CHECKS, all_baseline
+        [PROCESSED_DATASET], INCIDENT_CHECKS, all_baseline
     )
     incidents = unresolved | {
         dt

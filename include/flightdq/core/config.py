@@ -112,6 +112,9 @@ class EscalationMatrix:
 class IncidentPolicy:
     response_minutes: ResponseMinutes = field(default_factory=ResponseMinutes)
     escalation: EscalationMatrix = field(default_factory=EscalationMatrix)
+    blind_overdue_severity: Severity = Severity.P1  # a check still unable to run past its response time
+    stale_verdict_minutes: int = 180  # no verdict on the current day for this long: "monitoring stopped"
+    stopped_severity: Severity = Severity.P1
 
 
 @dataclass(frozen=True)

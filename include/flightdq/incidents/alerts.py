@@ -1,7 +1,9 @@
 """Which alerts an incident calls for, and what they say.
 
-One alert when an incident opens; another only when its severity rises, or when its response time
-passes unresolved (escalation, naming who the runbook's matrix involves next); one when it resolves.
+One alert when an incident opens; another only when its severity rises, when its cause changes, or
+when its response time passes unresolved (escalation, naming who the runbook's matrix involves
+next); one when it resolves. Every alert leads with the cause and its runbook steps, then lists the
+symptoms the cause explains.
 Each alert has a stable key, so asking twice what is due is harmless: the outbox sends each key once.
 """
 
@@ -20,7 +22,7 @@ from flightdq.core.contract import (
     RECORD_COUNT_DRIFT,
     SCHEMA_VALIDITY,
 )
-from flightdq.incidents.store import EventKind, Incident
+from flightdq.incidents.store import MONITOR, MONITORING_STOPPED, EventKind, Incident
 
 _MISSING_DATA = [
     "Check upstream data source availability (OpenSky Network API)",
@@ -33,6 +35,22 @@ _DATA_QUALITY = [
     "Enable additional data validation rules",
     "Review and update data cleansing logic",
 ]
+UPSTREAM_STEPS = [
+    "Check upstream data source availability (OpenSky Network API)",
+    "Verify the ingestion Lambda's executions, errors and throttles (CloudWatch)",
+    "Check the Lambda's recent ERROR log events",
+    "Re-running the ETL cannot help: raw data itself is missing or low",
+]
+_MONITOR_BLIND = [
+    "Read the failed check task's log in Airflow (the error class is in this alert)",
+    "Check the AWS connection's credentials and Athena/Glue availability (or the local lake path)",
+    "Re-run the check DAG for the day once the cause is fixed; the incident resolves when it runs",
+]
+_MONITOR_STOPPED = [
+    "Check that the Airflow scheduler and dag-processor are running",
+    "Check that the flightdq check DAGs are not paused and their runs are not stuck",
+    "Trigger flightdq_intraday_checks by hand; the incident resolves when verdicts resume",
+]
 RUNBOOK_STEPS: dict[str, list[str]] = {
     PARTITION_PRESENCE: _MISSING_DATA,
     FRESHNESS: _MISSING_DATA,
@@ -44,18 +62,28 @@ RUNBOOK_STEPS: dict[str, list[str]] = {
         "Implement backward compatibility",
         "Notify downstream consumers of changes",
     ],
+    MONITORING_STOPPED: _MONITOR_STOPPED,
 }
+
+
+def runbook_for(incident: Incident) -> list[str]:
+    """The runbook's steps for the incident's cause."""
+    if incident.kind == MONITOR:
+        return _MONITOR_STOPPED if incident.check == MONITORING_STOPPED else _MONITOR_BLIND
+    if incident.cause and incident.cause.data.get("upstream"):
+        return UPSTREAM_STEPS
+    return RUNBOOK_STEPS.get(incident.check, [])
 
 
 @dataclass
 class Alert:
     key: str
-    kind: str  # opened, severity_raised, escalated, resolved
+    kind: str  # opened, severity_raised, cause_changed, escalated, resolved
     incident_id: str
     severity: str
-    dataset: str
+    dataset: str  # the cause's
     dt: str
-    check: str
+    check: str  # the cause's
     observed: Any
     expected: Any
     message: str
@@ -64,23 +92,35 @@ class Alert:
     links: dict[str, str] = field(default_factory=dict)
     involve: list[str] = field(default_factory=list)
     created_at: str = ""
+    title: str = ""
+    symptoms: list[str] = field(default_factory=list)  # the other failing checks, worst first
 
     @property
     def subject(self) -> str:
         verb = {
             "opened": "OPEN",
             "severity_raised": "WORSE",
+            "cause_changed": "NEW CAUSE",
             "escalated": "ESCALATED",
             "resolved": "RESOLVED",
         }
-        return f"[{self.severity}] {verb.get(self.kind, self.kind)}: {self.check} on {self.dataset} {self.dt}"
+        what = self.title or f"{self.check} on {self.dataset} {self.dt}"
+        return f"[{self.severity}] {verb.get(self.kind, self.kind)}: {what}"
 
     def text(self) -> str:
-        lines = [self.subject, "", self.message, f"observed {self.observed} against expected {self.expected}"]
+        lines = [
+            self.subject,
+            "",
+            f"cause: {self.check} on {self.dataset}: {self.message}",
+            f"observed {self.observed} against expected {self.expected}",
+            "runbook (Data Quality Degradation):",
+            *[f"  - {step}" for step in self.runbook],
+        ]
+        if self.symptoms:
+            lines += ["symptoms (explained by the cause):", *[f"  - {s}" for s in self.symptoms]]
         if self.involve:
             lines.append(f"involve now: {', '.join(self.involve)}")
         lines.append(f"remediation: {self.remediation}")
-        lines += ["runbook (Data Quality Degradation):", *[f"  - {step}" for step in self.runbook]]
         lines += [f"{name}: {url}" for name, url in sorted(self.links.items())]
         lines.append(f"incident: {self.incident_id}")
         return "\n".join(lines)
@@ -93,39 +133,26 @@ def due_alerts(
     now: datetime,
     remediations: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
 ) -> list[Alert]:
-    """Every alert the incidents call for now. Keys are stable, so asking twice is harmless."""
+    """Every alert the incidents call for now: one when it opens, one per severity it rises to,
+    one per new cause, one escalation per response time, one when it resolves. Keys are stable,
+    so asking twice is harmless."""
     alerts = []
     for incident in incidents:
         remediation = _remediation_text(incident, (remediations or {}).get(incident.dt, []))
-        opened_severity = incident.timeline[0].severity or incident.severity
-        alerts.append(_alert(incident, "opened", "opened", opened_severity, remediation, now))
-        for change in (e for e in incident.timeline if e.event == EventKind.SEVERITY_CHANGED):
-            alerts.append(
-                _alert(
-                    incident,
-                    "severity_raised",
-                    f"severity-{change.severity}",
-                    change.severity,
-                    remediation,
-                    now,
-                )
-            )
+
+        due: list[tuple[str, str, str, Sequence[str]]] = [("opened", "opened", incident.opened_severity, ())]
+        due += [("severity_raised", f"severity-{s}", s, ()) for s in incident.severities_reached]
+        due += [
+            ("cause_changed", f"cause-{cause.replace('/', '.')}", incident.severity, ())
+            for cause in incident.causes[1:]
+        ]
         age = incident.age_minutes(now)
         if not incident.resolved and age > policy.response_minutes.of(incident.severity):
             involve = policy.escalation.involved_at(incident.severity, age)
-            alerts.append(
-                _alert(
-                    incident,
-                    "escalated",
-                    f"escalated-{incident.severity}",
-                    incident.severity,
-                    remediation,
-                    now,
-                    involve,
-                )
-            )
+            due.append(("escalated", f"escalated-{incident.severity}", incident.severity, involve))
         if incident.resolved:
-            alerts.append(_alert(incident, "resolved", "resolved", incident.severity, remediation, now))
+            due.append(("resolved", "resolved", incident.severity, ()))
+        alerts += [_alert(incident, *spec, remediation=remediation, now=now) for spec in due]
     return alerts
 
 
@@ -134,12 +161,18 @@ def _alert(
     kind: str,
     suffix: str,
     severity: str,
+    involve: Sequence[str],
+    *,
     remediation: str,
     now: datetime,
-    involve: Sequence[str] = (),
 ) -> Alert:
-    revalidated = incident.latest(EventKind.REVALIDATED) if kind == "resolved" else None
-    evidence_event = revalidated or incident.latest(EventKind.SEVERITY_CHANGED) or incident.timeline[0]
+    cause = incident.cause
+    evidence = cause.data if cause else {}
+    message = cause.message if cause else ""
+    if kind == "resolved":
+        revalidated = incident.latest(EventKind.REVALIDATED)
+        if revalidated:
+            evidence, message = revalidated.data, f"every symptom passes again ({revalidated.detail})"
     return Alert(
         key=f"{incident.id}__{suffix}",
         kind=kind,
@@ -148,14 +181,16 @@ def _alert(
         dataset=incident.dataset,
         dt=incident.dt,
         check=incident.check,
-        observed=evidence_event.data.get("observed"),
-        expected=evidence_event.data.get("expected"),
-        message=(revalidated or incident.timeline[0]).detail,
+        observed=evidence.get("observed"),
+        expected=evidence.get("expected"),
+        message=message,
         remediation=remediation,
-        runbook=RUNBOOK_STEPS.get(incident.check, []),
+        runbook=runbook_for(incident),
         links=_links(incident),
         involve=list(involve),
         created_at=now.isoformat(),
+        title=incident.title,
+        symptoms=[f"{s.name} ({s.severity}): {s.message}" for s in incident.symptoms[1:]],
     )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from flightdq.core.config import Settings
+from flightdq.core.config import IncidentPolicy, Settings
 from flightdq.core.dates import utcnow
 from flightdq.core.links import airflow_run_url, query_url
 from flightdq.core.results import CheckResult
@@ -15,7 +15,17 @@ from flightdq.incidents.alerts import Alert, due_alerts
 from flightdq.incidents.notifiers import Notifier, notifiers_from_env
 from flightdq.incidents.outbox import AlertDeliveryError, Outbox
 from flightdq.incidents.reviews import write_review
-from flightdq.incidents.store import Event, EventKind, IncidentStore, reconcile
+from flightdq.incidents.store import (
+    MONITOR,
+    MONITORING_STOPPED,
+    Event,
+    EventKind,
+    Incident,
+    IncidentStore,
+    by_severity,
+    reconcile,
+    worse,
+)
 
 if TYPE_CHECKING:
     from flightdq.backends.base import Backend
@@ -25,7 +35,8 @@ log = logging.getLogger(__name__)
 
 def _note(store: IncidentStore, alert: Alert, kind: EventKind, detail: str, now: datetime) -> None:
     """Put what happened to an alert on its incident's timeline."""
-    store.append(alert.dataset, alert.dt, alert.check, Event(now.isoformat(), kind, detail, alert.severity))
+    dt, incident_kind, _ = alert.incident_id.split("__")
+    store.append(incident_kind, dt, Event(now.isoformat(), kind, detail, alert.severity))
 
 
 def escalate(store: IncidentStore, new_alerts: Sequence[Alert], now: datetime) -> None:
@@ -42,6 +53,27 @@ def escalate(store: IncidentStore, new_alerts: Sequence[Alert], now: datetime) -
             )
 
 
+def raise_blind_monitors(
+    store: IncidentStore, incidents: Sequence[Incident], policy: IncidentPolicy, now: datetime
+) -> None:
+    """A monitor that stays blind past its response time is worse than a passing glitch: its
+    symptoms rise to `monitoring.blind_overdue_severity` (P1 by default), which alerts once."""
+    for incident in incidents:
+        if incident.kind != MONITOR or incident.resolved:
+            continue
+        if incident.age_minutes(now) <= policy.response_minutes.of(incident.severity):
+            continue
+        target = policy.blind_overdue_severity
+        for symptom in incident.symptoms:
+            if symptom.check != MONITORING_STOPPED and worse(target, symptom.severity):
+                detail = (
+                    f"{symptom.severity} -> {target}: still blind after {incident.age_minutes(now):.0f} min"
+                )
+                event = Event(now.isoformat(), EventKind.SEVERITY_CHANGED, detail, target)
+                event.dataset, event.check, event.data = symptom.dataset, symptom.check, dict(symptom.data)
+                store.append(MONITOR, incident.dt, event)
+
+
 def manage_incidents(
     backend: Backend,
     results: Sequence[CheckResult],
@@ -56,14 +88,21 @@ def manage_incidents(
     the alerts that are due (for every unresolved incident, whatever day it is on), deliver what is
     pending, and write the review of each incident that resolved. Raises AlertDeliveryError, after
     recording everything, when some alert could not be delivered: the task fails and its retry
-    sends what is still pending."""
+    sends what is still pending.
+
+    It reads the incidents of the run's days and of the days the open-incident index names, and
+    the pending alerts: its cost does not grow with the age of the lake."""
     now = now or utcnow()
     store = IncidentStore(backend.blobs)
+    policy = backend.settings.policy.incidents
     changes = reconcile(store, results, run_id=run_id, now=now, links=links, links_for=links_for)
-    incidents = store.list()
+    days = {r.dt for r in results} | store.open_days()
+    raise_blind_monitors(store, store.open(days), policy, now)
+    incidents = store.list(days)
+    for incident in store.current(days).values():
+        store.index(incident)  # drops markers of incidents resolved meanwhile
     remediations = {dt: backend.history.read_remediations([dt]) for dt in {i.dt for i in incidents}}
     outbox = Outbox(backend.blobs)
-    policy = backend.settings.policy.incidents
     new = outbox.enqueue(due_alerts(incidents, policy=policy, now=now, remediations=remediations))
     escalate(store, new, now)
     for incident_id in changes["resolved"]:
@@ -76,7 +115,7 @@ def manage_incidents(
         **changes,
         "alerts_queued": [a.key for a in new],
         "delivered": report["delivered"],
-        "open_incidents": [i.id for i in incidents if not i.resolved],
+        "open_incidents": [i.id for i in by_severity(incidents) if not i.resolved],
     }
     if report["failed"]:
         raise AlertDeliveryError(

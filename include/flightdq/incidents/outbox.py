@@ -8,6 +8,10 @@ retry delivers it:
     flightdq-incidents/alerts/<alert key>/<channel>.try-<n>   the n-th delivery try, claimed create-only
     flightdq-incidents/alerts/<alert key>/<channel>.failed-<n> why that try failed
     flightdq-incidents/alerts/<alert key>/<channel>.delivered  done
+    flightdq-incidents/alerts-pending/<alert key>              an index: not yet on every channel
+
+Delivery looks only at the pending index, so its cost does not grow with the number of alerts ever
+sent. An outbox written before the index existed is indexed once, on first use.
 
 A try claimed but neither delivered nor failed for `STALE_TRY_SECONDS` (its worker died mid-send)
 is tried again: at worst a message goes out twice, never zero times.
@@ -31,6 +35,8 @@ from flightdq.storage.blobstore import BlobStore
 log = logging.getLogger(__name__)
 
 ALERTS_ROOT = f"{INCIDENTS_ROOT}/alerts"
+PENDING_ROOT = f"{INCIDENTS_ROOT}/alerts-pending"
+INDEXED_MARKER = f"{INCIDENTS_ROOT}/alerts-index-v1"
 STALE_TRY_SECONDS = 600
 
 
@@ -44,44 +50,59 @@ class Outbox:
 
     def enqueue(self, alerts: Sequence[Alert]) -> list[Alert]:
         """Store each alert unless it already is; returns the ones that are new."""
-        return [
-            a
-            for a in alerts
-            if self.blobs.put_if_absent(
-                f"{ALERTS_ROOT}/{a.key}/alert.json",
-                json.dumps(asdict(a), sort_keys=True, default=str).encode(),
-            )
-        ]
+        self._index_once()
+        new = []
+        for alert in alerts:
+            body = json.dumps(asdict(alert), sort_keys=True, default=str).encode()
+            if self.blobs.put_if_absent(f"{ALERTS_ROOT}/{alert.key}/alert.json", body):
+                self.blobs.put(f"{PENDING_ROOT}/{alert.key}", b"")
+                new.append(alert)
+        return new
 
-    def alerts(self) -> dict[str, tuple[Alert, set[str]]]:
-        """alert key -> (the alert, the names of its marker files)."""
-        found: dict[str, tuple[Alert | None, set[str]]] = {}
-        for key in self.blobs.list(f"{ALERTS_ROOT}/"):
-            alert_key, name = key.removeprefix(f"{ALERTS_ROOT}/").rsplit("/", 1)
-            alert, markers = found.get(alert_key, (None, set()))
+    def pending(self) -> dict[str, tuple[Alert, set[str]]]:
+        """alert key -> (the alert, the names of its marker files), for the alerts not yet sent
+        everywhere, oldest first."""
+        found = {}
+        for index_key in self.blobs.list(f"{PENDING_ROOT}/"):
+            key = index_key.rsplit("/", 1)[-1]
+            alert, markers = self._read(key)
+            if alert is not None:
+                found[key] = (alert, markers)
+        return dict(sorted(found.items(), key=lambda kv: kv[1][0].created_at))
+
+    def _read(self, key: str) -> tuple[Alert | None, set[str]]:
+        alert, markers = None, set()
+        for blob_key in self.blobs.list(f"{ALERTS_ROOT}/{key}/"):
+            name = blob_key.rsplit("/", 1)[-1]
             if name == "alert.json":
-                alert = Alert(**json.loads(self.blobs.get(key) or b"{}"))
+                alert = Alert(**json.loads(self.blobs.get(blob_key) or b"{}"))
             else:
                 markers.add(name)
-            found[alert_key] = (alert, markers)
-        return {k: (a, m) for k, (a, m) in found.items() if a is not None}
+        return alert, markers
+
+    def _index_once(self) -> None:
+        """Index the alerts an earlier version left pending (it kept no index)."""
+        if self.blobs.get(INDEXED_MARKER) is not None:
+            return
+        for key in {k.split("/")[2] for k in self.blobs.list(f"{ALERTS_ROOT}/")}:
+            if not any(m.endswith(".delivered") for m in self._read(key)[1]):
+                self.blobs.put(f"{PENDING_ROOT}/{key}", b"")
+        self.blobs.put(INDEXED_MARKER, b"")
 
     def deliver(self, notifiers: Sequence[Notifier], now: datetime | None = None) -> dict[str, list]:
         """Send every pending alert on every channel it has not reached, trying everything (one
         broken channel does not block the others). The report's `failed` says what stays pending;
         `first_delivered` holds the alerts that reached their first channel just now."""
         now = now or utcnow()
+        self._index_once()
         report: dict[str, list] = {"delivered": [], "failed": [], "skipped": [], "first_delivered": []}
-        for key, (alert, markers) in sorted(self.alerts().items(), key=lambda kv: kv[1][0].created_at):
-            if not any(m.endswith(".delivered") for m in markers) and any(
-                f"{n.channel}.delivered" not in markers for n in notifiers
-            ):
-                before = len(report["delivered"])
-            else:
-                before = None
+        for key, (alert, markers) in self.pending().items():
+            first = not any(m.endswith(".delivered") for m in markers)
+            before = len(report["delivered"])
+            reached = {n.channel for n in notifiers if f"{n.channel}.delivered" in markers}
             for notifier in notifiers:
                 channel = notifier.channel
-                if f"{channel}.delivered" in markers:
+                if channel in reached:
                     continue
                 attempt = self._claim(key, channel, markers, now)
                 if attempt is None:
@@ -101,8 +122,11 @@ class Outbox:
                     continue
                 self.blobs.put(f"{base}.delivered", json.dumps({"at": now.isoformat()}).encode())
                 report["delivered"].append(f"{key} via {channel}")
-            if before is not None and len(report["delivered"]) > before:
+                reached.add(channel)
+            if first and len(report["delivered"]) > before:
                 report["first_delivered"].append(alert)
+            if reached >= {n.channel for n in notifiers}:
+                self.blobs.delete(f"{PENDING_ROOT}/{key}")
         return report
 
     def _claim(self, key: str, channel: str, markers: set[str], now: datetime) -> int | None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from flightdq.incidents.store import INCIDENTS_ROOT, IncidentStore, review_markdown
+from flightdq.core.dates import utcnow
+from flightdq.incidents.store import INCIDENTS_ROOT, Incident, IncidentStore
 
 if TYPE_CHECKING:
     from flightdq.backends.base import Backend
@@ -26,3 +28,68 @@ def write_review(
     key = f"{REVIEWS_ROOT}/{incident.id}.md"
     backend.blobs.put(key, text.encode())
     return backend.blobs.location(key), text
+
+
+def _cell(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def review_markdown(
+    incident: Incident,
+    history: Sequence[Mapping[str, Any]],
+    remediations: Sequence[Mapping[str, Any]],
+    now: datetime | None = None,
+) -> str:
+    """The incident's cause, symptoms, timeline, checks, actions and outcome, for the review meeting."""
+    now = now or utcnow()
+    duration = f"{incident.age_minutes(now):.0f} minutes"
+    lines = [
+        f"# Post-incident review: {incident.title}",
+        "",
+        f"- **Incident:** `{incident.id}` (episode {incident.episode})",
+        f"- **Cause:** {incident.cause.name if incident.cause else 'unknown'}",
+        f"- **Severity:** {incident.severity}",
+        f"- **State:** {incident.state}",
+        f"- **Opened:** {incident.opened_at}",
+        f"- **Resolved:** {incident.resolved_at or 'not yet'}",
+        f"- **Time to resolve:** {duration}" if incident.resolved else f"- **Open for:** {duration} so far",
+        "",
+        "## Timeline",
+        "",
+        "| at (UTC) | event | about | severity | detail |",
+        "|---|---|---|---|---|",
+    ]
+    for event in incident.timeline:
+        about = f"{event.check} on {event.dataset}" if event.check else ""
+        lines.append(
+            f"| {event.at} | {event.event} | {about} | {event.severity or ''} | {_cell(event.detail)} |"
+        )
+    about = {(e.dataset, e.check) for e in incident.timeline if e.check}
+    checks = [h for h in history if (h.get("dataset"), h.get("check")) in about]
+    lines += [
+        "",
+        "## Checks",
+        "",
+        "| checked at | run | check | status | severity | observed | expected |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for record in sorted(checks, key=lambda r: (r.get("checked_at", ""), r.get("check", ""))):
+        lines.append(
+            f"| {record.get('checked_at', '')} | `{record.get('run_id', '')}` | {record.get('check')} | "
+            f"{record['status']} | {record.get('severity') or ''} | {_cell(record.get('observed'))} | "
+            f"{_cell(record.get('expected'))} |"
+        )
+    lines += ["", "## Actions", ""]
+    lines += [
+        f"- {r.get('action')}: {r.get('outcome')} ({r.get('message')})"
+        + (f", ETL run `{r['etl_run_id']}`" if r.get("etl_run_id") else "")
+        for r in remediations
+    ]
+    if not remediations:
+        lines.append("- no remediation was run for this day")
+    outcome = (
+        "Resolved: every symptom passes again." if incident.resolved else "Unresolved at the time of writing."
+    )
+    lines += ["", "## Outcome", "", outcome, "", "## Follow-ups", "", "- Root cause:", "- Prevention:"]
+    lines += ["- Runbook changes:", ""]
+    return "\n".join(lines)

@@ -1,14 +1,24 @@
-"""Incidents: what a failing check becomes, from detection to resolution, as the runbook runs them.
+"""Incidents: one per fault, from detection to resolution, with its root cause first.
 
-An incident is keyed by (dataset, day, check). Its history is an append-only list of events in the
-BlobStore (a folder locally, S3 on AWS), so two tasks recording at once never lose each other's
-events, and a restarted scheduler finds everything where it was:
+An incident is keyed by its *kind* and UTC day: `data` incidents gather every failing check of the
+pipeline's day (raw and processed), `monitor` incidents gather what the monitor itself could not do
+(a check that could not run, no verdicts at all for too long). A `monitor` finding is never evidence
+about the data, and a data finding never opens a monitor incident.
 
-    flightdq-incidents/events/dt=<day>/<dataset>__<check>/<at>__<event>__<nonce>.json
+Inside an incident each failing check is a *symptom*. The *cause* is the most fundamental failing
+symptom in `CAUSE_ORDER` (a missing raw hour explains a missing partition, which explains a check
+that could not read it, and so on down to freshness); the severity is the worst among the failing
+symptoms. A check that passes again clears its symptom; when the last clears, the incident resolves.
 
-Folding the events in time order gives episodes: one opens when the check fails (`detected`) and
-closes when it passes again (`revalidated`, `resolved`); a later failure opens the next episode.
-The incident id names the episode: `<dataset>__<day>__<check>__<n>`.
+History is an append-only list of events in the BlobStore (a folder locally, S3 on AWS), so two
+tasks recording at once never lose each other's events and a restarted scheduler finds everything:
+
+    flightdq-incidents/events/dt=<day>/<kind>/<at>__<event>__<nonce>.json   (each names its symptom)
+    flightdq-incidents/open/dt=<day>__<kind>                                 an index of open incidents
+
+Events written by earlier versions, one folder per (dataset, check) (`events/dt=<day>/<dataset>__<check>/`),
+are read as `data` events of that day: old lakes keep working without a migration step.
+Folding a day's events in time order gives episodes; the incident id names one: `<day>__<kind>__<n>`.
 """
 
 from __future__ import annotations
@@ -22,12 +32,40 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+from flightdq.core.contract import (
+    DUPLICATES,
+    FRESHNESS,
+    PARTITION_PRESENCE,
+    PROCESSED_DATASET,
+    RAW_DATASET,
+    RECORD_COUNT_DRIFT,
+    SCHEMA_VALIDITY,
+)
 from flightdq.core.dates import utcnow
-from flightdq.core.results import CheckResult
+from flightdq.core.results import CheckResult, Status
 from flightdq.storage.blobstore import BlobStore
 
 INCIDENTS_ROOT = "flightdq-incidents"
+OPEN_INDEX = f"{INCIDENTS_ROOT}/open"
 SEVERITY_RANK = {"P0": 0, "P1": 1, "P2": 2, "P3": 3}  # lower is worse
+
+DATA, MONITOR = "data", "monitor"
+MONITOR_DATASET = "flightdq"  # the monitor's own symptoms: `monitoring_stopped`
+MONITORING_STOPPED = "monitoring_stopped"
+SCHEMA_CHANGE = "schema_change"  # a schema_validity symptom about columns or types, not rows
+
+# Most fundamental first. A symptom not listed ranks after all listed ones.
+CAUSE_ORDER: list[tuple[str, str]] = [
+    (RAW_DATASET, PARTITION_PRESENCE),  # raw hours missing: data loss upstream
+    (PROCESSED_DATASET, PARTITION_PRESENCE),  # the day's partition missing, empty or unregistered
+    (PROCESSED_DATASET, SCHEMA_CHANGE),  # columns or types differ from the contract
+    (PROCESSED_DATASET, SCHEMA_VALIDITY),  # rows break the contract's row rules
+    (PROCESSED_DATASET, DUPLICATES),
+    (PROCESSED_DATASET, RECORD_COUNT_DRIFT),
+    (RAW_DATASET, FRESHNESS),
+    (PROCESSED_DATASET, FRESHNESS),
+    (MONITOR_DATASET, MONITORING_STOPPED),  # monitor incidents: no verdicts at all ...
+]  # ... then any check that could not run (monitoring blind)
 
 
 class State(StrEnum):
@@ -38,14 +76,15 @@ class State(StrEnum):
 
 
 class EventKind(StrEnum):
-    DETECTED = "detected"
-    SEVERITY_CHANGED = "severity_changed"
+    DETECTED = "detected"  # a symptom starts failing
+    SEVERITY_CHANGED = "severity_changed"  # a failing symptom got worse
+    REVALIDATED = "revalidated"  # a symptom passes again
+    RESOLVED = "resolved"  # the last symptom cleared
     ALERTED = "alerted"
     ESCALATED = "escalated"
     REMEDIATION_STARTED = "remediation_started"
     REMEDIATION_FINISHED = "remediation_finished"
-    REVALIDATED = "revalidated"
-    RESOLVED = "resolved"
+    NOTE = "note"  # anything else people should see on the timeline (a forced rebuild, a diagnosis)
 
 
 @dataclass
@@ -58,20 +97,60 @@ class Event:
     links: dict[str, str] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
     recorded_ns: int = 0  # when it was written: orders events that share `at` (one run's moment)
+    dataset: str | None = None  # the symptom an event is about (None: the incident as a whole)
+    check: str | None = None
+
+
+@dataclass
+class Symptom:
+    dataset: str
+    check: str
+    severity: str | None
+    message: str
+    since: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def rank_key(self) -> tuple[str, str]:
+        if self.check == SCHEMA_VALIDITY and self.data.get("finding") == SCHEMA_CHANGE:
+            return (self.dataset, SCHEMA_CHANGE)
+        return (self.dataset, self.check)
+
+    @property
+    def name(self) -> str:
+        return f"{self.check} on {self.dataset}"
+
+
+def cause_rank(symptom: Symptom) -> tuple[int, int]:
+    key = symptom.rank_key
+    rank = CAUSE_ORDER.index(key) if key in CAUSE_ORDER else len(CAUSE_ORDER)
+    return (rank, SEVERITY_RANK.get(symptom.severity or "P3", 3))
 
 
 @dataclass
 class Incident:
     id: str
-    dataset: str
+    kind: str
     dt: str
-    check: str
     episode: int
     state: State
-    severity: str
+    severity: str  # the worst of the failing symptoms (once resolved: the worst it reached)
     opened_at: str
     resolved_at: str | None
     timeline: list[Event]
+    symptoms: list[Symptom] = field(default_factory=list)  # failing now, cause first
+    cause: Symptom | None = None  # the most fundamental failing symptom (once resolved: the last one)
+    opened_severity: str = "P3"
+    severities_reached: list[str] = field(default_factory=list)  # each rise after opening, in order
+    causes: list[str] = field(default_factory=list)  # each cause it had, "dataset/check", in order
+
+    @property
+    def dataset(self) -> str:
+        return self.cause.dataset if self.cause else ""
+
+    @property
+    def check(self) -> str:
+        return self.cause.check if self.cause else ""
 
     @property
     def resolved(self) -> bool:
@@ -84,9 +163,19 @@ class Incident:
     def latest(self, kind: EventKind) -> Event | None:
         return next((e for e in reversed(self.timeline) if e.event == kind), None)
 
+    @property
+    def title(self) -> str:
+        if self.kind == MONITOR:
+            if self.cause and self.cause.check == MONITORING_STOPPED:
+                return f"monitoring stopped: no verdict for {self.dt}"
+            what = self.cause.name if self.cause else "a check"
+            return f"monitoring blind: {what} could not run for {self.dt}"
+        return f"{self.cause.name if self.cause else 'data quality'} on {self.dt}"
+
     def to_dict(self) -> dict[str, Any]:
         record = asdict(self)
         record["state"] = str(self.state)
+        record["dataset"], record["check"], record["title"] = self.dataset, self.check, self.title
         return record
 
 
@@ -95,33 +184,49 @@ def worse(a: str | None, b: str | None) -> bool:
     return a is not None and (b is None or SEVERITY_RANK[a] < SEVERITY_RANK[b])
 
 
+def worst_severity(severities: Iterable[str | None]) -> str | None:
+    found = [s for s in severities if s]
+    return min(found, key=SEVERITY_RANK.__getitem__) if found else None
+
+
+def by_severity(incidents: Iterable[Incident]) -> list[Incident]:
+    """Worst first, then the oldest day first."""
+    return sorted(incidents, key=lambda i: (SEVERITY_RANK.get(i.severity, 9), i.dt, i.kind, i.episode))
+
+
 class IncidentStore:
     def __init__(self, blobs: BlobStore) -> None:
         self.blobs = blobs
 
     # --- events -------------------------------------------------------------------------------
-    def append(self, dataset: str, dt: str, check: str, event: Event) -> None:
+    def append(self, kind: str, dt: str, event: Event) -> None:
         nonce = uuid.uuid4().hex[:10]
         event.recorded_ns = event.recorded_ns or time.time_ns()
         stamp = event.at.replace(":", "").replace("+", "p")
-        key = f"{INCIDENTS_ROOT}/events/dt={dt}/{dataset}__{check}/{stamp}__{event.event}__{nonce}.json"
+        key = f"{INCIDENTS_ROOT}/events/dt={dt}/{kind}/{stamp}__{event.event}__{nonce}.json"
         self.blobs.put(key, json.dumps(asdict(event), sort_keys=True, default=str).encode())
 
-    def _events(self, days: Iterable[str] | None) -> dict[tuple[str, str, str], list[Event]]:
+    def _events(self, days: Iterable[str] | None) -> dict[tuple[str, str], list[Event]]:
         prefixes = (
             [f"{INCIDENTS_ROOT}/events/dt={d}/" for d in sorted(set(days))]
             if days is not None
             else [f"{INCIDENTS_ROOT}/events/"]
         )
-        grouped: dict[tuple[str, str, str], list[Event]] = {}
+        grouped: dict[tuple[str, str], list[Event]] = {}
         for prefix in prefixes:
             for key in self.blobs.list(prefix):
                 parts = key.split("/")
-                dt, name = parts[2].removeprefix("dt="), parts[3]
-                dataset, check = name.split("__", 1)
+                dt, folder = parts[2].removeprefix("dt="), parts[3]
                 data = self.blobs.get(key)
-                if data is not None:
-                    grouped.setdefault((dataset, dt, check), []).append(Event(**json.loads(data)))
+                if data is None:
+                    continue
+                event = Event(**json.loads(data))
+                if "__" in folder:  # an earlier version's (dataset, check) folder: a data symptom
+                    dataset, check = folder.split("__", 1)
+                    if event.event in _SYMPTOM_EVENTS:
+                        event.dataset, event.check = event.dataset or dataset, event.check or check
+                    folder = DATA
+                grouped.setdefault((folder, dt), []).append(event)
         for events in grouped.values():
             events.sort(key=lambda e: (e.at, e.recorded_ns))
         return grouped
@@ -131,69 +236,154 @@ class IncidentStore:
         """Every episode of every incident on `days` (all days when None), oldest first."""
         found = []
         day_list = None if days is None else [str(d) for d in days]
-        for (dataset, dt, check), events in sorted(self._events(day_list).items()):
-            found.extend(_episodes(dataset, dt, check, events))
+        for (kind, dt), events in sorted(self._events(day_list).items()):
+            found.extend(_episodes(kind, dt, events))
         return sorted(found, key=lambda i: (i.opened_at, i.id))
 
-    def current(self, days: Iterable[date | str]) -> dict[tuple[str, str, str], Incident]:
-        """(dataset, dt, check) -> its latest episode."""
-        latest: dict[tuple[str, str, str], Incident] = {}
+    def current(self, days: Iterable[date | str]) -> dict[tuple[str, str], Incident]:
+        """(kind, dt) -> its latest episode."""
+        latest: dict[tuple[str, str], Incident] = {}
         for incident in self.list(days):
-            latest[(incident.dataset, incident.dt, incident.check)] = incident
+            latest[(incident.kind, incident.dt)] = incident
         return latest
 
     def open(self, days: Iterable[date | str] | None = None) -> list[Incident]:
         return [i for i in self.list(days) if not i.resolved]
 
+    def open_days(self) -> set[str]:
+        """The days the open-incident index names: what every run looks at besides its own days,
+        without listing the whole history (an incident resolved meanwhile may still be named)."""
+        return {
+            key.rsplit("/", 1)[-1].split("__")[0].removeprefix("dt=") for key in self.blobs.list(OPEN_INDEX)
+        }
+
+    def index(self, incident: Incident) -> None:
+        """Keep the open-incident index true for this incident."""
+        marker = f"{OPEN_INDEX}/dt={incident.dt}__{incident.kind}"
+        if incident.resolved:
+            self.blobs.delete(marker)
+        else:
+            self.blobs.put(marker, incident.id.encode())
+
     def get(self, incident_id: str) -> Incident | None:
-        parts = incident_id.split("__")
-        if len(parts) != 4:
+        dt = incident_id.split("__", 1)[0]
+        try:
+            date.fromisoformat(dt)
+        except ValueError:
             return None
-        dt = parts[1]
         return next((i for i in self.list([dt]) if i.id == incident_id), None)
 
-    def unresolved_days(self, dataset: str, checks: Sequence[str], days: Iterable[date | str]) -> set[str]:
-        return {i.dt for i in self.open(days) if i.dataset == dataset and i.check in checks}
+    def unresolved_days(
+        self, datasets: Sequence[str], checks: Sequence[str], days: Iterable[date | str]
+    ) -> set[str]:
+        """Days with an open data incident that has a failing symptom among `checks` on `datasets`."""
+        return {
+            i.dt
+            for i in self.open(days)
+            if i.kind == DATA and any(s.dataset in datasets and s.check in checks for s in i.symptoms)
+        }
 
 
-def _episodes(dataset: str, dt: str, check: str, events: list[Event]) -> list[Incident]:
+_SYMPTOM_EVENTS = (EventKind.DETECTED, EventKind.SEVERITY_CHANGED, EventKind.REVALIDATED)
+
+
+def _episodes(kind: str, dt: str, events: list[Event]) -> list[Incident]:
+    """Fold one (kind, day)'s events into its episodes. Events of one moment (one run) are applied
+    together before the cause and severity are judged, so one run's findings open one incident
+    with the right cause, not a cause that changes three times in a second."""
     episodes: list[Incident] = []
     current: Incident | None = None
+    failing: dict[tuple[str, str], Symptom] = {}
+    moments: dict[str, list[Event]] = {}
     for event in events:
-        if event.event == EventKind.DETECTED and (current is None or current.resolved):
-            current = Incident(
-                id=f"{dataset}__{dt}__{check}__{len(episodes) + 1}",
-                dataset=dataset,
-                dt=dt,
-                check=check,
-                episode=len(episodes) + 1,
-                state=State.OPEN,
-                severity=event.severity or "P3",
-                opened_at=event.at,
-                resolved_at=None,
-                timeline=[],
-            )
-            episodes.append(current)
-        if current is None or (
-            current.resolved and event.event not in (EventKind.DETECTED, EventKind.ALERTED)
-        ):
-            continue  # e.g. a remediation of a day with no open incident: nothing to attach it to
-        current.timeline.append(event)
-        if event.event == EventKind.SEVERITY_CHANGED and event.severity:
-            current.severity = event.severity
-        elif event.event == EventKind.ESCALATED:
-            current.state = State.ESCALATED
-        elif event.event == EventKind.REMEDIATION_STARTED:
-            current.state = State.REMEDIATING
-        elif event.event == EventKind.REMEDIATION_FINISHED and current.state is State.REMEDIATING:
-            current.state = State.ESCALATED if current.latest(EventKind.ESCALATED) else State.OPEN
-        elif event.event == EventKind.RESOLVED:
-            current.state = State.RESOLVED
-            current.resolved_at = event.at
+        moments.setdefault(event.at, []).append(event)
+    for at, batch in moments.items():
+        opened_now = False
+        for event in batch:
+            if event.event == EventKind.DETECTED and (current is None or current.resolved):
+                failing = {}
+                current = Incident(
+                    id=f"{dt}__{kind}__{len(episodes) + 1}",
+                    kind=kind,
+                    dt=dt,
+                    episode=len(episodes) + 1,
+                    state=State.OPEN,
+                    severity=event.severity or "P3",
+                    opened_at=at,
+                    resolved_at=None,
+                    timeline=[],
+                )
+                episodes.append(current)
+                opened_now = True
+            if current is None or (current.resolved and event.event != EventKind.ALERTED):
+                continue  # e.g. a remediation of a day with no open incident: nothing to attach it to
+            current.timeline.append(event)
+            _apply(current, failing, event)
+        if current is None or (current.resolved and not opened_now):
+            continue
+        symptoms = sorted(failing.values(), key=cause_rank)
+        if symptoms:
+            current.symptoms = symptoms
+            cause_name = f"{symptoms[0].dataset}/{symptoms[0].check}"
+            current.cause = symptoms[0]
+            severity = worst_severity(s.severity for s in symptoms) or "P3"
+            if opened_now:
+                current.opened_severity = severity
+                current.severity = severity
+                current.causes = [cause_name]
+            else:
+                if worse(severity, worst_severity([current.opened_severity, *current.severities_reached])):
+                    current.severities_reached.append(severity)
+                if cause_name != current.causes[-1]:
+                    current.causes.append(cause_name)
+                current.severity = severity if not current.resolved else current.severity
+        if current.resolved:
+            current.symptoms = []
+            current.severity = worst_severity([current.opened_severity, *current.severities_reached]) or "P3"
     return episodes
 
 
+def _apply(incident: Incident, failing: dict[tuple[str, str], Symptom], event: Event) -> None:
+    key = (event.dataset or "", event.check or "")
+    if event.event == EventKind.DETECTED:
+        failing[key] = Symptom(key[0], key[1], event.severity, event.detail, event.at, dict(event.data))
+    elif event.event == EventKind.SEVERITY_CHANGED and key in failing:
+        symptom = failing[key]
+        symptom.severity, symptom.message, symptom.data = event.severity, event.detail, dict(event.data)
+    elif event.event == EventKind.REVALIDATED:
+        failing.pop(key, None)
+    elif event.event == EventKind.ESCALATED:
+        incident.state = State.ESCALATED
+    elif event.event == EventKind.REMEDIATION_STARTED:
+        incident.state = State.REMEDIATING
+    elif event.event == EventKind.REMEDIATION_FINISHED and incident.state is State.REMEDIATING:
+        incident.state = State.ESCALATED if incident.latest(EventKind.ESCALATED) else State.OPEN
+    elif event.event == EventKind.RESOLVED:
+        incident.state = State.RESOLVED
+        incident.resolved_at = event.at
+
+
 # --- what a run's results do to incidents ---------------------------------------------------------
+def incident_kind(result: CheckResult) -> str:
+    """A check that could not run is about the monitor, unless it could not run because the data
+    it reads is missing (`blocked_by`): that is a symptom of the data incident."""
+    if result.status is Status.ERROR and not result.details.get("blocked_by"):
+        return MONITOR
+    return DATA
+
+
+def evidence_of(result: CheckResult) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "observed": result.observed,
+        "expected": result.expected,
+        "status": str(result.status),
+    }
+    for key in ("finding", "blocked_by", "error_class"):
+        if result.details.get(key):
+            data[key] = result.details[key]
+    return data
+
+
 def reconcile(
     store: IncidentStore,
     results: Sequence[CheckResult],
@@ -204,71 +394,65 @@ def reconcile(
     links_for: Callable[[CheckResult], Mapping[str, str]] | None = None,
 ) -> dict[str, list[str]]:
     """Open, worsen or resolve incidents from one run's results. Returns the ids per change.
-    `links` go on every event; `links_for(result)` adds a result's own (e.g. its Athena queries)."""
+    `links` go on every event; `links_for(result)` adds a result's own (e.g. its Athena queries).
+
+    A result that could not be evaluated (`error`, not blocked by missing data) neither opens nor
+    clears a data symptom: it is a symptom of the day's monitor incident instead. Any evaluated
+    result (pass, warn or fail) clears the monitor symptom of its check."""
     now = now or utcnow()
     at = now.isoformat()
     current = store.current({r.dt for r in results})
     changes: dict[str, list[str]] = {"opened": [], "worsened": [], "resolved": []}
+    by_incident: dict[tuple[str, str], list[tuple[CheckResult, bool]]] = {}
     for result in results:
-        key = (result.dataset, result.dt, result.check)
-        incident = current.get(key)
+        kind = incident_kind(result)
+        by_incident.setdefault((kind, result.dt), []).append((result, True))
+        if kind == DATA:  # it ran: whatever kept it from running before is over
+            by_incident.setdefault((MONITOR, result.dt), []).append((result, False))
+        else:  # it did not run: say nothing about the data
+            pass
+    for (kind, dt), findings in sorted(by_incident.items()):
+        incident = current.get((kind, dt))
         is_open = incident is not None and not incident.resolved
-        severity = str(result.severity) if result.severity else None
-        evidence = {"observed": result.observed, "expected": result.expected, "status": str(result.status)}
-        result_links = _links_of(result, links, links_for)
-        if result.failed and not is_open:
-            store.append(
-                *key,
-                Event(
-                    at,
-                    EventKind.DETECTED,
-                    result.message,
-                    severity,
-                    run_id,
-                    result_links,
-                    evidence,
-                ),
-            )
-            episode = incident.episode + 1 if incident else 1
-            changes["opened"].append(f"{result.dataset}__{result.dt}__{result.check}__{episode}")
-        elif result.failed and worse(severity, incident.severity):
-            store.append(
-                *key,
-                Event(
-                    at,
+        symptoms = {(s.dataset, s.check): s for s in incident.symptoms} if is_open else {}
+        still_failing = dict(symptoms)
+        opened = False
+        for result, failing_here in findings:
+            key = (result.dataset, result.check)
+            failing = failing_here and result.failed
+            severity = str(result.severity) if result.severity else None
+            event_links = dict(links or {}) | (dict(links_for(result)) if links_for else {})
+            evidence = evidence_of(result)
+            if failing and key not in still_failing:
+                change = (EventKind.DETECTED, result.message, severity)
+                still_failing[key] = Symptom(*key, severity, result.message, at)
+                opened = opened or not is_open
+            elif failing and worse(severity, still_failing[key].severity):
+                change = (
                     EventKind.SEVERITY_CHANGED,
-                    f"{incident.severity} -> {severity}: {result.message}",
+                    f"{still_failing[key].severity} -> {severity}: {result.message}",
                     severity,
-                    run_id,
-                    result_links,
-                    evidence,
-                ),
-            )
-            changes["worsened"].append(incident.id)
-        elif not result.failed and is_open:  # pass, or warn: whatever failed no longer does
-            store.append(
-                *key,
-                Event(
-                    at,
-                    EventKind.REVALIDATED,
-                    result.message,
-                    None,
-                    run_id,
-                    result_links,
-                    evidence,
-                ),
-            )
-            store.append(*key, Event(at, EventKind.RESOLVED, "the check passes again", None, run_id))
+                )
+                still_failing[key].severity = severity
+                if is_open and incident.id not in changes["worsened"]:
+                    changes["worsened"].append(incident.id)
+            elif not failing and key in still_failing:  # pass, warn, or it ran at all (monitor)
+                change = (EventKind.REVALIDATED, result.message, None)
+                del still_failing[key]
+            else:
+                continue
+            event_kind, detail, event_severity = change
+            event = Event(at, event_kind, detail, event_severity, run_id, event_links, evidence, 0, *key)
+            store.append(kind, dt, event)
+        if opened:
+            episode = incident.episode + 1 if incident else 1
+            changes["opened"].append(f"{dt}__{kind}__{episode}")
+        elif is_open and not still_failing:
+            store.append(kind, dt, Event(at, EventKind.RESOLVED, "every symptom passes again", None, run_id))
             changes["resolved"].append(incident.id)
+    for incident in store.current({dt for _, dt in by_incident}).values():
+        store.index(incident)
     return changes
-
-
-def _links_of(
-    result: CheckResult,
-    links: Mapping[str, str] | None,
-    links_for: Callable[[CheckResult], Mapping[str, str]] | None,
-) -> dict[str, str]:
-    return dict(links or {}) | (dict(links_for(result)) if links_for else {})
 
 
 def record_remediation(
@@ -281,79 +465,40 @@ def record_remediation(
     links: Mapping[str, str],
     now: datetime | None = None,
 ) -> list[str]:
-    """Put a remediation step on the timeline of every open incident of the processed day."""
+    """Put a remediation step (or a note about one) on the timeline of the day's open data incident."""
     at = (now or utcnow()).isoformat()
     touched = []
     for incident in store.open([dt]):
-        if incident.dataset != "flightdata_processed":
+        if incident.kind != DATA:
             continue
-        store.append(incident.dataset, dt, incident.check, Event(at, kind, detail, None, run_id, dict(links)))
+        store.append(DATA, dt, Event(at, kind, detail, None, run_id, dict(links)))
         touched.append(incident.id)
     return touched
 
 
-# --- post-incident review -------------------------------------------------------------------------
-def review_markdown(
-    incident: Incident,
-    history: Sequence[Mapping[str, Any]],
-    remediations: Sequence[Mapping[str, Any]],
-    now: datetime | None = None,
-) -> str:
-    """The incident's timeline, checks, actions and outcome, for the review meeting."""
-    now = now or utcnow()
-    lines = [
-        f"# Post-incident review: {incident.check} on {incident.dataset}, {incident.dt}",
-        "",
-        f"- **Incident:** `{incident.id}` (episode {incident.episode})",
-        f"- **Severity:** {incident.severity}",
-        f"- **State:** {incident.state}",
-        f"- **Opened:** {incident.opened_at}",
-        f"- **Resolved:** {incident.resolved_at or 'not yet'}",
-        f"- **Time to resolve:** {incident.age_minutes(now):.0f} minutes",
-        "",
-        "## Timeline",
-        "",
-        "| at (UTC) | event | severity | detail |",
-        "|---|---|---|---|",
-    ]
-    for event in incident.timeline:
-        detail = event.detail.replace("|", "\\|").replace("\n", " ")
-        lines.append(f"| {event.at} | {event.event} | {event.severity or ''} | {detail} |")
-    checks = [h for h in history if h.get("check") == incident.check and h.get("dataset") == incident.dataset]
-    lines += [
-        "",
-        "## Checks",
-        "",
-        "| checked at | run | status | severity | observed | expected |",
-        "|---|---|---|---|---|---|",
-    ]
-    for record in sorted(checks, key=lambda r: r.get("checked_at", "")):
-        lines.append(
-            f"| {record.get('checked_at', '')} | `{record.get('run_id', '')}` | {record['status']} | "
-            f"{record.get('severity') or ''} | {record.get('observed')} | {record.get('expected')} |"
+def findings_by_incident(results: Sequence[CheckResult]) -> list[dict[str, Any]]:
+    """What incidents a set of results calls for, without recording anything: one per (kind, day)
+    with a failing result, its cause first, worst first. The CLI's view of a validation."""
+    grouped: dict[tuple[str, str], list[Symptom]] = {}
+    for result in results:
+        if result.failed:
+            symptom = Symptom(
+                result.dataset, result.check, str(result.severity), result.message, "", evidence_of(result)
+            )
+            grouped.setdefault((incident_kind(result), result.dt), []).append(symptom)
+    found = []
+    for (kind, dt), symptoms in grouped.items():
+        symptoms.sort(key=cause_rank)
+        found.append(
+            {
+                "kind": kind,
+                "dt": dt,
+                "severity": worst_severity(s.severity for s in symptoms),
+                "cause": {"dataset": symptoms[0].dataset, "check": symptoms[0].check},
+                "message": symptoms[0].message,
+                "symptoms": [
+                    {"dataset": s.dataset, "check": s.check, "severity": s.severity} for s in symptoms[1:]
+                ],
+            }
         )
-    lines += ["", "## Actions", ""]
-    lines += [
-        f"- {r.get('action')}: {r.get('outcome')} ({r.get('message')})"
-        + (f", ETL run `{r['etl_run_id']}`" if r.get("etl_run_id") else "")
-        for r in remediations
-    ]
-    if not remediations:
-        lines.append("- no remediation was run for this day")
-    outcome = (
-        "Resolved: the check passes again." if incident.resolved else "Unresolved at the time of writing."
-    )
-    lines += [
-        "",
-        "## Outcome",
-        "",
-        outcome,
-        "",
-        "## Follow-ups",
-        "",
-        "- Root cause:",
-        "- Prevention:",
-        "- Runbook changes:",
-        "",
-    ]
-    return "\n".join(lines)
+    return sorted(found, key=lambda f: (SEVERITY_RANK.get(f["severity"], 9), f["dt"], f["kind"]))

@@ -21,6 +21,9 @@ class BlobStore(Protocol):
     def get(self, key: str) -> bytes | None:
         """The bytes at `key`, or None."""
 
+    def delete(self, key: str) -> None:
+        """Remove `key`; nothing happens when it is not there. (For indexes: records are never deleted.)"""
+
     def list(self, prefix: str) -> list[str]:
         """Every key under `prefix`, sorted."""
 
@@ -63,6 +66,9 @@ class LocalBlobStore:
             return self._path(key).read_bytes()
         except FileNotFoundError:
             return None
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
 
     def list(self, prefix: str) -> list[str]:
         base = self._path(prefix.rstrip("/")) if prefix.strip("/") else self.root

@@ -193,6 +193,9 @@ class S3BlobStore:
                 return None
             raise
 
+    def delete(self, key: str) -> None:
+        self._client().delete_object(Bucket=self.bucket, Key=self._key(key))  # absent: no error
+
     def list(self, prefix: str) -> list[str]:
         full = self._key(prefix) if prefix.strip("/") else self.prefix
         if prefix.strip("/") and not full.endswith("/"):
