@@ -28,7 +28,7 @@ from flightdq.core.dates import InputError, iter_days
 from flightdq.etl import glue_entry as glue_job
 from flightdq.etl.transform import EtlError
 from flightdq.recovery.remediation import Action, DayPlan, repair_day
-from flightdq_dev.aws_emulator import AwsEmulator, seed_from_lake
+from flightdq_dev.emulator import AwsEmulator, seed_from_lake
 from flightdq_dev.generator import default_demo_faults, generate_lake
 
 pytestmark = pytest.mark.aws
