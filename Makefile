@@ -57,7 +57,7 @@ airflow: install ## a local Airflow on 127.0.0.1:8080 with the DAGs and the "Fli
 	./scripts/airflow-local.sh
 
 sandbox: install ## a local AWS (moto on 127.0.0.1) seeded with a sample lake for FLIGHTDQ_BACKEND=aws (Ctrl-C stops it)
-	$(BIN)/python -m flightdq_dev.aws_emulator --seed
+	$(BIN)/python -m flightdq_dev.emulator --seed
 
 clean: ## remove the venv, the local Airflow home and the generated lake
 	rm -rf $(VENV) .airflow lake artifacts .pytest_cache .ruff_cache

@@ -31,7 +31,7 @@ from flightdq.etl import glue_entry as glue_job
 from flightdq.etl.transform import EtlError
 from flightdq.recovery.execute import repair_day
 from flightdq.recovery.plan import Action, DayPlan
-from flightdq_dev.aws_emulator import AwsEmulator, seed_from_lake
+from flightdq_dev.emulator import AwsEmulator, seed_from_lake
 from flightdq_dev.generator import default_demo_faults, generate_lake
 
 pytestmark = pytest.mark.aws

@@ -22,11 +22,11 @@ FLIGHTDQ = str(Path(sys.executable).with_name("flightdq"))
 
 
 def test_the_sandbox_starts_with_one_command_and_serves_flightdq(tmp_path):
-    """`python -m flightdq_dev.aws_emulator --seed`, then `flightdq validate` with the environment it
+    """`python -m flightdq_dev.emulator --seed`, then `flightdq validate` with the environment it
     prints, then Ctrl-C."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "AIRFLOW_CONN_", "FLIGHTDQ_"))}
     sandbox = subprocess.Popen(
-        [sys.executable, "-m", "flightdq_dev.aws_emulator", "--seed", "--days", "3", "--port", "0"],
+        [sys.executable, "-m", "flightdq_dev.emulator", "--seed", "--days", "3", "--port", "0"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

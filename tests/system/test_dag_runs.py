@@ -119,7 +119,7 @@ def loop(request, airflow_db, tmp_path, tmp_path_factory, monkeypatch) -> Iterat
         yield Loop(backend, {"FLIGHTDQ_LAKE": str(root), "FLIGHTDQ_BACKEND": "local"}, remove)
         return
     from flightdq.backends.aws.backend import AwsBackend
-    from flightdq_dev.aws_emulator import AwsEmulator, seed_from_lake
+    from flightdq_dev.emulator import AwsEmulator, seed_from_lake
 
     # Its own Airflow home: the remediation run the detection queues must be the only one there.
     home = tmp_path_factory.mktemp("aws-airflow-home")

@@ -511,12 +511,12 @@ def test_refuses_a_folder_that_is_not_empty(tmp_path: Path) -> None:
 def test_a_failed_generation_leaves_no_half_made_lake(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import flightdq_dev.generator as generator
+    import flightdq_dev.generator.lake as lake  # the module that runs the ETL for each day
 
     def broken_etl(root: Path, day: date) -> None:
         raise RuntimeError(f"ETL failed for {day}")
 
-    monkeypatch.setattr(generator, "_run_etl", broken_etl)
+    monkeypatch.setattr(lake, "run_etl", broken_etl)
     with pytest.raises(RuntimeError, match="ETL failed"):
         generate_lake(tmp_path / "lake", end=END, days=1, size="small")
     assert not (tmp_path / "lake").exists()
