@@ -23,6 +23,7 @@ from flightdq.backends.aws.clients import AwsTuning
 from flightdq.backends.base import BackendError
 from flightdq.backends.local.backend import LocalBackend
 from flightdq.backends.registry import get_backend
+from flightdq.checks import queries
 from flightdq.checks.runner import run_checks
 from flightdq.core.config import Settings
 from flightdq.core.contract import CHECKS, GLUE_DATABASE, PROCESSED_BUCKET, PROCESSED_TABLE
@@ -160,14 +161,14 @@ def test_storage_and_catalog_views_match_the_local_backend(aws, lake):
 def test_queries_scan_only_the_partitions_checked(aws, lake):
     backend = aws_backend(lake)
     day = HEALTHY[0]
-    backend.query("partition_stats", start_dt=str(day), end_dt=str(day))
+    queries.run(backend, "partition_stats", start_dt=str(day), end_dt=str(day))
     one_day = backend.query_log[-1]
     sizes = aws.client("s3").list_objects_v2(
         Bucket=PROCESSED_BUCKET, Prefix=f"flightdata_processed/dt={day}/"
     )
     assert one_day["data_scanned_bytes"] == sum(o["Size"] for o in sizes["Contents"])
     assert aws.queries[one_day["query_execution_id"]].scanned_partitions == [f"dt={day}"]
-    backend.query("partition_stats", start_dt=str(END - timedelta(days=15)), end_dt=str(END))
+    queries.run(backend, "partition_stats", start_dt=str(END - timedelta(days=15)), end_dt=str(END))
     assert backend.query_log[-1]["data_scanned_bytes"] > 5 * one_day["data_scanned_bytes"]
 
 
@@ -200,9 +201,9 @@ def test_throttling_is_retried_with_growing_backoff_and_a_bound(aws, lake):
         time.sleep(seconds)
 
     backend = aws_backend(lake, sleep=sleep)
-    expected = local_backend(lake).query("partition_stats", start_dt=str(END), end_dt=str(END))
+    expected = queries.run(local_backend(lake), "partition_stats", start_dt=str(END), end_dt=str(END))
     aws.faults.throttle_next_queries(3)
-    assert backend.query("partition_stats", start_dt=str(END), end_dt=str(END)) == expected
+    assert queries.run(backend, "partition_stats", start_dt=str(END), end_dt=str(END)) == expected
     assert aws.faults.throttled == 3 and backend.query_log[-1]["throttled"] == 3
     backoff = sleeps[:3]  # the polls come after the start went through
     assert backoff[0] <= backoff[1] <= backoff[2] and backoff[0] < backoff[2] <= FAST.backoff_max_seconds
@@ -212,7 +213,7 @@ def test_throttling_is_retried_with_growing_backoff_and_a_bound(aws, lake):
     with pytest.raises(
         BackendError, match=r"start_query_execution refused 4 times \(TooManyRequestsException\)"
     ):
-        bounded.query("partition_stats", start_dt=str(END), end_dt=str(END))
+        queries.run(bounded, "partition_stats", start_dt=str(END), end_dt=str(END))
 
 
 def test_every_result_page_is_read_and_typed(aws, lake):

@@ -170,20 +170,12 @@ def test_unresolved_incident_days_stay_out_of_the_baseline(lake, backend, channe
     from flightdq.incidents.store import Event, EventKind
 
     store = IncidentStore(backend.blobs)
-    store.append(
-        "flightdata_processed",
-        DT,
-        "record_count_drift",
-        Event(T0.isoformat(), EventKind.DETECTED, "drop", "P2"),
-    )
-    assert store.unresolved_days("flightdata_processed", ["record_count_drift"], [DT]) == {DT}
-    store.append(
-        "flightdata_processed",
-        DT,
-        "record_count_drift",
-        Event((T0 + timedelta(hours=1)).isoformat(), EventKind.RESOLVED, "repaired"),
-    )
-    assert store.unresolved_days("flightdata_processed", ["record_count_drift"], [DT]) == set()
+    drift = {"dataset": "flightdata_processed", "check": "record_count_drift"}
+    store.append("data", DT, Event(T0.isoformat(), EventKind.DETECTED, "drop", "P2", **drift))
+    assert store.unresolved_days(["flightdata_processed"], ["record_count_drift"], [DT]) == {DT}
+    assert store.unresolved_days(["flightdata_processed"], ["duplicates"], [DT]) == set()
+    store.append("data", DT, Event((T0 + timedelta(hours=1)).isoformat(), EventKind.RESOLVED, "repaired"))
+    assert store.unresolved_days(["flightdata_processed"], ["record_count_drift"], [DT]) == set()
 
 
 @pytest.mark.slow
@@ -229,11 +221,13 @@ def test_incident_cli_lists_open_incidents_and_writes_a_review(lake, backend, ch
     step(backend, channels, presence(Status.FAIL), T0, 0)
     assert main(["incident", "list", "--json"]) == 0
     (row,) = json.loads(capsys.readouterr().out)["incidents"]
-    assert row["id"] == "flightdata_processed__2026-11-25__partition_presence__1"
+    assert row["id"] == "2026-11-25__data__1"
+    assert row["cause"] == "partition_presence on flightdata_processed"
     assert row["severity"] == "P1" and row["response_minutes"] == 60 and row["overdue"] is True
     out = tmp_path / "review.md"
     assert main(["incident", "report", row["id"], "--out", str(out)]) == 0
     assert out.read_text().startswith("# Post-incident review: partition_presence on flightdata_processed")
+    assert "- **Open for:**" in out.read_text()  # not "time to resolve" while it is open
     assert main(["incident", "report", "nope"]) == 2
     assert "no incident 'nope'" in capsys.readouterr().err
 

@@ -254,7 +254,7 @@ def test_incidents_are_read_defensively(tmp_path, monkeypatch):
     from flightdq.incidents.store import Event, IncidentStore
 
     IncidentStore(blobs).append(
-        P, D1, "duplicates", Event("2026-11-23T02:00:00+00:00", "detected", "dup", "P3")
+        "data", D1, Event("2026-11-23T02:00:00+00:00", "detected", "dup", "P3", dataset=P, check="duplicates")
     )
     found = day_view.read_incidents(blobs, [D1])
     assert [(i["check"], i["state"], i["severity"]) for i in found] == [("duplicates", "open", "P3")]

@@ -42,9 +42,12 @@ class Backend(Protocol):
     blobs: BlobStore  # flightdq's own records: history, remediations, incidents
     history: HistoryStore
     query_log: list[dict[str, Any]]  # one entry per query run (template, query id, bytes scanned...)
+    dialect: str  # the SQL dialect `run_sql` takes: "trino" (Athena) or "duckdb" (embedded)
 
-    def query(self, template: str, **params: str | int | float) -> list[dict[str, Any]]:
-        """Run a named SQL template (see `flightdq.checks.queries`) and return its rows."""
+    def run_sql(self, sql: str, *, label: str, dt_range: tuple[str, str]) -> list[dict[str, Any]]:
+        """Run one statement over the processed table and return its rows. The statement filters
+        `dt` within `dt_range`; the engine reads only those partitions (Athena prunes on `dt`, the
+        embedded engine is given only their files), so one day's bad file leaves other days alone."""
 
     def registered_partitions(self, start: date, end: date) -> set[str]:
         """The `dt` values registered in the catalog for the processed table within [start, end]."""

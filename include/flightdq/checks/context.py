@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from flightdq.checks import queries
 from flightdq.core.dates import day_end, day_start
 
 if TYPE_CHECKING:
@@ -33,9 +34,17 @@ class CheckContext:
         return self.days[-1]
 
     def memo(self, key: str, compute):
+        """Compute once per context; a failure is remembered too, so the checks that share the
+        evidence fail fast instead of asking the engine again."""
         if key not in self._memo:
-            self._memo[key] = compute()
-        return self._memo[key]
+            try:
+                self._memo[key] = compute()
+            except Exception as exc:
+                self._memo[key] = exc
+        found = self._memo[key]
+        if isinstance(found, Exception):
+            raise found
+        return found
 
     def reference_moment(self, day: date) -> datetime:
         """The moment a day is judged at: `as_of`, or the day's end for a day already over."""
@@ -54,8 +63,8 @@ class CheckContext:
         """dt -> row_count, duplicated_ids, extra_rows, newest_last_seen (registered partitions)."""
 
         def compute() -> dict[str, dict[str, Any]]:
-            rows = self.backend.query(
-                "partition_stats", start_dt=str(self.first_day), end_dt=str(self.last_day)
+            rows = queries.run(
+                self.backend, "partition_stats", start_dt=str(self.first_day), end_dt=str(self.last_day)
             )
             return {row["dt"]: row for row in rows}
 

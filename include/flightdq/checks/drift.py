@@ -13,6 +13,7 @@ from __future__ import annotations
 import statistics
 from datetime import date, timedelta
 
+from flightdq.checks import queries
 from flightdq.checks.context import CheckContext
 from flightdq.core.contract import PARTITION_PRESENCE, PROCESSED_DATASET, RECORD_COUNT_DRIFT
 from flightdq.core.results import CheckResult, Severity, Status
@@ -28,7 +29,9 @@ def baseline_days(day: date, weeks: int) -> list[date]:
 def run(ctx: CheckContext) -> list[CheckResult]:
     policy = ctx.policy.record_count_drift
     history_start = ctx.first_day - timedelta(weeks=policy.history_weeks)
-    rows = ctx.backend.query("hourly_flight_counts", start_dt=str(history_start), end_dt=str(ctx.last_day))
+    rows = queries.run(
+        ctx.backend, "hourly_flight_counts", start_dt=str(history_start), end_dt=str(ctx.last_day)
+    )
     hourly: dict[str, dict[int, int]] = {}
     for row in rows:
         if row["hour"] is not None:

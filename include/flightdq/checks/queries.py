@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flightdq.backends.base import Backend
 
 SQL_DIR = Path(__file__).with_name("sql")
 ATHENA_DIALECT = "trino"
@@ -54,3 +58,12 @@ def render(name: str, dialect: str, **params: str | int | float) -> str:
             raise QueryTemplateError(f"parameter {key} of {name} must be a string or number")
     bound = exp.replace_placeholders(_parse(name), **params)
     return bound.sql(dialect=dialect, pretty=True)
+
+
+def run(
+    backend: Backend, name: str, *, start_dt: str, end_dt: str, **params: str | int | float
+) -> list[dict]:
+    """Run the template `name` on `backend` for the days [start_dt, end_dt] (every template filters
+    `dt` on them), rendered in the backend's dialect."""
+    sql = render(name, backend.dialect, start_dt=start_dt, end_dt=end_dt, **params)
+    return backend.run_sql(sql, label=name, dt_range=(start_dt, end_dt))

@@ -15,8 +15,16 @@ from flightdq.backends.base import Backend
 from flightdq.backends.registry import get_backend
 from flightdq.checks import CHECK_RUNNERS, CheckContext
 from flightdq.core.config import Settings
-from flightdq.core.contract import CHECKS, DATASETS, FRESHNESS, PARTITION_PRESENCE, PROCESSED_DATASET
+from flightdq.core.contract import (
+    CHECKS,
+    DATASETS,
+    FRESHNESS,
+    PARTITION_PRESENCE,
+    PROCESSED_DATASET,
+    SCHEMA_VALIDITY,
+)
 from flightdq.core.dates import InputError, utcnow
+from flightdq.core.errors import describe_error
 from flightdq.core.results import CheckResult, Status
 
 log = logging.getLogger(__name__)
@@ -68,27 +76,7 @@ def run_checks(
     ctx = CheckContext(backend=backend, days=sorted(days), as_of=as_of, policy=settings.policy)
     results: list[CheckResult] = []
     for check in checks:
-        try:
-            found = CHECK_RUNNERS[check](ctx)
-        except Exception as exc:
-            if raise_errors:
-                raise
-            log.exception("check %s failed to run", check)
-            found = [
-                CheckResult(
-                    dataset,
-                    str(day),
-                    check,
-                    Status.ERROR,
-                    settings.policy.check_error_severity,
-                    None,
-                    None,
-                    f"check could not run: {type(exc).__name__}: {exc}",
-                    {"exception": type(exc).__name__},
-                )
-                for day in ctx.days
-                for dataset in _DATASETS_OF[check]
-            ]
+        found = CHECK_RUNNERS[check](ctx) if raise_errors else _run_confined(check, ctx, settings)
         found = [r for r in found if r.dataset in datasets]
         queries, backend.query_log[:] = list(backend.query_log), []
         for result in found:  # what checking cost: the queries behind this check
@@ -97,6 +85,67 @@ def run_checks(
             record_results(backend, run_id, check, found, as_of=as_of)
         results.extend(found)
     return results
+
+
+def _run_confined(check: str, ctx: CheckContext, settings: Settings) -> list[CheckResult]:
+    """Run one check over the context's days; a fault stays on the day it is on.
+
+    When the check raises over a range, it runs again day by day: the days that fail get an
+    `error` result each, the others their verdict. An error that names a data file, or that only
+    some days of a range hit, is the data's own fault (`blocked_by: schema_validity`, which names the
+    file): a symptom of that day's data incident. An error that every day hits, naming no file, is
+    about the monitor (the engine, the credentials, the disk): never evidence about the data."""
+    try:
+        return CHECK_RUNNERS[check](ctx)
+    except Exception as exc:
+        if len(ctx.days) == 1:
+            log.exception("check %s could not run for %s", check, ctx.days[0])
+            return _errors(check, ctx.days, exc, settings, data_fault=_names_a_file(exc))
+        log.warning("check %s failed over %d days (%s); running it day by day", check, len(ctx.days), exc)
+    results: list[CheckResult] = []
+    failed: dict[date, Exception] = {}
+    for day in ctx.days:
+        one_day = CheckContext(backend=ctx.backend, days=[day], as_of=ctx.as_of, policy=ctx.policy)
+        try:
+            results.extend(CHECK_RUNNERS[check](one_day))
+        except Exception as exc:
+            log.exception("check %s could not run for %s", check, day)
+            failed[day] = exc
+    some_ran = len(failed) < len(ctx.days)
+    for day, exc in failed.items():
+        results.extend(_errors(check, [day], exc, settings, data_fault=some_ran or _names_a_file(exc)))
+    return results
+
+
+def _names_a_file(exc: Exception) -> bool:
+    return " in " in describe_error(exc)
+
+
+def _errors(
+    check: str, days: Sequence[date], exc: Exception, settings: Settings, *, data_fault: bool
+) -> list[CheckResult]:
+    described = describe_error(exc)
+    details: dict[str, Any] = {"exception": type(exc).__name__, "error_class": type(exc).__name__}
+    if data_fault:
+        details["blocked_by"] = SCHEMA_VALIDITY
+        message = f"could not read this day's data: {described} (see schema_validity)"
+    else:
+        message = f"check could not run: {described}"
+    return [
+        CheckResult(
+            dataset,
+            str(day),
+            check,
+            Status.ERROR,
+            settings.policy.check_error_severity,
+            None,
+            None,
+            message,
+            dict(details),
+        )
+        for day in days
+        for dataset in _DATASETS_OF[check]
+    ]
 
 
 def record_results(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from pathlib import Path
 
 from flightdq.core.contract import PROCESSED_PREFIX
 
@@ -37,3 +38,14 @@ _PARTITION_VALUE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 def is_partition_value(value: str) -> bool:
     return bool(_PARTITION_VALUE_RE.match(value))
+
+
+def is_data_file(name: str) -> bool:
+    """A Parquet file directly in a partition (a name relative to it), as Athena reads them: names
+    starting with `_` or `.` are not data."""
+    return bool(name) and "/" not in name and name.endswith(".parquet") and not name.startswith(("_", "."))
+
+
+def data_files(folder: Path) -> list[Path]:
+    """The data files of a partition folder, sorted ([] when the folder is not there)."""
+    return sorted(p for p in folder.glob("*.parquet") if is_data_file(p.name)) if folder.is_dir() else []

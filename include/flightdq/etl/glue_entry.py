@@ -50,6 +50,7 @@ from typing import Any
 from flightdq.core import layout
 from flightdq.core.contract import ETL_JOB_NAME, PROCESSED_BUCKET, RAW_BUCKET
 from flightdq.core.dates import InputError, parse_day
+from flightdq.core.errors import describe_error
 from flightdq.etl.glue_catalog import register_partitions
 from flightdq.etl.s3_io import S3RangeReader, delete_keys, download, list_keys
 from flightdq.etl.transform import EtlError, transform_day, write_verified
@@ -122,7 +123,7 @@ def run_job(
                 )
         registered = bool(register_partitions(glue, [dt])) if register else False
     except (BotoCoreError, ClientError) as exc:
-        raise EtlError(f"dt={dt}: AWS call failed: {exc}") from exc
+        raise EtlError(f"dt={dt}: AWS call failed: {describe_error(exc)}") from exc
     log.info("dt=%s: %d rows from %d raw objects -> %s", dt, table.num_rows, len(raw_keys), new_key)
     return GlueEtlOutcome(
         dt=dt,

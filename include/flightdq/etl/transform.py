@@ -41,6 +41,7 @@ from flightdq.core.contract import (
     processed_arrow_schema,
 )
 from flightdq.core.dates import InputError, day_end, day_start, parse_day
+from flightdq.core.errors import describe_error
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -179,9 +180,8 @@ def _transform(raw_files: Sequence[Path], day: date) -> tuple[pa.Table, int]:
                 raise EtlError(f"dt={day}: DuckDB reported file names that differ from the ones given")
             flights = con.sql(_FLIGHTS_SQL.format(lo=lo, hi=hi, gap=GAP_SECONDS)).to_arrow_table()
         except duckdb.Error as exc:
-            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise EtlError(
-                f"dt={day}: reading or transforming {len(files)} raw snapshots failed: {first_line}"
+                f"dt={day}: reading or transforming {len(files)} raw snapshots failed: {describe_error(exc)}"
             ) from exc
         finally:
             con.close()

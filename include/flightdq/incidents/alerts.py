@@ -141,10 +141,12 @@ def due_alerts(
         remediation = _remediation_text(incident, (remediations or {}).get(incident.dt, []))
 
         due: list[tuple[str, str, str, Sequence[str]]] = [("opened", "opened", incident.opened_severity, ())]
-        due += [("severity_raised", f"severity-{s}", s, ()) for s in incident.severities_reached]
-        due += [
+        due += [("severity_raised", f"severity-{s}", s, ()) for _, s in incident.severities_reached]
+        rose_at = {at for at, _ in incident.severities_reached}
+        due += [  # a new cause that came with a rise in severity is told by that alert
             ("cause_changed", f"cause-{cause.replace('/', '.')}", incident.severity, ())
-            for cause in incident.causes[1:]
+            for at, cause in incident.causes[1:]
+            if at not in rose_at
         ]
         age = incident.age_minutes(now)
         if not incident.resolved and age > policy.response_minutes.of(incident.severity):

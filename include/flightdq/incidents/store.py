@@ -141,8 +141,8 @@ class Incident:
     symptoms: list[Symptom] = field(default_factory=list)  # failing now, cause first
     cause: Symptom | None = None  # the most fundamental failing symptom (once resolved: the last one)
     opened_severity: str = "P3"
-    severities_reached: list[str] = field(default_factory=list)  # each rise after opening, in order
-    causes: list[str] = field(default_factory=list)  # each cause it had, "dataset/check", in order
+    severities_reached: list[tuple[str, str]] = field(default_factory=list)  # (at, severity) per rise
+    causes: list[tuple[str, str]] = field(default_factory=list)  # (at, "dataset/check") per cause it had
 
     @property
     def dataset(self) -> str:
@@ -155,6 +155,10 @@ class Incident:
     @property
     def resolved(self) -> bool:
         return self.state is State.RESOLVED
+
+    @property
+    def peak_severity(self) -> str:
+        return worst_severity([self.opened_severity, *(s for _, s in self.severities_reached)]) or "P3"
 
     def age_minutes(self, now: datetime) -> float:
         end = datetime.fromisoformat(self.resolved_at) if self.resolved_at else now
@@ -330,16 +334,16 @@ def _episodes(kind: str, dt: str, events: list[Event]) -> list[Incident]:
             if opened_now:
                 current.opened_severity = severity
                 current.severity = severity
-                current.causes = [cause_name]
+                current.causes = [(at, cause_name)]
             else:
-                if worse(severity, worst_severity([current.opened_severity, *current.severities_reached])):
-                    current.severities_reached.append(severity)
-                if cause_name != current.causes[-1]:
-                    current.causes.append(cause_name)
+                if worse(severity, current.peak_severity):
+                    current.severities_reached.append((at, severity))
+                if cause_name != current.causes[-1][1]:
+                    current.causes.append((at, cause_name))
                 current.severity = severity if not current.resolved else current.severity
         if current.resolved:
             current.symptoms = []
-            current.severity = worst_severity([current.opened_severity, *current.severities_reached]) or "P3"
+            current.severity = current.peak_severity
     return episodes
 
 

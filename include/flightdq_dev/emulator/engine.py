@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from flightdq.core.layout import is_data_file
 from flightdq_dev.emulator.common import QueryFailed
 from flightdq_dev.emulator.pruning import partition_predicate, referenced_columns
 from flightdq_dev.emulator.typemap import athena_text, athena_type, compatible, duckdb_type
@@ -133,7 +134,7 @@ def _table_view(
         listed = []
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             listed += page.get("Contents") or []
-        files = [o for o in listed if _is_data_file(o["Key"][len(prefix) :])]
+        files = [o for o in listed if is_data_file(o["Key"][len(prefix) :])]
         if files:
             record.scanned_partitions.append(",".join(f"{k}={v}" for k, v in values.items()) or name)
         for obj in files:
@@ -161,8 +162,3 @@ def _table_view(
         nulls = [f"CAST(NULL AS {duckdb_type(t)}) AS {_ident(c)}" for c, t in [*columns, *keys]]
         return f"SELECT {', '.join(nulls)} WHERE false"
     return "\nUNION ALL\n".join(selects)
-
-
-def _is_data_file(name: str) -> bool:
-    # the same rule as the backends': Parquet files directly in the partition, not _ or . names
-    return bool(name) and "/" not in name and name.endswith(".parquet") and not name.startswith(("_", "."))

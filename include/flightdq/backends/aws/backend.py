@@ -33,7 +33,6 @@ from flightdq.backends.aws.clients import AwsClients, AwsTuning
 from flightdq.backends.aws.glue_job import GlueEtlJob
 from flightdq.backends.aws.s3 import DEFAULT_HISTORY_URI, S3BlobStore, S3Lake
 from flightdq.backends.base import EtlRun
-from flightdq.checks import queries
 from flightdq.storage.history import HistoryStore
 
 if TYPE_CHECKING:
@@ -44,6 +43,7 @@ if TYPE_CHECKING:
 
 class AwsBackend:
     name = "aws"
+    dialect = "trino"
 
     def __init__(
         self,
@@ -72,12 +72,10 @@ class AwsBackend:
         return self._clients.client(kind)
 
     # --- engine: Athena -----------------------------------------------------------------------------
-    def query(self, template: str, **params: str | int | float) -> list[dict[str, Any]]:
-        sql = queries.render(template, queries.ATHENA_DIALECT, **params)
-        return self.run_sql(sql, label=template)
-
-    def run_sql(self, sql: str, *, label: str = "adhoc") -> list[dict[str, Any]]:
-        return self._athena.run_sql(sql, label=label)
+    def run_sql(
+        self, sql: str, *, label: str = "adhoc", dt_range: tuple[str, str] | None = None
+    ) -> list[dict[str, Any]]:
+        return self._athena.run_sql(sql, label=label)  # Athena prunes on the statement's `dt` filter
 
     # --- catalog: Glue ------------------------------------------------------------------------------
     def registered_partitions(self, start: date, end: date) -> set[str]:

@@ -18,6 +18,7 @@ from flightdq.backends.base import BackendError
 from flightdq.core import layout
 from flightdq.core.arrow import unify_by_name
 from flightdq.core.contract import PROCESSED_BUCKET, PROCESSED_PREFIX, RAW_BUCKET
+from flightdq.core.layout import is_data_file
 from flightdq.etl.s3_io import S3RangeReader, error_code, list_objects
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ class S3Lake:
             if start is not None and dt < str(start):
                 continue
             files = found.setdefault(dt, [])
-            if _is_data_file(name):
+            if is_data_file(name):
                 files.append(f"s3://{PROCESSED_BUCKET}/{obj['Key']}")
         return found
 
@@ -60,7 +61,7 @@ class S3Lake:
         return [
             obj
             for obj in list_objects(self._s3(), Bucket=PROCESSED_BUCKET, Prefix=prefix)
-            if _is_data_file(obj["Key"][len(prefix) :])
+            if is_data_file(obj["Key"][len(prefix) :])
         ]
 
     def read_partition(self, day: date) -> pa.Table:
@@ -129,11 +130,6 @@ def concat_by_name(tables: list[pa.Table], what: str) -> pa.Table:
             columns.append(column)
         parts.append(pa.Table.from_arrays(columns, schema=unified))
     return pa.concat_tables(parts)
-
-
-def _is_data_file(name: str) -> bool:
-    """A Parquet file directly in a partition; names starting with _ or . are ignored, as Athena does."""
-    return bool(name) and "/" not in name and name.endswith(".parquet") and not name.startswith(("_", "."))
 
 
 class S3BlobStore:

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 from flightdq.backends.base import BackendError, EtlRun
 from flightdq.backends.local.catalog import LocalCatalog
-from flightdq.checks import queries
 from flightdq.core import layout
 from flightdq.core.arrow import unify_by_name
 from flightdq.core.contract import (
@@ -29,6 +28,8 @@ from flightdq.core.contract import (
     PROCESSED_TABLE,
     RAW_BUCKET,
 )
+from flightdq.core.errors import describe_error
+from flightdq.core.layout import data_files
 from flightdq.storage.blobstore import LocalBlobStore
 from flightdq.storage.history import HistoryStore
 
@@ -44,6 +45,7 @@ _DUCKDB_TYPES = {"string": "VARCHAR", "timestamp": "TIMESTAMPTZ", "bigint": "BIG
 
 class LocalBackend:
     name = "local"
+    dialect = "duckdb"
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -69,11 +71,15 @@ class LocalBackend:
             self._conn.execute("SET TimeZone = 'UTC'")  # after connect: icu loads with the connection
         return self._conn
 
-    def _processed_view_sql(self) -> str:
+    def _processed_view_sql(self, dt_range: tuple[str, str]) -> str:
+        """The processed table as the engine sees it for one query: the registered partitions within
+        `dt_range` only (as Athena prunes on `dt`), their data files only (Athena skips names that
+        start with `_` or `.`)."""
+        start, end = dt_range
         files = [
             str(path)
-            for dt, location in self.catalog.registered(PROCESSED_TABLE).items()
-            for path in sorted(Path(location).glob("*.parquet"))
+            for dt, location in sorted(self.catalog.registered(PROCESSED_TABLE, start, end).items())
+            for path in data_files(self.lake_path(location))
         ]
         if not files:
             columns = ", ".join(
@@ -86,28 +92,41 @@ class LocalBackend:
             f"hive_types = {{'{PARTITION_KEY}': VARCHAR}})"
         )
 
-    def query(self, template: str, **params: str | int | float) -> list[dict[str, Any]]:
-        sql = queries.render(template, "duckdb", **params)
+    def run_sql(self, sql: str, *, label: str = "adhoc", dt_range: tuple[str, str]) -> list[dict[str, Any]]:
         with self._lock:
             conn = self._connection()
             try:
-                conn.execute(f"CREATE OR REPLACE TEMP VIEW {PROCESSED_TABLE} AS {self._processed_view_sql()}")
+                view = self._processed_view_sql(dt_range)
+                conn.execute(f"CREATE OR REPLACE TEMP VIEW {PROCESSED_TABLE} AS {view}")
                 started = time.perf_counter()
                 cursor = conn.execute(sql)
                 names = [d[0] for d in cursor.description]
                 rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
                 elapsed = round(time.perf_counter() - started, 3)
-                self.query_log.append({"template": template, "engine": "duckdb", "seconds": elapsed})
+                self.query_log.append({"template": label, "engine": "duckdb", "seconds": elapsed})
                 return rows
-            except Exception as exc:  # duckdb raises many types; name the query that failed
-                raise BackendError(f"query {template} failed on the embedded engine: {exc}") from exc
+            except Exception as exc:  # duckdb raises many types: name the query, never the data
+                raise BackendError(
+                    f"query {label} failed on the embedded engine: {describe_error(exc)}"
+                ) from exc
 
     # --- catalog ------------------------------------------------------------------------------
     def registered_partitions(self, start: date, end: date) -> set[str]:
         return set(self.catalog.registered(PROCESSED_TABLE, str(start), str(end)))
 
     def register_partitions(self, dts: Iterable[str]) -> list[str]:
-        return self.catalog.register(PROCESSED_TABLE, [(dt, str(self.partition_folder(dt))) for dt in dts])
+        """Register partitions at their location relative to the lake root, so a lake that is moved,
+        copied or mounted elsewhere (the compose file does) keeps working."""
+        return self.catalog.register(PROCESSED_TABLE, [(dt, self.relative_location(dt)) for dt in dts])
+
+    def relative_location(self, dt: str) -> str:
+        return self.partition_folder(dt).relative_to(self.lake).as_posix()
+
+    def lake_path(self, location: str) -> Path:
+        """A catalog location as a path: relative ones are under the lake root; absolute ones (an
+        earlier version's) as they are."""
+        path = Path(location)
+        return path if path.is_absolute() else self.lake / path
 
     # --- the ETL job ----------------------------------------------------------------------------
     def run_etl(self, day: date, *, wait_seconds: float = 3600.0) -> EtlRun:
@@ -122,8 +141,9 @@ class LocalBackend:
         try:
             outcome = etl.run_local_etl(self.lake, day)
         except Exception as exc:
-            self.catalog.finish_etl_run(run_id, "FAILED", error=f"{type(exc).__name__}: {exc}"[:1000])
-            return EtlRun(run_id, str(day), "FAILED", error=f"{type(exc).__name__}: {exc}")
+            error = str(exc) if isinstance(exc, etl.EtlError) else describe_error(exc)
+            self.catalog.finish_etl_run(run_id, "FAILED", error=error[:1000])
+            return EtlRun(run_id, str(day), "FAILED", error=error)
         self.catalog.finish_etl_run(run_id, "SUCCEEDED", rows=outcome.rows)
         return EtlRun(run_id, str(day), "SUCCEEDED", rows=outcome.rows)
 
@@ -162,13 +182,13 @@ class LocalBackend:
                 continue  # staging folders and stray names are not partitions
             if (start and dt < str(start)) or (end and dt > str(end)):
                 continue
-            found[dt] = [str(p) for p in sorted(folder.glob("*.parquet"))]
+            found[dt] = [str(p) for p in data_files(folder)]
         return found
 
     def read_partition(self, day: date) -> pa.Table:
         import pyarrow.dataset as ds
 
-        files = sorted(self.partition_folder(day).glob("*.parquet"))
+        files = data_files(self.partition_folder(day))
         if not files:
             raise BackendError(f"processed partition dt={day} has no Parquet files")
         schemas = [ds.dataset(str(f), format="parquet").schema for f in files]
@@ -180,7 +200,7 @@ class LocalBackend:
 
         return {
             str(path.relative_to(self.lake)): pq.read_schema(path)
-            for path in sorted(self.partition_folder(day).glob("*.parquet"))
+            for path in data_files(self.partition_folder(day))
         }
 
     def raw_snapshot_times(self, start: date, end: date) -> dict[str, dict[int, list[int]]]:

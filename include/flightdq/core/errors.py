@@ -1,0 +1,32 @@
+"""Errors from engines and libraries, made safe to store and send.
+
+A DuckDB, Arrow or AWS error message can quote the data it choked on (a callsign, an icao24). What
+flightdq records (check results, remediation records, incident timelines, alerts, reviews) keeps
+only the error's class and the files, columns or rules it names, never its free text.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePosixPath
+
+_FILE = re.compile(r"[^\s'\"()\[\],]+\.parquet\b")
+_COLUMN = re.compile(r"""\bcolumn ["'`]?([A-Za-z_][A-Za-z0-9_]{0,63})["'`]?""", re.IGNORECASE)
+
+
+def describe_error(exc: BaseException) -> str:
+    """`ConversionException in dt=2026-11-25/part-00001.parquet (column last_seen)`: the class,
+    then the data files (their partition folder and name) and the columns the message names."""
+    text = str(exc)
+    files = sorted({"/".join(PurePosixPath(f).parts[-2:]) for f in _FILE.findall(text)})
+    columns = sorted(set(_COLUMN.findall(text)))
+    described = type(exc).__name__
+    if files:
+        described += f" in {', '.join(files[:3])}" + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+    if columns:
+        described += f" (column {', '.join(columns[:3])})"
+    return described
+
+
+def error_class(exc: BaseException) -> str:
+    return type(exc).__name__
