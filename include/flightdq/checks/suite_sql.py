@@ -127,7 +127,7 @@ from typing import Any, Literal, NoReturn
 import sqlglot
 from sqlglot import exp
 
-from flightdq.contract import PARTITION_KEY, PROCESSED_COLUMNS
+from flightdq.core.contract import PARTITION_KEY, PROCESSED_COLUMNS
 
 READ_DIALECT = "trino"
 SCHEMA = "schema"

@@ -26,6 +26,7 @@ import sqlglot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from flightdq.checks.gx_validation import DEFAULT_SUITE_PATH, day_parameters, validate_table
 from flightdq.checks.suite_sql import (
     FAILING_ROWS,
     SUPPORTED_TYPES,
@@ -41,8 +42,7 @@ from flightdq.checks.suite_sql import (
     row_rules,
     row_rules_query,
 )
-from flightdq.contract import PROCESSED_COLUMNS, processed_arrow_schema
-from flightdq.gx_validation import DEFAULT_SUITE_PATH, day_parameters, validate_table
+from flightdq.core.contract import PROCESSED_COLUMNS, processed_arrow_schema
 
 DAY = date(2026, 11, 26)
 DAY_START = datetime(2026, 11, 26, tzinfo=UTC)
@@ -321,7 +321,7 @@ def test_the_compiler_loads_neither_gx_nor_pandas_nor_airflow():
         "print(sorted({m.split('.')[0] for m in sys.modules} & "
         "{'great_expectations', 'pandas', 'airflow', 'pyarrow', 'duckdb'}))"
     )
-    include = str(Path(__file__).resolve().parents[1] / "include")
+    include = str(Path(__file__).resolve().parents[2] / "include")
     env = {**os.environ, "PYTHONPATH": include}
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env)
     assert done.stdout.strip() == "[]"
