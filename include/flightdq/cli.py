@@ -9,6 +9,7 @@ import argparse
 import contextlib
 import logging
 import sys
+import uuid
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -49,6 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
     remediate = sub.add_parser("remediate", help="re-run the ETL for broken days, then check them again")
     _add_range(remediate)
     remediate.add_argument("--dry-run", action="store_true", help="plan only; change nothing")
+    remediate.add_argument(
+        "--force",
+        action="store_true",
+        help="let a rebuild replace a partition with one that holds fewer rows or hours (recorded)",
+    )
     remediate.add_argument("--as-of", help="ISO-8601 moment the days are judged at (default: now)")
 
     catalog = sub.add_parser("catalog", help="the partition catalog")
@@ -139,14 +145,16 @@ def _remediate(args: argparse.Namespace) -> int:
     from flightdq.backends.registry import get_backend
     from flightdq.checks.runner import validate_request
     from flightdq.core.config import Settings
-    from flightdq.recovery.execute import Outcome, outcomes_table, remediate
+    from flightdq.recovery.execute import SETTLED, outcomes_table, remediate
 
     settings = Settings.from_env()
     as_of = parse_moment(args.as_of) if args.as_of else utcnow()
     days = day_range(args.date, args.to, max_days=settings.policy.validation.max_range_days)
     validate_request(days, as_of, CHECKS, DATASETS)
-    run_id = f"cli-remediate__{utcnow():%Y%m%dT%H%M%S}"
-    ended = remediate(get_backend(settings), days, as_of, dry_run=args.dry_run, run_id=run_id)
+    run_id = f"cli-remediate__{utcnow():%Y%m%dT%H%M%S}__{uuid.uuid4().hex[:8]}"
+    ended = remediate(
+        get_backend(settings), days, as_of, dry_run=args.dry_run, run_id=run_id, force=args.force
+    )
     print(outcomes_table(ended), file=args.stdout)
     if not args.dry_run:  # the re-checks resolve incidents and announce it, as the DAG does
         from flightdq.incidents.manage import incidents_for_run
@@ -154,8 +162,7 @@ def _remediate(args: argparse.Namespace) -> int:
         incidents_for_run(
             [str(d) for d in days], run_id, None, results_run_id=f"{run_id}__recheck", settings=settings
         )
-    settled = {Outcome.NOTHING_TO_DO, Outcome.REPAIRED, Outcome.PLANNED}
-    return EXIT_OK if all(o.outcome in settled for o in ended) else EXIT_FAILED
+    return EXIT_OK if all(o.outcome in SETTLED for o in ended) else EXIT_FAILED
 
 
 def _incident(args: argparse.Namespace) -> int:

@@ -121,7 +121,7 @@ def test_an_etl_failing_halfway_leaves_the_old_partition_and_the_day_still_faili
     assert [r["state"] for r in backend.etl_runs(END)] == ["FAILED"]
 
 
-def test_a_dry_run_writes_nothing(small_lake):
+def test_a_dry_run_changes_nothing_but_records_its_plan(small_lake):
     backend = small_lake
     for path in backend.partition_folder(END).glob("*.parquet"):
         path.unlink()
@@ -136,8 +136,12 @@ def test_a_dry_run_writes_nothing(small_lake):
     before = snapshot()
     (ended,) = remediate(backend, [END], AS_OF, dry_run=True, run_id="t6")
     assert (ended.action, ended.outcome) == (Action.REBUILD, Outcome.PLANNED)
-    assert snapshot() == before
+    after = snapshot()
+    plan_records = {k for k in after if "/flightdq-history/remediations/" in k}
+    assert {k: v for k, v in after.items() if k not in plan_records} == before  # no data, no history
     assert backend.etl_runs(END) == []
+    (record,) = backend.history.read_remediations([END])  # the day view shows what a repair would do
+    assert record["dry_run"] is True and record["outcome"] == "planned" and record["reasons"]
 
 
 def test_plan_says_nothing_to_do_for_healthy_days(small_lake):

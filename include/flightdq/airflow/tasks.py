@@ -187,7 +187,7 @@ def finish_remediation(
 ) -> dict[str, Any]:
     """Check the repaired days again and record how every day ended (see `remediation_verdict`)."""
     from flightdq.backends.registry import get_backend
-    from flightdq.recovery.execute import Outcome, finish, note_finished, outcomes_table
+    from flightdq.recovery.execute import SETTLED, finish, note_finished, outcomes_table
     from flightdq.recovery.plan import DayPlan
 
     backend = get_backend()
@@ -206,7 +206,7 @@ def finish_remediation(
         )
     summary = {"days": [o.to_dict() for o in ended]}
     summary["not_fine"] = [
-        f"{o.dt} {o.outcome}" for o in ended if o.outcome in (Outcome.STILL_FAILING, Outcome.NOT_REPAIRABLE)
+        f"{o.dt} {o.outcome}" for o in ended if o.outcome not in SETTLED
     ]
     return summary
 

@@ -67,6 +67,10 @@ class Backend(Protocol):
     def raw_snapshot_times(self, start: date, end: date) -> dict[str, dict[int, list[int]]]:
         """dt -> hour -> the snapshot `time`s of the raw objects found, from listing only."""
 
-    def run_etl(self, day: date) -> EtlRun:
+    def read_raw_snapshot(self, day: date, hour: int, unix: int) -> bytes | None:
+        """The body of one raw snapshot object (`.json` or `.json.gz`, as stored), or None."""
+
+    def run_etl(self, day: date, *, force: bool = False) -> EtlRun:
         """Rebuild the day's processed partition with the ETL job, or wait for the run already going
-        for that day; returns the run in a terminal state."""
+        for that day; returns the run in a terminal state. The job refuses to replace a partition
+        with one that holds fewer rows or covers fewer hours unless `force`."""

@@ -74,6 +74,11 @@ class ValidationPolicy:
 @dataclass(frozen=True)
 class RemediationPolicy:
     max_parallel_etl: int = 1
+    rebuild_partial_raw: bool = True  # raw hours missing, partition missing/broken: rebuild from what remains
+    upstream_margin: float = (
+        0.10  # processed below normal by no more than raw (+ this): the cause is upstream
+    )
+    raw_samples: int = 6  # raw snapshots read per day to measure how full raw data is
 
 
 @dataclass(frozen=True)
@@ -138,7 +143,11 @@ def _coerce(key: str, value: Any, default: Any) -> Any:
             raise ConfigError(f"policy key {key}: {value!r} is not a severity P0..P3") from None
     if isinstance(default, tuple):
         return _steps(key, value)
-    if isinstance(default, bool) or not isinstance(default, int | float):
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"policy key {key}: {value!r} is not true or false")
+        return value
+    if not isinstance(default, int | float):
         raise ConfigError(f"policy key {key}: unsupported value {value!r}")
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(f"policy key {key}: {value!r} is not a number")

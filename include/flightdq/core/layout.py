@@ -17,6 +17,12 @@ RAW_KEY_RE = re.compile(
 )
 
 
+# The smallest body a snapshot can have (`{"time":1700000000,"states":null}` is 34 bytes, gzipped
+# more): an object smaller than this is an empty or truncated write, a missing snapshot, not a poll
+# that saw no aircraft.
+MIN_SNAPSHOT_BYTES = 24
+
+
 def raw_day_prefix(day: date) -> str:
     return f"year={day:%Y}/month={day:%m}/day={day:%d}/"
 

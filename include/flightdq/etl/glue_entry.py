@@ -51,9 +51,17 @@ from flightdq.core import layout
 from flightdq.core.contract import ETL_JOB_NAME, PROCESSED_BUCKET, RAW_BUCKET
 from flightdq.core.dates import InputError, parse_day
 from flightdq.core.errors import describe_error
+from flightdq.core.layout import is_data_file
 from flightdq.etl.glue_catalog import register_partitions
 from flightdq.etl.s3_io import S3RangeReader, delete_keys, download, list_keys
-from flightdq.etl.transform import EtlError, transform_day, write_verified
+from flightdq.etl.transform import (
+    EtlError,
+    audit_replacement,
+    coverage,
+    coverage_of_files,
+    transform_day,
+    write_verified,
+)
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +85,7 @@ def run_job(
     raw_bucket: str = RAW_BUCKET,
     processed_bucket: str = PROCESSED_BUCKET,
     register: bool = True,
+    force: bool = False,
     fail_after_upload: bool = False,
 ) -> GlueEtlOutcome:
     """Rebuild the day's partition in `processed_bucket` from the raw objects in `raw_bucket`, with
@@ -103,6 +112,9 @@ def run_job(
             local = Path(tmp) / "part.parquet"
             write_verified(table, local, dt)
             old = [k for k in list_keys(s3, processed_bucket, prefix) if k != new_key]
+            stored = [S3RangeReader(s3, processed_bucket, k) for k in old if is_data_file(k[len(prefix) :])]
+            before = coverage_of_files(stored) if stored else None
+            audit = audit_replacement(dt, coverage(table), before, force=force)
             s3.upload_file(str(local), processed_bucket, new_key)
             try:
                 _verify_uploaded(s3, processed_bucket, new_key, local, table, dt)
@@ -124,7 +136,9 @@ def run_job(
         registered = bool(register_partitions(glue, [dt])) if register else False
     except (BotoCoreError, ClientError) as exc:
         raise EtlError(f"dt={dt}: AWS call failed: {describe_error(exc)}") from exc
-    log.info("dt=%s: %d rows from %d raw objects -> %s", dt, table.num_rows, len(raw_keys), new_key)
+    log.info(
+        "dt=%s: %d rows from %d raw objects -> %s (%s)", dt, table.num_rows, len(raw_keys), new_key, audit
+    )
     return GlueEtlOutcome(
         dt=dt,
         rows=table.num_rows,
@@ -168,6 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     so Glue marks the run FAILED with the error as its ErrorMessage."""
     parser = argparse.ArgumentParser(prog=ETL_JOB_NAME, description=__doc__.splitlines()[0])
     parser.add_argument("--dt", required=True, help="the UTC day to rebuild, YYYY-MM-DD")
+    parser.add_argument(
+        "--force", default="false", choices=["true", "false"], help="replace even with a smaller partition"
+    )
     parser.add_argument("--JOB_RUN_ID", default=None, help=argparse.SUPPRESS)  # set by Glue
     args, _glue_arguments = parser.parse_known_args(argv)
     day = parse_day(args.dt, "--dt")
@@ -178,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         s3=boto3.client("s3"),
         glue=boto3.client("glue"),
         run_id=args.JOB_RUN_ID or f"manual-{uuid.uuid4().hex[:16]}",
+        force=args.force == "true",
     )
     print(json.dumps(asdict(outcome)))
     return 0

@@ -25,12 +25,12 @@ import shutil
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from flightdq.core import layout
 from flightdq.core.contract import (
@@ -69,10 +69,72 @@ class EtlOutcome:
     raw_objects: int  # snapshot files read
     raw_states: int  # states read before de-duplication
     files: list[str]  # written parquet paths (relative to the lake root)
+    replaced: str = ""  # what it replaced, and whether that took `force`
 
 
 class EtlError(RuntimeError):
     """The ETL for a day failed; the message names the day and what went wrong."""
+
+
+class ShrinkRefused(EtlError):
+    """The rebuilt partition would hold fewer rows or cover fewer hours than the one it replaces."""
+
+
+# --- never make a day worse -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How much of its day a partition holds: its rows and the UTC hours its flights start in."""
+
+    rows: int
+    hours: frozenset[int]
+
+    def __str__(self) -> str:
+        return f"{self.rows} rows in {len(self.hours)} hours"
+
+
+def coverage(table: pa.Table) -> Coverage:
+    import pyarrow.compute as pc
+
+    if table.num_rows == 0 or "first_seen" not in table.column_names:
+        return Coverage(table.num_rows, frozenset())
+    hours = pc.unique(pc.hour(table.column("first_seen").drop_null())).to_pylist()
+    return Coverage(table.num_rows, frozenset(int(h) for h in hours))
+
+
+def coverage_of_files(files: Iterable[Any]) -> Coverage | None:
+    """The coverage of a stored partition (paths or seekable file objects), or None when it cannot be
+    read (a broken partition is no yardstick: replacing it cannot make the day worse)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    parts = []
+    try:
+        for source in files:
+            parts.append(pq.read_table(source, columns=["first_seen"]))
+    except (OSError, ValueError, pa.ArrowException):
+        return None
+    return coverage(pa.concat_tables(parts)) if parts else Coverage(0, frozenset())
+
+
+def audit_replacement(day: date | str, new: Coverage, old: Coverage | None, *, force: bool) -> str:
+    """Refuse (ShrinkRefused) to replace a partition with one that holds fewer rows or covers fewer
+    hours, unless `force`. Returns what the replacement is, for the job's outcome and the logs."""
+    if old is None:
+        return f"replaced an unreadable or missing partition with {new}"
+    lost_hours = sorted(old.hours - new.hours)
+    shrinks = new.rows < old.rows or bool(lost_hours)
+    if shrinks and not force:
+        hours = f"; hours lost: {', '.join(f'{h:02d}' for h in lost_hours)}" if lost_hours else ""
+        raise ShrinkRefused(
+            f"dt={day}: refused: the rebuilt partition ({new}) holds less than the one it would replace "
+            f"({old}){hours}; the old partition is kept (force to replace it anyway)"
+        )
+    if shrinks:
+        log.warning("dt=%s: FORCED: replacing %s with %s", day, old, new)
+        return f"FORCED: replaced {old} with {new}"
+    return f"replaced {old} with {new}"
 
 
 # --- the transform ---------------------------------------------------------------------------------
@@ -214,14 +276,17 @@ def _to_contract(flights: pa.Table, schema: pa.Schema, day: date) -> pa.Table:
 # --- the local job -----------------------------------------------------------------------------------
 
 
-def run_local_etl(lake_root: Path, day: date, *, fail_after_write: bool = False) -> EtlOutcome:
+def run_local_etl(
+    lake_root: Path, day: date, *, force: bool = False, fail_after_write: bool = False
+) -> EtlOutcome:
     """Rebuild the day's processed partition in a local lake from the day's raw snapshots.
 
     The partition is replaced whole and atomically: built in a hidden staging folder beside it,
     verified, then swapped in by two renames. A failure before the swap leaves the old partition
     untouched; a crash between the two renames is repaired at the start of the next run. No raw
     snapshot at all for the day is an error (the old partition is kept: raw data that is gone cannot
-    rebuild it). The catalog is not touched.
+    rebuild it), and so is a rebuild that would hold fewer rows or cover fewer hours than the
+    partition it replaces, unless `force` (`audit_replacement`). The catalog is not touched.
 
     `fail_after_write=True` is a FAULT-INJECTION HOOK for tests only: it raises EtlError after the
     staging files are written and verified, before the swap.
@@ -241,6 +306,8 @@ def run_local_etl(lake_root: Path, day: date, *, fail_after_write: bool = False)
                     "the processed partition is left as it is"
                 )
             table, raw_states = _transform(raw_files, day)
+            old = coverage_of_files(layout.data_files(partition)) if partition.exists() else None
+            replaced = audit_replacement(day, coverage(table), old, force=force)
             staging = parent / f".dt={day}.staging-{uuid.uuid4().hex}"
             try:
                 staging.mkdir()
@@ -261,6 +328,7 @@ def run_local_etl(lake_root: Path, day: date, *, fail_after_write: bool = False)
         raw_objects=len(raw_files),
         raw_states=raw_states,
         files=[(partition / PART_FILE).relative_to(lake_root).as_posix()],
+        replaced=replaced,
     )
 
 
@@ -369,7 +437,10 @@ def main(argv: list[str] | None = None) -> int:
         description="Rebuild one UTC day's processed partition from its raw snapshots in the local lake.",
     )
     parser.add_argument("--dt", required=True, help="the UTC day to rebuild, YYYY-MM-DD")
-    parser.add_argument("--lake", help="local lake root (default: $FLIGHTDQ_LAKE, else <project>/lake)")
+    parser.add_argument("--lake", help="local lake root (default: $FLIGHTDQ_LAKE, else ./lake)")
+    parser.add_argument(
+        "--force", action="store_true", help="replace the partition even with one that holds less"
+    )
     try:
         args = parser.parse_args(argv)
         day = parse_day(args.dt, "--dt")
@@ -385,7 +456,7 @@ def main(argv: list[str] | None = None) -> int:
 
         lake = DEFAULT_LAKE
     try:
-        outcome = run_local_etl(lake.expanduser(), day)
+        outcome = run_local_etl(lake.expanduser(), day, force=args.force)
     except EtlError as exc:
         print(f"{ETL_JOB_NAME}: error: {exc}", file=sys.stderr)
         return 1

@@ -29,8 +29,20 @@ class Outcome(StrEnum):
     NOTHING_TO_DO = "nothing_to_do"
     PLANNED = "planned"  # dry run: nothing was changed
     REPAIRED = "repaired"
+    REPAIRED_PARTIALLY = "repaired_partially"  # rebuilt from the raw hours that remain; the rest is lost
     STILL_FAILING = "still_failing"
     NOT_REPAIRABLE = "not_repairable"
+    UPSTREAM = "upstream"
+    CANNOT_PLAN = "cannot_plan"
+
+
+# How a run ends: green only when every day is one of these.
+SETTLED = (Outcome.NOTHING_TO_DO, Outcome.REPAIRED, Outcome.PLANNED)
+_UNREPAIRED = {
+    Action.NOT_REPAIRABLE: Outcome.NOT_REPAIRABLE,
+    Action.UPSTREAM: Outcome.UPSTREAM,
+    Action.CANNOT_PLAN: Outcome.CANNOT_PLAN,
+}
 
 
 @dataclass
@@ -46,15 +58,16 @@ class DayOutcome:
         return asdict(self) | {"outcome": str(self.outcome)}
 
 
-def repair_day(backend: Backend, plan: DayPlan) -> dict[str, Any]:
-    """Carry out one day's plan. Raises BackendError naming the ETL run if the run failed."""
+def repair_day(backend: Backend, plan: DayPlan, *, force: bool = False) -> dict[str, Any]:
+    """Carry out one day's plan. Raises BackendError naming the ETL run if the run failed (a run
+    that refused to shrink the partition, unless `force`, is a failed run: the old partition stays)."""
     day = date.fromisoformat(plan.dt)
     if plan.action is Action.REGISTER:
         added = backend.register_partitions([plan.dt])
         return {"dt": plan.dt, "action": str(plan.action), "registered": bool(added), "etl_run_id": None}
     if plan.action is not Action.REBUILD:
         raise InputError(f"day {plan.dt} is planned as {plan.action}, which is not a repair")
-    run = backend.run_etl(day)
+    run = backend.run_etl(day, force=force)
     if not run.succeeded:
         raise BackendError(
             f"ETL run {run.run_id} for {plan.dt} ended {run.state}: {run.error or 'no reason given'}"
@@ -87,10 +100,10 @@ def outcomes(
         run_id = repair.get("etl_run_id")
         if plan.action is Action.NOTHING:
             ended.append(DayOutcome(plan.dt, plan.action, Outcome.NOTHING_TO_DO, "all checks pass"))
-        elif plan.action is Action.NOT_REPAIRABLE:
-            ended.append(
-                DayOutcome(plan.dt, plan.action, Outcome.NOT_REPAIRABLE, "data loss (P0): " + plan.reasons[0])
-            )
+        elif plan.action in _UNREPAIRED:
+            prefix = "data loss (P0): " if plan.action is Action.NOT_REPAIRABLE else ""
+            message = prefix + "; ".join(plan.reasons)
+            ended.append(DayOutcome(plan.dt, plan.action, _UNREPAIRED[plan.action], message))
         elif dry_run:
             ended.append(
                 DayOutcome(
@@ -107,6 +120,19 @@ def outcomes(
                     plan.action,
                     Outcome.STILL_FAILING,
                     f"{plan.action} failed: {repair.get('error', 'no repair was recorded')}",
+                    run_id,
+                    failing_after.get(plan.dt, []),
+                )
+            )
+        elif plan.partial:
+            lost = ", ".join(f"{h:02d}" for h in plan.lost_hours)
+            ended.append(
+                DayOutcome(
+                    plan.dt,
+                    plan.action,
+                    Outcome.REPAIRED_PARTIALLY,
+                    f"rebuilt from the raw hours that remain (ETL run {run_id}); raw hours {lost} are "
+                    "lost and stay a P0 data loss: check the data source and the ingestion Lambda",
                     run_id,
                     failing_after.get(plan.dt, []),
                 )
@@ -160,23 +186,32 @@ def finish(
         else []
     )
     ended = outcomes(plans, recheck, repairs, dry_run=dry_run)
-    if not dry_run:
-        backend.history.write_remediation(run_id, [o.to_dict() for o in ended])
+    # Dry runs are recorded too (marked so): the day view shows what a repair would do.
+    reasons = {p.dt: p.reasons for p in plans}
+    backend.history.write_remediation(
+        run_id, [o.to_dict() | {"dry_run": dry_run, "reasons": reasons.get(o.dt, [])} for o in ended]
+    )
     return ended
 
 
 def remediate(
-    backend: Backend, days: Sequence[date], as_of: datetime, *, dry_run: bool, run_id: str
+    backend: Backend,
+    days: Sequence[date],
+    as_of: datetime,
+    *,
+    dry_run: bool,
+    run_id: str,
+    force: bool = False,
 ) -> list[DayOutcome]:
     """The whole loop in one process (what `flightdq remediate` runs; the DAG runs the same steps
     as separate tasks)."""
     plans = plan_days(backend, days, as_of, run_id=run_id, record=not dry_run)
     if not dry_run:
-        note_started(backend, plans, run_id, {})
+        note_started(backend, plans, run_id, {}, force=force)
     repairs: dict[str, dict[str, Any]] = {}
     for plan in [] if dry_run else [p for p in plans if p.action in REPAIR_ACTIONS]:
         try:
-            repairs[plan.dt] = repair_day(backend, plan)
+            repairs[plan.dt] = repair_day(backend, plan, force=force)
         except BackendError as exc:
             log.error("repair of %s failed: %s", plan.dt, exc)
             repairs[plan.dt] = {"dt": plan.dt, "error": str(exc)}
@@ -196,21 +231,25 @@ def outcomes_table(ended: Sequence[DayOutcome]) -> str:
     return "\n".join(lines)
 
 
-def note_started(backend: Backend, plans: Sequence[DayPlan], run_id: str, links: Mapping[str, str]) -> None:
-    """Put "remediation started" on the timeline of the open incidents of the days acted on."""
+def note_started(
+    backend: Backend, plans: Sequence[DayPlan], run_id: str, links: Mapping[str, str], *, force: bool = False
+) -> None:
+    """Put "remediation started" on the timeline of the open incidents of the days acted on, and
+    why nothing is done on the others (upstream, data loss, no evidence)."""
     from flightdq.incidents.store import EventKind, IncidentStore, record_remediation
 
     store = IncidentStore(backend.blobs)
     for plan in plans:
         if plan.action in REPAIR_ACTIONS:
-            record_remediation(
-                store,
-                plan.dt,
-                EventKind.REMEDIATION_STARTED,
-                f"{plan.action} started",
-                run_id=run_id,
-                links=links,
+            what = f"{plan.action} started" + (
+                " (FORCED: it may replace the partition with a smaller one)" if force else ""
             )
+            kind = EventKind.REMEDIATION_STARTED
+        elif plan.action is not Action.NOTHING:
+            what, kind = f"no ETL run: {plan.action}: {'; '.join(plan.reasons)}", EventKind.NOTE
+        else:
+            continue
+        record_remediation(store, plan.dt, kind, what, run_id=run_id, links=links)
 
 
 def note_finished(

@@ -93,6 +93,7 @@ def _run_job_run(emulator: AwsEmulator, job: Any, run: Any) -> None:
     """One job run, in its own thread: the ETL for its `--dt` (or an injected failure)."""
     from flightdq.core.dates import parse_day
     from flightdq.etl import glue_entry as glue_job
+    from flightdq.etl.transform import EtlError
 
     started = time.monotonic()
     region = job.backend.region_name
@@ -103,16 +104,18 @@ def _run_job_run(emulator: AwsEmulator, job: Any, run: Any) -> None:
         if failure is not None:
             final, run.error_message = failure
         else:
-            day = parse_day(str((run.arguments or {}).get("--dt")), "--dt")
+            arguments = run.arguments or {}
+            day = parse_day(str(arguments.get("--dt")), "--dt")
             glue_job.run_job(
                 day,
                 s3=emulator.client("s3", region),
                 glue=emulator.client("glue", region),
                 run_id=run.job_run_id,
+                force=arguments.get("--force") == "true",
             )
             final = "SUCCEEDED"
     except Exception as exc:
-        run.error_message = f"{type(exc).__name__}: {exc}"
+        run.error_message = str(exc) if isinstance(exc, EtlError) else f"{type(exc).__name__}: {exc}"
         log.warning("emulated Glue run %s failed: %s", run.job_run_id, run.error_message)
     finally:
         rest = emulator.faults.glue_run_min_seconds - (time.monotonic() - started)

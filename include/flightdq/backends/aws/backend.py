@@ -99,9 +99,12 @@ class AwsBackend:
     def raw_snapshot_times(self, start: date, end: date) -> dict[str, dict[int, list[int]]]:
         return self._storage.raw_snapshot_times(start, end)
 
+    def read_raw_snapshot(self, day: date, hour: int, unix: int) -> bytes | None:
+        return self._storage.read_raw_snapshot(day, hour, unix)
+
     # --- the ETL job: Glue --------------------------------------------------------------------------
-    def run_etl(self, day: date) -> EtlRun:
-        return self._job.run_etl(day)
+    def run_etl(self, day: date, *, force: bool = False) -> EtlRun:
+        return self._job.run_etl(day, force=force)
 
     def etl_runs(self, day: date | str) -> list[dict[str, Any]]:
         return self._job.etl_runs(day)

@@ -32,7 +32,7 @@ class GlueEtlJob:
         self._clients = clients
         self._job_checked = False
 
-    def run_etl(self, day: date) -> EtlRun:
+    def run_etl(self, day: date, *, force: bool = False) -> EtlRun:
         """Run `flightdata-etl --dt <day>`, or attach to the run already going for that day, and wait
         for it to end. A run that ended STOPPED, ERROR, TIMEOUT, FAILED (or EXPIRED) comes back as not
         succeeded, with its id and Glue's ErrorMessage."""
@@ -42,7 +42,7 @@ class GlueEtlJob:
         if going is not None:
             log.info("Glue run %s of %s for dt=%s is already going: attaching", going["Id"], ETL_JOB_NAME, dt)
             return self._wait_for_run(going["Id"], dt, attached=True)
-        run_id, attached = self._start_run(dt)
+        run_id, attached = self._start_run(dt, force=force)
         return self._wait_for_run(run_id, dt, attached=attached)
 
     def etl_runs(self, day: date | str) -> list[dict[str, Any]]:
@@ -111,7 +111,7 @@ class GlueEtlJob:
                 limit,
             )
 
-    def _start_run(self, dt: str) -> tuple[str, bool]:
+    def _start_run(self, dt: str, *, force: bool = False) -> tuple[str, bool]:
         """Start a run for `dt`; returns (run id, attached). While Glue refuses because the job's run
         slot is taken, wait and retry (bounded); before each retry look for a run of `dt` that someone
         else started meanwhile and attach to it instead."""
@@ -126,7 +126,7 @@ class GlueEtlJob:
         while True:
             try:
                 response = self._clients.client("glue_job").start_job_run(
-                    JobName=ETL_JOB_NAME, Arguments={"--dt": dt}
+                    JobName=ETL_JOB_NAME, Arguments={"--dt": dt, "--force": "true" if force else "false"}
                 )
                 log.info("%s: started run %s", what, response["JobRunId"])
                 return response["JobRunId"], False

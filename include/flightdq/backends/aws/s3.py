@@ -90,6 +90,21 @@ class S3Lake:
                 schemas[f"s3://{PROCESSED_BUCKET}/{obj['Key']}"] = pq.ParquetFile(handle).schema_arrow
         return schemas
 
+    def read_raw_snapshot(self, day: date, hour: int, unix: int) -> bytes | None:
+        from botocore.exceptions import ClientError
+
+        for gz in (False, True):
+            try:
+                response = self._s3().get_object(
+                    Bucket=RAW_BUCKET, Key=layout.raw_key(day, hour, unix, gzip=gz)
+                )
+            except ClientError as exc:
+                if error_code(exc) in ("NoSuchKey", "404", "NotFound"):
+                    continue
+                raise
+            return response["Body"].read()
+        return None
+
     def raw_snapshot_times(self, start: date, end: date) -> dict[str, dict[int, list[int]]]:
         from flightdq.core.dates import iter_days
 
@@ -99,7 +114,7 @@ class S3Lake:
             hours: dict[int, list[int]] = {}
             for obj in list_objects(s3, Bucket=RAW_BUCKET, Prefix=layout.raw_day_prefix(day)):
                 match = layout.RAW_KEY_RE.match(obj["Key"])
-                if match:
+                if match and obj.get("Size", layout.MIN_SNAPSHOT_BYTES) >= layout.MIN_SNAPSHOT_BYTES:
                     hours.setdefault(int(match["hour"]), []).append(int(match["unix"]))
             result[str(day)] = {h: sorted(times) for h, times in sorted(hours.items())}
         return result

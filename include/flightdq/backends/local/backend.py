@@ -129,7 +129,7 @@ class LocalBackend:
         return path if path.is_absolute() else self.lake / path
 
     # --- the ETL job ----------------------------------------------------------------------------
-    def run_etl(self, day: date, *, wait_seconds: float = 3600.0) -> EtlRun:
+    def run_etl(self, day: date, *, force: bool = False, wait_seconds: float = 3600.0) -> EtlRun:
         """Run `flightdata-etl` for `day` here and now, unless a run for that day is already going:
         then wait for that one and report it (never a second run for the same day)."""
         from flightdq.etl import transform as etl
@@ -139,7 +139,7 @@ class LocalBackend:
         if going is not None:
             return self._wait_for_run(going, wait_seconds)
         try:
-            outcome = etl.run_local_etl(self.lake, day)
+            outcome = etl.run_local_etl(self.lake, day, force=force)
         except Exception as exc:
             error = str(exc) if isinstance(exc, etl.EtlError) else describe_error(exc)
             self.catalog.finish_etl_run(run_id, "FAILED", error=error[:1000])
@@ -203,6 +203,13 @@ class LocalBackend:
             for path in data_files(self.partition_folder(day))
         }
 
+    def read_raw_snapshot(self, day: date, hour: int, unix: int) -> bytes | None:
+        for gz in (False, True):
+            path = self.raw_root / layout.raw_key(day, hour, unix, gzip=gz)
+            if path.is_file():
+                return path.read_bytes()
+        return None
+
     def raw_snapshot_times(self, start: date, end: date) -> dict[str, dict[int, list[int]]]:
         from flightdq.core.dates import iter_days
 
@@ -212,7 +219,7 @@ class LocalBackend:
             day_folder = self.raw_root / layout.raw_day_prefix(day)
             for path in sorted(day_folder.glob("hour=*/states_*.json*")):
                 match = layout.RAW_KEY_RE.match(str(path.relative_to(self.raw_root)))
-                if match:
+                if match and path.stat().st_size >= layout.MIN_SNAPSHOT_BYTES:
                     hours.setdefault(int(match["hour"]), []).append(int(match["unix"]))
             result[str(day)] = hours
         return result
