@@ -205,9 +205,7 @@ def finish_remediation(
             backend, ended, run_id, {"remediation_run": airflow_run_url(REMEDIATION_DAG_ID, run_id)}
         )
     summary = {"days": [o.to_dict() for o in ended]}
-    summary["not_fine"] = [
-        f"{o.dt} {o.outcome}" for o in ended if o.outcome not in SETTLED
-    ]
+    summary["not_fine"] = [f"{o.dt} {o.outcome}" for o in ended if o.outcome not in SETTLED]
     return summary
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import statistics
 from datetime import date, timedelta
 
+from flightdq.backends.base import BackendError
 from flightdq.checks import queries
 from flightdq.checks.context import CheckContext
 from flightdq.core.contract import PARTITION_PRESENCE, PROCESSED_DATASET, RECORD_COUNT_DRIFT
@@ -29,15 +30,8 @@ def baseline_days(day: date, weeks: int) -> list[date]:
 def run(ctx: CheckContext) -> list[CheckResult]:
     policy = ctx.policy.record_count_drift
     history_start = ctx.first_day - timedelta(weeks=policy.history_weeks)
-    rows = queries.run(
-        ctx.backend, "hourly_flight_counts", start_dt=str(history_start), end_dt=str(ctx.last_day)
-    )
-    hourly: dict[str, dict[int, int]] = {}
-    for row in rows:
-        if row["hour"] is not None:
-            hourly.setdefault(row["dt"], {})[int(row["hour"])] = int(row["flights"])
-
     all_baseline = {b for day in ctx.days for b in baseline_days(day, policy.history_weeks)}
+    hourly, unreadable = _hourly_counts(ctx, history_start, all_baseline)
     latest = ctx.backend.history.latest(all_baseline)
     unresolved = IncidentStore(ctx.backend.blobs).unresolved_days(
         [PROCESSED_DATASET], INCIDENT_CHECKS, all_baseline
@@ -47,11 +41,42 @@ def run(ctx: CheckContext) -> list[CheckResult]:
         for (dataset, dt, check), record in latest.items()
         if dataset == PROCESSED_DATASET and check in INCIDENT_CHECKS and record["status"] == Status.FAIL
     }
-    return [_judge(ctx, day, hourly, incidents) for day in ctx.days]
+    return [_judge(ctx, day, hourly, incidents, unreadable) for day in ctx.days]
+
+
+def _hourly_counts(
+    ctx: CheckContext, history_start: date, baseline: set[date]
+) -> tuple[dict[str, dict[int, int]], set[str]]:
+    """dt -> hour -> flights, in one query over the whole window. If a broken file makes that fail,
+    only the days the verdicts need are read, one by one: a baseline day that cannot be read is
+    left out of the normal (returned as unreadable); a checked day that cannot be read raises."""
+    try:
+        rows = queries.run(
+            ctx.backend, "hourly_flight_counts", start_dt=str(history_start), end_dt=str(ctx.last_day)
+        )
+        unreadable: set[str] = set()
+    except BackendError:
+        rows, unreadable = [], set()
+        for day in sorted({*ctx.days, *baseline}):
+            try:
+                rows += queries.run(ctx.backend, "hourly_flight_counts", start_dt=str(day), end_dt=str(day))
+            except BackendError:
+                if day in ctx.days:
+                    raise
+                unreadable.add(str(day))
+    hourly: dict[str, dict[int, int]] = {}
+    for row in rows:
+        if row["hour"] is not None:
+            hourly.setdefault(row["dt"], {})[int(row["hour"])] = int(row["flights"])
+    return hourly, unreadable
 
 
 def _judge(
-    ctx: CheckContext, day: date, hourly: dict[str, dict[int, int]], incidents: set[str]
+    ctx: CheckContext,
+    day: date,
+    hourly: dict[str, dict[int, int]],
+    incidents: set[str],
+    unreadable: set[str] = frozenset(),
 ) -> CheckResult:
     policy = ctx.policy.record_count_drift
     hours = ctx.hours_passed(day)
@@ -60,7 +85,9 @@ def _judge(
     used, left_out = {}, {}
     for past in baseline_days(day, policy.history_weeks):
         count = sum(n for h, n in hourly.get(str(past), {}).items() if h < hours)
-        if str(past) in incidents:
+        if str(past) in unreadable:
+            left_out[str(past)] = "unreadable"
+        elif str(past) in incidents:
             left_out[str(past)] = "incident"
         elif count == 0:
             left_out[str(past)] = "no rows"

@@ -1,0 +1,188 @@
+"""Safe to leave unattended: a fault stays on its day, an error is never evidence, a rebuild never
+makes a day worse, and a partial raw day is rebuilt from what remains with its loss still P0."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from flightdq.backends.local.backend import LocalBackend
+from flightdq.checks.runner import run_checks
+from flightdq.core.config import RemediationPolicy, Settings
+from flightdq.core.results import CheckResult, Severity, Status
+from flightdq.etl import transform as etl
+from flightdq.recovery.execute import Outcome, remediate
+from flightdq.recovery.plan import Action, plan_day, plan_days
+from flightdq_dev.generator import generate_lake
+
+END = date(2026, 11, 25)
+MIDDLE = END - timedelta(days=1)
+AS_OF = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
+CALLSIGN = "ZZTOP42"
+
+
+@pytest.fixture
+def small_lake(tmp_path, monkeypatch):
+    root = tmp_path / "lake"
+    generate_lake(root, end=END, days=3, seed=11, size="small")
+    monkeypatch.setenv("FLIGHTDQ_LAKE", str(root))
+    return LocalBackend(Settings.from_env())
+
+
+def verdicts(results, dt) -> dict:
+    return {(r.dataset, r.check): (str(r.status), r.severity) for r in results if r.dt == dt}
+
+
+def test_a_truncated_file_stays_on_its_day_and_is_named(small_lake):
+    backend = small_lake
+    days = [END - timedelta(days=2), MIDDLE, END]
+    before = run_checks(days, AS_OF, backend=backend, record=False)
+    good = backend.partition_folder(MIDDLE) / "part-00000.parquet"
+    (backend.partition_folder(MIDDLE) / "part-00001.parquet").write_bytes(good.read_bytes()[:200])
+    (backend.partition_folder(MIDDLE) / "_ignored.parquet").write_bytes(b"not parquet at all")
+
+    after = run_checks(days, AS_OF, backend=backend, record=False)
+    for other in (days[0], END):
+        assert verdicts(after, str(other)) == verdicts(before, str(other))
+    bad = [r for r in after if r.dt == str(MIDDLE) and r.status in (Status.ERROR, Status.FAIL)]
+    assert bad and any("part-00001.parquet" in r.message for r in bad)
+    assert all("_ignored" not in r.message for r in after)  # files Athena skips are skipped here too
+    assert not any(r.severity == Severity.P0 for r in after)  # a broken file is no data loss
+
+    plans = {p.dt: p.action for p in plan_days(backend, days, AS_OF, run_id="p", record=False)}
+    assert plans == {str(days[0]): Action.NOTHING, str(MIDDLE): Action.REBUILD, str(END): Action.NOTHING}
+
+
+def test_a_file_with_a_retyped_column_stays_on_its_day_and_quotes_no_value(small_lake):
+    backend = small_lake
+    table = pq.read_table(backend.partition_folder(MIDDLE) / "part-00000.parquet").slice(0, 5)
+    callsigns = pa.array([CALLSIGN] * table.num_rows)
+    table = table.set_column(table.schema.get_field_index("last_seen"), "last_seen", callsigns)
+    pq.write_table(table, backend.partition_folder(MIDDLE) / "part-00001.parquet")
+
+    days = [END - timedelta(days=2), MIDDLE, END]
+    results = run_checks(days, AS_OF, backend=backend, record=False)
+    assert {r.status for r in results if r.dt != str(MIDDLE)} <= {Status.PASS, Status.WARN}
+    schema = next(r for r in results if r.dt == str(MIDDLE) and r.check == "schema_validity")
+    assert schema.status is Status.FAIL and "part-00001.parquet" in json.dumps(schema.details)
+    assert CALLSIGN not in json.dumps([r.to_dict() for r in results], default=str)
+
+
+def test_a_check_that_could_not_run_is_never_read_as_data_loss(small_lake, monkeypatch):
+    backend = small_lake
+
+    def refused(*args, **kwargs):
+        raise PermissionError("[Errno 13] Permission denied: '/lake/flightdata-raw'")
+
+    monkeypatch.setattr(backend, "raw_snapshot_times", refused)
+    results = run_checks([END], AS_OF, backend=backend, record=False)
+    raw = next(r for r in results if r.dataset == "flightdata_raw" and r.check == "partition_presence")
+    assert raw.status is Status.ERROR and raw.severity != Severity.P0
+    assert "PermissionError" in raw.message
+    (plan,) = plan_days(backend, [END], AS_OF, run_id="p", record=False)
+    assert plan.action is Action.CANNOT_PLAN and "could not be evaluated" in plan.reasons[0]
+
+
+def test_a_rebuild_that_would_shrink_the_partition_is_refused_unless_forced(small_lake):
+    backend = small_lake
+    partition = backend.partition_folder(END) / "part-00000.parquet"
+    before = partition.read_bytes()
+    for hour in range(12, 24):  # raw loses its afternoon after the partition was built
+        for path in (backend.raw_root / f"year={END:%Y}/month={END:%m}/day={END:%d}/hour={hour:02d}").glob(
+            "*"
+        ):
+            path.unlink()
+
+    with pytest.raises(etl.ShrinkRefused, match="refused: the rebuilt partition"):
+        etl.run_local_etl(backend.lake, END)
+    assert partition.read_bytes() == before  # byte for byte
+
+    forced = etl.run_local_etl(backend.lake, END, force=True)
+    assert forced.replaced.startswith("FORCED: replaced")
+    assert pq.read_metadata(partition).num_rows < pq.ParquetFile(pa.BufferReader(before)).metadata.num_rows
+
+
+def test_empty_raw_bodies_are_missing_snapshots_and_the_good_partition_is_kept(small_lake):
+    backend = small_lake
+    partition = backend.partition_folder(END) / "part-00000.parquet"
+    before = partition.read_bytes()
+    for path in (backend.raw_root / f"year={END:%Y}/month={END:%m}/day={END:%d}").rglob("states_*"):
+        path.write_bytes(b"")
+
+    (ended,) = remediate(backend, [END], AS_OF, dry_run=False, run_id="empty-bodies")
+    assert ended.outcome is Outcome.NOT_REPAIRABLE and "data loss" in ended.message
+    assert partition.read_bytes() == before
+    assert backend.etl_runs(END) == []
+
+
+def test_a_partial_raw_day_is_rebuilt_from_what_remains_and_its_loss_stays_p0(small_lake):
+    backend = small_lake
+    for hour in range(18, 24):
+        for path in (backend.raw_root / f"year={END:%Y}/month={END:%m}/day={END:%d}/hour={hour:02d}").glob(
+            "*"
+        ):
+            path.unlink()
+    for path in backend.partition_folder(END).glob("*.parquet"):
+        path.unlink()
+
+    (ended,) = remediate(backend, [END], AS_OF, dry_run=False, run_id="partial")
+    assert (ended.action, ended.outcome) == (Action.REBUILD, Outcome.REPAIRED_PARTIALLY), ended.message
+    assert "18, 19, 20, 21, 22, 23" in ended.message
+    assert backend.read_partition(END).num_rows > 0
+    recheck = run_checks([END], AS_OF, backend=backend, record=False)
+    raw = next(r for r in recheck if r.dataset == "flightdata_raw" and r.check == "partition_presence")
+    assert raw.status is Status.FAIL and raw.severity == Severity.P0  # the loss is still data loss
+
+
+# --- upstream or ETL: which one lost the flights -----------------------------------------------------
+def drift(observed: int, expected: int) -> CheckResult:
+    return CheckResult(
+        "flightdata_processed",
+        str(END),
+        "record_count_drift",
+        Status.FAIL,
+        Severity.P2,
+        observed,
+        expected,
+        "drop",
+        {"baseline": {"2026-11-18": expected, "2026-11-11": expected}},
+    )
+
+
+def sound_day() -> list[CheckResult]:
+    def ok(dataset, check, **details):
+        return CheckResult(dataset, str(END), check, Status.PASS, None, 1, 1, "ok", details)
+
+    return [
+        ok("flightdata_raw", "partition_presence", missing_hours=[]),
+        ok("flightdata_processed", "partition_presence", state="present"),
+        ok("flightdata_processed", "schema_validity"),
+        ok("flightdata_processed", "duplicates"),
+    ]
+
+
+def test_a_drop_that_raw_shows_too_is_upstream_and_gets_no_etl_run():
+    plan = plan_day(
+        str(END), [*sound_day(), drift(650, 1000)], RemediationPolicy(), lambda dt, b: (0.66, "thin")
+    )
+    assert plan.action is Action.UPSTREAM
+    assert any("upstream: raw data itself is low" in r for r in plan.reasons)
+    assert any("ingestion Lambda" in r for r in plan.reasons)
+
+
+def test_a_drop_that_raw_does_not_show_is_rebuilt():
+    plan = plan_day(
+        str(END), [*sound_day(), drift(650, 1000)], RemediationPolicy(), lambda dt, b: (0.98, "full")
+    )
+    assert plan.action is Action.REBUILD and plan.evidence == {"processed_ratio": 0.65, "raw_ratio": 0.98}
+
+
+def test_no_raw_evidence_means_no_plan_rather_than_a_guess():
+    plan = plan_day(
+        str(END), [*sound_day(), drift(650, 1000)], RemediationPolicy(), lambda dt, b: (None, "x")
+    )
+    assert plan.action is Action.CANNOT_PLAN
