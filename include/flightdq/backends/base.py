@@ -1,11 +1,12 @@
 """The one small interface both backends implement: the lake's storage, its catalog, its SQL engine,
-the check history and the ETL job. Checks and DAGs see only this."""
+the check history, the ETL job, and what can be learnt about the data's source upstream. Checks and
+DAGs see only this."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -74,3 +75,11 @@ class Backend(Protocol):
         """Rebuild the day's processed partition with the ETL job, or wait for the run already going
         for that day; returns the run in a terminal state. The job refuses to replace a partition
         with one that holds fewer rows or covers fewer hours unless `force`."""
+
+    def upstream_diagnosis(self, start: datetime, end: datetime) -> dict[str, Any]:
+        """What the runbook has a person look up when raw data is missing or low, over [start, end]
+        (UTC; naive datetimes are taken as UTC): the ingestion Lambda's CloudWatch metrics, its ERROR
+        log events reduced to error classes and counts (never message text), and its state. Plain
+        JSON; best-effort, never raises for an AWS failure: a part that failed is `{"error": code}`.
+        `{"available": False, "reason": ...}` where there is no ingestion Lambda (the embedded lake).
+        `flightdq.incidents.diagnosis.diagnosis_text` renders it."""

@@ -235,6 +235,7 @@ class Settings:
     policy: Policy
     aws_conn_id: str = "aws_default"
     history_uri: str | None = None  # AWS: where flightdq keeps its records (s3://bucket/prefix/)
+    ingestion_function: str = "flightdata-processor"  # AWS: the ingestion Lambda the diagnosis looks at
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -250,6 +251,7 @@ class Settings:
             policy=policy,
             aws_conn_id=env.get("FLIGHTDQ_AWS_CONN_ID", "aws_default"),
             history_uri=env.get("FLIGHTDQ_HISTORY_URI") or None,
+            ingestion_function=env.get("FLIGHTDQ_INGESTION_FUNCTION", "").strip() or "flightdata-processor",
         )
 
 

@@ -9,7 +9,8 @@
 - `athena`: the checks' SQL on Athena, typed results, the query log (id, bytes scanned);
 - `catalog`: the Glue Data Catalog's partitions;
 - `s3`: raw and processed objects on S3, and flightdq's own records (`S3BlobStore`);
-- `glue_job`: runs of the Glue job (start or attach, wait).
+- `glue_job`: runs of the Glue job (start or attach, wait);
+- `diagnosis`: the ingestion Lambda's metrics, ERROR classes and state (`upstream_diagnosis`).
 
 **Great Expectations** validates the partition's rows read from its Parquet objects on S3 (pandas
 datasource, same suite as locally): GX 1.x has no regex expectations on Athena (four of the suite's
@@ -24,12 +25,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from flightdq.backends.aws.athena import Athena
 from flightdq.backends.aws.catalog import GlueCatalog
 from flightdq.backends.aws.clients import AwsClients, AwsTuning
+from flightdq.backends.aws.diagnosis import UpstreamDiagnosis
 from flightdq.backends.aws.glue_job import GlueEtlJob
 from flightdq.backends.aws.s3 import DEFAULT_HISTORY_URI, S3BlobStore, S3Lake
 from flightdq.backends.base import EtlRun
@@ -64,6 +66,7 @@ class AwsBackend:
         self._catalog = GlueCatalog(self._clients)
         self._storage = S3Lake(lambda: self._client("s3"))
         self._job = GlueEtlJob(self._clients)
+        self._diagnosis = UpstreamDiagnosis(self._clients, settings.ingestion_function)
 
     def __repr__(self) -> str:
         return f"AwsBackend(conn_id={self.settings.aws_conn_id!r}, history={self.blobs.location('')!r})"
@@ -111,3 +114,7 @@ class AwsBackend:
 
     def active_etl_run(self, dt: str) -> dict[str, Any] | None:
         return self._job.active_etl_run(dt)
+
+    # --- upstream: the ingestion Lambda -------------------------------------------------------------
+    def upstream_diagnosis(self, start: datetime, end: datetime) -> dict[str, Any]:
+        return self._diagnosis.diagnose(start, end)

@@ -51,7 +51,8 @@ class AwsTuning:
 
 class AwsClients:
     """The hooks and boto3 clients of one backend (one per service kind: `athena`, `glue_job`,
-    `glue_catalog`, `s3`), made on first use, and the retried call."""
+    `glue_catalog`, `s3`, and for the upstream diagnosis `cloudwatch`, `logs`, `lambda`), made on
+    first use, and the retried call."""
 
     def __init__(self, conn_id: str, tuning: AwsTuning, sleep: Callable[[float], None]) -> None:
         self.conn_id = conn_id
@@ -134,6 +135,18 @@ def make_hook(kind: str, conn_id: str) -> Any:
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
         return S3Hook(aws_conn_id=conn_id)
+    if kind == "cloudwatch":  # the provider has no CloudWatch metrics hook: the generic one
+        from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+
+        return AwsBaseHook(aws_conn_id=conn_id, client_type="cloudwatch")
+    if kind == "logs":
+        from airflow.providers.amazon.aws.hooks.logs import AwsLogsHook
+
+        return AwsLogsHook(aws_conn_id=conn_id)
+    if kind == "lambda":
+        from airflow.providers.amazon.aws.hooks.lambda_function import LambdaHook
+
+        return LambdaHook(aws_conn_id=conn_id)
     raise ValueError(f"no hook for {kind!r}")
 
 

@@ -12,7 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -223,3 +223,9 @@ class LocalBackend:
                     hours.setdefault(int(match["hour"]), []).append(int(match["unix"]))
             result[str(day)] = hours
         return result
+
+    def upstream_diagnosis(self, start: datetime, end: datetime) -> dict[str, Any]:
+        return {
+            "available": False,
+            "reason": "not available locally: the embedded lake has no ingestion Lambda",
+        }
