@@ -12,12 +12,14 @@ partitions". This Airflow DAG does it safely, one day at a time:
 3. `repair_day` (mapped, at most `remediation.max_parallel_etl` at once, default 1): run
    `flightdata-etl` for the day, or wait for the run already going for it (never two at once),
    then register the partition;
-4. `finish`: check the repaired days again and end each as *repaired*, *still failing* or
-   *not repairable*, in one summary; `verdict` makes the run red unless every day is fine;
+4. `finish`: check the repaired days again and end each as *repaired*, *repaired partially*,
+   *still failing*, *not repairable*, *upstream* or *cannot plan*, in one summary and one record
+   (dry runs too); `verdict` makes the run red unless every day is fine;
 5. `incidents`: the re-checks resolve the days' incidents (one "resolved" alert each) and the
    timeline records the remediation.
 
-A dry run stops after `plan`: nothing is written.
+A dry run changes nothing: it ends green with its plan as the run's result (the `finish` task's
+return value, and one table in its log) and a plan record the day view shows.
 """
 
 from datetime import timedelta
@@ -44,6 +46,14 @@ MAX_PARALLEL_ETL = Settings.from_env().policy.remediation.max_parallel_etl
         "date": Param(None, type=["null", "string"], format="date", title="First day to repair (UTC)"),
         "to": Param(None, type=["null", "string"], format="date", title="Last day (optional)"),
         "dry_run": Param(True, type="boolean", title="Dry run: plan only, change nothing"),
+        "force": Param(
+            False,
+            type="boolean",
+            title="Force: let a rebuild shrink a partition",
+            description="Off: a rebuild that would hold fewer rows or hours than the partition it "
+            "replaces is refused and the old partition kept. On: it replaces it anyway (logged and "
+            "recorded on the incident's timeline).",
+        ),
         "days": Param(
             [],
             type="array",
@@ -84,14 +94,19 @@ def flightdq_remediation() -> None:
     def repair_day(day_plan: dict) -> dict:
         from flightdq.airflow.tasks import repair_planned_day
 
-        return repair_planned_day(day_plan)
+        return repair_planned_day(day_plan, force=get_current_context()["params"].get("force", False))
 
-    # Runs when the repairs are done, failed ones included, but not when planning never happened.
-    @task(trigger_rule="all_done_min_one_success", retries=0)
-    def finish(request: dict, plans: list[dict], repairs: list[dict]) -> dict:
+    # Runs when the repairs are done: failed ones included, and none at all (a dry run, or days no
+    # ETL run can help: a map of zero repairs is skipped, and Airflow then never runs a downstream
+    # task with a "min one success" rule, so this is `all_done` and pulls the repairs itself).
+    # When planning failed, resolving `plans` fails this task too, and the run is red.
+    @task(trigger_rule="all_done", retries=0)
+    def finish(request: dict, plans: list[dict]) -> dict:
         from flightdq.airflow.tasks import finish_remediation
 
-        return finish_remediation(request, plans, list(repairs or []), get_current_context()["run_id"])
+        context = get_current_context()
+        repairs = context["ti"].xcom_pull(task_ids="repair_day", default=None) or []
+        return finish_remediation(request, plans, [r for r in repairs if r], context["run_id"])
 
     @task(retries=0)
     def verdict(summary: dict) -> None:
@@ -100,20 +115,26 @@ def flightdq_remediation() -> None:
             raise AirflowFailException(f"not every day is fine: {'; '.join(summary['not_fine'])}")
 
     @task(retries=3, retry_delay=timedelta(minutes=1))
-    def incidents(request: dict) -> dict:
+    def incidents(request: dict, plans: list[dict]) -> dict:
+        from flightdq.airflow.tasks import note_run_plans
         from flightdq.incidents.manage import incidents_for_run
 
+        if request["dry_run"]:
+            return {"dry_run": "a dry run opens, changes and resolves no incident"}
         run_id = get_current_context()["run_id"]
-        return incidents_for_run(
-            request["days"], run_id, "flightdq_remediation", results_run_id=f"{run_id}__recheck"
+        done = incidents_for_run(
+            request["days"], run_id, "flightdq_remediation", results_run_ids=[run_id, f"{run_id}__recheck"]
         )
+        note_run_plans(plans, run_id, "flightdq_remediation", partial_rebuilds=True)
+        return done
 
     request = resolve_request()
     plans = plan(request)
     repairs = repair_day.expand(day_plan=days_to_repair(request, plans))
-    summary = finish(request, plans, repairs)
+    summary = finish(request, plans)
+    repairs >> summary
     verdict(summary)
-    summary >> incidents(request)
+    summary >> incidents(request, plans)
 
 
 flightdq_remediation()

@@ -156,12 +156,6 @@ def _remediate(args: argparse.Namespace) -> int:
         get_backend(settings), days, as_of, dry_run=args.dry_run, run_id=run_id, force=args.force
     )
     print(outcomes_table(ended), file=args.stdout)
-    if not args.dry_run:  # the re-checks resolve incidents and announce it, as the DAG does
-        from flightdq.incidents.manage import incidents_for_run
-
-        incidents_for_run(
-            [str(d) for d in days], run_id, None, results_run_id=f"{run_id}__recheck", settings=settings
-        )
     return EXIT_OK if all(o.outcome in SETTLED for o in ended) else EXIT_FAILED
 
 

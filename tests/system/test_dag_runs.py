@@ -8,14 +8,14 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
 from flightdq.backends.local.backend import LocalBackend
 from flightdq.core.config import Settings
-from flightdq.core.dates import iter_days, utcnow
+from flightdq.core.dates import iter_days
 from flightdq.core.results import CheckResult
 from flightdq.incidents.store import IncidentStore
 from flightdq_dev.demo import compare_with_manifest
@@ -24,7 +24,7 @@ from flightdq_dev.generator import default_demo_faults, generate_lake
 pytestmark = pytest.mark.slow
 
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
-END = utcnow().date() - timedelta(days=1)
+END = date(2026, 11, 25)  # a fixed past day: no test depends on today's date
 
 
 def airflow(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -32,7 +32,7 @@ def airflow(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "AIRFLOW_CONN_"))}
     return subprocess.run(
         [AIRFLOW, *args],
-        env=base | {"FLIGHTDQ_BACKEND": "local"} | env,
+        env=base | {"FLIGHTDQ_BACKEND": "local", "FLIGHTDQ_TASK_RETRIES": "0"} | env,
         capture_output=True,
         text=True,
         timeout=600,
@@ -173,17 +173,21 @@ def test_detect_remediate_recheck_loop(loop: Loop):
     assert recheck.returncode == 0, recheck.stdout[-3000:]
     assert {r["backend"] for r in latest.values()} == {backend.name}
 
-    # the incident the detection opened was resolved by the remediation's re-check, alerted once each way
+    # one incident for the fault, its cause first, resolved by the remediation's re-check; one alert
+    # when it opened and one when it resolved, whatever else failed because of it
     store = IncidentStore(backend.blobs)
     assert store.open() == []
-    presence = next(i for i in store.list([END]) if i.check == "partition_presence")
-    events = [e.event for e in presence.timeline]
+    (incident,) = store.list([END])
+    assert incident.check == "partition_presence" and incident.dataset == "flightdata_processed"
+    events = [e.event for e in incident.timeline]
     assert events[0] == "detected" and "remediation_started" in events and "remediation_finished" in events
     assert events.index("resolved") > events.index("remediation_finished")
     alerts_file = Path(loop.env["FLIGHTDQ_LAKE"]) / "flightdq-alerts.jsonl"
     alerts = [json.loads(line) for line in alerts_file.read_text().splitlines()]
-    mine = [a["kind"] for a in alerts if a["check"] == "partition_presence"]
-    assert mine == ["opened", "resolved"]
+    assert [(a["kind"], a["check"]) for a in alerts if a["dt"] == str(END)] == [
+        ("opened", "partition_presence"),
+        ("resolved", "partition_presence"),
+    ]
 
     if loop.emulator is not None:  # on AWS: the SQL really ran on the emulated Athena
         query_ids = {
@@ -217,17 +221,77 @@ def test_remediation_rejects_bad_conf_before_anything_runs(airflow_db, tmp_path)
     assert not any(root.iterdir())  # nothing was written
 
 
-def test_remediation_dry_run_by_hand_plans_and_writes_nothing(airflow_db, tmp_path):
+def test_remediation_dry_run_by_hand_plans_and_changes_nothing(airflow_db, tmp_path):
     root = tmp_path / "lake"
     generate_lake(root, end=END, days=2, seed=3, size="small")
     backend = LocalBackend(Settings.from_env({"FLIGHTDQ_LAKE": str(root)}))
     for path in backend.partition_folder(END).glob("*.parquet"):
         path.unlink()
-    files_before = sorted(p for p in root.rglob("*") if p.is_file() and "_catalog" not in p.parts)
+
+    def data_files() -> list[Path]:
+        return sorted(
+            p for p in root.rglob("*") if p.is_file() and not {"_catalog", "flightdq-history"} & set(p.parts)
+        )
+
+    files_before = data_files()
     run = airflow(
         "dags", "test", "flightdq_remediation", "-c", json.dumps({"date": str(END)}), env=local(root)
     )
-    assert run.returncode == 0, run.stdout[-3000:]
+    assert run.returncode == 0, run.stdout[-3000:]  # a dry run ends green ...
     assert "dry run" in run.stdout + run.stderr
-    assert sorted(p for p in root.rglob("*") if p.is_file() and "_catalog" not in p.parts) == files_before
+    assert data_files() == files_before
     assert backend.etl_runs(END) == []
+    (plan,) = backend.history.read_remediations([END])  # ... and its plan is readable
+    assert (plan["dry_run"], plan["action"], plan["outcome"]) == (True, "rebuild", "planned")
+
+
+def test_a_remediation_whose_days_are_all_unrepairable_ends_red_with_a_summary_and_a_record(
+    airflow_db, tmp_path
+):
+    root = tmp_path / "lake"
+    generate_lake(root, end=END, days=2, seed=3, size="small")
+    backend = LocalBackend(Settings.from_env({"FLIGHTDQ_LAKE": str(root)}))
+    raw_day = root / "flightdata-raw" / f"year={END:%Y}/month={END:%m}/day={END:%d}"
+    for path in raw_day.glob("hour=1[2-9]/*"):  # raw lost its afternoon; the partition holds what remains
+        path.unlink()
+    run = airflow(
+        "dags",
+        "test",
+        "flightdq_remediation",
+        "-c",
+        json.dumps({"date": str(END), "dry_run": False}),
+        env=local(root),
+    )
+    assert run.returncode != 0  # red: the day is data loss
+    assert "not every day is fine" in run.stdout + run.stderr
+    (record,) = backend.history.read_remediations([END])
+    assert record["outcome"] == "not_repairable" and "data loss" in record["message"]
+    assert backend.etl_runs(END) == []
+    (incident,) = IncidentStore(backend.blobs).open([END])  # the incidents step ran: P0 stays open
+    assert incident.severity == "P0" and incident.check == "partition_presence"
+    assert any("no ETL run" in e.detail for e in incident.timeline)
+
+
+def test_a_check_task_that_cannot_run_pages_monitoring_blind_once(airflow_db, tmp_path):
+    root = tmp_path / "lake"
+    generate_lake(root, end=END, days=2, seed=3, size="small")
+    catalog = root / "_catalog" / "flightdata.sqlite"
+    for leftover in catalog.parent.glob("flightdata.sqlite*"):
+        leftover.unlink()
+    catalog.mkdir()  # the engine cannot open its catalog: every check that needs it fails to run
+    run = airflow(
+        "dags",
+        "test",
+        "flightdq_daily_checks",
+        "-c",
+        json.dumps({"date": str(END), "trigger_remediation": False}),
+        env=local(root),
+    )
+    assert run.returncode != 0
+    backend_blobs = LocalBackend(Settings.from_env({"FLIGHTDQ_LAKE": str(root)})).blobs
+    store = IncidentStore(backend_blobs)
+    incidents = store.open([END])
+    assert [i.kind for i in incidents] == ["monitor"], [i.title for i in incidents]
+    assert incidents[0].title.startswith("monitoring blind")
+    alerts = [json.loads(line) for line in (root / "flightdq-alerts.jsonl").read_text().splitlines()]
+    assert [(a["kind"], a["title"].split(":")[0]) for a in alerts] == [("opened", "monitoring blind")]

@@ -3,6 +3,7 @@ no DuckDB, no AWS, no Variables)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -12,10 +13,14 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from flightdq.airflow.tasks import REMEDIATION_DAG_ID
 
+ERROR_CLASS_XCOM_KEY = "error_class"  # what a check task that failed could say about why
 START_DATE = datetime(2026, 1, 1, tzinfo=UTC)
+# Retries of a task that hit a glitch (a finding is never retried). FLIGHTDQ_TASK_RETRIES changes
+# it (the whole-DAG tests use 0): an environment variable, cheap to read when the DAG is parsed.
+TASK_RETRIES = int(os.environ.get("FLIGHTDQ_TASK_RETRIES", "2"))
 DEFAULT_ARGS = {
     "owner": "data-platform",
-    "retries": 2,
+    "retries": TASK_RETRIES,
     "retry_delay": timedelta(minutes=2),
     "retry_exponential_backoff": True,
 }
@@ -114,6 +119,9 @@ def build_checks_dag(
                     return run_check_group(check, target, context["run_id"])
                 except ChecksFailed as exc:  # a finding, not a glitch: do not retry
                     raise AirflowFailException(f"{check} failed: {exc}") from None
+                except Exception as exc:  # the monitor could not look: `incidents` pages about it
+                    context["ti"].xcom_push(key=ERROR_CLASS_XCOM_KEY, value=type(exc).__name__)
+                    raise
                 finally:
                     publish_check_links(context["ti"], check, target, context["run_id"])
 
@@ -122,12 +130,17 @@ def build_checks_dag(
         # Runs after every check, failed ones included, but not when the target could not be resolved.
         @task(trigger_rule="all_done_min_one_success", retries=0)
         def report(target: dict) -> dict:
-            from flightdq.airflow.tasks import remediation_request_from_results, report_run
+            from flightdq.airflow.tasks import plan_run_days, remediation_request, report_run
 
             context = get_current_context()
             summary = report_run(target, context["run_id"], checks)
+            summary["could_not_run"] = {
+                check: context["ti"].xcom_pull(task_ids=f"check_{check}", key=ERROR_CLASS_XCOM_KEY)
+                for check in summary["missing_checks"]
+            }
+            summary["plans"] = plan_run_days(target, context["run_id"]) if remediate else []
             wanted = remediate and context["params"].get("trigger_remediation", True)
-            summary["remediation"] = remediation_request_from_results(summary) if wanted else None
+            summary["remediation"] = remediation_request(summary["plans"]) if wanted else None
             return summary
 
         @task(retries=0)
@@ -140,17 +153,22 @@ def build_checks_dag(
                 raise AirflowFailException(f"data-quality checks failed: {problems}")
 
         @task(retries=3, retry_delay=timedelta(minutes=1))
-        def incidents(target: dict) -> dict:
-            """Open, worsen or resolve incidents; send the alerts that are due, exactly once. Fails
-            (and retries) when an alert could not be delivered; nothing is lost meanwhile."""
+        def incidents(target: dict, summary: dict) -> dict:
+            """Open, worsen or resolve incidents (a check task that failed opens "monitoring blind");
+            send the alerts that are due, exactly once; say on each day's incident why it gets no ETL
+            run. Fails (and retries) when an alert could not be delivered; nothing is lost meanwhile."""
+            from flightdq.airflow.tasks import note_run_plans, record_checks_that_could_not_run
             from flightdq.incidents.manage import incidents_for_run
 
-            context = get_current_context()
-            return incidents_for_run(target["days"], context["run_id"], dag_id)
+            run_id = get_current_context()["run_id"]
+            record_checks_that_could_not_run(target, run_id, summary["could_not_run"])
+            done = incidents_for_run(target["days"], run_id, dag_id)
+            note_run_plans(summary["plans"], run_id, dag_id)
+            return done
 
         summary = report(target)
         check_tasks >> summary
-        summary >> incidents(target)
+        incidents(target, summary)
         verdict(summary)
         if remediate:
 

@@ -108,6 +108,71 @@ def report_run(
     return summary
 
 
+def record_checks_that_could_not_run(
+    target: Mapping[str, Any],
+    run_id: str,
+    missing: Mapping[str, str | None],
+    settings: Settings | None = None,
+) -> list[CheckResult]:
+    """Record an `error` for each (dataset, day) of each check whose task failed without a result
+    (`missing`: check -> error class, when the task could say). The monitor pages about itself."""
+    from flightdq.backends.registry import get_backend
+    from flightdq.checks.runner import record_results, task_failed_results
+
+    settings = settings or Settings.from_env()
+    backend = get_backend(settings)
+    found = []
+    for check, error_class in missing.items():
+        results = task_failed_results(check, _days(target), error_class, settings)
+        record_results(backend, run_id, check, results, as_of=parse_moment(target["as_of"]))
+        found += results
+    return found
+
+
+def plan_run_days(target: Mapping[str, Any], run_id: str, settings: Settings | None = None) -> list[dict]:
+    """The remediation plan of every day this run found something on, from the results it recorded
+    and the raw evidence (nothing is run again): what the daily DAG triggers remediation for."""
+    from flightdq.backends.registry import get_backend
+    from flightdq.recovery.evidence import raw_fullness_of
+    from flightdq.recovery.plan import plan_from_results, plans_table
+
+    backend = get_backend(settings or Settings.from_env())
+    results = [CheckResult.from_dict(r) for r in backend.history.read_run(run_id, target["days"])]
+    days = sorted({date.fromisoformat(r.dt) for r in results if r.failed})
+    policy = backend.settings.policy.remediation
+    plans = plan_from_results(days, results, policy, raw_fullness_of(backend, policy.raw_samples))
+    log.info("plans:\n%s", plans_table(plans))
+    return [p.to_dict() for p in plans]
+
+
+def remediation_request(plans: Sequence[Mapping[str, Any]]) -> dict | None:
+    """What the daily DQ DAG asks the remediation DAG to do: only the days whose plan is a repair
+    (an upstream drop, a data loss or a day without evidence gets no ETL run)."""
+    from flightdq.recovery.plan import REPAIR_ACTIONS
+
+    days = sorted(p["dt"] for p in plans if p["action"] in REPAIR_ACTIONS)
+    return {"days": days, "dry_run": False} if days else None
+
+
+def note_run_plans(
+    plans: Sequence[Mapping[str, Any]], run_id: str, dag_id: str, *, partial_rebuilds: bool = False
+) -> None:
+    """Put on each day's incident why it gets no ETL run (upstream, data loss, no evidence), with
+    the upstream diagnosis where raw data is missing or low; with `partial_rebuilds`, also the
+    rebuilds from partial raw data (the remediation DAG, which carries them out)."""
+    from flightdq.backends.registry import get_backend
+    from flightdq.recovery.execute import note_plans
+    from flightdq.recovery.plan import REPAIR_ACTIONS, DayPlan
+
+    unrepaired = [
+        plan
+        for plan in map(DayPlan.from_dict, plans)
+        if plan.action not in REPAIR_ACTIONS or (partial_rebuilds and plan.partial)
+    ]
+    if unrepaired:
+        note_plans(get_backend(), unrepaired, run_id, {"airflow_run": airflow_run_url(dag_id, run_id)})
+
+
 def verdict_text(summary: Mapping[str, Any]) -> str:
     """Empty when the run found nothing wrong; otherwise what was wrong, in one line."""
     problems = _failing_text(summary["failing"]) if summary["failing"] else ""
@@ -144,20 +209,29 @@ def resolve_remediation_request(
         raise InputError(f"param dry_run must be true or false, not {dry_run!r}")
     if days[-1] > run_after.date():
         raise InputError(f"date {days[-1]} is in the future")
-    return {"days": [str(d) for d in days], "as_of": run_after.isoformat(), "dry_run": dry_run}
+    force = params.get("force", False)
+    if not isinstance(force, bool):
+        raise InputError(f"param force must be true or false, not {force!r}")
+    return {
+        "days": [str(d) for d in days],
+        "as_of": run_after.isoformat(),
+        "dry_run": dry_run,
+        "force": force,
+    }
 
 
 def plan_remediation(request: Mapping[str, Any], run_id: str) -> list[dict[str, Any]]:
     from flightdq.backends.registry import get_backend
     from flightdq.recovery.execute import note_started
-    from flightdq.recovery.plan import plan_days
+    from flightdq.recovery.plan import plan_days, plans_table
 
     backend = get_backend()
     as_of = parse_moment(request["as_of"])
     plans = plan_days(backend, _days(request), as_of, run_id=run_id, record=not request["dry_run"])
     if not request["dry_run"]:
-        note_started(backend, plans, run_id, {"remediation_run": airflow_run_url(REMEDIATION_DAG_ID, run_id)})
-    log.info("plan:\n%s", "\n".join(f"{p.dt}  {p.action!s:<14}  {'; '.join(p.reasons)}" for p in plans))
+        links = {"remediation_run": airflow_run_url(REMEDIATION_DAG_ID, run_id)}
+        note_started(backend, plans, run_id, links, force=request.get("force", False))
+    log.info("plan:\n%s", plans_table(plans))
     return [p.to_dict() for p in plans]
 
 
@@ -171,12 +245,12 @@ def days_to_repair(request: Mapping[str, Any], plans: Sequence[Mapping[str, Any]
     return [dict(p) for p in plans if p["action"] in REPAIR_ACTIONS]
 
 
-def repair_planned_day(plan: Mapping[str, Any]) -> dict[str, Any]:
+def repair_planned_day(plan: Mapping[str, Any], *, force: bool = False) -> dict[str, Any]:
     from flightdq.backends.registry import get_backend
     from flightdq.recovery.execute import repair_day
     from flightdq.recovery.plan import DayPlan
 
-    return repair_day(get_backend(), DayPlan.from_dict(plan))
+    return repair_day(get_backend(), DayPlan.from_dict(plan), force=force)
 
 
 def finish_remediation(
@@ -209,13 +283,28 @@ def finish_remediation(
     return summary
 
 
-def remediation_request_from_results(summary: Mapping[str, Any]) -> dict | None:
-    """What the daily DQ DAG asks the remediation DAG to look at: the days with a failing
-    processed check (the remediation DAG plans for itself; raw-only findings are not its job)."""
-    days = sorted({f["dt"] for f in summary["failing"] if f["dataset"] == "flightdata_processed"})
-    if not days:
-        return None
-    return {"days": days, "dry_run": False}
-
-
 # --- incidents ------------------------------------------------------------------------------------
+
+
+def heartbeat_step(run_id: str, now: datetime, settings: Settings | None = None) -> dict[str, Any]:
+    """The dead-man's switch: page "monitoring stopped" when no verdict came for too long."""
+    from flightdq.backends.registry import get_backend
+    from flightdq.incidents.heartbeat import heartbeat
+    from flightdq.incidents.manage import manage_incidents
+    from flightdq.incidents.notifiers import notifiers_from_env
+
+    settings = settings or Settings.from_env()
+    backend = get_backend(settings)
+    policy = settings.policy.incidents
+    result = heartbeat(
+        backend.history, now, window_minutes=policy.stale_verdict_minutes, severity=policy.stopped_severity
+    )
+    log.info("heartbeat: %s", result.message)
+    return manage_incidents(
+        backend,
+        [result],
+        run_id=run_id,
+        links={"airflow_run": airflow_run_url("flightdq_heartbeat", run_id)},
+        notifiers=notifiers_from_env(settings.lake, settings.backend, settings.aws_conn_id),
+        now=now,
+    )

@@ -148,6 +148,29 @@ def _errors(
     ]
 
 
+def task_failed_results(
+    check: str, days: Sequence[date], error_class: str | None, settings: Settings
+) -> list[CheckResult]:
+    """The results of a check whose task failed after its retries without recording anything (the
+    monitor is blind there): an `error` per dataset and day, naming the error class if known."""
+    cause = error_class or "the task left no result"
+    return [
+        CheckResult(
+            dataset,
+            str(day),
+            check,
+            Status.ERROR,
+            settings.policy.check_error_severity,
+            None,
+            None,
+            f"check could not run: {cause} (its Airflow task failed after its retries; see the task log)",
+            {"error_class": error_class or "unknown", "task_failed": True},
+        )
+        for day in days
+        for dataset in _DATASETS_OF[check]
+    ]
+
+
 def record_results(
     backend: Backend, run_id: str, check: str, results: Sequence[CheckResult], *, as_of: datetime
 ) -> list[str]:

@@ -136,17 +136,23 @@ def incidents_for_run(
     run_id: str,
     dag_id: str | None,
     *,
-    results_run_id: str | None = None,
+    results_run_ids: Sequence[str] | None = None,
     settings: Settings | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Turn the results a run recorded into incidents and alerts (what the DAGs' `incidents` task and
-    `flightdq remediate` run): `manage_incidents` with the run's links and the configured notifiers."""
+    `flightdq remediate` run): `manage_incidents` with the run's links and the configured notifiers.
+    `results_run_ids`: the runs whose results count (default: this run), later ones winning for
+    the same (dataset, day, check): a remediation's plan, then its re-check."""
     from flightdq.backends.registry import get_backend
 
     settings = settings or Settings.from_env()
     backend = get_backend(settings)
-    records = backend.history.read_run(results_run_id or run_id, days)
+    latest: dict[tuple[str, str, str], dict] = {}
+    for results_run in results_run_ids or [run_id]:
+        for record in backend.history.read_run(results_run, days):
+            latest[(record["dataset"], record["dt"], record["check"])] = record
+    records = list(latest.values())
     summary = manage_incidents(
         backend,
         [CheckResult.from_dict(r) for r in records],

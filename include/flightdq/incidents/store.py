@@ -371,6 +371,8 @@ def _apply(incident: Incident, failing: dict[tuple[str, str], Symptom], event: E
 def incident_kind(result: CheckResult) -> str:
     """A check that could not run is about the monitor, unless it could not run because the data
     it reads is missing (`blocked_by`): that is a symptom of the data incident."""
+    if result.dataset == MONITOR_DATASET:
+        return MONITOR
     if result.status is Status.ERROR and not result.details.get("blocked_by"):
         return MONITOR
     return DATA

@@ -11,14 +11,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from flightdq.backends.base import Backend, BackendError
 from flightdq.checks.runner import run_checks
 from flightdq.core.contract import PROCESSED_DATASET
-from flightdq.core.dates import InputError
+from flightdq.core.dates import InputError, day_start
 from flightdq.core.results import CheckResult
 from flightdq.recovery.plan import REPAIR_ACTIONS, Action, DayPlan, plan_days
 
@@ -216,8 +216,13 @@ def remediate(
             log.error("repair of %s failed: %s", plan.dt, exc)
             repairs[plan.dt] = {"dt": plan.dt, "error": str(exc)}
     ended = finish(backend, plans, repairs, as_of, dry_run=dry_run, run_id=run_id)
-    if not dry_run:
+    if not dry_run:  # the plan's findings and the re-checks open, update or resolve incidents
+        from flightdq.incidents.manage import incidents_for_run
+
         note_finished(backend, ended, run_id, {})
+        days_checked = [str(d) for d in days]
+        incidents_for_run(days_checked, run_id, None, results_run_ids=[run_id, f"{run_id}__recheck"])
+        note_plans(backend, [p for p in plans if p.action not in REPAIR_ACTIONS or p.partial], run_id, {})
     return ended
 
 
@@ -234,22 +239,39 @@ def outcomes_table(ended: Sequence[DayOutcome]) -> str:
 def note_started(
     backend: Backend, plans: Sequence[DayPlan], run_id: str, links: Mapping[str, str], *, force: bool = False
 ) -> None:
-    """Put "remediation started" on the timeline of the open incidents of the days acted on, and
-    why nothing is done on the others (upstream, data loss, no evidence)."""
+    """Put "remediation started" on the timeline of the open incidents of the days acted on."""
     from flightdq.incidents.store import EventKind, IncidentStore, record_remediation
 
     store = IncidentStore(backend.blobs)
     for plan in plans:
         if plan.action in REPAIR_ACTIONS:
-            what = f"{plan.action} started" + (
-                " (FORCED: it may replace the partition with a smaller one)" if force else ""
+            what = f"{plan.action} started"
+            if force:
+                what += " (FORCED: it may replace the partition with a smaller one)"
+            record_remediation(
+                store, plan.dt, EventKind.REMEDIATION_STARTED, what, run_id=run_id, links=links
             )
-            kind = EventKind.REMEDIATION_STARTED
-        elif plan.action is not Action.NOTHING:
-            what, kind = f"no ETL run: {plan.action}: {'; '.join(plan.reasons)}", EventKind.NOTE
-        else:
+
+
+def note_plans(backend: Backend, plans: Sequence[DayPlan], run_id: str, links: Mapping[str, str]) -> None:
+    """On the day's open incident: why no ETL run (upstream, data loss, no evidence), and for raw
+    data that is missing or low, what the ingestion Lambda did meanwhile (`upstream_diagnosis`).
+    Called after the incidents step, so that the run's own findings have opened the incident."""
+    from flightdq.incidents.diagnosis import diagnosis_text
+    from flightdq.incidents.store import EventKind, IncidentStore, record_remediation
+
+    store = IncidentStore(backend.blobs)
+    for plan in plans:
+        if plan.action in (*REPAIR_ACTIONS, Action.NOTHING) and not plan.partial:
             continue
-        record_remediation(store, plan.dt, kind, what, run_id=run_id, links=links)
+        what = f"{plan.action}: {'; '.join(plan.reasons)}"
+        if plan.action is not Action.REBUILD:
+            what = f"no ETL run: {what}"
+        if plan.action in (Action.UPSTREAM, Action.NOT_REPAIRABLE) or plan.partial:
+            start = day_start(date.fromisoformat(plan.dt))
+            diagnosis = backend.upstream_diagnosis(start, start + timedelta(days=1))
+            what += f". {diagnosis_text(diagnosis)}"
+        record_remediation(store, plan.dt, EventKind.NOTE, what, run_id=run_id, links=links)
 
 
 def note_finished(

@@ -237,5 +237,12 @@ def plan_days(
     return plan_from_results(days, results, policy, raw_fullness_of(backend, policy.raw_samples))
 
 
+def plans_table(plans: Sequence[DayPlan]) -> str:
+    """The plan as one table for a task log (a dry run's whole result)."""
+    lines = [f"{'dt':<10}  {'action':<14}  why", "-" * 100]
+    lines += [f"{p.dt:<10}  {p.action!s:<14}  {'; '.join(p.reasons) or '-'}" for p in plans]
+    return "\n".join(lines)
+
+
 def _hours(hours: Sequence[int]) -> str:
     return ", ".join(f"{h:02d}" for h in hours)
