@@ -15,7 +15,7 @@ from flightdq.backends.base import Backend, get_backend
 from flightdq.checks import CHECK_RUNNERS, CheckContext
 from flightdq.config import Settings
 from flightdq.contract import CHECKS, DATASETS, FRESHNESS, PARTITION_PRESENCE, PROCESSED_DATASET
-from flightdq.dates import InputError, utcnow
+from flightdq.dates import InputError, echo, utcnow
 from flightdq.results import CheckResult, Status
 
 log = logging.getLogger(__name__)
@@ -32,10 +32,10 @@ def validate_request(
     """Reject a request that cannot be answered, before anything runs."""
     for check in checks:
         if check not in CHECKS:
-            raise InputError(f"unknown check {check!r}; known: {', '.join(CHECKS)}")
+            raise InputError(f"unknown check {echo(check)}; known: {', '.join(CHECKS)}")
     for dataset in datasets:
         if dataset not in DATASETS:
-            raise InputError(f"unknown dataset {dataset!r}; known: {', '.join(DATASETS)}")
+            raise InputError(f"unknown dataset {echo(dataset)}; known: {', '.join(DATASETS)}")
     if not days:
         raise InputError("no days to check")
     if days[-1] > as_of.date():
