@@ -69,14 +69,16 @@ class Backend(Protocol):
         for that day; returns the run in a terminal state."""
 
 
-def get_backend(settings: Settings | None = None) -> Backend:
+def get_backend(settings: Settings | None = None, *, writable: bool = True) -> Backend:
+    """The configured backend. `writable=False` asks for one that only reads (the local lake may then
+    be read-only); the local backend checks its lake root either way before anything is touched."""
     from flightdq.config import Settings
 
     settings = settings or Settings.from_env()
     if settings.backend == "local":
         from flightdq.backends.local import LocalBackend
 
-        return LocalBackend(settings)
+        return LocalBackend(settings, writable=writable)
     if settings.backend == "aws":
         from flightdq.backends.aws import AwsBackend
 
