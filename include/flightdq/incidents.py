@@ -14,6 +14,7 @@ The incident id names the episode: `<dataset>__<day>__<check>__<n>`.
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -27,6 +28,8 @@ from flightdq.dates import utcnow
 from flightdq.results import CheckResult
 
 INCIDENTS_ROOT = "flightdq-incidents"
+INCIDENT_ID_FORM = "<dataset>__<YYYY-MM-DD>__<check>__<n>"
+_INCIDENT_ID_RE = re.compile(r"[A-Za-z0-9_]+?__\d{4}-\d{2}-\d{2}__[A-Za-z0-9_]+__\d{1,9}")
 SEVERITY_RANK = {"P0": 0, "P1": 1, "P2": 2, "P3": 3}  # lower is worse
 
 
@@ -146,6 +149,10 @@ class IncidentStore:
         return [i for i in self.list(days) if not i.resolved]
 
     def get(self, incident_id: str) -> Incident | None:
+        """The incident with this id; None when there is none, or the id is not one (never a key
+        outside the incidents' folder)."""
+        if not is_incident_id(incident_id):
+            return None
         parts = incident_id.split("__")
         if len(parts) != 4:
             return None
@@ -154,6 +161,11 @@ class IncidentStore:
 
     def unresolved_days(self, dataset: str, checks: Sequence[str], days: Iterable[date | str]) -> set[str]:
         return {i.dt for i in self.open(days) if i.dataset == dataset and i.check in checks}
+
+
+def is_incident_id(value: object) -> bool:
+    """True when `value` has the form of an incident id (`INCIDENT_ID_FORM`)."""
+    return isinstance(value, str) and _INCIDENT_ID_RE.fullmatch(value) is not None
 
 
 def _episodes(dataset: str, dt: str, check: str, events: list[Event]) -> list[Incident]:
