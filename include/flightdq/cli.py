@@ -1,6 +1,9 @@
 """`flightdq`: the command line on-call engineers script against (contract section 3).
 
 Exit status: 0 every check passed, 1 a check failed, 2 bad usage or bad input (one line on stderr).
+Bad input includes the environment: a lake that is missing, not a folder, unreadable or (for a command
+that writes) read-only, a bad policy file, no space left for flightdq's records. Days are limited to
+the supported window (`flightdq.core.dates`), ranges to the policy's `validation.max_range_days`.
 """
 
 from __future__ import annotations
@@ -8,20 +11,33 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import re
 import sys
 import uuid
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from flightdq.core.contract import CHECKS, DATASETS
-from flightdq.core.dates import InputError, day_range, parse_day, parse_moment, utcnow
+from flightdq.core.dates import (
+    ECHO_LIMIT,
+    InputError,
+    day_range,
+    echo,
+    parse_day,
+    parse_moment,
+    utcnow,
+)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+RANGE_LIMIT = "policy validation.max_range_days"
+_LONG_WORD = re.compile(rf"\S{{{ECHO_LIMIT + 21},}}")
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line naming the problem, not a usage dump
+        # argparse quotes what it was given whole ("invalid int value: '...'"): keep it short.
+        message = _LONG_WORD.sub(lambda m: f"{m.group()[:ECHO_LIMIT]}...", " ".join(message.split()))
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
@@ -115,19 +131,24 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from flightdq.backends.registry import get_backend
     from flightdq.checks.runner import run_checks
     from flightdq.core.config import Settings
     from flightdq.core.report import results_json, results_table, summary_line, summary_of
     from flightdq.incidents.store import findings_by_incident
 
-    as_of = parse_moment(args.as_of) if args.as_of else utcnow()
+    as_of = _as_of(args)
     settings = Settings.from_env()
-    days = day_range(args.date, args.to)
+    days = day_range(
+        args.date, args.to, max_days=settings.policy.validation.max_range_days, limit_name=RANGE_LIMIT
+    )
+    backend = get_backend(settings, writable=not args.no_record)  # checks the lake before anything runs
     results = run_checks(
         days,
         as_of,
         checks=args.check or CHECKS,
         datasets=args.dataset or DATASETS,
+        backend=backend,
         settings=settings,
         record=not args.no_record,
     )
@@ -148,15 +169,21 @@ def _remediate(args: argparse.Namespace) -> int:
     from flightdq.recovery.execute import SETTLED, outcomes_table, remediate
 
     settings = Settings.from_env()
-    as_of = parse_moment(args.as_of) if args.as_of else utcnow()
-    days = day_range(args.date, args.to, max_days=settings.policy.validation.max_range_days)
-    validate_request(days, as_of, CHECKS, DATASETS)
-    run_id = f"cli-remediate__{utcnow():%Y%m%dT%H%M%S}__{uuid.uuid4().hex[:8]}"
-    ended = remediate(
-        get_backend(settings), days, as_of, dry_run=args.dry_run, run_id=run_id, force=args.force
+    as_of = _as_of(args)
+    days = day_range(
+        args.date, args.to, max_days=settings.policy.validation.max_range_days, limit_name=RANGE_LIMIT
     )
+    validate_request(days, as_of, CHECKS, DATASETS)
+    backend = get_backend(settings, writable=not args.dry_run)
+    run_id = f"cli-remediate__{utcnow():%Y%m%dT%H%M%S}__{uuid.uuid4().hex[:8]}"
+    ended = remediate(backend, days, as_of, dry_run=args.dry_run, run_id=run_id, force=args.force)
     print(outcomes_table(ended), file=args.stdout)
     return EXIT_OK if all(o.outcome in SETTLED for o in ended) else EXIT_FAILED
+
+
+def _as_of(args: argparse.Namespace) -> datetime:
+    """`--as-of`, or now when it was not given (given but empty is an error, not "now")."""
+    return parse_moment(args.as_of) if args.as_of is not None else utcnow()
 
 
 def _incident(args: argparse.Namespace) -> int:
@@ -165,18 +192,29 @@ def _incident(args: argparse.Namespace) -> int:
     from flightdq.backends.registry import get_backend
     from flightdq.core.config import Settings
     from flightdq.incidents.reviews import write_review
-    from flightdq.incidents.store import IncidentStore, by_severity
+    from flightdq.incidents.store import INCIDENT_ID_FORM, IncidentStore, by_severity, is_incident_id
 
+    report = args.incident_command == "report"
+    if report:  # what was asked is checked before the lake is opened or anything is written
+        if not is_incident_id(args.incident_id):
+            raise InputError(
+                f"no incident {echo(args.incident_id)}: an incident id has the form {INCIDENT_ID_FORM}"
+            )
+        parse_day(args.incident_id.split("__")[0], "incident day")
+        if args.out:
+            _check_out(args.out)
     settings = Settings.from_env()
-    backend = get_backend(settings)
+    backend = get_backend(settings, writable=report)  # a listing only reads
     store = IncidentStore(backend.blobs)
-    if args.incident_command == "report":
+    if report:
         incident = store.get(args.incident_id)
         if incident is None:
-            raise InputError(f"no incident {args.incident_id!r}; `flightdq incident list --all` lists them")
+            raise InputError(
+                f"no incident {echo(args.incident_id)}; `flightdq incident list --all` lists them"
+            )
         location, text = write_review(backend, store, incident.id)
         if args.out:
-            args.out.write_text(text)
+            _write_out(args.out, text)
             print(f"wrote {args.out} (also kept at {location})", file=args.stdout)
         else:
             print(text, file=args.stdout)
@@ -213,6 +251,24 @@ def _incident(args: argparse.Namespace) -> int:
         )
     print(f"{len(rows)} incident(s)" + ("" if args.all else " open"), file=args.stdout)
     return EXIT_OK
+
+
+def _check_out(path: Path) -> None:
+    """`--out` names a file that can be written: its folder exists and it is not a folder itself."""
+    if path.is_dir():
+        raise InputError(f"--out {path} is a folder; give a file name")
+    folder = path.parent
+    if not folder.is_dir():
+        raise InputError(f"--out {path}: the folder {folder} does not exist")
+
+
+def _write_out(path: Path, text: str) -> None:
+    from flightdq.storage.blobstore import storage_error
+
+    try:
+        path.write_text(text)
+    except OSError as exc:
+        raise storage_error(exc, path) from None
 
 
 def _catalog_repair(args: argparse.Namespace) -> int:

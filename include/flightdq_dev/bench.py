@@ -132,7 +132,7 @@ def main() -> int:
             python(
                 "from datetime import date; from pathlib import Path; "
                 "from flightdq.etl.transform import run_local_etl; "
-                f"run_local_etl(Path({str(lake)!r}), date.fromisoformat({str(DAY)!r}))"
+                f"run_local_etl(Path({str(lake)!r}), date.fromisoformat({str(DAY)!r}), force=True)"
             ),
             env,
         )

@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from flightdq.cli import EXIT_OK, EXIT_USAGE, _day, _Parser
-from flightdq.core.dates import InputError, utcnow
+from flightdq.core.dates import FIRST_DAY, SUPPORTED, InputError, echo, utcnow
+
+MAX_GENERATE_DAYS = 3660  # about ten years of sample data
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,17 +44,25 @@ def _generate(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
     from flightdq.core.config import Settings
-    from flightdq_dev.generator import default_demo_faults, generate_lake
+    from flightdq.storage.blobstore import storage_error
+    from flightdq_dev.generator import SIZES, default_demo_faults, generate_lake
 
+    if args.size not in SIZES:
+        raise InputError(f"--size {echo(args.size)} is not one of {', '.join(SIZES)}")
     lake = args.lake or Settings.from_env().lake
     end = args.end or (utcnow().date() - timedelta(days=1))
-    if args.days < 1:
-        raise InputError(f"--days {args.days} must be at least 1")
+    if not 1 <= args.days <= MAX_GENERATE_DAYS:
+        raise InputError(f"--days {echo(args.days)} must be between 1 and {MAX_GENERATE_DAYS}")
+    first = end - timedelta(days=args.days - 1)
+    if first < FIRST_DAY:
+        raise InputError(f"--days {args.days} ending {end} would start on {first}: {SUPPORTED}")
     faults = None if args.no_faults else default_demo_faults(end)
     try:
         manifest = generate_lake(lake, end=end, days=args.days, seed=args.seed, size=args.size, faults=faults)
     except (ValueError, FileExistsError) as exc:
         raise InputError(str(exc)) from None
+    except OSError as exc:  # the lake cannot be made or written: a file in the way, no space
+        raise storage_error(exc, lake) from None
     print(f"wrote a {args.size} lake of {args.days} days ending {end} to {lake}", file=args.stdout)
     for fault in manifest.faults:
         print(

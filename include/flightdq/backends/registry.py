@@ -14,14 +14,16 @@ if TYPE_CHECKING:
     from flightdq.core.config import Settings
 
 
-def get_backend(settings: Settings | None = None) -> Backend:
+def get_backend(settings: Settings | None = None, *, writable: bool = True) -> Backend:
+    """The configured backend. `writable=False` asks for one that only reads (the local lake may then
+    be read-only); the local backend checks its lake root either way before anything is touched."""
     from flightdq.core.config import Settings
 
     settings = settings or Settings.from_env()
     if settings.backend == "local":
         from flightdq.backends.local.backend import LocalBackend
 
-        return LocalBackend(settings)
+        return LocalBackend(settings, writable=writable)
     if settings.backend == "aws":
         from flightdq.backends.aws.backend import AwsBackend
 

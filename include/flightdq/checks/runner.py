@@ -23,7 +23,7 @@ from flightdq.core.contract import (
     PROCESSED_DATASET,
     SCHEMA_VALIDITY,
 )
-from flightdq.core.dates import InputError, utcnow
+from flightdq.core.dates import InputError, echo, utcnow
 from flightdq.core.errors import describe_error
 from flightdq.core.results import CheckResult, Status
 
@@ -41,10 +41,10 @@ def validate_request(
     """Reject a request that cannot be answered, before anything runs."""
     for check in checks:
         if check not in CHECKS:
-            raise InputError(f"unknown check {check!r}; known: {', '.join(CHECKS)}")
+            raise InputError(f"unknown check {echo(check)}; known: {', '.join(CHECKS)}")
     for dataset in datasets:
         if dataset not in DATASETS:
-            raise InputError(f"unknown dataset {dataset!r}; known: {', '.join(DATASETS)}")
+            raise InputError(f"unknown dataset {echo(dataset)}; known: {', '.join(DATASETS)}")
     if not days:
         raise InputError("no days to check")
     if days[-1] > as_of.date():

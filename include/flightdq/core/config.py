@@ -5,13 +5,14 @@ One place reads `FLIGHTDQ_*` variables; everything else receives a `Settings`.
 
 from __future__ import annotations
 
+import math
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import Field, dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from flightdq.core.dates import InputError
+from flightdq.core.dates import InputError, echo
 from flightdq.core.results import Severity
 
 # Relative: `./lake` of the directory flightdq runs in, unless FLIGHTDQ_LAKE says otherwise.
@@ -24,71 +25,96 @@ class ConfigError(InputError):
     """The environment or the policy file is wrong; the message names the key."""
 
 
+class Bounds(NamedTuple):
+    """The range a policy number must lie in: [low, high], or (low, high] when `open_low`."""
+
+    low: float
+    high: float
+    open_low: bool = False
+
+    def __contains__(self, value: object) -> bool:
+        if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+            return False
+        return (self.low < value if self.open_low else self.low <= value) and value <= self.high
+
+    def __str__(self) -> str:
+        return f"{'(' if self.open_low else '['}{self.low:g}, {self.high:g}]"
+
+
+def _bounded(default: float, low: float, high: float, *, open_low: bool = False) -> Any:
+    """A policy number with its range: every value the policy file gives for it is checked."""
+    return field(default=default, metadata={"bounds": Bounds(low, high, open_low)})
+
+
+WEEK_MINUTES = 7 * 24 * 60
+YEAR_MINUTES = 365 * 24 * 60
+
+
 @dataclass(frozen=True)
 class PresencePolicy:
     processed_missing_with_raw: Severity = Severity.P1
     raw_missing: Severity = Severity.P0
-    processed_grace_minutes: int = 60
+    processed_grace_minutes: int = _bounded(60, 0, 24 * 60)
 
 
 @dataclass(frozen=True)
 class DriftPolicy:
-    drop_fail_ratio: float = 0.20
+    drop_fail_ratio: float = _bounded(0.20, 0, 1, open_low=True)
     drop_fail_severity: Severity = Severity.P2
-    drop_severe_ratio: float = 0.50
+    drop_severe_ratio: float = _bounded(0.50, 0, 1, open_low=True)
     drop_severe_severity: Severity = Severity.P1
-    history_weeks: int = 4
-    min_history_days: int = 2
+    history_weeks: int = _bounded(4, 1, 52)
+    min_history_days: int = _bounded(2, 1, 52)  # and at most history_weeks (one comparable day a week)
 
 
 @dataclass(frozen=True)
 class SchemaPolicy:
     schema_change_severity: Severity = Severity.P1
-    row_fail_ratio: float = 0.01
+    row_fail_ratio: float = _bounded(0.01, 0, 1)
     row_fail_severity: Severity = Severity.P2
-    row_severe_ratio: float = 0.05
+    row_severe_ratio: float = _bounded(0.05, 0, 1)
     row_severe_severity: Severity = Severity.P1
-    worst_rules_reported: int = 5
+    worst_rules_reported: int = _bounded(5, 1, 100)
 
 
 @dataclass(frozen=True)
 class DuplicatesPolicy:
     any_severity: Severity = Severity.P3
-    ratio: float = 0.01
+    ratio: float = _bounded(0.01, 0, 1)
     ratio_severity: Severity = Severity.P2
 
 
 @dataclass(frozen=True)
 class FreshnessPolicy:
-    lag_fail_minutes: int = 60
+    lag_fail_minutes: int = _bounded(60, 1, WEEK_MINUTES)
     lag_fail_severity: Severity = Severity.P2
-    lag_severe_minutes: int = 240
+    lag_severe_minutes: int = _bounded(240, 1, WEEK_MINUTES)
     lag_severe_severity: Severity = Severity.P1
 
 
 @dataclass(frozen=True)
 class ValidationPolicy:
-    max_range_days: int = 31
+    max_range_days: int = _bounded(31, 1, 366)
 
 
 @dataclass(frozen=True)
 class RemediationPolicy:
-    max_parallel_etl: int = 1
-    rebuild_partial_raw: bool = True  # raw hours missing, partition missing/broken: rebuild from what remains
-    upstream_margin: float = (
-        0.10  # processed below normal by no more than raw (+ this): the cause is upstream
-    )
-    raw_samples: int = 6  # raw snapshots read per day to measure how full raw data is
+    max_parallel_etl: int = _bounded(1, 1, 64)
+    rebuild_partial_raw: bool = True  # raw hours lost, partition missing/broken: rebuild from the rest
+    upstream_margin: float = _bounded(
+        0.10, 0, 1
+    )  # processed as far below normal as raw (within it): upstream
+    raw_samples: int = _bounded(6, 1, 100)  # raw snapshots read per day to measure how full raw data is
 
 
 @dataclass(frozen=True)
 class ResponseMinutes:
     """The runbook's response times: how long an incident of each severity may stay unresolved."""
 
-    P0: int = 15
-    P1: int = 60
-    P2: int = 240
-    P3: int = 1440
+    P0: int = _bounded(15, 1, YEAR_MINUTES)
+    P1: int = _bounded(60, 1, YEAR_MINUTES)
+    P2: int = _bounded(240, 1, YEAR_MINUTES)
+    P3: int = _bounded(1440, 1, YEAR_MINUTES)
 
     def of(self, severity: Severity | str) -> int:
         return getattr(self, str(severity))
@@ -118,7 +144,7 @@ class IncidentPolicy:
     response_minutes: ResponseMinutes = field(default_factory=ResponseMinutes)
     escalation: EscalationMatrix = field(default_factory=EscalationMatrix)
     blind_overdue_severity: Severity = Severity.P1  # a check still unable to run past its response time
-    stale_verdict_minutes: int = 180  # no verdict on the current day for this long: "monitoring stopped"
+    stale_verdict_minutes: int = _bounded(180, 15, WEEK_MINUTES)  # no verdict this long: "monitoring stopped"
     stopped_severity: Severity = Severity.P1
 
 
@@ -135,27 +161,28 @@ class Policy:
     incidents: IncidentPolicy = field(default_factory=IncidentPolicy)
 
 
-def _coerce(key: str, value: Any, default: Any) -> Any:
+def _coerce(key: str, value: Any, spec: Field) -> Any:
+    default = spec.default
     if isinstance(default, Severity):
         try:
             return Severity(value)
-        except ValueError:
-            raise ConfigError(f"policy key {key}: {value!r} is not a severity P0..P3") from None
+        except (TypeError, ValueError):
+            raise ConfigError(f"policy key {key}: {echo(value)} is not a severity P0..P3") from None
     if isinstance(default, tuple):
         return _steps(key, value)
     if isinstance(default, bool):
         if not isinstance(value, bool):
-            raise ConfigError(f"policy key {key}: {value!r} is not true or false")
+            raise ConfigError(f"policy key {key}: {echo(value)} is not true or false")
         return value
-    if not isinstance(default, int | float):
-        raise ConfigError(f"policy key {key}: unsupported value {value!r}")
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"policy key {key}: {value!r} is not a number")
-    if isinstance(default, int) and not isinstance(value, int):
-        raise ConfigError(f"policy key {key}: {value!r} is not a whole number")
-    if value < 0 or ((key.endswith("_ratio") or key.endswith(".ratio")) and value > 1):
-        raise ConfigError(f"policy key {key}: {value!r} is out of range")
-    return value
+    bounds = spec.metadata.get("bounds")
+    if not isinstance(bounds, Bounds):
+        raise ConfigError(f"policy key {key}: unsupported value {echo(value)}")
+    whole = isinstance(default, int)
+    fits = value in bounds and (isinstance(value, int) or not whole)
+    if not fits:
+        kind = "whole number" if whole else "finite number"
+        raise ConfigError(f"policy: {key} must be a {kind} in {bounds}, got {echo(value)}")
+    return value if whole else float(value)
 
 
 def _steps(key: str, value: Any) -> tuple:
@@ -169,12 +196,15 @@ def _steps(key: str, value: Any) -> tuple:
             and len(item) == 2
             and isinstance(item[0], int)
             and not isinstance(item[0], bool)
-            and item[0] >= 0
+            and 0 <= item[0] <= YEAR_MINUTES
             and isinstance(item[1], str)
             and item[1].strip()
         )
         if not ok:
-            raise ConfigError(f"policy key {key}: {item!r} is not a [minutes, who] pair")
+            raise ConfigError(
+                f"policy key {key}: {echo(item)} is not a [minutes, who] pair with minutes in "
+                f"[0, {YEAR_MINUTES}]"
+            )
         steps.append((item[0], item[1].strip()))
     if [m for m, _ in steps] != sorted(m for m, _ in steps):
         raise ConfigError(f"policy key {key}: minutes must be ascending")
@@ -183,12 +213,12 @@ def _steps(key: str, value: Any) -> tuple:
 
 def _build(cls: type, data: Any, prefix: str) -> Any:
     if not isinstance(data, dict):
-        raise ConfigError(f"policy key {prefix or '<top>'}: expected a mapping, got {data!r}")
+        raise ConfigError(f"policy key {prefix or '<top>'}: expected a mapping, got {echo(data)}")
     defaults = cls()
     known = {f.name for f in fields(cls)}
     for key in data:
         if key not in known:
-            raise ConfigError(f"policy key {prefix}{key}: unknown key")
+            raise ConfigError(f"policy key {echo(f'{prefix}{key}', 80)}: unknown key")
     values = {}
     for f in fields(cls):
         if f.name not in data:
@@ -198,7 +228,7 @@ def _build(cls: type, data: Any, prefix: str) -> Any:
         if hasattr(default, "__dataclass_fields__"):
             values[f.name] = _build(type(default), data[f.name], f"{key}.")
         else:
-            values[f.name] = _coerce(key, data[f.name], default)
+            values[f.name] = _coerce(key, data[f.name], f)
     built = cls(**values)
     _check_order(built, prefix)
     return built
@@ -213,6 +243,11 @@ def _check_order(section: Any, prefix: str) -> None:
     for low, high in pairs:
         if hasattr(section, low) and getattr(section, low) > getattr(section, high):
             raise ConfigError(f"policy key {prefix}{high}: must not be below {prefix}{low}")
+    if hasattr(section, "min_history_days") and section.min_history_days > section.history_weeks:
+        raise ConfigError(
+            f"policy key {prefix}min_history_days: must not be above {prefix}history_weeks "
+            "(one comparable day a week)"
+        )
 
 
 def load_policy(path: Path | str | None = None) -> Policy:
@@ -220,11 +255,18 @@ def load_policy(path: Path | str | None = None) -> Policy:
 
     path = Path(path) if path else DEFAULT_POLICY
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except OSError as exc:
-        raise ConfigError(f"policy file {path}: cannot be read ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"policy file {path}: not valid YAML ({exc})") from None
+        raise ConfigError(f"policy file {path}: cannot be read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"policy file {path}: not UTF-8 text") from None
+    except ValueError:  # a number YAML reads but Python will not hold (over 4300 digits)
+        raise ConfigError(f"policy file {path}: holds a number too long to read") from None
+    except yaml.YAMLError as exc:  # its own text spans lines; keep the problem and where it is
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise ConfigError(f"policy file {path}: not valid YAML ({problem}{where})") from None
     return _build(Policy, data, "")
 
 
@@ -243,7 +285,12 @@ class Settings:
         backend = env.get("FLIGHTDQ_BACKEND", "local").strip().lower() or "local"
         if backend not in BACKENDS:
             raise ConfigError(f"FLIGHTDQ_BACKEND={backend!r} is not one of {', '.join(BACKENDS)}")
-        lake = Path(env.get("FLIGHTDQ_LAKE") or DEFAULT_LAKE).expanduser().resolve()
+        try:
+            lake = Path(env.get("FLIGHTDQ_LAKE") or DEFAULT_LAKE).expanduser().resolve()
+        except (OSError, RuntimeError, ValueError) as exc:  # ~nobody/..., a NUL byte, a symlink loop
+            raise ConfigError(
+                f"FLIGHTDQ_LAKE {echo(env.get('FLIGHTDQ_LAKE'), 80)}: not a usable path ({exc})"
+            ) from None
         policy = _cached_policy(env.get("FLIGHTDQ_POLICY") or str(DEFAULT_POLICY))
         return cls(
             backend=backend,

@@ -24,6 +24,7 @@ Folding a day's events in time order gives episodes; the incident id names one: 
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -46,6 +47,8 @@ from flightdq.core.results import CheckResult, Status
 from flightdq.storage.blobstore import BlobStore
 
 INCIDENTS_ROOT = "flightdq-incidents"
+INCIDENT_ID_FORM = "<YYYY-MM-DD>__<data|monitor>__<n>"
+_INCIDENT_ID_RE = re.compile(r"\d{4}-\d{2}-\d{2}__(data|monitor)__\d{1,9}")
 OPEN_INDEX = f"{INCIDENTS_ROOT}/open"
 SEVERITY_RANK = {"P0": 0, "P1": 1, "P2": 2, "P3": 3}  # lower is worse
 
@@ -270,6 +273,10 @@ class IncidentStore:
             self.blobs.put(marker, incident.id.encode())
 
     def get(self, incident_id: str) -> Incident | None:
+        """The incident with this id; None when there is none, or the id is not one (never a key
+        outside the incidents' folder)."""
+        if not is_incident_id(incident_id):
+            return None
         dt = incident_id.split("__", 1)[0]
         try:
             date.fromisoformat(dt)
@@ -286,6 +293,11 @@ class IncidentStore:
             for i in self.open(days)
             if i.kind == DATA and any(s.dataset in datasets and s.check in checks for s in i.symptoms)
         }
+
+
+def is_incident_id(value: object) -> bool:
+    """True when `value` has the form of an incident id (`INCIDENT_ID_FORM`)."""
+    return isinstance(value, str) and _INCIDENT_ID_RE.fullmatch(value) is not None
 
 
 _SYMPTOM_EVENTS = (EventKind.DETECTED, EventKind.SEVERITY_CHANGED, EventKind.REVALIDATED)

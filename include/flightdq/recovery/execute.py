@@ -186,11 +186,12 @@ def finish(
         else []
     )
     ended = outcomes(plans, recheck, repairs, dry_run=dry_run)
-    # Dry runs are recorded too (marked so): the day view shows what a repair would do.
-    reasons = {p.dt: p.reasons for p in plans}
-    backend.history.write_remediation(
-        run_id, [o.to_dict() | {"dry_run": dry_run, "reasons": reasons.get(o.dt, [])} for o in ended]
-    )
+    # Dry runs are recorded too (marked so), for the day view to show what a repair would do; not
+    # on a backend opened read-only (`flightdq remediate --dry-run` changes nothing at all).
+    if not dry_run or getattr(backend, "writable", True):
+        reasons = {p.dt: p.reasons for p in plans}
+        records = [o.to_dict() | {"dry_run": dry_run, "reasons": reasons.get(o.dt, [])} for o in ended]
+        backend.history.write_remediation(run_id, records)
     return ended
 
 

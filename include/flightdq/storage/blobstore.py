@@ -5,10 +5,39 @@ AWS. Records are small JSON documents, so listing a prefix and reading each is f
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import tempfile
 from pathlib import Path
 from typing import Protocol
+
+from flightdq.core.dates import InputError
+
+TMP_PREFIX = ".tmp-"  # a write in progress (or one a crash cut short); never listed, never read
+
+_PROBLEMS = {
+    errno.ENOSPC: "no space left on {path}",
+    errno.EDQUOT: "disk quota exceeded on {path}",
+    errno.EROFS: "{path} is on a read-only file system",
+    errno.EACCES: "{path}: permission denied",
+    errno.EPERM: "{path}: operation not permitted",
+    errno.ENOTDIR: "{path}: a part of the path is a file, not a folder",
+    errno.EEXIST: "{path}: a file is in the way of its folder",
+}
+
+
+class StorageError(InputError):
+    """flightdq's own records cannot be written (no space, read-only, no permission): an error of
+    the environment, so bad input to the CLI (exit 2). The message names the path, in one line."""
+
+
+def storage_error(exc: OSError, path: Path | str) -> StorageError:
+    """The one-line StorageError for `exc`, raised while writing `path`."""
+    template = _PROBLEMS.get(exc.errno or 0)
+    if template:
+        return StorageError(template.format(path=path))
+    return StorageError(f"cannot write {path}: {exc.strerror or type(exc).__name__}")
 
 
 class BlobStore(Protocol):
@@ -41,25 +70,54 @@ class LocalBlobStore:
         return self.root / key
 
     def put(self, key: str, data: bytes) -> None:
+        """Written whole to a temporary file beside it, then renamed over it."""
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        Path(tmp).replace(path)
+        tmp: str | None = None
+        try:
+            tmp = self._write_temporary(path, data)
+            Path(tmp).replace(path)
+            tmp = None
+            _fsync_folder(path.parent)
+        except OSError as exc:
+            raise storage_error(exc, path) from exc
+        finally:
+            _discard(tmp)
 
     def put_if_absent(self, key: str, data: bytes) -> bool:
+        """Written whole to a temporary file beside it, then hard-linked to its name: the link fails
+        when the name exists, so exactly one caller creates it, and a reader (or a crash) never
+        meets a record that exists but is empty or half written."""
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        except FileExistsError:
+        if path.exists():
             return False
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        return True
+        tmp: str | None = None
+        try:
+            tmp = self._write_temporary(path, data)
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                return False
+            _fsync_folder(path.parent)
+            return True
+        except OSError as exc:
+            raise storage_error(exc, path) from exc
+        finally:
+            _discard(tmp)
+
+    @staticmethod
+    def _write_temporary(path: Path, data: bytes) -> str:
+        """`data` in a new temporary file in `path`'s folder, flushed to disk; returns its name."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TMP_PREFIX)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except BaseException:
+            _discard(tmp)
+            raise
+        return tmp
 
     def get(self, key: str) -> bytes | None:
         try:
@@ -77,8 +135,28 @@ class LocalBlobStore:
         return sorted(
             str(p.relative_to(self.root))
             for p in base.rglob("*")
-            if p.is_file() and not p.name.startswith(".tmp-")
+            if p.is_file() and not p.name.startswith(TMP_PREFIX)
         )
 
     def location(self, key: str) -> str:
         return str(self._path(key))
+
+
+def _discard(tmp: str | None) -> None:
+    if tmp is not None:
+        with contextlib.suppress(OSError):
+            Path(tmp).unlink()
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a new name in `folder` survive a power cut (best effort: not every file system can)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

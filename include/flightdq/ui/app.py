@@ -106,11 +106,12 @@ def _settings_from_env() -> Any:
 
 def _blobs_for(settings: Any) -> Any:
     """The BlobStore the backend keeps flightdq's records in. Locally the lake folder itself (read
-    only: the page never creates the lake's catalog); otherwise the backend's."""
+    only: the page never creates the lake's catalog, nor a missing lake); otherwise the backend's."""
     if settings.backend == "local":
+        from flightdq.backends.local.backend import check_lake_root
         from flightdq.storage.blobstore import LocalBlobStore
 
-        return LocalBlobStore(settings.lake)
+        return LocalBlobStore(check_lake_root(settings.lake, writable=False))
     from flightdq.backends.registry import get_backend
 
     return get_backend(settings).blobs

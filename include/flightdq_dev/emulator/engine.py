@@ -44,7 +44,10 @@ def execute_on_duckdb(emulator: AwsEmulator, record: QueryRecord) -> None:
             continue
         tables.setdefault(((table.db or record.database).lower(), table.name.lower()), []).append(table)
 
-    connection = duckdb.connect(":memory:", config={"threads": 2})
+    # Spill files under the system's temporary folder, not DuckDB's default `.tmp` in the working one.
+    from flightdq.backends.local.backend import spill_directory
+
+    connection = duckdb.connect(":memory:", config={"threads": 2, "temp_directory": spill_directory()})
     try:
         connection.execute("SET TimeZone = 'UTC'")
         referenced = referenced_columns(tree)

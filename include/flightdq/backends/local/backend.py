@@ -3,11 +3,17 @@ reading the Parquet files in place.
 
 The engine sees only registered partitions, as Athena does: the `flightdata_processed` view is made
 from the catalog's partitions that have files, with `dt` taken from the path as a string.
+
+The lake root is checked once, when the backend is made (`check_lake_root`): a path that does not
+exist, is not a folder, cannot be read, or (unless the backend is read-only) cannot be written is an
+error of the environment, raised before anything is read or created. Nothing here creates the root.
 """
 
 from __future__ import annotations
 
 import os
+import stat
+import tempfile
 import threading
 import time
 import uuid
@@ -20,6 +26,7 @@ from flightdq.backends.base import BackendError, EtlRun
 from flightdq.backends.local.catalog import LocalCatalog
 from flightdq.core import layout
 from flightdq.core.arrow import unify_by_name
+from flightdq.core.config import ConfigError
 from flightdq.core.contract import (
     PARTITION_KEY,
     PROCESSED_BUCKET,
@@ -43,16 +50,50 @@ ENGINE_MEMORY_LIMIT = "1GB"
 _DUCKDB_TYPES = {"string": "VARCHAR", "timestamp": "TIMESTAMPTZ", "bigint": "BIGINT", "double": "DOUBLE"}
 
 
+def check_lake_root(path: Path, *, writable: bool) -> Path:
+    """`path`, if it is a lake root this process can use: an existing folder it can read (and, when
+    `writable`, write). Otherwise a one-line ConfigError naming the path and the problem.
+
+    A missing lake is never created here: checking it would report every day as lost data.
+    """
+    hint = "set FLIGHTDQ_LAKE to the lake's root folder"
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise ConfigError(
+            f"lake {path} does not exist ({hint}, or make one with `flightdq generate`)"
+        ) from None
+    except NotADirectoryError:
+        raise ConfigError(f"lake {path} is not a folder: a part of the path is a file ({hint})") from None
+    except PermissionError:
+        raise ConfigError(f"lake {path} cannot be reached: permission denied") from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"lake {path} cannot be used: {getattr(exc, 'strerror', None) or exc}") from None
+    if not stat.S_ISDIR(mode):
+        raise ConfigError(f"lake {path} is not a folder ({hint})")
+    if not os.access(path, os.R_OK | os.X_OK):
+        raise ConfigError(f"lake {path} is not readable: permission denied")
+    if writable and not os.access(path, os.W_OK):
+        raise ConfigError(
+            f"lake {path} is read-only (storage or permissions) and this command writes to it; "
+            "`flightdq validate --no-record` checks without writing"
+        )
+    return path
+
+
 class LocalBackend:
     name = "local"
     dialect = "duckdb"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, writable: bool = True) -> None:
+        """`writable=False`: a backend that only reads (checks that record nothing, listings); the lake
+        may then be on read-only storage."""
         self.settings = settings
-        self.lake = settings.lake
+        self.lake = check_lake_root(settings.lake, writable=writable)
+        self.writable = writable
         self.raw_root = self.lake / RAW_BUCKET
         self.processed_root = self.lake / PROCESSED_BUCKET / PROCESSED_PREFIX
-        self.catalog = LocalCatalog(self.lake)
+        self.catalog = LocalCatalog(self.lake, read_only=not writable)
         self.blobs = LocalBlobStore(self.lake)
         self.history = HistoryStore(self.blobs)
         self._conn: duckdb.DuckDBPyConnection | None = None
@@ -64,9 +105,17 @@ class LocalBackend:
         if self._conn is None:
             import duckdb
 
-            # A bounded engine: past the limit DuckDB spills to disk instead of taking the machine.
+            # A bounded engine: past the limit DuckDB spills to disk instead of taking the machine,
+            # into a folder of its own under the system's temporary folder (DuckDB's default is
+            # `.tmp` in the working directory). DuckDB makes it on the first spill and removes it
+            # when the connection closes.
             self._conn = duckdb.connect(
-                ":memory:", config={"threads": 2, "memory_limit": ENGINE_MEMORY_LIMIT}
+                ":memory:",
+                config={
+                    "threads": 2,
+                    "memory_limit": ENGINE_MEMORY_LIMIT,
+                    "temp_directory": spill_directory(),
+                },
             )
             self._conn.execute("SET TimeZone = 'UTC'")  # after connect: icu loads with the connection
         return self._conn
@@ -229,3 +278,8 @@ class LocalBackend:
             "available": False,
             "reason": "not available locally: the embedded lake has no ingestion Lambda",
         }
+
+
+def spill_directory() -> str:
+    """A new, not yet existing folder under the system's temporary folder for one engine's spill files."""
+    return str(Path(tempfile.gettempdir()) / f"flightdq-duckdb-spill-{os.getpid()}-{uuid.uuid4().hex[:12]}")

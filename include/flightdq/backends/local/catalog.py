@@ -2,6 +2,9 @@
 
 SQLite gives us what Glue gives on AWS: registering a partition twice is harmless, and the rule
 "at most one ETL run going per day" is a unique index, so two processes cannot both win it.
+
+Opened `read_only`, the catalog creates nothing: no file yet reads as an empty catalog, and a lake on
+read-only storage is read as it stands.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from flightdq.storage.blobstore import StorageError, storage_error
 
 CATALOG_FILE = "_catalog/flightdata.sqlite"
 
@@ -35,20 +40,65 @@ CREATE UNIQUE INDEX IF NOT EXISTS one_running_etl_per_day ON etl_runs (dt) WHERE
 """
 
 
+_STORAGE_PROBLEMS = {
+    sqlite3.SQLITE_FULL: "no space left on {path}",
+    sqlite3.SQLITE_READONLY: "{path} cannot be written (read-only storage)",
+    sqlite3.SQLITE_CANTOPEN: "{path} cannot be opened",
+    sqlite3.SQLITE_IOERR: "{path}: input/output error",
+}
+
+
 class LocalCatalog:
-    def __init__(self, lake_root: Path) -> None:
+    def __init__(self, lake_root: Path, *, read_only: bool = False) -> None:
         self.path = Path(lake_root) / CATALOG_FILE
+        self.read_only = read_only
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
+        try:
+            conn = self._open()
+        except OSError as exc:
+            raise storage_error(exc, self.path.parent) from exc
+        try:
+            yield conn
+        except sqlite3.OperationalError as exc:
+            _raise_storage_error(exc, self.path)
+            raise
+        finally:
+            conn.close()
+
+    def _open(self) -> sqlite3.Connection:
+        if self.read_only:
+            return self._open_read_only()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(_SCHEMA)
-            yield conn
-        finally:
+        except sqlite3.OperationalError as exc:
             conn.close()
+            _raise_storage_error(exc, self.path)
+            raise
+        return conn
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        """A connection that creates nothing: SQLite's `mode=ro` still makes the `-wal`/`-shm` files
+        of a WAL database when they are missing, so it is used only while they exist (a writer is
+        at work: read through its log). Without them every change is in the file itself, which is
+        then read as it stands (`immutable`), as it must be on read-only storage anyway."""
+        if not self.path.is_file():  # no catalog yet: nothing is registered
+            conn = sqlite3.connect(":memory:", isolation_level=None)
+            conn.executescript(_SCHEMA)
+            return conn
+        uri = self.path.as_uri()
+        if self.path.with_name(self.path.name + "-wal").exists():
+            conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30, isolation_level=None)
+            try:
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                return conn
+            except sqlite3.OperationalError:  # a log left on read-only storage without its -shm
+                conn.close()
+        return sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
 
     def registered(self, table: str, start: str | None = None, end: str | None = None) -> dict[str, str]:
         """dt -> location of the registered partitions, optionally within [start, end]."""
@@ -138,6 +188,15 @@ class LocalCatalog:
                     "SELECT * FROM etl_runs WHERE dt = ? ORDER BY started_at", (dt,)
                 ).fetchall()
             ]
+
+
+def _raise_storage_error(exc: sqlite3.OperationalError, path: Path) -> None:
+    """Raise a one-line StorageError naming the catalog file when SQLite failed on the storage
+    (full, read-only, cannot open); return for any other error (a bug, to be seen whole)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    template = _STORAGE_PROBLEMS.get(code & 0xFF) if isinstance(code, int) else None
+    if template:
+        raise StorageError(template.format(path=path)) from exc
 
 
 def _process_alive(pid: int | None) -> bool:
