@@ -31,6 +31,7 @@ from flightdq.airflow.dag_factory import DEFAULT_ARGS, START_DATE
 from flightdq.core.config import Settings
 
 MAX_PARALLEL_ETL = Settings.from_env().policy.remediation.max_parallel_etl
+MAX_DAYS = Settings.from_env().policy.validation.max_range_days
 
 
 @dag(
@@ -43,9 +44,38 @@ MAX_PARALLEL_ETL = Settings.from_env().policy.remediation.max_parallel_etl
     tags=["flightdq", "remediation", "manual"],
     doc_md=__doc__,
     params={
-        "date": Param(None, type=["null", "string"], format="date", title="First day to repair (UTC)"),
-        "to": Param(None, type=["null", "string"], format="date", title="Last day (optional)"),
-        "dry_run": Param(True, type="boolean", title="Dry run: plan only, change nothing"),
+        "date": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            title="First day to repair (UTC)",
+            description=(
+                "YYYY-MM-DD, a UTC day. Needed unless `days` is given (refused by the first task, "
+                "resolve_request, otherwise: the form cannot require one of two fields). A day in the "
+                "future is refused there too."
+            ),
+        ),
+        "to": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            title="Last day (UTC, optional)",
+            description=(
+                f"YYYY-MM-DD: repair every day from `date` to this one, inclusive, at most {MAX_DAYS} days. "
+                "The form checks that it is a date; a `to` before `date` or a longer range is refused by "
+                "the first task (resolve_request), as the form cannot compare two fields."
+            ),
+        ),
+        "dry_run": Param(
+            True,
+            type="boolean",
+            title="Dry run: plan only, change nothing",
+            description=(
+                "On (the default): the run plans each day (nothing to do, register, rebuild, or not "
+                "repairable: raw data lost; upstream; cannot plan) and changes nothing but its plan record. "
+                "Off: re-run the ETL for the days that need it, one at a time, then check them again."
+            ),
+        ),
         "force": Param(
             False,
             type="boolean",
@@ -56,9 +86,16 @@ MAX_PARALLEL_ETL = Settings.from_env().policy.remediation.max_parallel_etl
         ),
         "days": Param(
             [],
-            type="array",
+            type=["null", "array"],
             items={"type": "string", "format": "date"},
+            maxItems=MAX_DAYS,
+            uniqueItems=True,
             title="Days (set by the data-quality DAG; leave empty by hand)",
+            description=(
+                f"A list of YYYY-MM-DD days, at most {MAX_DAYS}, each once: the form refuses more, "
+                "repeats or a malformed day. flightdq_daily_checks fills it when it asks for repairs; "
+                "by hand use `date` and `to`. Giving both is refused by the first task (resolve_request)."
+            ),
         ),
     },
 )

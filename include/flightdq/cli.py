@@ -234,18 +234,21 @@ def _incident(args: argparse.Namespace) -> int:
             "age_minutes": round(i.age_minutes(now)),
             "response_minutes": response.of(i.severity),
             "overdue": not i.resolved and i.age_minutes(now) > response.of(i.severity),
+            "acknowledged_by": i.acknowledged_by,
+            "acknowledged_at": i.acknowledged_at,
         }
         for i in incidents
     ]
     if args.json:
         print(json.dumps({"incidents": rows}, indent=2), file=args.stdout)
         return EXIT_OK
-    print(f"{'sev':<4} {'incident':<24} {'state':<12} {'age':>8} {'respond in':>10}  cause", file=args.stdout)
+    head = f"{'sev':<4} {'incident':<24} {'state':<12} {'age':>8} {'respond in':>10}  {'acknowledged by':<16}"
+    print(f"{head}  cause", file=args.stdout)
     for row in rows:
         flag = "OVERDUE " if row["overdue"] else ""
         print(
             f"{row['severity']:<4} {row['id']:<24} {row['state']:<12} {row['age_minutes']:>6}m "
-            f"{row['response_minutes']:>9}m  {flag}{row['title']}"
+            f"{row['response_minutes']:>9}m  {row['acknowledged_by'] or '-':<16}  {flag}{row['title']}"
             + (f" (+{len(row['symptoms'])} symptoms)" if row["symptoms"] else ""),
             file=args.stdout,
         )

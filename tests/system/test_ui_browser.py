@@ -7,11 +7,14 @@ history, incidents and DAG runs the page shows) and of the remediation DAG for t
 day (a repaired day); then `airflow api-server` on 127.0.0.1 and a free port.
 
 The browser logs in for real (a JWT from the api-server's `/auth/token` for that user and password,
-set as the `_token` cookie as Airflow's login page does), opens the page inside the Airflow UI, checks
-the colours of the planted faults' cells, opens a day view and follows a run link into the UI.
-Screenshots of each page go to artifacts/screenshots/ (gitignored); `docs/ui-calendar.png` is written
-only with FLIGHTDQ_UPDATE_DOCS=1 (a test run never writes into the repository). Every process started
-here is stopped here.
+set as the `_token` cookie as Airflow's login page does), opens the page inside the Airflow UI and:
+reads the "Now" view (open incidents worst first), acknowledges one (and finds it in `flightdq incident
+list`), checks the calendar's colours, opens a day from a cell (its header stays in view), triggers a
+dry-run repair from the day view through the confirmation dialog (and finds the run, with the day
+filled in, in Airflow), and follows Airflow's dark mode. Screenshots of each step go to
+artifacts/screenshots/ (gitignored); `docs/ui-now.png`, `docs/ui-day.png` and `docs/ui-calendar.png`
+are written only with FLIGHTDQ_UPDATE_DOCS=1 (a test run never writes into the repository). Every
+process started here is stopped here.
 
 Chromium is Debian's `chromium` package, installed by `make test` (its `browser` target) where it
 can be; without it the test skips and says so. It is driven through the DevTools protocol with the websocket
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import itertools
 import json
 import os
 import secrets
@@ -49,10 +53,11 @@ pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
-DOCS_SCREENSHOT = REPO / "docs" / "ui-calendar.png"
+DOCS = REPO / "docs"
+UPDATE_DOCS = os.environ.get("FLIGHTDQ_UPDATE_DOCS") == "1"
 END = utcnow().date() - timedelta(days=1)
 FIRST = END - timedelta(days=27)  # the calendar's default four weeks
-USER = "oncall"
+USER = "oncall"  # role "user": may read, acknowledge and trigger
 ROUTE = "flight-data-quality"
 SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
 FRAME = "document.querySelector('iframe[title=\"Flight data quality\"]')"
@@ -162,10 +167,19 @@ class Browser:
     def navigate(self, url: str) -> None:
         self.send("Page.navigate", url=url)
 
-    def screenshot(self, path: Path) -> Path:
+    def dark(self, on: bool) -> None:
+        """The system's colour preference, as the page's `prefers-color-scheme` sees it."""
+        features = [{"name": "prefers-color-scheme", "value": "dark" if on else "light"}]
+        self.send("Emulation.setEmulatedMedia", features=features)
+
+    def screenshot(self, path: Path, docs: str | None = None) -> Path:
+        """Save a screenshot under artifacts/; with FLIGHTDQ_UPDATE_DOCS=1 also as docs/<docs>."""
         time.sleep(0.5)  # let the last layout and fonts settle
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(self.send("Page.captureScreenshot", format="png")["data"]))
+        if docs and UPDATE_DOCS:
+            DOCS.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, DOCS / docs)
         return path
 
     def close(self) -> None:
@@ -273,7 +287,7 @@ def site(tmp_path_factory) -> Site:
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
         "AIRFLOW__CORE__PARALLELISM": "4",
         "AIRFLOW__CORE__AUTH_MANAGER": SIMPLE_AUTH_MANAGER,
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:viewer",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:user",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
         "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(48),
@@ -366,12 +380,96 @@ def test_the_pages_refuse_requests_without_an_airflow_login(site):
         urllib.request.urlopen(wrong, timeout=30)
     assert refused.value.code == 401  # the login is real: a wrong password gets no token
     status, _, body = http(site.base + "/flightdq/", headers={"Cookie": f"_token={site.token()}"})
-    assert status == 200 and "Partition health" in body
+    assert status == 200 and "Open incidents" in body
+    acknowledge = urllib.request.Request(
+        f"{site.base}/flightdq/incidents/{END}__data__1/acknowledge",
+        method="POST",
+        headers={"Cookie": f"_token={site.token()}"},  # logged in, but not from the page itself
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(acknowledge, timeout=30)
+    assert refused.value.code == 403
+
+
+def login(browser: Browser, site: Site) -> None:
+    browser.send("Network.setCookie", name="_token", value=site.token(), url=site.base + "/", path="/")
+
+
+def open_page(browser: Browser, site: Site, path: str, ready: str, what: str):
+    """Open a page of the plugin inside the Airflow UI and wait until `ready` (JS on its document)."""
+    browser.navigate(f"{site.base}/plugin/{ROUTE}/flightdq/{path.lstrip('/')}")
+    return browser.wait_for(frame(ready), what)
+
+
+def test_the_now_view_lists_open_incidents_worst_first_and_takes_an_acknowledgement(site, browser):
+    login(browser, site)
+    browser.navigate(f"{site.base}/plugin/{ROUTE}")  # the landing tab
+    browser.wait_for(frame("return d.querySelectorAll('li.now-incident').length > 1;"), "the open incidents")
+    tab = browser.evaluate(frame("return d.querySelector('nav.tabs a.active').textContent;"))
+    assert tab == "Now"
+    listed = browser.evaluate(
+        frame(
+            "return [...d.querySelectorAll('li.now-incident')].map(li => [li.dataset.incident,"
+            " li.dataset.severity, li.dataset.opened, li.querySelector('.clock-text').textContent]);"
+        )
+    )
+    severities = [severity for _, severity, _, _ in listed]
+    assert "P0" in severities and "P2" in severities, listed
+    assert severities == sorted(severities), listed  # worst first ...
+    for (_, a, opened_a, _), (_, b, opened_b, _) in itertools.pairwise(listed):
+        assert a != b or opened_a <= opened_b, listed  # ... then the oldest first
+    assert all(text.endswith("left") or text.startswith("overdue by") for *_, text in listed), listed
+    lost = next(f for f in site.manifest.faults if f.fault == "missing_raw_hours")
+    p0s = [i for i, severity, _, _ in listed if severity == "P0"]
+    assert f"{lost.dt}__data__1" in p0s, listed  # the data loss
+    p0 = p0s[0]
+    hours = browser.evaluate(frame("return d.querySelectorAll('table.hours tr[data-row]').length;"))
+    assert hours == 3
+    browser.screenshot(SCREENSHOTS / "now.png", docs="ui-now.png")
+
+    # the auto-refresh can be paused, and stays paused
+    browser.evaluate(frame("d.querySelector('.refresh-toggle').click(); return true;"))
+    assert browser.evaluate(frame("return d.querySelector('[data-refresh]').dataset.paused;")) == "true"
+    assert (
+        browser.evaluate(frame("return d.defaultView.localStorage.getItem('flightdq-refresh-paused');"))
+        == "1"
+    )
+
+    # acknowledge the P0: recorded with the user, shown on the page and by the command line
+    browser.evaluate(
+        frame(f"d.querySelector('li[data-incident=\"{p0}\"] button[data-ack]').click(); return true;")
+    )
+    who = browser.wait_for(
+        frame(
+            f"const li = d.querySelector('li[data-incident=\"{p0}\"]');"
+            " return li && li.querySelector('.ack-by b') && li.querySelector('.ack-by b').textContent;"
+        ),
+        "the acknowledgement on the page",
+    )
+    assert who == USER
+    escalation = browser.evaluate(
+        frame(f"return d.querySelector('li[data-incident=\"{p0}\"] .escalation').textContent;")
+    )
+    assert "no escalation" in escalation
+    assert browser.evaluate(frame("return d.querySelector('[data-refresh]').dataset.paused;")) == "true"
+    browser.screenshot(SCREENSHOTS / "now-acknowledged.png")
+    listing = subprocess.run(
+        [sys.executable, "-m", "flightdq.cli", "incident", "list", "--json"],
+        env=site.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    rows = {row["id"]: row for row in json.loads(listing.stdout)["incidents"]}
+    assert rows[p0]["acknowledged_by"] == USER and rows[p0]["acknowledged_at"]
+    assert all(row["acknowledged_by"] is None for i, row in rows.items() if i != p0)
+    browser.evaluate(frame("d.defaultView.localStorage.removeItem('flightdq-refresh-paused'); return true;"))
 
 
 def test_the_calendar_and_day_view_inside_the_airflow_ui(site, browser):
-    browser.send("Network.setCookie", name="_token", value=site.token(), url=site.base + "/", path="/")
-    browser.navigate(f"{site.base}/plugin/{ROUTE}")
+    login(browser, site)
+    browser.navigate(f"{site.base}/plugin/{ROUTE}/flightdq/calendar")
     browser.wait_for(frame("return !!d.querySelector('table.calendar');"), "the calendar inside the UI")
     nav = browser.evaluate(
         f"[...document.querySelectorAll('a[href$=\"/plugin/{ROUTE}\"]')].map(a => a.textContent.trim())"
@@ -399,12 +497,9 @@ def test_the_calendar_and_day_view_inside_the_airflow_ui(site, browser):
         )
     )
     assert cell == ["P0", rgb(STATE_COLORS["P0"])], cell  # data loss: dark red
-    calendar = browser.screenshot(SCREENSHOTS / "calendar.png")
-    if os.environ.get("FLIGHTDQ_UPDATE_DOCS") == "1":
-        DOCS_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(calendar, DOCS_SCREENSHOT)
+    browser.screenshot(SCREENSHOTS / "calendar.png", docs="ui-calendar.png")
 
-    # click the red cell: its day view opens in the frame, and the UI's address follows
+    # click the red cell: its day view opens in the frame at that check, and the UI's address follows
     browser.evaluate(frame(f"d.querySelector('{selector}').click(); return true;"))
     row = browser.wait_for(
         frame(
@@ -416,6 +511,24 @@ def test_the_calendar_and_day_view_inside_the_airflow_ui(site, browser):
     )
     assert row[0] == "fail" and row[1] == "P0" and "missing" in row[2], row
     assert browser.evaluate("location.pathname") == f"/plugin/{ROUTE}/flightdq/day/{lost.dt}"
+    time.sleep(0.5)  # the scroll to the cell's check
+    head, target, scrolled = browser.evaluate(
+        frame(
+            "const h = d.getElementById('day-head').getBoundingClientRect();"
+            f' const r = d.querySelector(\'tr.check[data-dataset="{lost.dataset}"]'
+            f'[data-check="{lost.check}"]\').getBoundingClientRect(); const w = d.defaultView;'
+            " return [[h.top, h.bottom], [r.top, r.bottom, w.innerHeight], w.scrollY];"
+        )
+    )
+    assert scrolled > 0, "the day view opened at the cell's check"
+    assert -1 <= head[0] <= 2 and head[1] < target[2], head  # the day's header is still in view ...
+    assert head[1] - 1 <= target[0] and target[1] <= target[2], (head, target)  # ... above the check
+    browser.screenshot(SCREENSHOTS / "day-from-cell.png")
+    sections = browser.evaluate(frame("return [...d.querySelectorAll('main > section')].map(s => s.id);"))
+    assert sections[:4] == ["day-head", "incidents", "remediation", "checks"], sections
+    checks = browser.evaluate(frame("return [...d.querySelectorAll('tr.check')].map(r => r.dataset.state);"))
+    order = ["P0", "P1", "P2", "P3", "warn", "pass", "nodata"]
+    assert checks == sorted(checks, key=order.index), checks  # P0 first
     failing = browser.evaluate(frame("return d.querySelector('p.summary.failing').innerText;"))
     assert f"{lost.check} on {lost.dataset}" in failing
     runs = browser.evaluate(
@@ -423,7 +536,7 @@ def test_the_calendar_and_day_view_inside_the_airflow_ui(site, browser):
     )
     assert site.daily_run_id in runs
     browser.evaluate(frame("d.defaultView.scrollTo(0, 0); return true;"))
-    browser.screenshot(SCREENSHOTS / "day-view.png")
+    browser.screenshot(SCREENSHOTS / "day-view.png", docs="ui-day.png")
 
     # the repaired day: its remediation, the incident's timeline, and a link into the UI's run page
     browser.navigate(f"{site.base}/plugin/{ROUTE}/flightdq/day/{site.repaired_day}")
@@ -447,6 +560,157 @@ def test_the_calendar_and_day_view_inside_the_airflow_ui(site, browser):
     assert path == run_page
     browser.wait_for("document.body.innerText.includes('repair_day')", "the run's task list")
     browser.screenshot(SCREENSHOTS / "remediation-run.png")
+
+
+def test_ninety_one_days_open_on_the_latest_and_the_chart_fits(site, browser):
+    login(browser, site)
+    open_page(
+        browser, site, f"calendar?end={END}&days=91", "return !!d.querySelector('svg.chart');", "91 days"
+    )
+    time.sleep(0.3)
+    boxes = browser.evaluate(
+        frame(
+            "return [...d.querySelectorAll('[data-scroll-end]')].map(b => [b.scrollLeft, b.clientWidth,"
+            " b.scrollWidth]);"
+        )
+    )
+    assert boxes and all(width > seen for _, seen, width in boxes), boxes  # 91 days do not fit ...
+    assert all(left + seen >= width - 2 for left, seen, width in boxes), boxes  # ... it opens at the end
+    last = browser.evaluate(
+        frame(
+            "const a = [...d.querySelectorAll('table.calendar th.dayhead a')].pop().getBoundingClientRect();"
+            " return [a.left, a.right, d.documentElement.clientWidth];"
+        )
+    )
+    assert last[0] >= 0 and last[1] <= last[2], last  # the latest day is in view
+    chart, labels = browser.evaluate(
+        frame(
+            "const c = d.querySelector('svg.chart').getBoundingClientRect();"
+            " const ls = [...d.querySelectorAll('svg.chart text.xlabel')].map(t => {"
+            " const r = t.getBoundingClientRect(); return [r.left, r.right]; });"
+            " return [[c.left, c.right, d.documentElement.clientWidth], ls];"
+        )
+    )
+    assert chart[0] >= 0 and chart[1] <= chart[2], chart  # the chart fits the page's width
+    assert len(labels) >= 5
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(labels)), labels  # no overlap
+    browser.screenshot(SCREENSHOTS / "calendar-91-days.png")
+
+
+def test_a_dry_run_repair_is_triggered_from_the_day_view_with_the_day_filled_in(site, browser):
+    login(browser, site)
+    day = next(f for f in site.manifest.faults if f.fault == "duplicate_flight_ids").dt
+    open_page(
+        browser,
+        site,
+        f"day/{day}",
+        "return !!d.querySelector('button[data-trigger=\"dry_run\"]');",
+        "the day's actions",
+    )
+    buttons = browser.evaluate(
+        frame("return [...d.querySelectorAll('#day-head button[data-trigger]')].map(b => b.textContent);")
+    )
+    assert buttons == ["Dry-run repair", "Repair", "Re-check"], buttons
+    browser.evaluate(
+        frame("d.querySelector('#day-head button[data-trigger=\"dry_run\"]').click(); return true;")
+    )
+    shown = browser.wait_for(
+        frame(
+            "const g = d.getElementById('trigger-dialog');"
+            " return g.open && [g.querySelector('[data-field=dag]').textContent,"
+            " g.querySelector('[data-field=conf]').textContent];"
+        ),
+        "the confirmation dialog",
+    )
+    assert shown[0] == "flightdq_remediation" and json.loads(shown[1]) == {"date": day, "dry_run": True}
+    browser.screenshot(SCREENSHOTS / "trigger-dialog.png")
+    browser.evaluate(frame("d.querySelector('#trigger-dialog [data-confirm]').click(); return true;"))
+    run_id = browser.wait_for(
+        frame(
+            "const a = d.querySelector('#trigger-dialog .result.ok a.runlink'); return a && a.dataset.run;"
+        ),
+        "the triggered run",
+    )
+    browser.screenshot(SCREENSHOTS / "trigger-done.png")
+    url = f"{site.base}/api/v2/dags/flightdq_remediation/dagRuns/{urllib.parse.quote(run_id, safe='')}"
+    status, _, body = http(url, headers={"Authorization": f"Bearer {site.token()}"})
+    assert status == 200, body
+    run = json.loads(body)
+    assert run["conf"] == {"date": day, "dry_run": True} and run["run_type"] == "manual"
+    assert run["triggering_user_name"] == USER and run["note"].startswith(f"Dry-run repair of {day}")
+
+    # the day view lists it among the remediation runs, dry runs included, and links into the UI
+    open_page(
+        browser, site, f"day/{day}", "return !!d.querySelector('table.remediation-runs');", "the run list"
+    )
+    listed = browser.evaluate(
+        frame(
+            "return [...d.querySelectorAll('table.remediation-runs tr[data-run]')]"
+            ".map(r => [r.dataset.run, r.dataset.dryRun]);"
+        )
+    )
+    assert [run_id, "true"] in listed, listed
+    browser.evaluate(frame(f"d.querySelector('tr[data-run=\"{run_id}\"] a.runlink').click(); return true;"))
+    path = f"/dags/flightdq_remediation/runs/{urllib.parse.quote(run_id, safe='')}"
+    assert browser.wait_for(f"location.pathname === '{path}' && location.pathname", "the run page") == path
+
+    # what the form's JSON schema can say, Airflow refuses at the trigger (a range is the first task's)
+    too_many = [str(FIRST + timedelta(days=i)) for i in range(32)]
+    request = urllib.request.Request(
+        f"{site.base}/api/v2/dags/flightdq_remediation/dagRuns",
+        data=json.dumps({"logical_date": None, "conf": {"days": too_many}}).encode(),
+        headers={"Authorization": f"Bearer {site.token()}", "Content-Type": "application/json"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 400 and "days" in refused.value.read().decode()
+
+
+def test_the_page_follows_airflows_dark_mode(site, browser):
+    login(browser, site)
+    dark_bg, light_bg = "rgb(11, 17, 32)", "rgb(255, 255, 255)"
+    ready = "return d.documentElement.dataset.theme && getComputedStyle(d.body).backgroundColor;"
+
+    def theme_of_page() -> tuple[str, str, str]:
+        return browser.evaluate(
+            frame(
+                "return [d.documentElement.dataset.theme, getComputedStyle(d.body).backgroundColor,"
+                " document.documentElement.className];"
+            )
+        )
+
+    # Airflow's stored choice: dark. The UI turns dark, and so does the page in its frame
+    browser.navigate(f"{site.base}/auth/login")
+    browser.wait_for("document.readyState === 'complete'", "a page of the site")
+    browser.evaluate("localStorage.setItem('theme', 'dark'); true")
+    browser.navigate(f"{site.base}/plugin/{ROUTE}")
+    browser.wait_for(frame("return d.querySelectorAll('li.now-incident').length > 0;"), "the Now view")
+    browser.wait_for(frame(ready), "the page's theme")
+    theme, background, ui_classes = theme_of_page()
+    assert "dark" in ui_classes.split() and theme == "dark" and background == dark_bg
+    browser.screenshot(SCREENSHOTS / "now-dark.png")
+    open_page(
+        browser, site, f"day/{site.repaired_day}", "return !!d.querySelector('article.incident');", "a day"
+    )
+    assert theme_of_page()[:2] == ["dark", dark_bg]
+    browser.screenshot(SCREENSHOTS / "day-dark.png")
+
+    # the UI switches to light while the page is open: the page follows at once
+    browser.evaluate("document.documentElement.classList.replace('dark', 'light'); true")
+    assert browser.wait_for(frame("return d.documentElement.dataset.theme === 'light';"), "the switch")
+    assert theme_of_page()[1] == light_bg
+
+    # "system": the browser's preference decides, for the UI and for the page on its own
+    browser.evaluate("localStorage.setItem('theme', 'system'); true")
+    browser.dark(True)
+    browser.navigate(f"{site.base}/flightdq/")
+    browser.wait_for("document.documentElement.dataset.theme === 'dark'", "prefers-color-scheme: dark")
+    browser.screenshot(SCREENSHOTS / "now-standalone-dark.png")
+    browser.dark(False)
+    browser.navigate(f"{site.base}/flightdq/")
+    browser.wait_for("document.documentElement.dataset.theme === 'light'", "prefers-color-scheme: light")
+    assert browser.evaluate("getComputedStyle(document.body).backgroundColor") == light_bg
+    browser.screenshot(SCREENSHOTS / "now-light.png")
 
 
 def test_a_browser_without_a_login_is_sent_to_the_login_page(site, browser):

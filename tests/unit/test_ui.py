@@ -8,10 +8,11 @@ and validating the JWTs. tests/test_ui_browser.py drives the same pages in a rea
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import json
 import re
 import sys
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,13 +20,14 @@ import pytest
 from flightdq.core import links
 from flightdq.storage.blobstore import LocalBlobStore
 from flightdq.storage.history import HistoryStore
-from flightdq.ui import counts, data, day_view
-from flightdq.ui.chart import STATE_COLORS, nice_step, row_count_svg, y_range
+from flightdq.ui import actions, counts, data, day_view, now
+from flightdq.ui.chart import LABEL_WIDTH, STATE_COLORS, label_indices, nice_step, row_count_svg, y_range
 
 REPO = Path(__file__).resolve().parents[2]
 P = "flightdata_processed"
 R = "flightdata_raw"
 D1, D2, D3 = "2026-11-20", "2026-11-21", "2026-11-22"
+NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)  # the unit layer's "now": 03:00 UTC on 2026-11-23
 
 
 def rec(dataset, dt, check, status, severity=None, *, at="2026-11-23T02:00:00+00:00", run="run-a", **kw):
@@ -184,16 +186,16 @@ def test_day_view_lists_each_check_with_observed_expected_and_its_run():
     ]
     dag_ids = {"run-a": ["flightdq_daily_checks"], "rem": ["flightdq_remediation"]}
     view = day_view.build_day(D1, records, [], [incident_dict()], dag_ids=dag_ids, ui_root="/airflow")
-    assert [(c.dataset, c.check) for c in view.checks] == [
-        (P, "partition_presence"),
+    assert [(c.dataset, c.check) for c in view.checks] == [  # worst first (P2, P3), then the passes
         (P, "record_count_drift"),
         (P, "duplicates"),
+        (P, "partition_presence"),
         (R, "partition_presence"),
     ]
-    drift = view.checks[1]
+    drift = view.checks[0]
     assert (drift.observed, drift.expected, drift.state) == ("8,123", "10,980", "P2")
     assert drift.run.dags == [("flightdq_daily_checks", "/airflow/dags/flightdq_daily_checks/runs/run-a")]
-    presence = view.checks[0]
+    presence = view.checks[2]
     assert presence.state == "pass" and len(presence.earlier) == 1
     assert presence.earlier[0]["status"] == "fail"
     # the re-check after a repair links to the remediation run
@@ -560,10 +562,13 @@ def client(tmp_path, auth_manager):
     sources = Sources(
         settings_factory=lambda: Settings.from_env({"FLIGHTDQ_LAKE": str(lake)}),
         dag_ids_lookup=lambda ids: {"run-a": ["flightdq_daily_checks"], "run-b": ["flightdq_daily_checks"]},
+        remediation_runs_lookup=lambda day: [],
     )
     root = FastAPI()
-    root.mount("/flightdq", create_app(sources=sources, today=lambda: date(2026, 11, 23)))
-    return TestClient(root)
+    root.mount("/flightdq", create_app(sources=sources, today=lambda: date(2026, 11, 23), now=lambda: NOW))
+    client = TestClient(root)
+    client.lake = lake
+    return client
 
 
 def test_unauthenticated_requests_are_refused(client):
@@ -609,7 +614,7 @@ def test_an_airflow_login_sees_the_calendar(client, auth_manager):
 
 
 def test_a_bearer_token_works_too(client, auth_manager):
-    page = client.get("/flightdq/", headers={"Authorization": f"Bearer {token(auth_manager)}"})
+    page = client.get("/flightdq/calendar", headers={"Authorization": f"Bearer {token(auth_manager)}"})
     assert page.status_code == 200 and "Partition health" in page.text
 
 
@@ -641,6 +646,7 @@ def test_links_follow_a_base_url_with_a_path(tmp_path, auth_manager):
     sources = Sources(
         settings_factory=lambda: Settings.from_env({"FLIGHTDQ_LAKE": str(lake)}),
         dag_ids_lookup=lambda ids: {"run-a": ["flightdq_daily_checks"]},
+        remediation_runs_lookup=lambda day: [],
     )
     root = FastAPI(root_path="/airflow")  # as Airflow's app is made for `[api] base_url` .../airflow
     root.mount("/flightdq", create_app(sources=sources))
@@ -706,6 +712,426 @@ def test_static_assets_are_local_and_hold_no_data(client):
 
 def test_the_calendar_defaults_to_the_latest_checked_day(client, auth_manager):
     client.cookies.set("_token", token(auth_manager))
-    html = client.get("/flightdq/").text
+    html = client.get("/flightdq/calendar").text
     end = date(2026, 11, 22)
     assert f"{end - timedelta(days=27)} \u2013 {end}" in html
+
+
+# --- incidents: acknowledging one (store and alerts) ------------------------------------------------
+def at(minutes: float) -> datetime:
+    return NOW + timedelta(minutes=minutes)
+
+
+def failing(dt, check="partition_presence", severity="P1", dataset=P, status="fail"):
+    from flightdq.core.results import CheckResult
+
+    return CheckResult.from_dict(rec(dataset, dt, check, status, severity, message=f"{check} {severity}"))
+
+
+def test_an_acknowledgement_says_who_and_when_and_holds_escalation_at_its_severity(tmp_path):
+    from flightdq.core.config import IncidentPolicy
+    from flightdq.incidents.alerts import due_alerts
+    from flightdq.incidents.store import EventKind, IncidentStore, reconcile
+
+    store = IncidentStore(LocalBlobStore(tmp_path))
+    reconcile(store, [failing(D1, severity="P1")], run_id="r1", now=at(0))
+    reconcile(store, [failing(D2, severity="P1")], run_id="r1", now=at(0))
+    (mine,) = [i for i in store.open([D1])]
+    acked = store.acknowledge(mine.id, " oncall ", at(10))
+    assert (acked.acknowledged_by, acked.acknowledged_at) == ("oncall", at(10).isoformat())
+    assert acked.acknowledged_for("P1") and acked.acknowledged_for("P2") and not acked.acknowledged_for("P0")
+    event = acked.latest(EventKind.ACKNOWLEDGED)
+    assert (event.detail, event.severity, event.data) == ("acknowledged by oncall", "P1", {"user": "oncall"})
+    assert acked.to_dict()["acknowledged_by"] == "oncall"
+
+    policy = IncidentPolicy()  # P1: respond within 60 minutes
+    escalated = {
+        a.incident_id
+        for a in due_alerts(store.open([D1, D2]), policy=policy, now=at(90))
+        if a.kind == "escalated"
+    }
+    assert escalated == {f"{D2}__data__1"}  # the acknowledged one stays quiet in its P1 window
+    reconcile(store, [failing(D1, severity="P0")], run_id="r2", now=at(100))  # worse: a new window
+    (worse,) = store.open([D1])
+    assert worse.acknowledged_by == "oncall" and not worse.acknowledged_for(worse.severity)
+    keys = {a.key for a in due_alerts([worse], policy=policy, now=at(120)) if a.kind == "escalated"}
+    assert keys == {f"{D1}__data__1__escalated-P0"}
+
+    with pytest.raises(LookupError):
+        store.acknowledge(f"{D3}__data__1", "oncall", at(5))
+    with pytest.raises(ValueError, match="user"):
+        store.acknowledge(mine.id, "  ", at(5))
+    reconcile(store, [failing(D2, status="pass", severity=None)], run_id="r3", now=at(130))
+    with pytest.raises(ValueError, match="resolved"):
+        store.acknowledge(f"{D2}__data__1", "oncall", at(140))
+
+
+# --- the Now view -----------------------------------------------------------------------------------
+def open_incident(dt, severity, opened_minutes_ago, *, kind="data", symptoms=1, events=()):
+    from flightdq.incidents.store import Event, Incident, State, Symptom
+
+    opened = (NOW - timedelta(minutes=opened_minutes_ago)).isoformat()
+    causes = [Symptom(R, "partition_presence", severity, "raw hours 02-03 missing", opened)]
+    causes += [Symptom(P, "freshness", "P2", "late", opened) for _ in range(symptoms - 1)]
+    timeline = [Event(opened, "detected", "raw hours missing", severity, "run-a"), *events]
+    return Incident(
+        f"{dt}__{kind}__1",
+        kind,
+        dt,
+        1,
+        State.OPEN,
+        severity,
+        opened,
+        None,
+        timeline,
+        causes,
+        causes[0],
+        severity,
+    )
+
+
+def test_now_lists_open_incidents_worst_first_then_oldest_with_their_clocks():
+    from flightdq.core.config import ResponseMinutes
+    from flightdq.incidents.store import Event, State
+
+    finished = Event(at(-5).isoformat(), "remediation_finished", "rebuild: repaired", None, "manual__rem")
+    incidents = [
+        open_incident(D1, "P2", 30),
+        open_incident(D3, "P0", 5, symptoms=3),
+        open_incident(D2, "P0", 20, events=[finished]),
+        open_incident("2026-11-19", "P1", 200, kind="monitor"),
+    ]
+    resolved = open_incident("2026-11-18", "P0", 500)
+    resolved.state = State.RESOLVED
+    resolved.resolved_at = at(-1).isoformat()
+    remediations = {
+        D1: [
+            {
+                "dt": D1,
+                "action": "rebuild",
+                "outcome": "still_failing",
+                "message": "rows short",
+                "run_key": "manual__2026-11-22T01_00_00+00_00",
+            }
+        ]
+    }
+    rows = now.build_now(
+        [*incidents, resolved],
+        remediations,
+        now=NOW,
+        response_minutes=ResponseMinutes().of,
+        dag_ids={"manual__rem": ["flightdq_remediation"]},
+        ui_root="/airflow",
+    )
+    assert [(r.dt, r.severity) for r in rows] == [(D2, "P0"), (D3, "P0"), ("2026-11-19", "P1"), (D1, "P2")]
+    oldest_p0, newest_p0, monitor, p2 = rows
+    assert (oldest_p0.age_minutes, oldest_p0.response_minutes, oldest_p0.overdue) == (20, 15, True)
+    assert oldest_p0.clock == "overdue by 5 min" and oldest_p0.elapsed == 1.0
+    assert (newest_p0.overdue, newest_p0.clock, newest_p0.elapsed) == (False, "10 min left", 5 / 15)
+    assert newest_p0.symptoms == ["freshness on flightdata_processed (P2)"] * 2
+    assert newest_p0.cause == "partition_presence on flightdata_raw"
+    assert monitor.clock == "overdue by 2 h 20 min"
+    assert p2.clock == "3 h 30 min left"
+    latest = oldest_p0.remediation
+    assert (latest.what, latest.detail, latest.at) == ("finished", "rebuild: repaired", at(-5).isoformat())
+    assert latest.run.dags == [
+        ("flightdq_remediation", "/airflow/dags/flightdq_remediation/runs/manual__rem")
+    ]
+    assert (p2.remediation.what, p2.remediation.at) == ("still_failing", None)  # a record: no time
+    assert newest_p0.remediation is None
+    assert [a.key for a in monitor.actions] == ["recheck"]  # a blind monitor is not repaired
+    assert [a.key for a in p2.actions] == ["dry_run", "repair", "recheck"]
+    assert now.duration_text(59.6) == "1 h 00 min" and now.duration_text(3000) == "2 d 2 h"
+
+
+def test_today_by_the_hour_from_the_presence_counts_and_the_verdicts_of_each_hour():
+    today, moment = "2026-11-23", datetime(2026, 11, 23, 5, 30, tzinfo=UTC)
+    raw = rec(
+        R,
+        today,
+        "partition_presence",
+        "fail",
+        "P0",
+        at="2026-11-23T05:05:00+00:00",
+        details={"hours_due": 5, "missing_hours": [2], "objects": 48},
+    )
+    records = [
+        raw,
+        rec(P, today, "freshness", "fail", "P2", at="2026-11-23T03:05:00+00:00"),
+        rec(P, today, "partition_presence", "pass", at="2026-11-23T03:05:00+00:00"),
+        rec(P, today, "freshness", "pass", at="2026-11-23T04:05:00+00:00"),
+        rec(P, D3, "freshness", "fail", "P1", at="2026-11-23T02:00:00+00:00"),  # another day: not today's
+    ]
+    day, (snapshots, raw_checks, processed) = now.hourly_today(records, moment)
+    assert day == today
+    states = [c.state for c in snapshots.cells]
+    assert states[:5] == ["pass", "pass", "P0", "pass", "pass"] and set(states[5:]) == {"future"}
+    assert "4 of 5 hours" in snapshots.note
+    assert [c.state for c in processed.cells[:7]] == [
+        "nodata",
+        "nodata",
+        "nodata",
+        "P2",
+        "pass",
+        "nodata",
+        "future",
+    ]
+    assert (
+        "freshness: fail P2" in processed.cells[3].title
+        and "partition_presence: pass" in processed.cells[3].title
+    )
+    assert raw_checks.cells[5].state == "P0" and raw_checks.cells[4].state == "nodata"
+    (nothing, *_), _ = now.hourly_today([], moment)[1], None
+    assert {c.state for c in nothing.cells[:5]} == {"nodata"} and "no partition_presence" in nothing.note
+
+
+# --- acting from the page: trigger links ------------------------------------------------------------
+def test_trigger_actions_name_the_dag_the_conf_and_airflows_own_endpoint():
+    dry, repair, recheck = actions.day_actions(D1, "/airflow")
+    assert (dry.dag_id, dry.conf) == ("flightdq_remediation", {"date": D1, "dry_run": True})
+    assert (repair.dag_id, repair.conf, repair.danger) == (
+        "flightdq_remediation",
+        {"date": D1, "dry_run": False},
+        True,
+    )
+    assert (recheck.dag_id, recheck.conf) == (
+        "flightdq_daily_checks",
+        {"date": D1, "trigger_remediation": False},
+    )
+    assert dry.api_path == "/airflow/api/v2/dags/flightdq_remediation/dagRuns"
+    assert recheck.dag_path == "/airflow/dags/flightdq_daily_checks"
+    assert json.loads(dry.conf_json) == dry.conf and D1 in dry.note
+    assert [a.key for a in actions.day_actions(D1, kind="monitor")] == ["recheck"]
+
+
+def test_the_day_view_offers_the_runs_prefilled_and_lists_remediation_runs_dry_runs_included():
+    runs = [
+        {
+            "dag_id": "flightdq_remediation",
+            "run_id": "manual__1",
+            "state": "queued",
+            "conf": {"date": D1, "dry_run": True},
+            "run_after": "2026-11-23T01:00:00+00:00",
+        },
+        {
+            "dag_id": "flightdq_remediation",
+            "run_id": "manual__2",
+            "state": "success",
+            "conf": {"date": "2026-11-18", "to": D2},
+            "run_after": "2026-11-23T02:00:00+00:00",
+        },
+        {
+            "dag_id": "flightdq_remediation",
+            "run_id": "manual__3",
+            "state": "failed",
+            "conf": {"days": [D1, D3], "dry_run": False},
+            "run_after": "2026-11-23T00:00:00+00:00",
+        },
+        {
+            "dag_id": "flightdq_remediation",
+            "run_id": "manual__4",
+            "state": "success",
+            "conf": {"date": D3},
+            "run_after": "2026-11-23T03:00:00+00:00",
+        },
+    ]
+    view = day_view.build_day(D1, [], [], [], dag_ids={}, remediation_run_records=runs)
+    assert [(r.run_id, r.dry_run, r.days) for r in view.remediation_runs] == [
+        ("manual__2", True, f"2026-11-18 to {D2}"),  # no dry_run in its conf: the param's default
+        ("manual__1", True, D1),
+        ("manual__3", False, "2 days"),
+    ]
+    assert day_view.build_day(D1, [], [], [], dag_ids={}).remediation_runs is None
+
+
+def test_the_day_page_shows_the_incident_first_and_buttons_with_the_day_filled_in(client, auth_manager):
+    from flightdq.incidents.store import IncidentStore, reconcile
+
+    reconcile(
+        IncidentStore(LocalBlobStore(client.lake)),
+        [failing(D3, "schema_validity", "P1"), failing(D3, "duplicates", "P3")],
+        run_id="run-b",
+        now=NOW,
+    )
+    client.cookies.set("_token", token(auth_manager, role="user"))
+    html = client.get(f"/flightdq/day/{D3}").text
+    order = [
+        html.index(f'id="{section}"')
+        for section in ("day-head", "incidents", "remediation", "checks", "runs")
+    ]
+    assert order == sorted(order)
+    incident = html[html.index('<article class="incident"') : html.index("</article>")]
+    assert (
+        "schema_validity on flightdata_processed" in incident
+        and "duplicates on flightdata_processed" in incident
+    )
+    assert 'data-ack="/flightdq/incidents/2026-11-22__data__1/acknowledge"' in incident
+    buttons = dict(re.findall(r'data-trigger="(\w+)"[^>]*data-conf="([^"]+)"', html))
+    assert {k: json.loads(v.replace("&#34;", '"')) for k, v in buttons.items()} == {
+        "dry_run": {"date": D3, "dry_run": True},
+        "repair": {"date": D3, "dry_run": False},
+        "recheck": {"date": D3, "trigger_remediation": False},
+    }
+    assert 'data-api="/api/v2/dags/flightdq_remediation/dagRuns"' in html
+    assert '<dialog id="trigger-dialog"' in html
+
+
+# --- acting from the page: acknowledge ----------------------------------------------------------------
+ACK_HEADERS = {"X-Requested-By": "flightdq", "Origin": "http://testserver"}
+
+
+def test_acknowledging_needs_a_login_the_pages_own_header_and_a_role_that_may_act(client, auth_manager):
+    from flightdq.incidents.store import IncidentStore, reconcile
+
+    store = IncidentStore(LocalBlobStore(client.lake))
+    reconcile(
+        store,
+        [failing(D2, "partition_presence", "P0", dataset=R)],
+        run_id="run-a",
+        now=NOW - timedelta(minutes=20),
+    )
+    url = f"/flightdq/incidents/{D2}__data__1/acknowledge"
+    assert client.post(url, headers=ACK_HEADERS).status_code == 401  # no login
+    client.cookies.set("_token", token(auth_manager, role="user"))
+    for headers in (
+        {},
+        {"Origin": "http://testserver"},
+        {**ACK_HEADERS, "Origin": "https://evil.example"},
+        {**ACK_HEADERS, "Sec-Fetch-Site": "cross-site"},
+    ):
+        refused = client.post(url, headers=headers)
+        assert refused.status_code == 403 and "page itself" in refused.json()["detail"], headers
+    client.cookies.set("_token", token(auth_manager, role="viewer"))
+    assert "may not change DAG runs" in client.post(url, headers=ACK_HEADERS).json()["detail"]
+    assert store.get(f"{D2}__data__1").acknowledged_by is None  # nothing was recorded
+
+    client.cookies.set("_token", token(auth_manager, role="user", username="alice"))
+    done = client.post(url, headers=ACK_HEADERS)
+    assert done.status_code == 200, done.text
+    assert done.json() == {
+        "id": f"{D2}__data__1",
+        "acknowledged_by": "alice",
+        "acknowledged_at": NOW.isoformat(),
+        "severity": "P0",
+    }
+    assert store.get(f"{D2}__data__1").acknowledged_by == "alice"
+    assert (
+        client.post("/flightdq/incidents/2026-11-01__data__1/acknowledge", headers=ACK_HEADERS).status_code
+        == 404
+    )
+    assert client.post("/flightdq/incidents/nonsense/acknowledge", headers=ACK_HEADERS).status_code == 404
+
+    page = client.get("/flightdq/").text  # the Now view shows it, and the escalation is held
+    item = page[page.index(f'data-incident="{D2}__data__1"') :]
+    assert "acknowledged by <b>alice</b>" in item[: item.index("</li>")]
+    assert "no escalation: acknowledged at P0" in item[: item.index("</li>")]
+
+
+def test_the_command_line_lists_who_acknowledged(client, auth_manager, monkeypatch, capsys):
+    from flightdq.cli import main
+    from flightdq.incidents.store import IncidentStore, reconcile
+
+    store = IncidentStore(LocalBlobStore(client.lake))
+    reconcile(store, [failing(D1, "duplicates", "P3")], run_id="run-a", now=NOW)
+    store.acknowledge(f"{D1}__data__1", "alice", NOW + timedelta(minutes=1))
+    monkeypatch.setenv("FLIGHTDQ_LAKE", str(client.lake))
+    assert main(["incident", "list", "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)["incidents"]
+    assert (row["acknowledged_by"], row["acknowledged_at"]) == (
+        "alice",
+        (NOW + timedelta(minutes=1)).isoformat(),
+    )
+    assert main(["incident", "list"]) == 0
+    assert re.search(r"P3\s+2026-11-20__data__1\s+open\s+.*\balice\b", capsys.readouterr().out)
+
+
+def test_the_now_page_orders_incidents_and_refreshes_itself(client, auth_manager):
+    from flightdq.incidents.store import IncidentStore, reconcile
+
+    store = IncidentStore(LocalBlobStore(client.lake))
+    reconcile(store, [failing(D1, "record_count_drift", "P2")], run_id="run-a", now=NOW - timedelta(hours=5))
+    reconcile(
+        store,
+        [failing(D2, "partition_presence", "P0", dataset=R)],
+        run_id="run-a",
+        now=NOW - timedelta(minutes=5),
+    )
+    client.cookies.set("_token", token(auth_manager))  # a viewer: sees everything, may not act
+    html = client.get("/flightdq/").text
+    assert re.findall(r'data-incident="[^"]+" data-severity="(P\d)"', html) == ["P0", "P2"]
+    assert html.count('class="clock overdue"') == 1  # the P2 is 5 h old: past its 4 h
+    assert re.search(r"<b>2</b> open:.*1 P0.*1 P2.*1 overdue</b>\s*· 2 not acknowledged", html, re.S)
+    assert "overdue by 1 h 00 min" in html and "10 min left" in html
+    assert (
+        'data-refresh="60"' in html and 'class="tab active" href="/flightdq/" aria-current="page">Now' in html
+    )
+    assert "(read only)" in html and 'class="ack" disabled' in html
+    assert 'data-row="raw-snapshots"' in html and "Today by the hour" in html
+    assert 'href="/flightdq/calendar"' in html
+    assert client.get("/flightdq/?end=2026-11-22&days=7").text.count('class="calendar"') == 2  # old addresses
+
+
+def test_the_page_follows_airflows_colour_mode(client):
+    theme = client.get("/flightdq/static/theme.js")
+    assert theme.status_code == 200
+    for clue in (
+        'localStorage.getItem("theme")',
+        "window.top.document.documentElement",
+        "prefers-color-scheme",
+        'contains("dark")',
+        "MutationObserver",
+    ):
+        assert clue in theme.text, clue
+    css = client.get("/flightdq/static/flightdq.css").text
+    assert ':root[data-theme="dark"]' in css and "@media (prefers-color-scheme: dark)" in css
+
+
+# --- the trigger forms explain themselves -------------------------------------------------------------
+def remediation_dag():
+    spec = importlib.util.spec_from_file_location(
+        "flightdq_remediation_under_test", REPO / "dags/flightdq_remediation.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.flightdq_remediation()
+
+
+def test_every_trigger_param_explains_itself_and_day_lists_are_not_required():
+    from airflow.sdk.definitions.param import ParamValidationError
+
+    from flightdq.airflow.dag_factory import target_params
+
+    dag = remediation_dag()
+    forms = {"checks": target_params(True), "remediation": {k: dag.params.get_param(k) for k in dag.params}}
+    for form, params in forms.items():
+        for name, param in params.items():
+            assert param.description and len(param.description) > 40, (form, name)
+            types = param.schema.get("type")
+            if name != "dry_run" and name != "trigger_remediation":  # booleans always have a value
+                assert isinstance(types, list) and "null" in types, (form, name)  # not marked required
+    assert "at most 31 days" in forms["checks"]["to"].description
+    assert (
+        "first task" in forms["checks"]["to"].description
+        and "first task" in forms["remediation"]["to"].description
+    )
+    days = dag.params.get_param("days")
+    assert days.resolve(None) is None and days.resolve([D1, D2]) == [D1, D2]
+    for refused in ([f"2026-10-{d:02d}" for d in range(1, 32)] + [D1], [D1, D1], ["2026-02-30"]):
+        with pytest.raises(ParamValidationError):
+            days.resolve(refused)
+    with pytest.raises(ParamValidationError):
+        dag.params.get_param("to").resolve("2026-11-31")
+
+
+# --- the chart's labels ---------------------------------------------------------------------------
+@pytest.mark.parametrize("n", [1, 7, 14, 28, 43, 56, 91, 120])
+def test_chart_labels_never_overlap_and_the_last_day_is_labelled(n):
+    days = [str(date(2026, 8, 1) + timedelta(days=i)) for i in range(n)]
+    records = [drift(d, 100 + i, 100, {"a": 110}) for i, d in enumerate(days)]
+    svg = row_count_svg(counts.row_count_series(records, days))
+    xs = [float(x) for x in re.findall(r'class="xlabel" x="([\d.]+)"', svg)]
+    labels = re.findall(r'class="xlabel"[^>]*>([\d-]+)</text>', svg)
+    assert labels[-1] == days[-1][5:] and len(xs) >= min(n, 2)
+    assert all(b - a >= LABEL_WIDTH for a, b in itertools.pairwise(xs)), xs
+    assert label_indices(n, 960 / n)[-1] == n - 1 and label_indices(0, 1) == []
+    assert 'class="chart"' in svg and 'viewBox="0 0 960 280"' in svg

@@ -27,26 +27,45 @@ DEFAULT_ARGS = {
 
 
 def target_params(remediate: bool) -> dict[str, Param]:
+    """The trigger form. Airflow checks each field against its JSON schema when the run is triggered
+    (a malformed day is refused there); what needs two fields at once (a reversed or too-long range,
+    `to` without `date`, a day after `as_of`) is refused by the first task, `resolve_target`."""
+    from flightdq.core.config import Settings
+
+    max_days = Settings.from_env().policy.validation.max_range_days
     params = {
         "date": Param(
             None,
             type=["null", "string"],
             format="date",
             title="Day to check (UTC)",
-            description="Leave empty on a scheduled run; YYYY-MM-DD to check a day by hand.",
+            description=(
+                "YYYY-MM-DD, a UTC day, to check by hand. Leave empty on a scheduled run: it checks the "
+                "day its schedule targets. A day after `as_of` (or after today) is refused by the first "
+                "task (resolve_target)."
+            ),
         ),
         "to": Param(
             None,
             type=["null", "string"],
             format="date",
-            title="Last day of a range",
-            description="Optional: check every day from `date` to this one, inclusive.",
+            title="Last day of a range (UTC, optional)",
+            description=(
+                f"YYYY-MM-DD: check every day from `date` to this one, inclusive, at most {max_days} days. "
+                "Needs `date`. The form checks that it is a date; a `to` before `date` or a longer range "
+                "is refused by the first task (resolve_target), as the form cannot compare two fields."
+            ),
         ),
         "as_of": Param(
             None,
             type=["null", "string"],
-            title="Check as of (ISO-8601)",
-            description="Optional: the moment to judge freshness and progress against.",
+            title="Check as of (ISO-8601, optional)",
+            description=(
+                "The moment freshness and a day in progress are judged against, e.g. "
+                "2026-11-23T06:00:00+00:00. Empty: when the run starts (a scheduled run: the end of its "
+                "data interval). Must not be before the last day checked; a bad moment is refused by the "
+                "first task (resolve_target)."
+            ),
         ),
     }
     if remediate:
@@ -54,7 +73,11 @@ def target_params(remediate: bool) -> dict[str, Param]:
             True,
             type="boolean",
             title="Trigger remediation for failing days",
-            description="Turn off to re-check days without repairing them.",
+            description=(
+                "On: days whose processed partition fails a check are handed to flightdq_remediation, "
+                "which re-runs the ETL where raw data is complete (never for data loss). "
+                "Off: only re-check, repair nothing."
+            ),
         )
     return params
 

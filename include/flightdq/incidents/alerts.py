@@ -2,8 +2,8 @@
 
 One alert when an incident opens; another only when its severity rises, when its cause changes, or
 when its response time passes unresolved (escalation, naming who the runbook's matrix involves
-next); one when it resolves. Every alert leads with the cause and its runbook steps, then lists the
-symptoms the cause explains.
+next; none while someone has acknowledged it at that severity or a worse one); one when it resolves.
+Every alert leads with the cause and its runbook steps, then lists the symptoms the cause explains.
 Each alert has a stable key, so asking twice what is due is harmless: the outbox sends each key once.
 """
 
@@ -149,7 +149,8 @@ def due_alerts(
             if at not in rose_at
         ]
         age = incident.age_minutes(now)
-        if not incident.resolved and age > policy.response_minutes.of(incident.severity):
+        overdue = age > policy.response_minutes.of(incident.severity)
+        if not incident.resolved and overdue and not incident.acknowledged_for(incident.severity):
             involve = policy.escalation.involved_at(incident.severity, age)
             due.append(("escalated", f"escalated-{incident.severity}", incident.severity, involve))
         if incident.resolved:

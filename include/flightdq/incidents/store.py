@@ -16,6 +16,10 @@ tasks recording at once never lose each other's events and a restarted scheduler
     flightdq-incidents/events/dt=<day>/<kind>/<at>__<event>__<nonce>.json   (each names its symptom)
     flightdq-incidents/open/dt=<day>__<kind>                                 an index of open incidents
 
+Someone taking an incident is an event too (`IncidentStore.acknowledge`: who and when, at which
+severity); the incident shows the latest (`acknowledged_by`, `acknowledged_at`), and no escalation
+alert goes out for it at that severity or a milder one (`alerts.due_alerts`).
+
 Events written by earlier versions, one folder per (dataset, check) (`events/dt=<day>/<dataset>__<check>/`),
 are read as `data` events of that day: old lakes keep working without a migration step.
 Folding a day's events in time order gives episodes; the incident id names one: `<day>__<kind>__<n>`.
@@ -88,6 +92,7 @@ class EventKind(StrEnum):
     REMEDIATION_STARTED = "remediation_started"
     REMEDIATION_FINISHED = "remediation_finished"
     NOTE = "note"  # anything else people should see on the timeline (a forced rebuild, a diagnosis)
+    ACKNOWLEDGED = "acknowledged"  # someone took it (`data.user`); no escalation at this severity
 
 
 @dataclass
@@ -146,6 +151,14 @@ class Incident:
     opened_severity: str = "P3"
     severities_reached: list[tuple[str, str]] = field(default_factory=list)  # (at, severity) per rise
     causes: list[tuple[str, str]] = field(default_factory=list)  # (at, "dataset/check") per cause it had
+    acknowledged_by: str | None = None  # the latest acknowledgement: who ...
+    acknowledged_at: str | None = None  # ... when ...
+    acknowledged_severity: str | None = None  # ... and the severity (response window) it took on
+
+    def acknowledged_for(self, severity: str) -> bool:
+        """True when someone acknowledged the incident at `severity` or worse: its response window
+        at `severity` is taken care of (a rise to a worse severity opens a new window)."""
+        return self.acknowledged_severity is not None and not worse(severity, self.acknowledged_severity)
 
     @property
     def dataset(self) -> str:
@@ -284,6 +297,23 @@ class IncidentStore:
             return None
         return next((i for i in self.list([dt]) if i.id == incident_id), None)
 
+    def acknowledge(self, incident_id: str, user: str, now: datetime | None = None) -> Incident:
+        """Record on the incident's timeline that `user` took it, at `now`. Raises LookupError for an
+        unknown incident and ValueError for a resolved one (or a blank user)."""
+        user = (user or "").strip()
+        if not user:
+            raise ValueError("an acknowledgement needs the user's name")
+        incident = self.get(incident_id)
+        if incident is None:
+            raise LookupError(f"no incident {incident_id!r}")
+        if incident.resolved:
+            raise ValueError(f"incident {incident_id} is resolved: nothing to acknowledge")
+        at = max((now or utcnow()).isoformat(), incident.timeline[-1].at if incident.timeline else "")
+        detail = f"acknowledged by {user}"
+        event = Event(at, EventKind.ACKNOWLEDGED, detail, incident.severity, data={"user": user})
+        self.append(incident.kind, incident.dt, event)
+        return self.get(incident_id) or incident
+
     def unresolved_days(
         self, datasets: Sequence[str], checks: Sequence[str], days: Iterable[date | str]
     ) -> set[str]:
@@ -377,6 +407,10 @@ def _apply(incident: Incident, failing: dict[tuple[str, str], Symptom], event: E
     elif event.event == EventKind.RESOLVED:
         incident.state = State.RESOLVED
         incident.resolved_at = event.at
+    elif event.event == EventKind.ACKNOWLEDGED:
+        incident.acknowledged_by = str(event.data.get("user") or event.detail)
+        incident.acknowledged_at = event.at
+        incident.acknowledged_severity = event.severity or incident.severity
 
 
 # --- what a run's results do to incidents ---------------------------------------------------------

@@ -2,10 +2,17 @@
 
 Pages (every one needs an Airflow login, see `flightdq.ui.auth`):
 
-- `/`               the calendar of partition health and the daily row count chart
-                    (`?end=YYYY-MM-DD&days=N`, default: the 28 days up to the latest checked day);
-- `/day/YYYY-MM-DD` one day: each check's observed and expected values, its incidents'
-                    timelines and the Airflow runs that checked and repaired it.
+- `/`               "Now": the open incidents of every day, worst first, each with its clock against
+                    its response time, and today hour by hour (refreshes itself every minute);
+- `/calendar`       the calendar of partition health and the daily row count chart
+                    (`?end=YYYY-MM-DD&days=N`, default: the 28 days up to the latest checked day;
+                    `/?end=...&days=...`, the address of earlier versions, still shows it);
+- `/day/YYYY-MM-DD` one day: its incidents (cause, symptoms, timeline), what was done about them,
+                    each check's observed and expected values, and the Airflow runs behind them.
+
+One action writes: `POST /incidents/<id>/acknowledge` records who took an incident (it needs a user
+who may change DAG runs, and the page's own `X-Requested-By` header: see `auth.same_origin`). Runs
+are triggered by the browser through Airflow's REST API, not by this app (see `flightdq.ui.actions`).
 
 `/static/*` serves the stylesheet, the script and the icon from this package (no CDN); they hold
 no data and need no login (the icon is shown in Airflow's navigation).
@@ -20,7 +27,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +36,17 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from flightdq.core.links import PLUGIN_URL_PREFIX
 from flightdq.storage.history import HistoryStore
-from flightdq.ui import counts, data, day_view
-from flightdq.ui.auth import Refused, User, airflow_user, login_url
+from flightdq.ui import actions, counts, data, day_view
+from flightdq.ui import now as now_view
+from flightdq.ui.auth import (
+    ACTION_HEADER,
+    ACTION_HEADER_VALUE,
+    Refused,
+    User,
+    airflow_user,
+    login_url,
+    same_origin,
+)
 from flightdq.ui.chart import STATE_COLORS, row_count_svg
 
 log = logging.getLogger(__name__)
@@ -39,6 +55,7 @@ HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
+REFRESH_SECONDS = 60  # the Now view reloads itself this often (the page has a pause toggle)
 DEFAULT_DAYS = 28
 MAX_DAYS = 120
 CHART_DAYS_AROUND = 21  # the day view's chart: three weeks either side of the day
@@ -56,10 +73,12 @@ class Sources:
         settings_factory: Callable[[], Any] | None = None,
         blobs_factory: Callable[[Any], Any] | None = None,
         dag_ids_lookup: day_view.RunLookup | None = None,
+        remediation_runs_lookup: Callable[[str], list[dict[str, Any]] | None] | None = None,
     ) -> None:
         self.settings_factory = settings_factory or _settings_from_env
         self.blobs_factory = blobs_factory or _blobs_for
         self.dag_ids_lookup = dag_ids_lookup or airflow_dag_ids
+        self.remediation_runs_lookup = remediation_runs_lookup or airflow_remediation_runs
         self._cache: dict[str, tuple[float, list[dict[str, Any]]]] = {}  # key -> (expires, records)
         self._lock = threading.Lock()
 
@@ -145,6 +164,50 @@ def airflow_dag_ids(run_ids: Iterable[str]) -> dict[str, list[str]]:
         return {}
 
 
+def airflow_remediation_runs(day: str, limit: int = 300) -> list[dict[str, Any]] | None:
+    """The latest runs of the remediation DAG (dry runs included) from Airflow's metadata DB, as
+    plain dicts; `day_view.remediation_runs` keeps those whose conf covers the day. None when the DB
+    cannot be reached."""
+    try:
+        from airflow.models.dagrun import DagRun
+        from airflow.utils.session import create_session
+        from sqlalchemy import select
+
+        with create_session() as session:
+            runs = session.scalars(
+                select(DagRun)
+                .where(DagRun.dag_id == actions.REMEDIATION_DAG_ID)
+                .order_by(DagRun.id.desc())
+                .limit(limit)
+            ).all()
+            return [
+                {
+                    "dag_id": run.dag_id,
+                    "run_id": run.run_id,
+                    "state": str(run.state or ""),
+                    "conf": dict(run.conf or {}),
+                    "run_after": run.run_after.isoformat() if run.run_after else "",
+                }
+                for run in runs
+            ]
+    except Exception:
+        log.exception("reading the runs of %s for %s failed", actions.REMEDIATION_DAG_ID, day)
+        return None
+
+
+def read_open_incidents(blobs: Any, today: date) -> list[Any] | None:
+    """The open incidents of every day the open-incident index names (and of today and yesterday),
+    or None when there is no incident store to read."""
+    try:
+        from flightdq.incidents.store import IncidentStore
+
+        store = IncidentStore(blobs)
+        return store.open(now_view.days_to_read(store.open_days(), today))
+    except Exception:  # a broken incident store must not take the page down
+        log.exception("open incidents could not be read")
+        return None
+
+
 def _parse_day(value: str | None, what: str) -> date | None:
     if value in (None, ""):
         return None
@@ -174,13 +237,18 @@ def create_app(
     authenticate: Callable[..., Any] = airflow_user,
     mount_prefix: str = PLUGIN_URL_PREFIX,
     today: Callable[[], date] | None = None,
+    now: Callable[[], datetime] | None = None,
 ) -> FastAPI:
-    """The app. Tests pass their own `sources` (a lake folder, a fixed DAG lookup) and may pass
-    another `authenticate` dependency; the plugin uses the defaults."""
+    """The app. Tests pass their own `sources` (a lake folder, a fixed DAG lookup), may pass another
+    `authenticate` dependency and a fixed clock (`now`; `today` defaults to its day); the plugin uses
+    the defaults."""
     import jinja2
 
+    from flightdq.core.dates import utcnow
+
     sources = sources or Sources()
-    today = today or _utc_today
+    now = now or utcnow
+    today = today or (lambda: now().date())
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=jinja2.select_autoescape(["html"]),
@@ -188,7 +256,14 @@ def create_app(
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
     )
-    env.globals.update(STATES=data.STATES, STATE_LABELS=data.STATE_LABELS, STATE_COLORS=STATE_COLORS)
+    env.globals.update(
+        STATES=data.STATES,
+        STATE_LABELS=data.STATE_LABELS,
+        STATE_COLORS=STATE_COLORS,
+        ACTION_HEADER=ACTION_HEADER,
+        ACTION_HEADER_VALUE=ACTION_HEADER_VALUE,
+        REFRESH_SECONDS=REFRESH_SECONDS,
+    )
     env.filters.update(FILTERS)
 
     app = FastAPI(
@@ -233,11 +308,54 @@ def create_app(
             ui_root=_ui_root(base, mount_prefix),
             origin=f"{request.url.scheme}://{request.url.netloc}",
             user=user.name,
+            can_act=user.can_act,
             **context,
         )
         return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
     @app.get("/", response_class=HTMLResponse)
+    def now_page(
+        request: Request,
+        user: User = Depends(authenticate),  # noqa: B008 (FastAPI's way)
+        end: str | None = None,
+        days: int | None = None,
+    ) -> HTMLResponse:
+        if end is not None or days is not None:  # an address of the calendar from earlier versions
+            return calendar_page(request, user, end, days or DEFAULT_DAYS)
+        settings, blobs = sources.open()
+        moment = now()
+        day = moment.date()
+        incidents = read_open_incidents(blobs, day)
+        history = HistoryStore(blobs)
+        remediations = {dt: history.read_remediations([dt]) for dt in {i.dt for i in incidents or []}}
+        run_ids = {e.run_id for i in incidents or [] for e in i.timeline if e.run_id}
+        base = _base(request)
+        rows = now_view.build_now(
+            incidents or [],
+            remediations,
+            now=moment,
+            response_minutes=settings.policy.incidents.response_minutes.of,
+            dag_ids=sources.dag_ids_lookup(run_ids),
+            ui_root=_ui_root(base, mount_prefix),
+        )
+        today_day, hours = now_view.hourly_today(sources.check_records(blobs, [str(day)], today=day), moment)
+        return render(
+            request,
+            "now.html",
+            user,
+            title="Now",
+            tab="now",
+            incidents=rows,
+            incidents_known=incidents is not None,
+            today=today_day,
+            hours=hours,
+            current_hour=moment.hour,
+            moment=moment.isoformat(timespec="seconds"),
+            backend=settings.backend,
+            source=_source_text(settings),
+        )
+
+    @app.get("/calendar", response_class=HTMLResponse)
     def calendar_page(
         request: Request,
         user: User = Depends(authenticate),  # noqa: B008 (FastAPI's way)
@@ -245,11 +363,11 @@ def create_app(
         days: int = DEFAULT_DAYS,
     ) -> HTMLResponse:
         settings, blobs = sources.open()
-        now = today()
-        end_day = _parse_day(end, "end") or _default_end(sources.last_checked_day(blobs), now)
+        current = today()
+        end_day = _parse_day(end, "end") or _default_end(sources.last_checked_day(blobs), current)
         span = max(7, min(MAX_DAYS, days))
         day_list = data.day_list(end_day, span)
-        records = sources.check_records(blobs, day_list, today=now)
+        records = sources.check_records(blobs, day_list, today=current)
         calendar = data.build_calendar(records, day_list)
         points = counts.row_count_series(
             records, day_list, drop_fail_ratio=settings.policy.record_count_drift.drop_fail_ratio
@@ -259,12 +377,13 @@ def create_app(
             "calendar.html",
             user,
             title="Partition health",
+            tab="calendar",
             calendar=calendar,
             chart=row_count_svg(points, day_href=f"{_base(request)}/day/"),
             end=str(end_day),
             days=span,
             prev_end=str(end_day - timedelta(days=span)),
-            next_end=str(end_day + timedelta(days=span)) if end_day < now else None,
+            next_end=str(end_day + timedelta(days=span)) if end_day < current else None,
             day_options=(14, 28, 56, 91),
             drop_fail_ratio=settings.policy.record_count_drift.drop_fail_ratio,
             backend=settings.backend,
@@ -281,12 +400,13 @@ def create_app(
         if day is None:
             raise BadRequest("day is missing")
         settings, blobs = sources.open()
-        now = today()
-        records = sources.check_records(blobs, [str(day)], today=now)
+        current = today()
+        records = sources.check_records(blobs, [str(day)], today=current)
         remediations = HistoryStore(blobs).read_remediations([day])
         incidents = day_view.read_incidents(blobs, [str(day)])
         dag_ids = sources.dag_ids_lookup(day_view.run_ids_of_day(records, incidents))
         base = _base(request)
+        ui_root = _ui_root(base, mount_prefix)
         view = day_view.build_day(
             str(day),
             records,
@@ -294,11 +414,12 @@ def create_app(
             incidents,
             dag_ids=dag_ids,
             backend=settings.backend,
-            ui_root=_ui_root(base, mount_prefix),
+            ui_root=ui_root,
+            remediation_run_records=sources.remediation_runs_lookup(str(day)),
         )
         around = [str(day + timedelta(days=i)) for i in range(-CHART_DAYS_AROUND, CHART_DAYS_AROUND + 1)]
-        around = [d for d in around if d <= str(now)]
-        chart_records = sources.check_records(blobs, around, today=now)
+        around = [d for d in around if d <= str(current)]
+        chart_records = sources.check_records(blobs, around, today=current)
         points = counts.row_count_series(
             chart_records, around, drop_fail_ratio=settings.policy.record_count_drift.drop_fail_ratio
         )
@@ -307,15 +428,53 @@ def create_app(
             "day.html",
             user,
             title=f"{day:%A} {day}",
+            tab="day",
             view=view,
+            actions=actions.day_actions(str(day), ui_root),
+            remediation_dag_path=actions.dag_path(actions.REMEDIATION_DAG_ID, ui_root),
+            response_minutes=settings.policy.incidents.response_minutes.of,
             weekday=f"{day:%A}",
             prev_day=str(day - timedelta(days=1)),
-            next_day=str(day + timedelta(days=1)) if day < now else None,
-            calendar_end=str(day + timedelta(days=7)) if day + timedelta(days=7) <= now else str(now),
+            next_day=str(day + timedelta(days=1)) if day < current else None,
+            calendar_end=str(day + timedelta(days=7)) if day + timedelta(days=7) <= current else str(current),
             chart=row_count_svg(points, highlight=str(day), day_href=f"{base}/day/"),
             drop_fail_ratio=settings.policy.record_count_drift.drop_fail_ratio,
             backend=settings.backend,
             source=_source_text(settings),
+        )
+
+    @app.post("/incidents/{incident_id}/acknowledge")
+    def acknowledge(
+        request: Request,
+        incident_id: str,
+        user: User = Depends(authenticate),  # noqa: B008
+    ) -> JSONResponse:
+        """Record that the signed-in user took the incident (its timeline says who and when; no
+        escalation reminder for it at this severity)."""
+        if not same_origin(request):
+            raise Refused(
+                403, f"an acknowledgement must come from the page itself ({ACTION_HEADER})", login=False
+            )
+        if not user.can_act:
+            raise Refused(403, f"{user.name} may not change DAG runs, so may not acknowledge", login=False)
+        from flightdq.incidents.store import IncidentStore
+
+        _, blobs = sources.open()
+        try:
+            incident = IncidentStore(blobs).acknowledge(incident_id, user.name, now())
+        except LookupError as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=404)
+        except ValueError as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=409)
+        log.info("%s acknowledged %s", user.name, incident.id)
+        return JSONResponse(
+            {
+                "id": incident.id,
+                "acknowledged_by": incident.acknowledged_by,
+                "acknowledged_at": incident.acknowledged_at,
+                "severity": incident.severity,
+            },
+            headers={"Cache-Control": "no-store"},
         )
 
     @app.get("/static/{name}")
@@ -376,13 +535,8 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "value": data.format_value,
     "short_run": _short_run,
     "local": _local,
+    "duration": now_view.duration_text,
 }
-
-
-def _utc_today() -> date:
-    from flightdq.core.dates import utcnow
-
-    return utcnow().date()
 
 
 def _base(request: Request) -> str:

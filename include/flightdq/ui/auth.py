@@ -5,7 +5,9 @@ So the app validates the same credential the Airflow UI sends on each request, t
 auth manager issued at login (the `_token` cookie, or an `Authorization: Bearer` header for API
 clients), with the auth manager itself: `get_user_from_token` checks the signature, expiry and
 revocation exactly as the core API does. The user must also be allowed to read DAG runs (what the
-page shows are the results of DAG runs).
+page shows are the results of DAG runs). Acting from the page (acknowledging an incident) needs the
+right to change DAG runs as well (`User.can_act`); triggering a run goes through Airflow's own REST API,
+which checks its own permission.
 
 No credential, or a bad or expired one: a browser is sent to the auth manager's login page, any
 other client gets 401 (no or expired token) or 403 (invalid token, or not allowed).
@@ -38,6 +40,7 @@ class Refused(Exception):
 class User:
     name: str
     raw: Any = None
+    can_act: bool = False  # may change DAG runs: acknowledge incidents (and, in Airflow, trigger runs)
 
 
 def request_token(request: Request) -> str | None:
@@ -85,13 +88,36 @@ async def airflow_user(request: Request) -> User:
         raise Refused(403, "Invalid token") from None
     if not is_allowed(manager, user):
         raise Refused(403, f"{_username(user)} may not read DAG runs", login=False)
-    return User(_username(user), user)
+    return User(_username(user), user, can_act=is_allowed(manager, user, method="PUT"))
 
 
-def is_allowed(manager: Any, user: Any) -> bool:
+def is_allowed(manager: Any, user: Any, method: str = "GET") -> bool:
     from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
 
-    return bool(manager.is_authorized_dag(method="GET", access_entity=DagAccessEntity.RUN, user=user))
+    try:
+        return bool(manager.is_authorized_dag(method=method, access_entity=DagAccessEntity.RUN, user=user))
+    except Exception:  # an auth manager that cannot answer: not allowed
+        log.exception("asking the auth manager whether %s may %s DAG runs failed", _username(user), method)
+        return False
+
+
+ACTION_HEADER = "X-Requested-By"  # what the page's script sends with every action: a form or link
+ACTION_HEADER_VALUE = "flightdq"  # from another site cannot (custom headers need CORS consent)
+
+
+def same_origin(request: Request) -> bool:
+    """Whether a state-changing request comes from the page itself, not from another site riding on
+    the login cookie: it must carry `ACTION_HEADER`, and whatever `Origin` and `Sec-Fetch-Site` the
+    browser sent must name this site."""
+    from urllib.parse import urlsplit
+
+    if request.headers.get(ACTION_HEADER, "").strip().lower() != ACTION_HEADER_VALUE:
+        return False
+    origin = request.headers.get("origin")
+    hosts = {request.url.netloc, request.headers.get("host"), request.headers.get("x-forwarded-host")}
+    if origin is not None and urlsplit(origin).netloc.lower() not in {h.lower() for h in hosts if h}:
+        return False  # includes Origin: null (a sandboxed frame without the same origin)
+    return request.headers.get("sec-fetch-site", "same-origin") == "same-origin"
 
 
 def login_url(next_url: str) -> str | None:

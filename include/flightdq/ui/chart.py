@@ -41,6 +41,19 @@ def nice_step(span: float, ticks: int = 4) -> float:
     return float(10 * power)
 
 
+LABEL_WIDTH = 34  # an x-axis label, "MM-DD" at font-size 11, in the chart's own units
+LABEL_GAP = 10
+
+
+def label_indices(n: int, step: float) -> list[int]:
+    """Which days get an x-axis label: the last day always, then every k-th day before it, k the
+    fewest days whose width holds a label and a gap (labels never overlap, whatever the span)."""
+    if n <= 0:
+        return []
+    every = max(1, math.ceil((LABEL_WIDTH + LABEL_GAP) / step)) if step > 0 else n
+    return sorted(range(n - 1, -1, -every))
+
+
 def y_range(points: Sequence[CountPoint]) -> tuple[float, float]:
     """(0, top): the top tick above every observed count and band."""
     values = [v for p in points for v in (p.observed, p.high, p.expected) if v is not None]
@@ -92,16 +105,15 @@ def row_count_svg(
         out.append(
             f'<line class="grid" x1="{left}" x2="{width - right}" y1="{yy:.1f}" y2="{yy:.1f}" '
             'stroke="#e2e8f0" stroke-width="1"/>'
-            f'<text x="{left - 6}" y="{yy + 4:.1f}" text-anchor="end" fill="#475569">{value:,.0f}</text>'
+            f'<text class="ylabel" x="{left - 6}" y="{yy + 4:.1f}" text-anchor="end" fill="#475569">'
+            f"{value:,.0f}</text>"
         )
         value += tick
-    every = max(1, math.ceil(n / 12))
-    for i, p in enumerate(points):
-        if i % every == 0 or i == n - 1:
-            out.append(
-                f'<text x="{x(i):.1f}" y="{height - bottom + 16}" text-anchor="middle" fill="#475569">'
-                f"{escape(p.dt[5:])}</text>"
-            )
+    for i in label_indices(n, step):
+        out.append(
+            f'<text class="xlabel" x="{x(i):.1f}" y="{height - bottom + 16}" text-anchor="middle" '
+            f'fill="#475569">{escape(points[i].dt[5:])}</text>'
+        )
     if highlight is not None:
         for i, p in enumerate(points):
             if p.dt == highlight:
@@ -157,8 +169,9 @@ def row_count_svg(
             dot = f'<a href="{escape(day_href + p.dt)}" target="_self">{dot}</a>'
         out.append(dot)
     out.append(
-        f'<line x1="{left}" x2="{left}" y1="{top}" y2="{top + plot_h}" stroke="#94a3b8"/>'
-        f'<line x1="{left}" x2="{width - right}" y1="{top + plot_h}" y2="{top + plot_h}" stroke="#94a3b8"/>'
+        f'<line class="axis" x1="{left}" x2="{left}" y1="{top}" y2="{top + plot_h}" stroke="#94a3b8"/>'
+        f'<line class="axis" x1="{left}" x2="{width - right}" y1="{top + plot_h}" y2="{top + plot_h}" '
+        'stroke="#94a3b8"/>'
         "</svg>"
     )
     return "".join(out)

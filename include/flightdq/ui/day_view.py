@@ -1,5 +1,7 @@
-"""The day view: a day's checks, the runs that produced them with their Airflow links, its
-remediations and its incidents, assembled from flightdq's records as plain Python."""
+"""The day view: a day's incidents first (cause, symptoms, severity, timeline), then what was done
+about them (remediation outcomes, and the remediation runs Airflow knows of, dry runs included),
+then its checks worst first, and the runs that produced them with their Airflow links, assembled
+from flightdq's records as plain Python."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from flightdq.ui.data import (
     DATASET_CHECKS,
     DATASET_ORDER,
     FAILED,
+    RANK,
     format_value,
     latest_records,
     record_state,
@@ -126,6 +129,40 @@ class IncidentView:
     opened_at: str
     resolved_at: str | None
     timeline: list[EventRow]
+    kind: str = "data"
+    title: str = ""
+    cause_message: str = ""
+    symptoms: list[dict[str, Any]] = field(default_factory=list)  # the other failing checks
+    acknowledged_by: str | None = None
+    acknowledged_at: str | None = None
+    acknowledged_severity: str | None = None
+
+    @property
+    def resolved(self) -> bool:
+        return self.state == "resolved"
+
+    @property
+    def acknowledged_current(self) -> bool:
+        """Acknowledged at its present severity or a worse one (no escalation reminder for it)."""
+        rank = {"P0": 0, "P1": 1, "P2": 2, "P3": 3}
+        ack = rank.get(self.acknowledged_severity or "", -1)
+        return ack >= 0 and rank.get(self.severity, 9) >= ack
+
+
+@dataclass
+class RemediationRun:
+    """A run of the remediation DAG that targeted the day, as Airflow's metadata DB has it: dry runs
+    included (they leave no remediation record)."""
+
+    run_id: str
+    state: str
+    dry_run: bool
+    days: str  # what it targeted, as given ("2026-11-20", "2026-11-20 to 2026-11-26", "3 days")
+    run_after: str
+    url: str
+
+
+RemediationRunLookup = Callable[[str], Sequence[Mapping[str, Any]]]  # day -> runs of the remediation DAG
 
 
 @dataclass
@@ -137,6 +174,7 @@ class DayView:
     remediations: list[RemediationRow]
     incidents: list[IncidentView] | None  # None: no incident data available
     missing_checks: list[tuple[str, str]] = field(default_factory=list)  # (dataset, check) never checked
+    remediation_runs: list[RemediationRun] | None = None  # None: Airflow's runs could not be read
 
     @property
     def failing(self) -> list[CheckRow]:
@@ -184,6 +222,7 @@ def build_day(
     dag_ids: Mapping[str, Sequence[str]],
     backend: str = "local",
     ui_root: str = "",
+    remediation_run_records: Sequence[Mapping[str, Any]] | None = None,
 ) -> DayView:
     """Everything known about one day: each check's latest verdict (observed against expected),
     the runs that checked it, the remediations that repaired it and its incidents' timelines."""
@@ -193,11 +232,12 @@ def build_day(
     for record in sorted(records, key=lambda r: r.get("checked_at", ""), reverse=True):
         by_key.setdefault((record["dataset"], record["dt"], record["check"]), []).append(record)
 
-    def order(key: tuple[str, str, str]) -> tuple[int, int, str]:
+    def order(key: tuple[str, str, str]) -> tuple[int, int, int, str]:
+        """Worst verdict first (P0 at the top), then the dataset and the checks' usual order."""
         dataset, _, check = key
         d = DATASET_ORDER.index(dataset) if dataset in DATASET_ORDER else len(DATASET_ORDER)
         c = CHECKS.index(check) if check in CHECKS else len(CHECKS)
-        return d, c, check
+        return RANK.get(record_state(latest[key]), len(RANK)), d, c, check
 
     checks = []
     for key in sorted(latest, key=order):
@@ -268,6 +308,8 @@ def build_day(
                         _link_items(event.get("links"), backend),
                     )
                 )
+            cause = incident.get("cause") or {}
+            symptoms = [dict(s) for s in incident.get("symptoms") or [] if isinstance(s, Mapping)]
             incident_views.append(
                 IncidentView(
                     str(incident.get("id", "")),
@@ -278,9 +320,18 @@ def build_day(
                     str(incident.get("opened_at", "")),
                     incident.get("resolved_at"),
                     timeline,
+                    kind=str(incident.get("kind", "data")),
+                    title=str(incident.get("title") or incident.get("check") or ""),
+                    cause_message=str(cause.get("message", "")) if isinstance(cause, Mapping) else "",
+                    symptoms=symptoms[1:],  # the first is the cause
+                    acknowledged_by=incident.get("acknowledged_by"),
+                    acknowledged_at=incident.get("acknowledged_at"),
+                    acknowledged_severity=incident.get("acknowledged_severity"),
                 )
             )
+        # open ones first, then the newest
         incident_views.sort(key=lambda i: i.opened_at, reverse=True)
+        incident_views.sort(key=lambda i: i.resolved)
 
     remediation_rows = []
     for record in remediations:
@@ -310,7 +361,45 @@ def build_day(
         remediation_rows,
         incident_views,
         missing,
+        None if remediation_run_records is None else remediation_runs(remediation_run_records, day, ui_root),
     )
+
+
+def _covers(conf: Mapping[str, Any], day: str) -> str | None:
+    """What a remediation run's conf targeted, when it covers `day` (None otherwise)."""
+    days = [str(d) for d in conf.get("days") or []]
+    if days:
+        return (days[0] if len(days) == 1 else f"{len(days)} days") if day in days else None
+    start = str(conf.get("date") or "")
+    end = str(conf.get("to") or start)
+    if start and start <= day <= end:
+        return start if end == start else f"{start} to {end}"
+    return None
+
+
+def remediation_runs(
+    records: Iterable[Mapping[str, Any]], day: str, ui_root: str = ""
+) -> list[RemediationRun]:
+    """The runs of the remediation DAG (`dag_id`, `run_id`, `state`, `conf`, `run_after`) whose conf
+    covers `day`, newest first. A run without `dry_run` in its conf is a dry run (the param's default)."""
+    found = []
+    for record in records:
+        conf = record.get("conf") or {}
+        target = _covers(conf, day)
+        if target is None:
+            continue
+        run_id = str(record.get("run_id", ""))
+        found.append(
+            RemediationRun(
+                run_id,
+                str(record.get("state") or ""),
+                conf.get("dry_run", True) is not False,
+                target,
+                str(record.get("run_after") or ""),
+                airflow_run_path(str(record.get("dag_id") or "flightdq_remediation"), run_id, ui_root),
+            )
+        )
+    return sorted(found, key=lambda r: r.run_after, reverse=True)
 
 
 def run_ids_of_day(records: Iterable[Mapping[str, Any]], incidents: Iterable[Any] | None) -> set[str]:
