@@ -186,3 +186,72 @@ def test_no_raw_evidence_means_no_plan_rather_than_a_guess():
         str(END), [*sound_day(), drift(650, 1000)], RemediationPolicy(), lambda dt, b: (None, "x")
     )
     assert plan.action is Action.CANNOT_PLAN
+
+
+# --- a lake that moves, a run that dies ------------------------------------------------------------
+def test_a_moved_lake_keeps_working_and_catalog_repair_fixes_old_absolute_locations(
+    small_lake, tmp_path, monkeypatch
+):
+    backend = small_lake
+    backend.catalog.relocate(
+        "flightdata_processed", [(str(END), str(backend.partition_folder(END)))]
+    )  # old style
+    moved = tmp_path / "moved-lake"
+    backend.lake.rename(moved)
+    monkeypatch.setenv("FLIGHTDQ_LAKE", str(moved))
+    backend = LocalBackend(Settings.from_env())
+    results = run_checks([MIDDLE], AS_OF, backend=backend, record=False)
+    assert {r.status for r in results} <= {Status.PASS, Status.WARN}  # relative locations follow the lake
+
+    from flightdq.cli import main
+
+    assert main(["catalog", "repair"]) == 0
+    assert backend.catalog.registered("flightdata_processed")[str(END)] == backend.relative_location(str(END))
+    results = run_checks([END], AS_OF, backend=backend, record=False)
+    assert {r.status for r in results} <= {Status.PASS, Status.WARN}
+
+
+def test_a_running_row_whose_pid_was_reused_is_taken_over_and_the_takeover_recorded(small_lake):
+    import os
+
+    backend = small_lake
+    with backend.catalog.connect() as conn:  # our own pid, but another process's start time
+        conn.execute(
+            "INSERT INTO etl_runs (run_id, dt, state, pid, owner) VALUES ('ghost', ?, 'RUNNING', ?, ?)",
+            (str(END), os.getpid(), f"{os.getpid()}:1.000"),
+        )
+    run = backend.run_etl(END)
+    assert run.succeeded and not run.attached
+    ghost = backend.catalog.etl_run("ghost")
+    assert ghost["state"] == "ABANDONED" and run.run_id in ghost["error"]
+
+
+def test_a_kill_right_after_the_swap_leaves_nothing_for_the_next_run_to_trip_on(small_lake):
+    import subprocess
+    import sys
+
+    backend = small_lake
+    script = (
+        "import os, shutil, sys\n"
+        "from datetime import date\n"
+        "from flightdq.core.config import Settings\n"
+        "from flightdq.backends.local.backend import LocalBackend\n"
+        "from flightdq.etl import transform\n"
+        "real = shutil.rmtree\n"
+        "def die(path, *a, **k):\n"
+        "    if '.old-' in str(path):\n"
+        "        os._exit(9)\n"
+        "    return real(path, *a, **k)\n"
+        "transform.shutil.rmtree = die\n"
+        f"LocalBackend(Settings.from_env()).run_etl(date.fromisoformat('{END}'))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 9, done.stderr[-2000:]
+    assert [r["state"] for r in backend.etl_runs(END)] == ["RUNNING"]  # the dead run's row
+
+    run = backend.run_etl(END)
+    assert run.succeeded, run.error
+    assert sorted(r["state"] for r in backend.etl_runs(END)) == ["ABANDONED", "SUCCEEDED"]
+    assert list(backend.partition_folder(END).parent.glob(".dt=*")) == [
+        p for p in backend.partition_folder(END).parent.glob(".dt=*") if p.name.endswith(".lock")
+    ]

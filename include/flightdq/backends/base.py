@@ -53,6 +53,9 @@ class Backend(Protocol):
     def registered_partitions(self, start: date, end: date) -> set[str]:
         """The `dt` values registered in the catalog for the processed table within [start, end]."""
 
+    def fix_partition_locations(self, start: date | None, end: date | None) -> list[str]:
+        """Point registered partitions whose location is stale at where their files are; returns them."""
+
     def register_partitions(self, dts: Iterable[str]) -> list[str]:
         """Register processed partitions (idempotent); returns the ones that were new."""
 

@@ -91,7 +91,8 @@ def _generate(
     for day in _days(start, end):
         outcome = run_etl(root, day)
         rows[str(day)] = int(outcome.rows)
-        catalog.register(PROCESSED_TABLE, [(str(day), str(partition_folder(root, day)))])
+        location = partition_folder(root, day).relative_to(root).as_posix()  # portable: relative to the lake
+        catalog.register(PROCESSED_TABLE, [(str(day), location)])
 
     planted = []
     for name, day in sorted(planned.items(), key=lambda item: (item[1], item[0])):

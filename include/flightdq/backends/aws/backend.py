@@ -84,6 +84,10 @@ class AwsBackend:
     def registered_partitions(self, start: date, end: date) -> set[str]:
         return self._catalog.registered_partitions(start, end)
 
+    def fix_partition_locations(self, start: date | None = None, end: date | None = None) -> list[str]:
+        """Nothing to fix: Glue partitions point at absolute S3 locations, which do not move."""
+        return []
+
     def register_partitions(self, dts: Iterable[str]) -> list[str]:
         return self._catalog.register_partitions(dts)
 

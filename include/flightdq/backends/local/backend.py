@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flightdq.backends.base import BackendError, EtlRun
-from flightdq.backends.local.catalog import LocalCatalog
+from flightdq.backends.local.catalog import LocalCatalog, owner_alive
 from flightdq.core import layout
 from flightdq.core.arrow import unify_by_name
 from flightdq.core.config import ConfigError
@@ -168,6 +168,19 @@ class LocalBackend:
         copied or mounted elsewhere (the compose file does) keeps working."""
         return self.catalog.register(PROCESSED_TABLE, [(dt, self.relative_location(dt)) for dt in dts])
 
+    def fix_partition_locations(self, start: date | None = None, end: date | None = None) -> list[str]:
+        """Point registered partitions whose location is stale (an absolute path of a lake that was
+        moved, copied or mounted elsewhere) at their folder in this lake, relative to its root."""
+        registered = self.catalog.registered(
+            PROCESSED_TABLE, str(start) if start else None, str(end) if end else None
+        )
+        stale = [
+            (dt, self.relative_location(dt))
+            for dt, location in registered.items()
+            if location != self.relative_location(dt) and self.partition_folder(dt).is_dir()
+        ]
+        return self.catalog.relocate(PROCESSED_TABLE, stale)
+
     def relative_location(self, dt: str) -> str:
         return self.partition_folder(dt).relative_to(self.lake).as_posix()
 
@@ -206,6 +219,10 @@ class LocalBackend:
                 return EtlRun(
                     run_id, run["dt"], run["state"], rows=run["rows"], error=run["error"], attached=True
                 )
+            if not owner_alive(run["pid"], run.get("owner")):  # it died while we waited: say so
+                error = "its process is gone (killed or crashed); the next run takes the day over"
+                self.catalog.finish_etl_run(run_id, "ABANDONED", error=error)
+                return EtlRun(run_id, run["dt"], "ABANDONED", error=error, attached=True)
             if time.monotonic() > deadline:
                 raise BackendError(
                     f"ETL run {run_id} for {run['dt']} still running after {wait_seconds:.0f}s"

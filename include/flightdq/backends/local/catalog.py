@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS etl_runs (
     dt TEXT NOT NULL,
     state TEXT NOT NULL,
     pid INTEGER,
+    owner TEXT,
     started_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
     finished_at TEXT,
     error TEXT,
@@ -75,6 +76,8 @@ class LocalCatalog:
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(_SCHEMA)
+            if "owner" not in {row[1] for row in conn.execute("PRAGMA table_info(etl_runs)")}:
+                conn.execute("ALTER TABLE etl_runs ADD COLUMN owner TEXT")  # a catalog of an earlier version
         except sqlite3.OperationalError as exc:
             conn.close()
             _raise_storage_error(exc, self.path)
@@ -126,6 +129,19 @@ class LocalCatalog:
                     added.append(dt)
         return added
 
+    def relocate(self, table: str, partitions: Iterable[tuple[str, str]]) -> list[str]:
+        """Point registered partitions at new locations; returns the dts that changed."""
+        changed = []
+        with self.connect() as conn:
+            for dt, location in partitions:
+                cur = conn.execute(
+                    "UPDATE partitions SET location = ? WHERE table_name = ? AND dt = ? AND location != ?",
+                    (location, table, dt, location),
+                )
+                if cur.rowcount:
+                    changed.append(dt)
+        return changed
+
     def unregister(self, table: str, dt: str) -> bool:
         with self.connect() as conn:
             return bool(
@@ -136,26 +152,29 @@ class LocalCatalog:
     def claim_etl_run(self, dt: str, run_id: str, pid: int) -> str | None:
         """Record a new RUNNING run for `dt`, or return the id of the run already going for it.
 
-        A RUNNING run whose process is gone (a crash) is marked ABANDONED first, so it blocks nobody.
+        A run's owner is its process id *and* that process's start time, so a pid reused by another
+        process is not mistaken for the run. A RUNNING run whose owner is gone (a crash, a kill) is
+        marked ABANDONED, naming the run that took over, so it blocks nobody.
         """
+        owner = process_identity(pid)
         with self.connect() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 running = conn.execute(
-                    "SELECT run_id, pid FROM etl_runs WHERE dt = ? AND state = 'RUNNING'", (dt,)
+                    "SELECT run_id, pid, owner FROM etl_runs WHERE dt = ? AND state = 'RUNNING'", (dt,)
                 ).fetchone()
-                if running and _process_alive(running[1]):
+                if running and owner_alive(running[1], running[2]):
                     conn.execute("COMMIT")
                     return running[0]
                 if running:
                     conn.execute(
-                        "UPDATE etl_runs SET state = 'ABANDONED', error = 'process gone', "
+                        "UPDATE etl_runs SET state = 'ABANDONED', error = ?, "
                         "finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE run_id = ?",
-                        (running[0],),
+                        (f"its process is gone; taken over by {run_id}", running[0]),
                     )
                 conn.execute(
-                    "INSERT INTO etl_runs (run_id, dt, state, pid) VALUES (?, ?, 'RUNNING', ?)",
-                    (run_id, dt, pid),
+                    "INSERT INTO etl_runs (run_id, dt, state, pid, owner) VALUES (?, ?, 'RUNNING', ?, ?)",
+                    (run_id, dt, pid, owner),
                 )
                 conn.execute("COMMIT")
                 return None
@@ -199,15 +218,21 @@ def _raise_storage_error(exc: sqlite3.OperationalError, path: Path) -> None:
         raise StorageError(template.format(path=path)) from exc
 
 
-def _process_alive(pid: int | None) -> bool:
-    import os
+def process_identity(pid: int) -> str:
+    """`pid:start time`: what names one process for its whole life (a pid alone is reused)."""
+    import psutil
 
-    if not pid:
-        return False
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return f"{pid}:{psutil.Process(pid).create_time():.3f}"
+    except psutil.Error:
+        return f"{pid}:?"
+
+
+def owner_alive(pid: int | None, owner: str | None) -> bool:
+    """True while the process that claimed a run still runs (an earlier version recorded the pid
+    only: then a live pid is trusted)."""
+    import psutil
+
+    if not pid or not psutil.pid_exists(pid):
         return False
-    except PermissionError:
-        return True
-    return True
+    return owner is None or process_identity(pid) == owner
