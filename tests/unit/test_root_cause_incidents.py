@@ -193,3 +193,19 @@ def test_findings_are_grouped_worst_first_for_the_cli():
         (DT, "P1", "partition_presence"),
         ("2026-11-20", "P3", "duplicates"),
     ]
+
+
+def test_the_newest_checked_day_costs_one_read_not_a_listing_of_a_year(tmp_path):
+    from flightdq.storage.history import HistoryStore
+
+    blobs = CountingBlobs(tmp_path)
+    history = HistoryStore(blobs)
+    start = datetime(2025, 11, 1, tzinfo=UTC)
+    for n in range(365):
+        dt = str((start + timedelta(days=n)).date())
+        history.write(
+            "run", "duplicates", [{"dt": dt, "dataset": P, "check": "duplicates", "status": "pass"}]
+        )
+    blobs.listed.clear()
+    assert history.last_checked_day() == "2026-10-31"
+    assert blobs.listed == []

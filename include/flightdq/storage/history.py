@@ -18,6 +18,7 @@ from typing import Any
 from flightdq.storage.blobstore import BlobStore
 
 HISTORY_ROOT = "flightdq-history"
+LATEST_DAY_KEY = f"{HISTORY_ROOT}/latest-checked-day"
 _SAFE = re.compile(r"[^A-Za-z0-9_.+-]")
 
 
@@ -32,7 +33,12 @@ class HistoryStore:
         self.remediations = f"{HISTORY_ROOT}/remediations"
 
     def write(self, run_id: str, check: str, records: Iterable[dict[str, Any]]) -> list[str]:
-        return self._write_by_day(self.checks, f"{safe_name(run_id)}__{check}.json", records)
+        written = self._write_by_day(self.checks, f"{safe_name(run_id)}__{check}.json", records)
+        days = sorted(key.split("dt=")[-1].split("/")[0] for key in written)
+        kept = self.blobs.get(LATEST_DAY_KEY)
+        if days and (kept is None or days[-1] > kept.decode()):
+            self.blobs.put(LATEST_DAY_KEY, days[-1].encode())
+        return written
 
     def write_remediation(self, run_id: str, records: Iterable[dict[str, Any]]) -> list[str]:
         """How each day of a remediation run ended (the incident timeline reads these)."""
@@ -84,6 +90,11 @@ class HistoryStore:
         return json.loads(data) if data is not None else []
 
     def last_checked_day(self) -> str | None:
+        """The newest day with a check record: kept in one small record as results are written, so
+        it costs one read however old the lake is (a lake of an earlier version is listed once)."""
+        kept = self.blobs.get(LATEST_DAY_KEY)
+        if kept is not None:
+            return kept.decode() or None
         days = {key.split("/")[2].removeprefix("dt=") for key in self.blobs.list(f"{self.checks}/")}
         return max(days) if days else None
 
