@@ -135,7 +135,7 @@ def _validate(args: argparse.Namespace) -> int:
     from flightdq.checks.runner import run_checks
     from flightdq.core.config import Settings
     from flightdq.core.report import results_json, results_table, summary_line, summary_of
-    from flightdq.incidents.store import findings_by_incident
+    from flightdq.incidents.reconcile import findings_by_incident
 
     as_of = _as_of(args)
     settings = Settings.from_env()

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 from flightdq.core.results import CheckResult, Severity, Status
 from flightdq.incidents.manage import manage_incidents
 from flightdq.incidents.notifiers import FileNotifier
-from flightdq.incidents.store import DATA, MONITOR, Event, EventKind, IncidentStore, findings_by_incident
+from flightdq.incidents.reconcile import findings_by_incident
+from flightdq.incidents.store import DATA, MONITOR, Event, EventKind, IncidentStore
 from flightdq.storage.blobstore import LocalBlobStore
 
 DT = "2026-11-25"

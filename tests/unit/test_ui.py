@@ -658,7 +658,7 @@ def test_links_follow_a_base_url_with_a_path(tmp_path, auth_manager):
 
 
 def test_record_files_of_older_days_are_read_once_per_few_minutes(tmp_path, monkeypatch):
-    from flightdq.ui import app as ui_app
+    from flightdq.ui import sources as ui_sources
 
     write_history(tmp_path, [rec(P, D1, "duplicates", "pass"), rec(P, D3, "duplicates", "fail", "P3")])
     reads: list[str] = []
@@ -668,12 +668,12 @@ def test_record_files_of_older_days_are_read_once_per_few_minutes(tmp_path, monk
             reads.append(key.split("/")[2])
             return super().get(key)
 
-    sources = ui_app.Sources()
+    sources = ui_sources.Sources()
     blobs, today = Counting(tmp_path), date(2026, 11, 23)  # D1 is over, D3 is still being written
     for _ in range(3):
         assert len(sources.check_records(blobs, [D1, D3], today=today)) == 2
     assert reads == [f"dt={D1}", f"dt={D3}", f"dt={D3}", f"dt={D3}"]
-    monkeypatch.setattr(ui_app.time, "monotonic", lambda: 1e12)  # ten minutes later: read again
+    monkeypatch.setattr(ui_sources.time, "monotonic", lambda: 1e12)  # ten minutes later: read again
     sources.check_records(blobs, [D1], today=today)
     assert reads[-1] == f"dt={D1}"
 
@@ -731,7 +731,8 @@ def failing(dt, check="partition_presence", severity="P1", dataset=P, status="fa
 def test_an_acknowledgement_says_who_and_when_and_holds_escalation_at_its_severity(tmp_path):
     from flightdq.core.config import IncidentPolicy
     from flightdq.incidents.alerts import due_alerts
-    from flightdq.incidents.store import EventKind, IncidentStore, reconcile
+    from flightdq.incidents.reconcile import reconcile
+    from flightdq.incidents.store import EventKind, IncidentStore
 
     store = IncidentStore(LocalBlobStore(tmp_path))
     reconcile(store, [failing(D1, severity="P1")], run_id="r1", now=at(0))
@@ -945,7 +946,8 @@ def test_the_day_view_offers_the_runs_prefilled_and_lists_remediation_runs_dry_r
 
 
 def test_the_day_page_shows_the_incident_first_and_buttons_with_the_day_filled_in(client, auth_manager):
-    from flightdq.incidents.store import IncidentStore, reconcile
+    from flightdq.incidents.reconcile import reconcile
+    from flightdq.incidents.store import IncidentStore
 
     reconcile(
         IncidentStore(LocalBlobStore(client.lake)),
@@ -981,7 +983,8 @@ ACK_HEADERS = {"X-Requested-By": "flightdq", "Origin": "http://testserver"}
 
 
 def test_acknowledging_needs_a_login_the_pages_own_header_and_a_role_that_may_act(client, auth_manager):
-    from flightdq.incidents.store import IncidentStore, reconcile
+    from flightdq.incidents.reconcile import reconcile
+    from flightdq.incidents.store import IncidentStore
 
     store = IncidentStore(LocalBlobStore(client.lake))
     reconcile(
@@ -1029,7 +1032,8 @@ def test_acknowledging_needs_a_login_the_pages_own_header_and_a_role_that_may_ac
 
 def test_the_command_line_lists_who_acknowledged(client, auth_manager, monkeypatch, capsys):
     from flightdq.cli import main
-    from flightdq.incidents.store import IncidentStore, reconcile
+    from flightdq.incidents.reconcile import reconcile
+    from flightdq.incidents.store import IncidentStore
 
     store = IncidentStore(LocalBlobStore(client.lake))
     reconcile(store, [failing(D1, "duplicates", "P3")], run_id="run-a", now=NOW)
@@ -1046,7 +1050,8 @@ def test_the_command_line_lists_who_acknowledged(client, auth_manager, monkeypat
 
 
 def test_the_now_page_orders_incidents_and_refreshes_itself(client, auth_manager):
-    from flightdq.incidents.store import IncidentStore, reconcile
+    from flightdq.incidents.reconcile import reconcile
+    from flightdq.incidents.store import IncidentStore
 
     store = IncidentStore(LocalBlobStore(client.lake))
     reconcile(store, [failing(D1, "record_count_drift", "P2")], run_id="run-a", now=NOW - timedelta(hours=5))

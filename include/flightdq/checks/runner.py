@@ -131,21 +131,7 @@ def _errors(
         message = f"could not read this day's data: {described} (see schema_validity)"
     else:
         message = f"check could not run: {described}"
-    return [
-        CheckResult(
-            dataset,
-            str(day),
-            check,
-            Status.ERROR,
-            settings.policy.check_error_severity,
-            None,
-            None,
-            message,
-            dict(details),
-        )
-        for day in days
-        for dataset in _DATASETS_OF[check]
-    ]
+    return error_results(check, days, message, details, settings)
 
 
 def task_failed_results(
@@ -154,18 +140,18 @@ def task_failed_results(
     """The results of a check whose task failed after its retries without recording anything (the
     monitor is blind there): an `error` per dataset and day, naming the error class if known."""
     cause = error_class or "the task left no result"
+    message = f"check could not run: {cause} (its Airflow task failed after its retries; see the task log)"
+    details = {"error_class": error_class or "unknown", "task_failed": True}
+    return error_results(check, days, message, details, settings)
+
+
+def error_results(
+    check: str, days: Sequence[date], message: str, details: dict[str, Any], settings: Settings
+) -> list[CheckResult]:
+    """An `error` result of `check` for each of its datasets on each day."""
+    severity = settings.policy.check_error_severity
     return [
-        CheckResult(
-            dataset,
-            str(day),
-            check,
-            Status.ERROR,
-            settings.policy.check_error_severity,
-            None,
-            None,
-            f"check could not run: {cause} (its Airflow task failed after its retries; see the task log)",
-            {"error_class": error_class or "unknown", "task_failed": True},
-        )
+        CheckResult(dataset, str(day), check, Status.ERROR, severity, None, None, message, dict(details))
         for day in days
         for dataset in _DATASETS_OF[check]
     ]

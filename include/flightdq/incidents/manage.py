@@ -14,6 +14,7 @@ from flightdq.core.results import CheckResult
 from flightdq.incidents.alerts import Alert, due_alerts
 from flightdq.incidents.notifiers import Notifier, notifiers_from_env
 from flightdq.incidents.outbox import AlertDeliveryError, Outbox
+from flightdq.incidents.reconcile import reconcile
 from flightdq.incidents.reviews import write_review
 from flightdq.incidents.store import (
     MONITOR,
@@ -23,7 +24,6 @@ from flightdq.incidents.store import (
     Incident,
     IncidentStore,
     by_severity,
-    reconcile,
     worse,
 )
 

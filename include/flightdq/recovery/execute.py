@@ -241,7 +241,8 @@ def note_started(
     backend: Backend, plans: Sequence[DayPlan], run_id: str, links: Mapping[str, str], *, force: bool = False
 ) -> None:
     """Put "remediation started" on the timeline of the open incidents of the days acted on."""
-    from flightdq.incidents.store import EventKind, IncidentStore, record_remediation
+    from flightdq.incidents.reconcile import record_remediation
+    from flightdq.incidents.store import EventKind, IncidentStore
 
     store = IncidentStore(backend.blobs)
     for plan in plans:
@@ -259,7 +260,8 @@ def note_plans(backend: Backend, plans: Sequence[DayPlan], run_id: str, links: M
     data that is missing or low, what the ingestion Lambda did meanwhile (`upstream_diagnosis`).
     Called after the incidents step, so that the run's own findings have opened the incident."""
     from flightdq.incidents.diagnosis import diagnosis_text
-    from flightdq.incidents.store import EventKind, IncidentStore, record_remediation
+    from flightdq.incidents.reconcile import record_remediation
+    from flightdq.incidents.store import EventKind, IncidentStore
 
     store = IncidentStore(backend.blobs)
     for plan in plans:
@@ -280,7 +282,8 @@ def note_finished(
 ) -> None:
     """Put how the remediation ended on the timeline of the open incidents of the days acted on."""
     from flightdq.core.links import etl_run_url
-    from flightdq.incidents.store import EventKind, IncidentStore, record_remediation
+    from flightdq.incidents.reconcile import record_remediation
+    from flightdq.incidents.store import EventKind, IncidentStore
 
     store = IncidentStore(backend.blobs)
     for outcome in ended:
