@@ -142,8 +142,9 @@ def flightdq_remediation() -> None:
         from flightdq.airflow.tasks import finish_remediation
 
         context = get_current_context()
-        repairs = context["ti"].xcom_pull(task_ids="repair_day", default=None) or []
-        return finish_remediation(request, plans, [r for r in repairs if r], context["run_id"])
+        pulled = context["ti"].xcom_pull(task_ids="repair_day", default=None)  # one repair: a dict
+        repairs = [pulled] if isinstance(pulled, dict) else [r for r in pulled or [] if r]
+        return finish_remediation(request, plans, repairs, context["run_id"])
 
     @task(retries=0)
     def verdict(summary: dict) -> None:
