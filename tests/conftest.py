@@ -94,7 +94,9 @@ class LakeBuilder:
         table = pa.Table.from_pylist(rows, schema=schema)
         pq.write_table(table, folder / "part-00000.parquet")
         if register:
-            self.catalog.register("flightdata_processed", [(str(day), folder.relative_to(self.root).as_posix())])
+            self.catalog.register(
+                "flightdata_processed", [(str(day), folder.relative_to(self.root).as_posix())]
+            )
         return folder
 
     def write_raw(

@@ -210,3 +210,36 @@ def test_the_newest_checked_day_costs_one_read_not_a_listing_of_a_year(tmp_path)
     blobs.listed.clear()
     assert history.last_checked_day() == "2026-10-31"
     assert blobs.listed == []
+
+
+def test_the_dead_mans_switch_opens_monitoring_stopped_and_resolves_when_verdicts_resume(lake, backend):
+    from flightdq.incidents.heartbeat import heartbeat
+    from flightdq.storage.history import HistoryStore
+
+    history = HistoryStore(backend.blobs)
+
+    def verdict_at(moment: datetime) -> None:
+        record = {"dt": str(moment.date()), "dataset": P, "check": "freshness", "status": "pass"}
+        history.write(f"run-{moment:%H%M}", "freshness", [record | {"checked_at": moment.isoformat()}])
+
+    now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    verdict_at(now - timedelta(hours=4))  # the last verdict is 4 hours old: the checks stopped
+    beat = heartbeat(history, now, window_minutes=180, severity="P1")
+    assert beat.status is Status.FAIL and beat.severity == "P1"
+    step(backend, lake, [beat], now, 0)
+    step(
+        backend,
+        lake,
+        [heartbeat(history, now + timedelta(minutes=30), window_minutes=180, severity="P1")],
+        now + timedelta(minutes=30),
+        1,
+    )
+    (incident,) = IncidentStore(backend.blobs).open()
+    assert incident.kind == MONITOR and incident.title.startswith("monitoring stopped")
+
+    verdict_at(now + timedelta(minutes=50))  # the checks run again
+    resumed = heartbeat(history, now + timedelta(hours=1), window_minutes=180, severity="P1")
+    assert resumed.status is Status.PASS
+    step(backend, lake, [resumed], now + timedelta(hours=1), 2)
+    assert IncidentStore(backend.blobs).open() == []
+    assert [(a["kind"], a["severity"]) for a in alerts(lake)] == [("opened", "P1"), ("resolved", "P1")]

@@ -255,3 +255,36 @@ def test_a_kill_right_after_the_swap_leaves_nothing_for_the_next_run_to_trip_on(
     assert list(backend.partition_folder(END).parent.glob(".dt=*")) == [
         p for p in backend.partition_folder(END).parent.glob(".dt=*") if p.name.endswith(".lock")
     ]
+
+
+@pytest.mark.slow
+def test_a_drop_that_raw_data_shows_too_gets_no_etl_run_and_its_incident_says_upstream(tmp_path, monkeypatch):
+    """Thin a day at the source (every raw snapshot loses 60% of its aircraft) and build its partition
+    from that: processed and raw are both low. Remediation plans `upstream`: no ETL run."""
+    import gzip
+
+    root = tmp_path / "lake"
+    generate_lake(root, end=END, days=29, seed=4, size="small", poll_seconds=1800)
+    monkeypatch.setenv("FLIGHTDQ_LAKE", str(root))
+    backend = LocalBackend(Settings.from_env())
+    raw_day = backend.raw_root / f"year={END:%Y}/month={END:%m}/day={END:%d}"
+    for path in raw_day.rglob("states_*"):
+        gz = path.name.endswith(".gz")
+        body = json.loads(gzip.decompress(path.read_bytes()) if gz else path.read_bytes())
+        states = body.get("states") or []
+        body["states"] = [s for i, s in enumerate(states) if i % 5 < 2]
+        data = json.dumps(body).encode()
+        path.write_bytes(gzip.compress(data) if gz else data)
+    etl.run_local_etl(backend.lake, END, force=True)  # what the pipeline made of the thin day
+
+    ended = remediate(backend, [END], AS_OF, dry_run=False, run_id="upstream")
+    (day,) = ended
+    assert (day.action, day.outcome) == (Action.UPSTREAM, Outcome.UPSTREAM), day.message
+    assert "raw data itself is low" in day.message
+    assert backend.etl_runs(END) == []  # no Glue (or local ETL) run for nothing
+    from flightdq.incidents.store import IncidentStore
+
+    (incident,) = IncidentStore(backend.blobs).open([END])
+    assert incident.check == "record_count_drift"
+    notes = [e.detail for e in incident.timeline if e.event == "note"]
+    assert any("upstream" in n and "not available locally" in n for n in notes), notes
