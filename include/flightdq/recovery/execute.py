@@ -19,6 +19,7 @@ from flightdq.backends.base import Backend, BackendError
 from flightdq.checks.runner import run_checks
 from flightdq.core.contract import PROCESSED_DATASET
 from flightdq.core.dates import InputError, day_start
+from flightdq.core.errors import describe_error
 from flightdq.core.results import CheckResult
 from flightdq.recovery.plan import REPAIR_ACTIONS, Action, DayPlan, plan_days
 
@@ -272,8 +273,10 @@ def note_plans(backend: Backend, plans: Sequence[DayPlan], run_id: str, links: M
             what = f"no ETL run: {what}"
         if plan.action in (Action.UPSTREAM, Action.NOT_REPAIRABLE) or plan.partial:
             start = day_start(date.fromisoformat(plan.dt))
-            diagnosis = backend.upstream_diagnosis(start, start + timedelta(days=1))
-            what += f". {diagnosis_text(diagnosis)}"
+            try:
+                what += f". {diagnosis_text(backend.upstream_diagnosis(start, start + timedelta(days=1)))}"
+            except Exception as exc:  # the diagnosis helps people; its failure must not stop the note
+                what += f". Upstream diagnosis unavailable ({describe_error(exc)})"
         record_remediation(store, plan.dt, EventKind.NOTE, what, run_id=run_id, links=links)
 
 
