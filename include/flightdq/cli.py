@@ -1,4 +1,5 @@
-"""`flightdq`: the command line on-call engineers script against (contract section 3).
+"""`flightdq`: data-quality checks and repairs of the flight-data lake, from a shell: the command
+on-call engineers script against (the runbook's validate-data-quality and pipeline-health scripts).
 
 Exit status: 0 every check passed, 1 a check failed, 2 bad usage or bad input (one line on stderr).
 Bad input includes the environment: a lake that is missing, not a folder, unreadable or (for a command
