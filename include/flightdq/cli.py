@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+from flightdq.core.config import SCHEMA_ENGINES
 from flightdq.core.contract import CHECKS, DATASETS
 from flightdq.core.dates import InputError, day_range, parse_day, parse_moment, utcnow
 
@@ -44,6 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--no-record", action="store_true", help="do not keep the results in the history")
     validate.add_argument(
         "--all", action="store_true", help="list passing checks too (default: findings only)"
+    )
+    validate.add_argument(
+        "--engine",
+        choices=SCHEMA_ENGINES,
+        help="what runs the schema-validity suite: sql (compiled, one query per range; the default "
+        "unless the policy says otherwise) or gx (Great Expectations on pandas, a day at a time)",
     )
 
     remediate = sub.add_parser("remediate", help="re-run the ETL for broken days, then check them again")
@@ -109,13 +116,19 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from flightdq.checks.runner import run_checks
+    from dataclasses import replace
+
+    from flightdq.checks.runner import run_checks, terminal_progress
     from flightdq.core.config import Settings
     from flightdq.core.report import results_json, results_table, summary_line, summary_of
     from flightdq.incidents.store import findings_by_incident
 
     as_of = parse_moment(args.as_of) if args.as_of else utcnow()
     settings = Settings.from_env()
+    if args.engine:
+        policy = settings.policy
+        schema = replace(policy.schema_validity, engine=args.engine)
+        settings = replace(settings, policy=replace(policy, schema_validity=schema))
     days = day_range(args.date, args.to)
     results = run_checks(
         days,
@@ -124,6 +137,7 @@ def _validate(args: argparse.Namespace) -> int:
         datasets=args.dataset or DATASETS,
         settings=settings,
         record=not args.no_record,
+        progress=None if args.json else terminal_progress(sys.stderr, len(days)),
     )
     incidents = findings_by_incident(results)
     summary = summary_of(results, incidents)

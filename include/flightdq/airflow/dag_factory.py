@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
@@ -157,6 +156,8 @@ def build_checks_dag(
             @task.short_circuit
             def remediation_needed(summary: dict) -> bool:
                 return summary["remediation"] is not None
+
+            from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 
             trigger_remediation = TriggerDagRunOperator(
                 task_id="trigger_remediation",

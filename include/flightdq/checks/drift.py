@@ -4,7 +4,8 @@ Normal is the median of the same weekday over the previous weeks (a normal Satur
 with Saturdays), counting only the hours that are over so a day in progress is judged on its hours
 so far. Baseline days with an unresolved incident (or whose latest presence or drift verdict
 failed) and days with no rows are left out, a repaired day counts again, and the median keeps one
-odd day from moving the normal. Fewer comparable
+odd day from moving the normal. One query per range: daily counts when every checked day is over,
+hourly counts (`hourly_flight_counts`) when one is still in progress. Fewer comparable
 days than the policy asks for gives "not enough history", not an alarm; a zero never passes.
 """
 
@@ -20,6 +21,7 @@ from flightdq.core.results import CheckResult, Severity, Status
 from flightdq.incidents.store import IncidentStore
 
 INCIDENT_CHECKS = (PARTITION_PRESENCE, RECORD_COUNT_DRIFT)
+ALL_HOURS = 0  # the hour a whole day's count is filed under when no hourly split is needed
 
 
 def baseline_days(day: date, weeks: int) -> list[date]:
@@ -29,13 +31,15 @@ def baseline_days(day: date, weeks: int) -> list[date]:
 def run(ctx: CheckContext) -> list[CheckResult]:
     policy = ctx.policy.record_count_drift
     history_start = ctx.first_day - timedelta(weeks=policy.history_weeks)
-    rows = queries.run(
-        ctx.backend, "hourly_flight_counts", start_dt=str(history_start), end_dt=str(ctx.last_day)
-    )
+    span = {"start_dt": str(history_start), "end_dt": str(ctx.last_day)}
     hourly: dict[str, dict[int, int]] = {}
-    for row in rows:
-        if row["hour"] is not None:
-            hourly.setdefault(row["dt"], {})[int(row["hour"])] = int(row["flights"])
+    if all(ctx.day_over(day) for day in ctx.days):  # whole days: judged on every hour, no split
+        for row in queries.run(ctx.backend, "daily_flight_counts", **span):
+            hourly[row["dt"]] = {ALL_HOURS: int(row["flights"])}
+    else:
+        for row in queries.run(ctx.backend, "hourly_flight_counts", **span):
+            if row["hour"] is not None:
+                hourly.setdefault(row["dt"], {})[int(row["hour"])] = int(row["flights"])
 
     all_baseline = {b for day in ctx.days for b in baseline_days(day, policy.history_weeks)}
     latest = ctx.backend.history.latest(all_baseline)

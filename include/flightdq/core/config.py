@@ -18,6 +18,9 @@ from flightdq.core.results import Severity
 DEFAULT_LAKE = Path("lake")
 DEFAULT_POLICY = Path(__file__).with_name("policy.yaml")
 BACKENDS = ("local", "aws")
+SCHEMA_ENGINES = ("sql", "gx")  # schema_validity.engine: the suite compiled to SQL, or GX on pandas
+# Policy keys whose value is one of a few words.
+CHOICES: dict[str, tuple[str, ...]] = {"schema_validity.engine": SCHEMA_ENGINES}
 
 
 class ConfigError(InputError):
@@ -49,6 +52,7 @@ class SchemaPolicy:
     row_severe_ratio: float = 0.05
     row_severe_severity: Severity = Severity.P1
     worst_rules_reported: int = 5
+    engine: str = "sql"  # one of SCHEMA_ENGINES
 
 
 @dataclass(frozen=True)
@@ -138,6 +142,10 @@ def _coerce(key: str, value: Any, default: Any) -> Any:
             raise ConfigError(f"policy key {key}: {value!r} is not a severity P0..P3") from None
     if isinstance(default, tuple):
         return _steps(key, value)
+    if isinstance(default, str) and key in CHOICES:
+        if value not in CHOICES[key]:
+            raise ConfigError(f"policy key {key}: {value!r} is not one of {', '.join(CHOICES[key])}")
+        return value
     if isinstance(default, bool) or not isinstance(default, int | float):
         raise ConfigError(f"policy key {key}: unsupported value {value!r}")
     if isinstance(value, bool) or not isinstance(value, int | float):

@@ -11,9 +11,12 @@
 - `s3`: raw and processed objects on S3, and flightdq's own records (`S3BlobStore`);
 - `glue_job`: runs of the Glue job (start or attach, wait).
 
-**Great Expectations** validates the partition's rows read from its Parquet objects on S3 (pandas
-datasource, same suite as locally): GX 1.x has no regex expectations on Athena (four of the suite's
-row rules are regexes), and "seen working, not guaranteed" is not good enough for a check.
+**Schema validity** runs the suite compiled to SQL on Athena (one statement per checked range;
+`flightdq.checks.suite_sql`), with the columns checked against the Glue table and partitions
+(`catalog_columns`) and the Parquet footers of the checked partitions (ranged GETs: never whole
+objects). GX's own Athena support cannot do it (GX 1.x has no regex expectations on Athena, and
+"seen working, not guaranteed" is not good enough for a check). Only the `gx` engine
+(`schema_validity.engine: gx`) downloads partitions to validate their rows with GX on pandas.
 
 Constructing an `AwsBackend` makes no AWS call and reads no connection: clients are made on first use.
 This package imports neither Airflow nor boto3 at import time. The Glue job shares only the plain
@@ -23,7 +26,7 @@ boto3 helpers in `flightdq.etl` (`s3_io`, `glue_catalog`), never this package.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -73,13 +76,24 @@ class AwsBackend:
 
     # --- engine: Athena -----------------------------------------------------------------------------
     def run_sql(
-        self, sql: str, *, label: str = "adhoc", dt_range: tuple[str, str] | None = None
+        self,
+        sql: str,
+        *,
+        label: str = "adhoc",
+        dt_range: tuple[str, str] | None = None,
+        dts: Collection[str] | None = None,
+        by_partition: bool = False,
     ) -> list[dict[str, Any]]:
         return self._athena.run_sql(sql, label=label)  # Athena prunes on the statement's `dt` filter
 
     # --- catalog: Glue ------------------------------------------------------------------------------
     def registered_partitions(self, start: date, end: date) -> set[str]:
         return self._catalog.registered_partitions(start, end)
+
+    def catalog_columns(self, start: date, end: date) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+        """The Glue table's columns (name -> type, partition keys left out) and each registered
+        partition's within [start, end]: what Athena reads the files as."""
+        return self._catalog.columns(start, end)
 
     def register_partitions(self, dts: Iterable[str]) -> list[str]:
         return self._catalog.register_partitions(dts)
@@ -93,8 +107,15 @@ class AwsBackend:
     def read_partition(self, day: date) -> pa.Table:
         return self._storage.read_partition(day)
 
-    def partition_file_schemas(self, day: date) -> dict[str, pa.Schema]:
-        return self._storage.partition_file_schemas(day)
+    def partition_file_schemas(
+        self, day: date, *, unreadable: dict[str, str] | None = None
+    ) -> dict[str, pa.Schema]:
+        return self._storage.partition_file_schemas(day, unreadable=unreadable)
+
+    def partition_file_columns(
+        self, day: date, *, unreadable: dict[str, str] | None = None
+    ) -> dict[str, dict[str, str]]:
+        return self._storage.partition_file_columns(day, unreadable=unreadable)
 
     def raw_snapshot_times(self, start: date, end: date) -> dict[str, dict[int, list[int]]]:
         return self._storage.raw_snapshot_times(start, end)
