@@ -73,23 +73,20 @@ class Backend(Protocol):
     def read_partition(self, day: date) -> pa.Table:
         """All rows of a processed partition as stored, its files' columns unified by name."""
 
-    def partition_file_schemas(
-        self, day: date, *, unreadable: dict[str, str] | None = None
-    ) -> dict[str, pa.Schema]:
-        """The Parquet schema of each file of a processed partition (from the files' footers only,
-        never the data). A file whose footer cannot be read raises, or, when `unreadable` is given,
-        is left out and named there with what went wrong (`describe_error`: no data values).
-
-        An AWS backend also has `catalog_columns(start, end)`: the Glue table's columns and each
-        registered partition's, as the engine (Athena) reads them. The embedded engine reads the
-        files' own columns, so the local backend has no such method."""
+    def partition_file_schemas(self, day: date) -> dict[str, pa.Schema]:
+        """The Parquet schema of each file of a processed partition (from the files' footers)."""
 
     def partition_file_columns(
         self, day: date, *, unreadable: dict[str, str] | None = None
     ) -> dict[str, dict[str, str]]:
         """file -> top-level column -> its Parquet type, spelled by `core.parquet_types` (the same
-        on every backend), from the files' footers only. Unreadable files as for
-        `partition_file_schemas`. What schema validity judges the files on."""
+        on every backend), from the files' footers only, never the data: what schema validity
+        judges the files on. A file whose footer cannot be read raises, or, when `unreadable` is
+        given, is left out and named there with what went wrong (`describe_error`: no values).
+
+        An AWS backend also has `catalog_columns(start, end)`: the Glue table's columns and each
+        registered partition's, as the engine (Athena) reads them. The embedded engine reads the
+        files' own columns, so the local backend has no such method."""
 
     def raw_snapshot_times(self, start: date, end: date) -> dict[str, dict[int, list[int]]]:
         """dt -> hour -> the snapshot `time`s of the raw objects found, from listing only."""

@@ -107,10 +107,8 @@ class AwsBackend:
     def read_partition(self, day: date) -> pa.Table:
         return self._storage.read_partition(day)
 
-    def partition_file_schemas(
-        self, day: date, *, unreadable: dict[str, str] | None = None
-    ) -> dict[str, pa.Schema]:
-        return self._storage.partition_file_schemas(day, unreadable=unreadable)
+    def partition_file_schemas(self, day: date) -> dict[str, pa.Schema]:
+        return self._storage.partition_file_schemas(day)
 
     def partition_file_columns(
         self, day: date, *, unreadable: dict[str, str] | None = None

@@ -84,11 +84,9 @@ class S3Lake:
         ]
         return concat_by_name(tables, f"processed partition dt={day}")
 
-    def partition_file_schemas(
-        self, day: date, *, unreadable: dict[str, str] | None = None
-    ) -> dict[str, pa.Schema]:
+    def partition_file_schemas(self, day: date) -> dict[str, pa.Schema]:
         """Each file's arrow schema from its footer, read with ranged GETs (never the whole object)."""
-        return self._footers(day, unreadable, lambda footer: footer.schema_arrow)
+        return self._footers(day, None, lambda footer: footer.schema_arrow)
 
     def partition_file_columns(
         self, day: date, *, unreadable: dict[str, str] | None = None

@@ -247,21 +247,13 @@ class LocalBackend:
         unified = unify_by_name(schemas)
         return ds.dataset([str(f) for f in files], format="parquet", schema=unified).to_table()
 
-    def partition_file_schemas(
-        self, day: date, *, unreadable: dict[str, str] | None = None
-    ) -> dict[str, pa.Schema]:
+    def partition_file_schemas(self, day: date) -> dict[str, pa.Schema]:
         import pyarrow.parquet as pq
 
-        schemas = {}
-        for path in data_files(self.partition_folder(day)):
-            name = str(path.relative_to(self.lake))
-            try:
-                schemas[name] = pq.read_schema(path)
-            except Exception as exc:  # pyarrow raises several types for a file that is not Parquet
-                if unreadable is None:
-                    raise
-                unreadable[name] = describe_error(exc)
-        return schemas
+        return {
+            str(path.relative_to(self.lake)): pq.read_schema(path)
+            for path in data_files(self.partition_folder(day))
+        }
 
     def partition_file_columns(
         self, day: date, *, unreadable: dict[str, str] | None = None
