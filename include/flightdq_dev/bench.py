@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -82,6 +83,7 @@ class Figure:
     argv: list[str]
     walls: list[float]
     peaks: list[float]
+    expect: Callable[[str], str | None] = lambda out: None  # what is wrong with the output, if anything
 
     @property
     def wall(self) -> float:
@@ -108,9 +110,13 @@ def run(argv: list[str], env: dict[str, str]) -> tuple[float, float, str]:
 
 
 def side_by_side(figures: list[Figure], env: dict[str, str], runs: int) -> None:
-    """One unmeasured run of each, then `runs` rounds of all of them in turn."""
+    """One unmeasured run of each (its output checked: a run that did not do the work is no
+    measurement), then `runs` rounds of all of them in turn."""
     for figure in figures:
-        run(figure.argv, env)
+        _, _, out = run(figure.argv, env)
+        problem = figure.expect(out)
+        if problem:
+            raise SystemExit(f"{figure.label}: {problem}")
     for _ in range(runs):
         for figure in figures:
             wall, peak, _ = run(figure.argv, env)
@@ -122,6 +128,30 @@ def side_by_side(figures: list[Figure], env: dict[str, str], runs: int) -> None:
             f"  {figure.label:<46} median {figure.wall:7.2f} s  peak {figure.peak:6.0f} MB   ({walls})",
             flush=True,
         )
+
+
+def validated(days: int) -> Callable[[str], str | None]:
+    """A check of `flightdq validate --json` output: every day's schema validity judged rows."""
+
+    def check(out: str) -> str | None:
+        import json
+
+        results = json.loads(out)["results"]
+        errors = [r for r in results if r["status"] == "error"]
+        judged = [r for r in results if r["check"] == "schema_validity" and r["status"] == "pass"]
+        if errors or len(judged) != days:
+            return f"{len(errors)} check(s) could not run, {len(judged)} of {days} day(s) validated"
+        return None
+
+    return check
+
+
+def lines(count: int) -> Callable[[str], str | None]:
+    def check(out: str) -> str | None:
+        found = len(out.strip().splitlines())
+        return None if found == count else f"{found} line(s) of output, {count} expected"
+
+    return check
 
 
 def python(code: str) -> list[str]:
@@ -263,13 +293,16 @@ def main(argv: list[str] | None = None) -> int:
             "--no-record",
         ]
         bare = [sys.executable, str(HERE / "bench_bare.py"), str(lake)]
-        one_day = Figure("validate one day (all five checks)", [*validate, "--date", str(DAY)], [], [])
-        bare_day = Figure("bare DuckDB pass, one day", [*bare, str(DAY), str(DAY)], [], [])
+        one_day = Figure(
+            "validate one day (all five checks)", [*validate, "--date", str(DAY)], [], [], validated(1)
+        )
+        bare_day = Figure("bare DuckDB pass, one day", [*bare, str(DAY), str(DAY)], [], [], lines(1))
         plain_gx = Figure(
             "plain GX on pandas, one day",
             [sys.executable, str(HERE / "bench_plain_gx.py"), str(lake), str(DAY)],
             [],
             [],
+            lines(1),
         )
         side_by_side([one_day, bare_day, plain_gx], env, args.runs)
         days = Figure(
@@ -277,8 +310,11 @@ def main(argv: list[str] | None = None) -> int:
             [*validate, "--date", first, "--to", str(DAY)],
             [],
             [],
+            validated(RANGE_DAYS),
         )
-        bare_days = Figure(f"bare DuckDB pass, {RANGE_DAYS} days", [*bare, first, str(DAY)], [], [])
+        bare_days = Figure(
+            f"bare DuckDB pass, {RANGE_DAYS} days", [*bare, first, str(DAY)], [], [], lines(RANGE_DAYS)
+        )
         side_by_side([days, bare_days], env, args.runs)
         print("DAG parse time (DagBag on one file, after Airflow itself is imported), median:", flush=True)
         parsed = parse_times(env, workdir, args.runs)
