@@ -25,6 +25,9 @@ os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["GX_ANALYTICS_ENABLED"] = "False"
 for _inherited in ("FLIGHTDQ_LAKE", "FLIGHTDQ_BACKEND", "FLIGHTDQ_POLICY"):
     os.environ.pop(_inherited, None)
+# Rendered SQL is cached on disk (flightdq.checks.sql_cache): one throwaway folder per test session.
+_SQL_CACHE = tempfile.mkdtemp(prefix="flightdq-sql-cache-")
+os.environ["FLIGHTDQ_SQL_CACHE"] = _SQL_CACHE
 
 
 # The three layers are folders: unit/ (plain logic), emulator/ (AWS API calls against moto on
@@ -41,6 +44,7 @@ def pytest_collection_modifyitems(config, items):
 
 def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(_AIRFLOW_HOME, ignore_errors=True)
+    shutil.rmtree(_SQL_CACHE, ignore_errors=True)
 
 
 def valid_rows(day: date, n: int, *, start: int = 0, hours: range = range(24)) -> list[dict]:

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 
+from flightdq.core.config import SCHEMA_ENGINES
 from flightdq.core.contract import CHECKS, DATASETS
 from flightdq.core.dates import (
     ECHO_LIMIT,
@@ -62,6 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--no-record", action="store_true", help="do not keep the results in the history")
     validate.add_argument(
         "--all", action="store_true", help="list passing checks too (default: findings only)"
+    )
+    validate.add_argument(
+        "--engine",
+        choices=SCHEMA_ENGINES,
+        help="what runs the schema-validity suite: sql (compiled, one query per range; the default "
+        "unless the policy says otherwise) or gx (Great Expectations on pandas, a day at a time)",
     )
 
     remediate = sub.add_parser("remediate", help="re-run the ETL for broken days, then check them again")
@@ -132,14 +139,20 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from flightdq.backends.registry import get_backend
-    from flightdq.checks.runner import run_checks
+    from flightdq.checks.runner import run_checks, terminal_progress
     from flightdq.core.config import Settings
     from flightdq.core.report import results_json, results_table, summary_line, summary_of
     from flightdq.incidents.reconcile import findings_by_incident
 
     as_of = _as_of(args)
     settings = Settings.from_env()
+    if args.engine:
+        policy = settings.policy
+        schema = replace(policy.schema_validity, engine=args.engine)
+        settings = replace(settings, policy=replace(policy, schema_validity=schema))
     days = day_range(
         args.date, args.to, max_days=settings.policy.validation.max_range_days, limit_name=RANGE_LIMIT
     )
@@ -152,6 +165,7 @@ def _validate(args: argparse.Namespace) -> int:
         backend=backend,
         settings=settings,
         record=not args.no_record,
+        progress=None if args.json else terminal_progress(sys.stderr, len(days)),
     )
     incidents = findings_by_incident(results)
     summary = summary_of(results, incidents)

@@ -7,7 +7,6 @@ import os
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
@@ -198,6 +197,8 @@ def build_checks_dag(
             @task.short_circuit
             def remediation_needed(summary: dict) -> bool:
                 return summary["remediation"] is not None
+
+            from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 
             trigger_remediation = TriggerDagRunOperator(
                 task_id="trigger_remediation",

@@ -2,6 +2,8 @@
 
 Target days come from the run: a manual trigger's validated params, or the run's data interval;
 never the wall clock. Only small things cross XCom: days, the as-of moment, summaries.
+The checks are imported inside the functions that run them: the DAG files import this module, and
+parsing a DAG should not import every check.
 """
 
 from __future__ import annotations
@@ -9,15 +11,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flightdq.checks.runner import run_checks, summarize
-from flightdq.core.config import Settings
 from flightdq.core.contract import CHECKS
 from flightdq.core.dates import InputError, day_range, parse_day, parse_moment
 from flightdq.core.links import airflow_run_url
 from flightdq.core.report import results_table
 from flightdq.core.results import CheckResult
+
+if TYPE_CHECKING:
+    from flightdq.core.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +84,8 @@ def publish_check_links(ti: Any, check: str, target: Mapping[str, Any], run_id: 
 
 def run_check_group(check: str, target: Mapping[str, Any], run_id: str) -> dict[str, Any]:
     """Run one check over the target days, keep its results, log them; raise if any failed."""
+    from flightdq.checks.runner import run_checks, summarize
+
     results = run_checks(
         _days(target), parse_moment(target["as_of"]), checks=[check], run_id=run_id, raise_errors=True
     )
@@ -97,6 +102,7 @@ def report_run(
     """Gather every result this run recorded and log them as one table. Notes the checks that left
     no results (their task failed before recording)."""
     from flightdq.backends.registry import get_backend
+    from flightdq.checks.runner import summarize
 
     backend = get_backend(settings)
     records = backend.history.read_run(run_id, target["days"])
@@ -222,6 +228,7 @@ def resolve_remediation_request(
 
 def plan_remediation(request: Mapping[str, Any], run_id: str) -> list[dict[str, Any]]:
     from flightdq.backends.registry import get_backend
+    from flightdq.core.links import airflow_run_url
     from flightdq.recovery.execute import note_started
     from flightdq.recovery.plan import plan_days, plans_table
 

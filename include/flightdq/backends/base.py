@@ -4,7 +4,7 @@ DAGs see only this."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -45,10 +45,22 @@ class Backend(Protocol):
     query_log: list[dict[str, Any]]  # one entry per query run (template, query id, bytes scanned...)
     dialect: str  # the SQL dialect `run_sql` takes: "trino" (Athena) or "duckdb" (embedded)
 
-    def run_sql(self, sql: str, *, label: str, dt_range: tuple[str, str]) -> list[dict[str, Any]]:
+    def run_sql(
+        self,
+        sql: str,
+        *,
+        label: str,
+        dt_range: tuple[str, str],
+        dts: Collection[str] | None = None,
+        by_partition: bool = False,
+    ) -> list[dict[str, Any]]:
         """Run one statement over the processed table and return its rows. The statement filters
-        `dt` within `dt_range`; the engine reads only those partitions (Athena prunes on `dt`, the
-        embedded engine is given only their files), so one day's bad file leaves other days alone."""
+        `dt` within `dt_range` (and to `dts`, when given: `dt IN (...)`); the engine reads only those
+        partitions (Athena prunes on `dt`, the embedded engine is given only their files), so one
+        day's bad file leaves other days alone. `by_partition`: the statement computes each
+        partition's rows from that partition alone (it groups by `dt` and orders by it, as every
+        check's statement does), so the embedded engine may run it one partition at a time and its
+        memory does not grow with the range; Athena runs it whole."""
 
     def registered_partitions(self, start: date, end: date) -> set[str]:
         """The `dt` values registered in the catalog for the processed table within [start, end]."""
@@ -67,6 +79,18 @@ class Backend(Protocol):
 
     def partition_file_schemas(self, day: date) -> dict[str, pa.Schema]:
         """The Parquet schema of each file of a processed partition (from the files' footers)."""
+
+    def partition_file_columns(
+        self, day: date, *, unreadable: dict[str, str] | None = None
+    ) -> dict[str, dict[str, str]]:
+        """file -> top-level column -> its Parquet type, spelled by `core.parquet_types` (the same
+        on every backend), from the files' footers only, never the data: what schema validity
+        judges the files on. A file whose footer cannot be read raises, or, when `unreadable` is
+        given, is left out and named there with what went wrong (`describe_error`: no values).
+
+        An AWS backend also has `catalog_columns(start, end)`: the Glue table's columns and each
+        registered partition's, as the engine (Athena) reads them. The embedded engine reads the
+        files' own columns, so the local backend has no such method."""
 
     def raw_snapshot_times(self, start: date, end: date) -> dict[str, dict[int, list[int]]]:
         """dt -> hour -> the snapshot `time`s of the raw objects found, from listing only."""

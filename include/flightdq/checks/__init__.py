@@ -1,6 +1,12 @@
 """The five data-quality checks of the runbook, each `run(ctx) -> list[CheckResult]`: what they read
-(`context`), how they run over days and datasets (`runner`), their SQL (`sql/`, `queries`) and the
-Great Expectations suite runner (`gx_validation`).
+(`context`), how they run over days and datasets (`runner`), their SQL (`sql/`, `queries`, kept
+rendered by `sql_cache`). Each is one set-based statement per checked range on the backend's engine.
+
+Schema validity runs the Great Expectations suite (`suite`: the file, the report, GX's result shape)
+with one of two engines: `sql_validation` (the default: the suite compiled to SQL by `suite_sql`,
+one statement per range, the files' schemas judged from their footers by `file_schemas`) or
+`gx_validation` (GX itself on pandas, a day at a time; the reference the compiler is tested
+against). `schema_validity`'s docstring says which runs where and why.
 
 May import: `flightdq.core`, `flightdq.storage`, `flightdq.backends`, `flightdq.incidents`.
 """

@@ -23,6 +23,9 @@ class CheckContext:
     days: list[date]
     as_of: datetime
     policy: Policy
+    # Set when the results are recorded: what a check keeps beside them (schema_validity's
+    # GX-shaped results) goes under this run id.
+    run_id: str | None = None
     _memo: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property

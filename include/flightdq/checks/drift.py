@@ -4,7 +4,8 @@ Normal is the median of the same weekday over the previous weeks (a normal Satur
 with Saturdays), counting only the hours that are over so a day in progress is judged on its hours
 so far. Baseline days with an unresolved incident (or whose latest presence or drift verdict
 failed) and days with no rows are left out, a repaired day counts again, and the median keeps one
-odd day from moving the normal. Fewer comparable
+odd day from moving the normal. One query per range: daily counts when every checked day is over,
+hourly counts (`hourly_flight_counts`) when one is still in progress. Fewer comparable
 days than the policy asks for gives "not enough history", not an alarm; a zero never passes.
 """
 
@@ -21,6 +22,7 @@ from flightdq.core.results import CheckResult, Severity, Status
 from flightdq.incidents.store import IncidentStore
 
 INCIDENT_CHECKS = (PARTITION_PRESENCE, RECORD_COUNT_DRIFT)
+ALL_HOURS = 0  # the hour a whole day's count is filed under when no hourly split is needed
 
 
 def baseline_days(day: date, weeks: int) -> list[date]:
@@ -47,26 +49,29 @@ def run(ctx: CheckContext) -> list[CheckResult]:
 def _hourly_counts(
     ctx: CheckContext, history_start: date, baseline: set[date]
 ) -> tuple[dict[str, dict[int, int]], set[str]]:
-    """dt -> hour -> flights, in one query over the whole window. If a broken file makes that fail,
-    only the days the verdicts need are read, one by one: a baseline day that cannot be read is
-    left out of the normal (returned as unreadable); a checked day that cannot be read raises."""
+    """dt -> hour -> flights (whole days that are over: dt -> {ALL_HOURS: flights}, a smaller
+    query), in one query over the whole window. If a broken file makes that fail, only the days the
+    verdicts need are read, one by one: a baseline day that cannot be read is left out of the normal
+    (returned as unreadable); a checked day that cannot be read raises."""
+    whole_days = all(ctx.day_over(day) for day in ctx.days)  # judged on every hour: no split
+    template = "daily_flight_counts" if whole_days else "hourly_flight_counts"
     try:
-        rows = queries.run(
-            ctx.backend, "hourly_flight_counts", start_dt=str(history_start), end_dt=str(ctx.last_day)
-        )
+        rows = queries.run(ctx.backend, template, start_dt=str(history_start), end_dt=str(ctx.last_day))
         unreadable: set[str] = set()
     except BackendError:
         rows, unreadable = [], set()
         for day in sorted({*ctx.days, *baseline}):
             try:
-                rows += queries.run(ctx.backend, "hourly_flight_counts", start_dt=str(day), end_dt=str(day))
+                rows += queries.run(ctx.backend, template, start_dt=str(day), end_dt=str(day))
             except BackendError:
                 if day in ctx.days:
                     raise
                 unreadable.add(str(day))
     hourly: dict[str, dict[int, int]] = {}
     for row in rows:
-        if row["hour"] is not None:
+        if whole_days:
+            hourly[row["dt"]] = {ALL_HOURS: int(row["flights"])}
+        elif row["hour"] is not None:
             hourly.setdefault(row["dt"], {})[int(row["hour"])] = int(row["flights"])
     return hourly, unreadable
 

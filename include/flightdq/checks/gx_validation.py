@@ -1,10 +1,10 @@
-"""The schema-validity rules as a Great Expectations suite, run on one day's processed rows.
+"""The `gx` engine of schema_validity: the Great Expectations suite run by GX itself on one day's
+processed rows, as a pandas frame (the suite, its loading and the report are `checks.suite`).
 
-The suite is the plain JSON file `expectations/flightdata_processed.json` (a GX 1.x ExpectationSuite).
-That top-level folder is where it is edited; installing the project makes it the data package
-`flightdq.expectations` (see setup.py), read here with importlib.resources, so a wheel carries it.
-Every expectation carries a `meta` with a short rule name, the contract column and its kind:
-"schema" (the column set and each column's type) or "row" (a rule every row keeps).
+It is the reference the SQL engine (`sql_validation`, the default) is tested against, and the
+engine to choose (`schema_validity.engine: gx`, `flightdq validate --engine gx`) for an expectation
+the SQL compiler refuses. It reads every row of the day into the worker (on AWS: downloads the
+partition's objects) and costs seconds per day, GX's import alone being seconds.
 
 How a run goes (`validate_table`):
 
@@ -29,14 +29,26 @@ off first and progress bars disabled in the context's configuration.
 from __future__ import annotations
 
 import functools
-import importlib.resources
-import json
 import logging
 import os
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
+from datetime import date
 from typing import TYPE_CHECKING, Any
+
+from flightdq.checks.suite import (
+    DEFAULT_SUITE_PATH,
+    ROW,
+    SCHEMA,
+    SUITE_NAME,
+    RuleOutcome,
+    SuiteReport,
+    column_of,
+    columns_of,
+    day_parameters,
+    default_suite_path,
+    kind_of,
+    load_suite,
+    rule_of,
+)
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
@@ -44,48 +56,20 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
+# Kept importable from here, where they used to live.
+__all__ = [
+    "DEFAULT_SUITE_PATH",
+    "RuleOutcome",
+    "SuiteReport",
+    "arrow_to_pandas",
+    "day_parameters",
+    "default_suite_path",
+    "load_suite",
+    "validate_table",
+]
+
 logger = logging.getLogger(__name__)
 
-SUITE_NAME = "flightdata_processed"
-SUITE_FILE = f"{SUITE_NAME}.json"
-SUITES_PACKAGE = "flightdq.expectations"
-# The suites folder of the source checkout this module runs from, if it does: include/flightdq/checks/ ->
-# expectations/. Not there for an installed wheel.
-_CHECKOUT_SUITES = Path(__file__).resolve().parents[3] / "expectations"
-
-
-def suites_folder() -> Traversable:
-    """Where the suites are read from.
-
-    From a source checkout (an editable install, or `PYTHONPATH=include` as docker-compose runs it)
-    the checkout's own top-level `expectations/` folder: the same folder an editable install maps
-    `flightdq.expectations` to, and the right one even when another checkout's editable install
-    is on the path. Otherwise (a wheel) the installed data package `flightdq.expectations`.
-    """
-    if (_CHECKOUT_SUITES / "__init__.py").is_file():
-        return _CHECKOUT_SUITES
-    return importlib.resources.files(SUITES_PACKAGE)
-
-
-def default_suite_path() -> Traversable:
-    """The schema-validity suite that runs when no path is given."""
-    return suites_folder() / SUITE_FILE
-
-
-DEFAULT_SUITE_PATH = default_suite_path()
-
-SCHEMA = "schema"
-ROW = "row"
-_SCHEMA_TYPES = frozenset(
-    {
-        "expect_table_columns_to_match_set",
-        "expect_table_columns_to_match_ordered_list",
-        "expect_column_to_exist",
-        "expect_column_type_to_be",
-        "expect_column_values_to_be_of_type",
-        "expect_column_values_to_be_in_type_list",
-    }
-)
 # What GX returns per row rule: failing row positions, counts, never the failing values.
 _ROW_RESULT_FORMAT = {
     "result_format": "COMPLETE",
@@ -94,55 +78,6 @@ _ROW_RESULT_FORMAT = {
     "partial_unexpected_count": 0,
 }
 _SCHEMA_RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": 0}
-
-
-@dataclass(frozen=True)
-class RuleOutcome:
-    rule: str  # meta rule name
-    column: str | None
-    expectation_type: str
-    success: bool
-    unexpected_count: int  # rows breaking this rule (for row rules; 0 for table-level)
-    kind: str  # "schema" (columns / types) or "row"
-    evaluated: bool = True  # False: not run (its column is missing or retyped, or GX raised)
-
-
-@dataclass(frozen=True)
-class SuiteReport:
-    suite: str
-    total_rows: int
-    failing_rows: int  # rows breaking at least one row rule (union over the row rules)
-    schema_ok: bool  # every "schema" expectation passed
-    rules: list[RuleOutcome]
-
-
-def load_suite(path: str | os.PathLike[str] | Traversable | None = None) -> dict:
-    """The suite as a plain dict (loadable with `gx.ExpectationSuite(**suite)`), its metadata checked.
-
-    `path`: a file path or an importlib.resources Traversable; the packaged suite when None.
-    """
-    if path is None:
-        path = default_suite_path()
-    elif isinstance(path, str | os.PathLike):
-        path = Path(path)
-    try:
-        suite = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise FileNotFoundError(f"expectation suite not found: {path}") from exc
-    if not isinstance(suite, dict) or not isinstance(suite.get("expectations"), list):
-        raise ValueError(f"{path}: not an expectation suite (no 'expectations' list)")
-    seen: set[str] = set()
-    for number, expectation in enumerate(suite["expectations"]):
-        meta = expectation.get("meta") or {}
-        rule = meta.get("rule")
-        if not rule:
-            raise ValueError(f"{path}: expectation {number} ({expectation.get('type')}) has no meta.rule")
-        if rule in seen:
-            raise ValueError(f"{path}: rule name {rule!r} is used twice")
-        seen.add(rule)
-        if _kind(expectation) not in (SCHEMA, ROW):
-            raise ValueError(f"{path}: rule {rule!r} has kind {meta.get('kind')!r}, not schema or row")
-    return suite
 
 
 def arrow_to_pandas(table: pa.Table) -> pd.DataFrame:
@@ -176,12 +111,6 @@ def arrow_to_pandas(table: pa.Table) -> pd.DataFrame:
     return frame
 
 
-def day_parameters(day: date) -> dict[str, str]:
-    """The suite parameters for a partition's UTC day: [day_start, day_end)."""
-    start = datetime.combine(day, time.min, tzinfo=UTC)
-    return {"day_start": start.isoformat(), "day_end": (start + timedelta(days=1)).isoformat()}
-
-
 def validate_table(
     table: pa.Table, day: date, suite_path: str | os.PathLike[str] | Traversable | None = None
 ) -> SuiteReport:
@@ -190,22 +119,22 @@ def validate_table(
     frame = arrow_to_pandas(table)
     present = set(frame.columns)
     expectations = suite["expectations"]
-    schema_exps = [e for e in expectations if _kind(e) == SCHEMA]
-    row_exps = [e for e in expectations if _kind(e) == ROW]
+    schema_exps = [e for e in expectations if kind_of(e) == SCHEMA]
+    row_exps = [e for e in expectations if kind_of(e) == ROW]
 
     batch = _pandas_batch(frame)
     params = day_parameters(day)
 
-    runnable_schema = [e for e in schema_exps if _columns(e) <= present]
+    runnable_schema = [e for e in schema_exps if columns_of(e) <= present]
     schema_results = _run(batch, suite, runnable_schema, params, _SCHEMA_RESULT_FORMAT)
     # Columns a row rule cannot be judged on: missing, or not of the contract type.
-    unusable = {c for e in schema_exps if _columns(e) for c in _columns(e) if c not in present}
+    unusable = {c for e in schema_exps if columns_of(e) for c in columns_of(e) if c not in present}
     for exp in runnable_schema:
-        result = schema_results[_rule(exp)]
+        result = schema_results[rule_of(exp)]
         if exp.get("kwargs", {}).get("column") and not (result.success and not _raised(result)):
             unusable.add(exp["kwargs"]["column"])
 
-    runnable_rows = [e for e in row_exps if _columns(e) <= present and not (_columns(e) & unusable)]
+    runnable_rows = [e for e in row_exps if columns_of(e) <= present and not (columns_of(e) & unusable)]
     row_results = _run(batch, suite, runnable_rows, params, _ROW_RESULT_FORMAT)
 
     import numpy as np
@@ -213,9 +142,9 @@ def validate_table(
     failing = np.zeros(len(frame), dtype=bool)
     outcomes: list[RuleOutcome] = []
     for exp in expectations:
-        rule, kind = _rule(exp), _kind(exp)
+        rule, kind = rule_of(exp), kind_of(exp)
         result = (schema_results if kind == SCHEMA else row_results).get(rule)
-        column = (exp.get("meta") or {}).get("column", exp.get("kwargs", {}).get("column"))
+        column = column_of(exp)
         if result is None or _raised(result):
             if result is not None:
                 logger.warning(
@@ -226,8 +155,14 @@ def validate_table(
             outcomes.append(RuleOutcome(rule, column, exp["type"], False, 0, kind, evaluated=False))
             continue
         unexpected = 0
+        counts: dict[str, Any] = {"observed": result.result.get("observed_value")}
         if kind == ROW:
             unexpected = int(result.result.get("unexpected_count") or 0)
+            missing = result.result.get("missing_count")
+            counts = {
+                "element_count": int(result.result.get("element_count") or 0),
+                "missing_count": None if missing is None else int(missing),
+            }
             if unexpected:
                 index = result.result.get("unexpected_index_list")
                 if index is None or len(index) != unexpected:
@@ -236,7 +171,9 @@ def validate_table(
                         f"positions for rule {rule} with unexpected_count {unexpected}"
                     )
                 failing[np.asarray(index, dtype=np.int64)] = True
-        outcomes.append(RuleOutcome(rule, column, exp["type"], bool(result.success), unexpected, kind))
+        outcomes.append(
+            RuleOutcome(rule, column, exp["type"], bool(result.success), unexpected, kind, **counts)
+        )
 
     return SuiteReport(
         suite=suite.get("name", SUITE_NAME),
@@ -245,25 +182,6 @@ def validate_table(
         schema_ok=all(o.success for o in outcomes if o.kind == SCHEMA),
         rules=outcomes,
     )
-
-
-def _kind(expectation: dict) -> str:
-    kind = (expectation.get("meta") or {}).get("kind")
-    if kind:
-        return kind
-    return SCHEMA if expectation.get("type") in _SCHEMA_TYPES else ROW
-
-
-def _rule(expectation: dict) -> str:
-    return expectation["meta"]["rule"]
-
-
-def _columns(expectation: dict) -> set[str]:
-    """The columns an expectation reads (none for a table-level one)."""
-    kwargs = expectation.get("kwargs", {})
-    names = [kwargs.get(key) for key in ("column", "column_A", "column_B")]
-    names += list(kwargs.get("column_list") or [])
-    return {n for n in names if isinstance(n, str)}
 
 
 def _raised(result: Any) -> bool:

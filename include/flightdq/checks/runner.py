@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TextIO
 
 from flightdq.backends.base import Backend
 from flightdq.backends.registry import get_backend
@@ -62,20 +63,30 @@ def run_checks(
     run_id: str | None = None,
     record: bool = True,
     raise_errors: bool = False,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> list[CheckResult]:
     """Run `checks` on `days` as they stood at `as_of`; keep the results in the check history.
 
     A check that raises becomes an `error` result for its days (or, with `raise_errors`, the
-    exception propagates: Airflow then retries the task).
+    exception propagates: Airflow then retries the task). `progress(check, done, total)` is told
+    before each check starts and once all are done (check "").
     """
     checks, datasets = list(checks), list(datasets)
     validate_request(days, as_of, checks, datasets)
     settings = settings or Settings.from_env()
     backend = backend or get_backend(settings)
     run_id = run_id or f"cli__{utcnow():%Y%m%dT%H%M%S}__{uuid.uuid4().hex[:8]}"
-    ctx = CheckContext(backend=backend, days=sorted(days), as_of=as_of, policy=settings.policy)
+    ctx = CheckContext(
+        backend=backend,
+        days=sorted(days),
+        as_of=as_of,
+        policy=settings.policy,
+        run_id=run_id if record else None,
+    )
     results: list[CheckResult] = []
-    for check in checks:
+    for done, check in enumerate(checks):
+        if progress is not None:
+            progress(check, done, len(checks))
         found = CHECK_RUNNERS[check](ctx) if raise_errors else _run_confined(check, ctx, settings)
         found = [r for r in found if r.dataset in datasets]
         queries, backend.query_log[:] = list(backend.query_log), []
@@ -84,6 +95,8 @@ def run_checks(
         if record:
             record_results(backend, run_id, check, found, as_of=as_of)
         results.extend(found)
+    if progress is not None:
+        progress("", len(checks), len(checks))
     return results
 
 
@@ -105,7 +118,7 @@ def _run_confined(check: str, ctx: CheckContext, settings: Settings) -> list[Che
     results: list[CheckResult] = []
     failed: dict[date, Exception] = {}
     for day in ctx.days:
-        one_day = CheckContext(backend=ctx.backend, days=[day], as_of=ctx.as_of, policy=ctx.policy)
+        one_day = replace(ctx, days=[day], _memo={})
         try:
             results.extend(CHECK_RUNNERS[check](one_day))
         except Exception as exc:
@@ -155,6 +168,20 @@ def error_results(
         for day in days
         for dataset in _DATASETS_OF[check]
     ]
+
+
+def terminal_progress(stream: TextIO, days: int, *, more_than: int = 3) -> Callable | None:
+    """A `progress` callback that keeps one line on `stream` up to date (which check, how many are
+    done) for a range of more than `more_than` days; None when `stream` is not a terminal."""
+    if days <= more_than or not stream.isatty():
+        return None
+
+    def show(check: str, done: int, total: int) -> None:
+        line = f"flightdq: {days} days: {check} ({done}/{total} checks done)" if check else ""
+        stream.write("\r\033[K" + line)  # back to the line's start, clear it
+        stream.flush()
+
+    return show
 
 
 def record_results(

@@ -19,6 +19,9 @@ from flightdq.core.results import Severity
 DEFAULT_LAKE = Path("lake")
 DEFAULT_POLICY = Path(__file__).with_name("policy.yaml")
 BACKENDS = ("local", "aws")
+SCHEMA_ENGINES = ("sql", "gx")  # schema_validity.engine: the suite compiled to SQL, or GX on pandas
+# Policy keys whose value is one of a few words.
+CHOICES: dict[str, tuple[str, ...]] = {"schema_validity.engine": SCHEMA_ENGINES}
 
 
 class ConfigError(InputError):
@@ -75,6 +78,7 @@ class SchemaPolicy:
     row_severe_ratio: float = _bounded(0.05, 0, 1)
     row_severe_severity: Severity = Severity.P1
     worst_rules_reported: int = _bounded(5, 1, 100)
+    engine: str = "sql"  # one of SCHEMA_ENGINES
 
 
 @dataclass(frozen=True)
@@ -170,6 +174,10 @@ def _coerce(key: str, value: Any, spec: Field) -> Any:
             raise ConfigError(f"policy key {key}: {echo(value)} is not a severity P0..P3") from None
     if isinstance(default, tuple):
         return _steps(key, value)
+    if isinstance(default, str) and key in CHOICES:
+        if value not in CHOICES[key]:
+            raise ConfigError(f"policy key {key}: {echo(value)} is not one of {', '.join(CHOICES[key])}")
+        return value
     if isinstance(default, bool):
         if not isinstance(value, bool):
             raise ConfigError(f"policy key {key}: {echo(value)} is not true or false")

@@ -3,8 +3,10 @@
 Keys (in a folder of the local lake, or under an S3 prefix on AWS: see `flightdq.storage.blobstore`):
 `flightdq-history/checks/dt=YYYY-MM-DD/<run>__<check>.json`, one JSON list of result records per
 task of a run and day; `flightdq-history/remediations/dt=YYYY-MM-DD/<run>.json`, how each day of a
-remediation run ended. A record carries the run id and the moment it was checked, so the latest
-verdict on a (dataset, day, check) is the one with the newest `checked_at`.
+remediation run ended; `flightdq-history/gx-results/dt=YYYY-MM-DD/<run>.json`, schema validity's
+outcome for the day in Great Expectations' validation-result shape. A record carries the run id
+and the moment it was checked, so the latest verdict on a (dataset, day, check) is the one with the
+newest `checked_at`.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class HistoryStore:
         self.blobs = blobs
         self.checks = f"{HISTORY_ROOT}/checks"
         self.remediations = f"{HISTORY_ROOT}/remediations"
+        self.gx_results = f"{HISTORY_ROOT}/gx-results"
 
     def write(self, run_id: str, check: str, records: Iterable[dict[str, Any]]) -> list[str]:
         written = self._write_by_day(self.checks, f"{safe_name(run_id)}__{check}.json", records)
@@ -43,6 +46,12 @@ class HistoryStore:
     def write_remediation(self, run_id: str, records: Iterable[dict[str, Any]]) -> list[str]:
         """How each day of a remediation run ended (the incident timeline reads these)."""
         return self._write_by_day(self.remediations, f"{safe_name(run_id)}.json", records)
+
+    def write_gx_result(self, run_id: str, dt: str, document: dict[str, Any]) -> str:
+        """One day's schema-validity outcome as a GX validation result; returns where it is."""
+        key = f"{self.gx_results}/dt={dt}/{safe_name(run_id)}.json"
+        self.blobs.put(key, json.dumps(document, indent=1, default=str).encode())
+        return self.blobs.location(key)
 
     def read_remediations(self, days: Iterable[date | str]) -> list[dict[str, Any]]:
         """How each day of each remediation run ended, each record with `run_key`: the file name it

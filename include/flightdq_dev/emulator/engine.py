@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from flightdq.backends.local.backend import NAN_SAFE_SETTING
 from flightdq.core.layout import is_data_file
 from flightdq_dev.emulator.common import QueryFailed
 from flightdq_dev.emulator.pruning import partition_predicate, referenced_columns
@@ -50,6 +51,7 @@ def execute_on_duckdb(emulator: AwsEmulator, record: QueryRecord) -> None:
     connection = duckdb.connect(":memory:", config={"threads": 2, "temp_directory": spill_directory()})
     try:
         connection.execute("SET TimeZone = 'UTC'")
+        connection.execute(NAN_SAFE_SETTING)  # as the embedded engine: NaN in Parquet doubles judged right
         referenced = referenced_columns(tree)
         for (database, name), references in tables.items():
             view = _table_view(emulator, record, database, name, references, referenced)

@@ -12,9 +12,12 @@
 - `glue_job`: runs of the Glue job (start or attach, wait);
 - `diagnosis`: the ingestion Lambda's metrics, ERROR classes and state (`upstream_diagnosis`).
 
-**Great Expectations** validates the partition's rows read from its Parquet objects on S3 (pandas
-datasource, same suite as locally): GX 1.x has no regex expectations on Athena (four of the suite's
-row rules are regexes), and "seen working, not guaranteed" is not good enough for a check.
+**Schema validity** runs the suite compiled to SQL on Athena (one statement per checked range;
+`flightdq.checks.suite_sql`), with the columns checked against the Glue table and partitions
+(`catalog_columns`) and the Parquet footers of the checked partitions (ranged GETs: never whole
+objects). GX's own Athena support cannot do it (GX 1.x has no regex expectations on Athena, and
+"seen working, not guaranteed" is not good enough for a check). Only the `gx` engine
+(`schema_validity.engine: gx`) downloads partitions to validate their rows with GX on pandas.
 
 Constructing an `AwsBackend` makes no AWS call and reads no connection: clients are made on first use.
 This package imports neither Airflow nor boto3 at import time. The Glue job shares only the plain
@@ -24,7 +27,7 @@ boto3 helpers in `flightdq.etl` (`s3_io`, `glue_catalog`), never this package.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -76,7 +79,13 @@ class AwsBackend:
 
     # --- engine: Athena -----------------------------------------------------------------------------
     def run_sql(
-        self, sql: str, *, label: str = "adhoc", dt_range: tuple[str, str] | None = None
+        self,
+        sql: str,
+        *,
+        label: str = "adhoc",
+        dt_range: tuple[str, str] | None = None,
+        dts: Collection[str] | None = None,
+        by_partition: bool = False,
     ) -> list[dict[str, Any]]:
         return self._athena.run_sql(sql, label=label)  # Athena prunes on the statement's `dt` filter
 
@@ -87,6 +96,11 @@ class AwsBackend:
     def fix_partition_locations(self, start: date | None = None, end: date | None = None) -> list[str]:
         """Nothing to fix: Glue partitions point at absolute S3 locations, which do not move."""
         return []
+
+    def catalog_columns(self, start: date, end: date) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+        """The Glue table's columns (name -> type, partition keys left out) and each registered
+        partition's within [start, end]: what Athena reads the files as."""
+        return self._catalog.columns(start, end)
 
     def register_partitions(self, dts: Iterable[str]) -> list[str]:
         return self._catalog.register_partitions(dts)
@@ -102,6 +116,11 @@ class AwsBackend:
 
     def partition_file_schemas(self, day: date) -> dict[str, pa.Schema]:
         return self._storage.partition_file_schemas(day)
+
+    def partition_file_columns(
+        self, day: date, *, unreadable: dict[str, str] | None = None
+    ) -> dict[str, dict[str, str]]:
+        return self._storage.partition_file_columns(day, unreadable=unreadable)
 
     def raw_snapshot_times(self, start: date, end: date) -> dict[str, dict[int, list[int]]]:
         return self._storage.raw_snapshot_times(start, end)

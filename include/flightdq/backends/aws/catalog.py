@@ -37,6 +37,32 @@ class GlueCatalog:
             ) from exc
         return {v[0] for v in values if v}
 
+    def columns(self, start: date, end: date) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+        """The table's columns (partition keys left out) and each registered partition's within
+        [start, end], name -> Glue type: one GetTable and the GetPartitions pages."""
+        from botocore.exceptions import ClientError
+
+        glue = self._clients.client("glue_catalog")
+        expression = f"{PARTITION_KEY} BETWEEN '{partition_day(start)}' AND '{partition_day(end)}'"
+        try:
+            table = glue.get_table(DatabaseName=GLUE_DATABASE, Name=PROCESSED_TABLE)["Table"]
+            pages = glue.get_paginator("get_partitions").paginate(
+                DatabaseName=GLUE_DATABASE, TableName=PROCESSED_TABLE, Expression=expression
+            )
+            partitions = [p for page in pages for p in page.get("Partitions") or []]
+        except ClientError as exc:
+            raise BackendError(
+                f"reading the columns of {GLUE_DATABASE}.{PROCESSED_TABLE} ({expression}) failed: "
+                f"{error_code(exc)}: {error_message(exc)}"
+            ) from exc
+
+        def named(descriptor: dict[str, Any]) -> dict[str, str]:
+            return {c["Name"]: c["Type"] for c in descriptor.get("Columns") or []}
+
+        return named(table.get("StorageDescriptor") or {}), {
+            p["Values"][0]: named(p.get("StorageDescriptor") or {}) for p in partitions if p.get("Values")
+        }
+
     def register_partitions(self, dts: Iterable[str]) -> list[str]:
         wanted = sorted({partition_day(dt) for dt in dts})
         if not wanted:

@@ -11,18 +11,22 @@ import io
 import time
 from collections.abc import Callable
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flightdq.backends.aws.clients import partition_day
 from flightdq.backends.base import BackendError
-from flightdq.core import layout
+from flightdq.core import layout, parquet_types
 from flightdq.core.arrow import unify_by_name
 from flightdq.core.contract import PROCESSED_BUCKET, PROCESSED_PREFIX, RAW_BUCKET
+from flightdq.core.errors import describe_error
 from flightdq.core.layout import is_data_file
 from flightdq.etl.s3_io import S3RangeReader, error_code, list_objects
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    import pyarrow.parquet as pq
+
+T = TypeVar("T")
 
 DEFAULT_HISTORY_URI = f"s3://{PROCESSED_BUCKET}/"
 HISTORY_URI_ENV = "FLIGHTDQ_HISTORY_URI"
@@ -81,14 +85,35 @@ class S3Lake:
         return concat_by_name(tables, f"processed partition dt={day}")
 
     def partition_file_schemas(self, day: date) -> dict[str, pa.Schema]:
+        """Each file's arrow schema from its footer, read with ranged GETs (never the whole object)."""
+        return self._footers(day, None, lambda footer: footer.schema_arrow)
+
+    def partition_file_columns(
+        self, day: date, *, unreadable: dict[str, str] | None = None
+    ) -> dict[str, dict[str, str]]:
+        """file -> column -> Parquet type (`core.parquet_types` spelling), from each file's footer,
+        read with ranged GETs (never the whole object)."""
+        return self._footers(day, unreadable, parquet_columns)
+
+    def _footers(
+        self, day: date, unreadable: dict[str, str] | None, read: Callable[[pq.ParquetFile], T]
+    ) -> dict[str, T]:
+        """`read` of each data file's footer (pyarrow's ParquetFile over ranged GETs: the footer's
+        length, then the footer). A file that is not Parquet raises, or is named in `unreadable`."""
         import pyarrow.parquet as pq
 
         s3 = self._s3()
-        schemas = {}
+        found = {}
         for obj in self._partition_objects(day):
-            with S3RangeReader(s3, PROCESSED_BUCKET, obj["Key"], obj["Size"]) as handle:
-                schemas[f"s3://{PROCESSED_BUCKET}/{obj['Key']}"] = pq.ParquetFile(handle).schema_arrow
-        return schemas
+            name = f"s3://{PROCESSED_BUCKET}/{obj['Key']}"
+            try:
+                with S3RangeReader(s3, PROCESSED_BUCKET, obj["Key"], obj["Size"]) as handle:
+                    found[name] = read(pq.ParquetFile(handle))
+            except Exception as exc:  # pyarrow raises several types for an object that is not Parquet
+                if unreadable is None or not _is_arrow_error(exc):
+                    raise
+                unreadable[name] = describe_error(exc)
+        return found
 
     def read_raw_snapshot(self, day: date, hour: int, unix: int) -> bytes | None:
         from botocore.exceptions import ClientError
@@ -118,6 +143,30 @@ class S3Lake:
                     hours.setdefault(int(match["hour"]), []).append(int(match["unix"]))
             result[str(day)] = {h: sorted(times) for h, times in sorted(hours.items())}
         return result
+
+
+def parquet_columns(footer: pq.ParquetFile) -> dict[str, str]:
+    """A footer's top-level columns -> Parquet type (`core.parquet_types` spelling)."""
+    import json
+
+    import pyarrow as pa
+
+    groups = {pa.types.is_list: "LIST", pa.types.is_large_list: "LIST", pa.types.is_map: "MAP"}
+    top_level = []
+    for field in footer.schema_arrow:
+        nested = pa.types.is_nested(field.type)
+        kind = next((k for test, k in groups.items() if test(field.type)), "")
+        top_level.append((field.name, kind if nested else None))
+    columns = [footer.schema.column(i) for i in range(len(footer.schema))]
+    leaves = {c.path: (c.physical_type, json.loads(c.logical_type.to_json())) for c in columns}
+    return parquet_types.from_pyarrow(top_level, leaves)
+
+
+def _is_arrow_error(exc: Exception) -> bool:
+    """A file that is not (valid) Parquet, as opposed to S3 failing us (which must propagate)."""
+    import pyarrow as pa
+
+    return isinstance(exc, pa.ArrowException | OSError) and not hasattr(exc, "response")
 
 
 def concat_by_name(tables: list[pa.Table], what: str) -> pa.Table:

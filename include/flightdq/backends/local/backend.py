@@ -2,7 +2,9 @@
 reading the Parquet files in place.
 
 The engine sees only registered partitions, as Athena does: the `flightdata_processed` view is made
-from the catalog's partitions that have files, with `dt` taken from the path as a string.
+from the catalog's partitions that have files, with `dt` taken from the path as a string. A
+statement that computes per partition (`run_sql(by_partition=True)`: every check's) runs on one
+partition's files at a time, two at once, so a 90-day range takes no more memory than a day.
 
 The lake root is checked once, when the backend is made (`check_lake_root`): a path that does not
 exist, is not a folder, cannot be read, or (unless the backend is read-only) cannot be written is an
@@ -17,14 +19,14 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flightdq.backends.base import BackendError, EtlRun
 from flightdq.backends.local.catalog import LocalCatalog, owner_alive
-from flightdq.core import layout
+from flightdq.core import layout, parquet_types
 from flightdq.core.arrow import unify_by_name
 from flightdq.core.config import ConfigError
 from flightdq.core.contract import (
@@ -47,6 +49,13 @@ if TYPE_CHECKING:
     from flightdq.core.config import Settings
 
 ENGINE_MEMORY_LIMIT = "1GB"
+# DuckDB 2.0 trusts a Parquet double column's min/max to say whether it holds NaN, but writers leave
+# NaN out of them (the Parquet spec says so): with statistics propagation on, `isnan(x)` is false and
+# `x > 90` true for a NaN that pyarrow wrote (duckdb/duckdb#25521, open). Schema validity's rules
+# treat NaN as missing, as GX does: they need the true answer.
+NAN_SAFE_SETTING = "SET disabled_optimizers = 'statistics_propagation'"
+PARTITION_WORKERS = 2  # partitions a per-partition statement runs on at once (`run_sql(by_partition=)`)
+_FOOTER_SQL = "SELECT name, type, converted_type, logical_type, num_children FROM parquet_schema($1)"
 _DUCKDB_TYPES = {"string": "VARCHAR", "timestamp": "TIMESTAMPTZ", "bigint": "BIGINT", "double": "DOUBLE"}
 
 
@@ -79,6 +88,13 @@ def check_lake_root(path: Path, *, writable: bool) -> Path:
             "`flightdq validate --no-record` checks without writing"
         )
     return path
+
+
+def _fetch(conn: duckdb.DuckDBPyConnection, sql: str, view: str) -> list[dict[str, Any]]:
+    conn.execute(f"CREATE OR REPLACE TEMP VIEW {PROCESSED_TABLE} AS {view}")
+    cursor = conn.execute(sql)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 class LocalBackend:
@@ -118,18 +134,23 @@ class LocalBackend:
                 },
             )
             self._conn.execute("SET TimeZone = 'UTC'")  # after connect: icu loads with the connection
+            self._conn.execute(NAN_SAFE_SETTING)
         return self._conn
 
-    def _processed_view_sql(self, dt_range: tuple[str, str]) -> str:
-        """The processed table as the engine sees it for one query: the registered partitions within
-        `dt_range` only (as Athena prunes on `dt`), their data files only (Athena skips names that
-        start with `_` or `.`)."""
+    def _partition_files(self, dt_range: tuple[str, str], dts: Collection[str] | None) -> list[list[str]]:
+        """The data files of each partition a query may read, in `dt` order: the registered ones
+        within `dt_range` (and among `dts`, when given), as Athena prunes on `dt`; data files only
+        (Athena skips names that start with `_` or `.`)."""
         start, end = dt_range
-        files = [
-            str(path)
+        return [
+            [str(path) for path in data_files(self.lake_path(location))]
             for dt, location in sorted(self.catalog.registered(PROCESSED_TABLE, start, end).items())
-            for path in data_files(self.lake_path(location))
+            if dts is None or dt in dts
         ]
+
+    @staticmethod
+    def _view_sql(files: list[str]) -> str:
+        """The processed table as the engine sees it for one query: these files, `dt` from the path."""
         if not files:
             columns = ", ".join(
                 f"CAST(NULL AS {_DUCKDB_TYPES[c.sql_type]}) AS {c.name}" for c in PROCESSED_COLUMNS
@@ -141,16 +162,24 @@ class LocalBackend:
             f"hive_types = {{'{PARTITION_KEY}': VARCHAR}})"
         )
 
-    def run_sql(self, sql: str, *, label: str = "adhoc", dt_range: tuple[str, str]) -> list[dict[str, Any]]:
+    def run_sql(
+        self,
+        sql: str,
+        *,
+        label: str = "adhoc",
+        dt_range: tuple[str, str],
+        dts: Collection[str] | None = None,
+        by_partition: bool = False,
+    ) -> list[dict[str, Any]]:
         with self._lock:
             conn = self._connection()
             try:
-                view = self._processed_view_sql(dt_range)
-                conn.execute(f"CREATE OR REPLACE TEMP VIEW {PROCESSED_TABLE} AS {view}")
                 started = time.perf_counter()
-                cursor = conn.execute(sql)
-                names = [d[0] for d in cursor.description]
-                rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+                partitions = [files for files in self._partition_files(dt_range, dts) if files]
+                if by_partition and len(partitions) > 1:
+                    rows = self._run_by_partition(conn, sql, partitions)
+                else:
+                    rows = _fetch(conn, sql, self._view_sql([f for files in partitions for f in files]))
                 elapsed = round(time.perf_counter() - started, 3)
                 self.query_log.append({"template": label, "engine": "duckdb", "seconds": elapsed})
                 return rows
@@ -158,6 +187,29 @@ class LocalBackend:
                 raise BackendError(
                     f"query {label} failed on the embedded engine: {describe_error(exc)}"
                 ) from exc
+
+    def _run_by_partition(
+        self, conn: duckdb.DuckDBPyConnection, sql: str, partitions: list[list[str]]
+    ) -> list[dict[str, Any]]:
+        """The statement on each partition alone, `PARTITION_WORKERS` at a time (each on its own
+        cursor), the rows in partition order: the engine holds a few days' working state, never the
+        range's (one day's distinct flight_ids, not ninety days' of them)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        workers = min(PARTITION_WORKERS, len(partitions))
+
+        def work(indexes: range) -> list[tuple[int, list[dict[str, Any]]]]:
+            cursor = conn.cursor()
+            try:
+                cursor.execute("SET TimeZone = 'UTC'")
+                return [(i, _fetch(cursor, sql, self._view_sql(partitions[i]))) for i in indexes]
+            finally:
+                cursor.close()
+
+        chunks = [range(first, len(partitions), workers) for first in range(workers)]
+        with ThreadPoolExecutor(workers, thread_name_prefix="flightdq-partitions") as pool:
+            found = dict(pair for chunk in pool.map(work, chunks) for pair in chunk)
+        return [row for i in range(len(partitions)) for row in found[i]]
 
     # --- catalog ------------------------------------------------------------------------------
     def registered_partitions(self, start: date, end: date) -> set[str]:
@@ -275,6 +327,26 @@ class LocalBackend:
             if path.is_file():
                 return path.read_bytes()
         return None
+
+    def partition_file_columns(
+        self, day: date, *, unreadable: dict[str, str] | None = None
+    ) -> dict[str, dict[str, str]]:
+        """file -> column -> Parquet type (`core.parquet_types` spelling), from each file's footer,
+        read by DuckDB's `parquet_schema()` (no pyarrow import on the hot path)."""
+        found: dict[str, dict[str, str]] = {}
+        with self._lock:
+            conn = self._connection()
+            for path in data_files(self.partition_folder(day)):
+                name = str(path.relative_to(self.lake))
+                try:
+                    rows = conn.execute(_FOOTER_SQL, [str(path)]).fetchall()
+                except Exception as exc:  # duckdb raises several types for a file that is not Parquet
+                    if unreadable is None:
+                        raise BackendError(f"footer of {name}: {describe_error(exc)}") from exc
+                    unreadable[name] = describe_error(exc)
+                    continue
+                found[name] = parquet_types.from_duckdb(rows)
+        return found
 
     def raw_snapshot_times(self, start: date, end: date) -> dict[str, dict[int, list[int]]]:
         from flightdq.core.dates import iter_days
