@@ -30,7 +30,7 @@ from flightdq.core.parquet_types import CONTRACT_TYPES
 if TYPE_CHECKING:
     from flightdq.checks.context import CheckContext
 
-THREADS = 8  # footers (and records) read or written at once: S3 round trips overlap
+THREADS = 8  # footers read (and GX-shaped results written) at once: S3 round trips overlap
 CATALOG_TABLE = f"glue:{GLUE_DATABASE}.{PROCESSED_TABLE}"
 T = TypeVar("T")
 R = TypeVar("R")
@@ -98,7 +98,7 @@ def in_parallel(function: Callable[[T], R], items: Iterable[T]) -> list[R]:
     items = list(items)
     if len(items) <= 1:
         return [function(item) for item in items]
-    with ThreadPoolExecutor(min(THREADS, len(items)), thread_name_prefix="flightdq-footers") as pool:
+    with ThreadPoolExecutor(min(THREADS, len(items)), thread_name_prefix="flightdq-io") as pool:
         return list(pool.map(function, items))
 
 

@@ -48,7 +48,7 @@ from flightdq.checks.suite_sql import CompiledRule
 from flightdq.core.contract import PARTITION_PRESENCE, PROCESSED_DATASET, SCHEMA_VALIDITY
 from flightdq.core.results import CheckResult, Severity, Status
 
-SQL, GX = "sql", "gx"
+GX = "gx"  # policy schema_validity.engine; anything else is "sql", the default
 SCHEMA_CHANGE, UNREADABLE_FILES = "schema_change", "unreadable_files"
 
 
