@@ -430,3 +430,15 @@ def test_an_expectation_gx_cannot_evaluate_is_reported_failed_not_raised(
     assert report.failing_rows == 1
     assert "callsign_between" in caplog.text
     assert "bad one" not in caplog.text
+
+
+def test_great_expectations_chatter_stays_out_of_task_logs():
+    import logging
+
+    from flightdq.checks.gx_validation import _import_gx
+
+    _import_gx()
+    assert logging.getLogger("great_expectations._docs_decorators").getEffectiveLevel() >= logging.WARNING
+    assert (
+        logging.getLogger("great_expectations.expectations.registry").getEffectiveLevel() >= logging.WARNING
+    )

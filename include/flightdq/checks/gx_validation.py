@@ -70,6 +70,15 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+# Libraries that log registration chatter and progress at INFO/DEBUG: task logs and the CLI keep only
+# their warnings, so a log starts with the table that matters.
+NOISY_LOGGERS = ("great_expectations", "great_expectations.expectations.registry", "altair", "numexpr")
+
+
+def quiet_libraries() -> None:
+    for name in NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
 # What GX returns per row rule: failing row positions, counts, never the failing values.
 _ROW_RESULT_FORMAT = {
     "result_format": "COMPLETE",
@@ -194,6 +203,7 @@ def _raised(result: Any) -> bool:
 def _import_gx() -> Any:
     # GX must not phone home: analytics off before the first import reads the environment.
     os.environ["GX_ANALYTICS_ENABLED"] = "False"
+    quiet_libraries()
     import great_expectations as gx
 
     return gx
