@@ -288,3 +288,32 @@ def test_a_drop_that_raw_data_shows_too_gets_no_etl_run_and_its_incident_says_up
     assert incident.check == "record_count_drift"
     notes = [e.detail for e in incident.timeline if e.event == "note"]
     assert any("upstream" in n and "not available locally" in n for n in notes), notes
+
+
+def test_a_callsign_planted_in_a_raw_field_appears_in_no_record_the_product_writes(small_lake):
+    """The engine quotes the value it chokes on; nothing flightdq stores or sends may."""
+    import gzip
+
+    backend = small_lake
+    raw_day = backend.raw_root / f"year={END:%Y}/month={END:%m}/day={END:%d}"
+    path = sorted(raw_day.rglob("states_*"))[10]
+    gz = path.name.endswith(".gz")
+    body = json.loads(gzip.decompress(path.read_bytes()) if gz else path.read_bytes())
+    body["states"][0][6] = CALLSIGN  # latitude: a string where a number belongs
+    data = json.dumps(body).encode()
+    path.write_bytes(gzip.compress(data) if gz else data)
+    for parquet in backend.partition_folder(END).glob("*.parquet"):
+        parquet.unlink()
+
+    (ended,) = remediate(backend, [END], AS_OF, dry_run=False, run_id="leak")
+    assert ended.outcome is Outcome.STILL_FAILING and "ConversionException" in ended.message
+    written = [
+        p
+        for p in backend.lake.rglob("*")
+        if p.is_file()
+        and "flightdata-raw" not in p.parts
+        and p.suffix in (".json", ".jsonl", ".md", ".sqlite")
+    ]
+    assert any("flightdq-incidents" in p.parts for p in written)  # the timeline, alerts and review exist
+    leaked = [p for p in written if CALLSIGN.encode() in p.read_bytes()]
+    assert leaked == []
