@@ -154,5 +154,21 @@ def backend(settings):
     return LocalBackend(settings)
 
 
+SMALL_LAKE_END = date(2026, 11, 25)
+
+
+@pytest.fixture
+def small_lake(tmp_path, monkeypatch):
+    """Three healthy generated small days ending SMALL_LAKE_END; faults are made by each test."""
+    from flightdq.backends.local.backend import LocalBackend
+    from flightdq.core.config import Settings
+    from flightdq_dev.generator import generate_lake
+
+    root = tmp_path / "lake"
+    generate_lake(root, end=SMALL_LAKE_END, days=3, seed=11, size="small")
+    monkeypatch.setenv("FLIGHTDQ_LAKE", str(root))
+    return LocalBackend(Settings.from_env())
+
+
 def end_of(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=UTC)

@@ -9,26 +9,14 @@ from datetime import UTC, date, datetime, timedelta
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 
 from flightdq.backends.local.backend import LocalBackend
-from flightdq.core.config import Settings
 from flightdq.etl import transform as etl
 from flightdq.recovery.execute import Outcome, remediate
 from flightdq.recovery.plan import Action, plan_days
-from flightdq_dev.generator import generate_lake
 
 END = date(2026, 11, 25)
 AS_OF = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def small_lake(tmp_path, monkeypatch):
-    """Three healthy small days; faults are made by each test."""
-    root = tmp_path / "lake"
-    generate_lake(root, end=END, days=3, seed=11, size="small")
-    monkeypatch.setenv("FLIGHTDQ_LAKE", str(root))
-    return LocalBackend(Settings.from_env())
 
 
 def partition_rows(backend: LocalBackend, day: date) -> list[str]:

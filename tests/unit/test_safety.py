@@ -25,14 +25,6 @@ AS_OF = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
 CALLSIGN = "ZZTOP42"
 
 
-@pytest.fixture
-def small_lake(tmp_path, monkeypatch):
-    root = tmp_path / "lake"
-    generate_lake(root, end=END, days=3, seed=11, size="small")
-    monkeypatch.setenv("FLIGHTDQ_LAKE", str(root))
-    return LocalBackend(Settings.from_env())
-
-
 def verdicts(results, dt) -> dict:
     return {(r.dataset, r.check): (str(r.status), r.severity) for r in results if r.dt == dt}
 
