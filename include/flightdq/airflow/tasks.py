@@ -64,6 +64,12 @@ def resolve_target(
     return {"days": [str(d) for d in days], "as_of": as_of.isoformat()}
 
 
+def _settings_from_env() -> Settings:
+    from flightdq.core.config import Settings  # imported when a task runs, not when a DAG is parsed
+
+    return Settings.from_env()
+
+
 def _days(target: Mapping[str, Any]) -> list[date]:
     return [date.fromisoformat(d) for d in target["days"]]
 
@@ -125,7 +131,7 @@ def record_checks_that_could_not_run(
     from flightdq.backends.registry import get_backend
     from flightdq.checks.runner import record_results, task_failed_results
 
-    settings = settings or Settings.from_env()
+    settings = settings or _settings_from_env()
     backend = get_backend(settings)
     found = []
     for check, error_class in missing.items():
@@ -142,7 +148,7 @@ def plan_run_days(target: Mapping[str, Any], run_id: str, settings: Settings | N
     from flightdq.recovery.evidence import raw_fullness_of
     from flightdq.recovery.plan import plan_from_results, plans_table
 
-    backend = get_backend(settings or Settings.from_env())
+    backend = get_backend(settings or _settings_from_env())
     results = [CheckResult.from_dict(r) for r in backend.history.read_run(run_id, target["days"])]
     days = sorted({date.fromisoformat(r.dt) for r in results if r.failed})
     policy = backend.settings.policy.remediation
@@ -300,7 +306,7 @@ def heartbeat_step(run_id: str, now: datetime, settings: Settings | None = None)
     from flightdq.incidents.manage import manage_incidents
     from flightdq.incidents.notifiers import notifiers_from_env
 
-    settings = settings or Settings.from_env()
+    settings = settings or _settings_from_env()
     backend = get_backend(settings)
     policy = settings.policy.incidents
     result = heartbeat(
