@@ -24,7 +24,7 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip $(UV_PIN) || true
 	@# uv (from PyPI) installs the same pins several times faster than pip; pip does it where uv cannot.
-	if [ -x $(BIN)/uv ] && $(BIN)/uv pip install --python $(BIN)/python --quiet -r requirements.txt -c constraints.txt; \
+	if [ -x $(BIN)/uv ] && $(BIN)/uv pip install --python $(BIN)/python --quiet --compile-bytecode -r requirements.txt -c constraints.txt; \
 	  then $(BIN)/uv pip install --python $(BIN)/python --quiet --no-deps -e . ; \
 	  else $(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt \
 	    && $(BIN)/python -m pip install --quiet --no-deps -e . ; \

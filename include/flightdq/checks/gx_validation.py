@@ -79,6 +79,7 @@ def quiet_libraries() -> None:
     for name in NOISY_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
 
+
 # What GX returns per row rule: failing row positions, counts, never the failing values.
 _ROW_RESULT_FORMAT = {
     "result_format": "COMPLETE",
