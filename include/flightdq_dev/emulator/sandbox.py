@@ -54,16 +54,16 @@ def main(argv: list[str] | None = None) -> int:
         generate_lake(lake, end=end, days=args.days, seed=7, size="small", faults=faults)
 
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Ctrl-C and SIGTERM stop it. SIGINT gets a handler of its own: a process started in the
+    # background by a non-interactive shell inherits SIGINT ignored, and Ctrl-C would do nothing.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     emulator = AwsEmulator(port=args.port)
     try:
         emulator.start()
         report = seed_from_lake(lake, emulator.endpoint) if lake is not None else None
         print(_banner(emulator, report, lake), flush=True)
-        try:
-            while not stop.wait(1.0):
-                pass
-        except KeyboardInterrupt:
+        while not stop.wait(1.0):
             pass
     finally:
         emulator.stop()
