@@ -549,7 +549,7 @@ def test_running_twice_gives_identical_rows_and_flight_ids(tmp_path: Path) -> No
 
     assert replace(first, replaced="") == replace(second, replaced="")
     assert first.replaced.startswith("replaced an unreadable or missing partition")
-    assert second.replaced == "replaced 4 rows in 2 hours with 4 rows in 2 hours"  # audited, not smaller
+    assert second.replaced == "replaced 4 flights in 2 hours with 4 flights in 2 hours"  # audited
     assert first_table.num_rows == 4
     assert first_table.equals(second_table)
     assert first_table.column("flight_id").to_pylist() == second_table.column("flight_id").to_pylist()
@@ -694,7 +694,7 @@ def test_main_prints_the_outcome_as_one_json_line(tmp_path: Path, capsys: pytest
         "raw_objects": 3,
         "raw_states": 5,
         "files": [f"flightdata-processed/flightdata_processed/dt={DAY}/part-00000.parquet"],
-        "replaced": "replaced an unreadable or missing partition with 4 rows in 2 hours",
+        "replaced": "replaced an unreadable or missing partition with 4 flights in 2 hours",
     }
 
 

@@ -309,3 +309,13 @@ def test_a_callsign_planted_in_a_raw_field_appears_in_no_record_the_product_writ
     assert any("flightdq-incidents" in p.parts for p in written)  # the timeline, alerts and review exist
     leaked = [p for p in written if CALLSIGN.encode() in p.read_bytes()]
     assert leaked == []
+
+
+def test_dropping_duplicated_rows_is_no_shrink(small_lake):
+    """A partition with a duplicated flight holds no more flights than its rebuild: not refused."""
+    backend = small_lake
+    path = backend.partition_folder(END) / "part-00000.parquet"
+    table = pq.read_table(path)
+    pq.write_table(pa.concat_tables([table, table.slice(0, 3)]), path)
+    outcome = etl.run_local_etl(backend.lake, END)
+    assert outcome.rows == table.num_rows and not outcome.replaced.startswith("FORCED")

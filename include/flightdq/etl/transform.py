@@ -85,22 +85,26 @@ class ShrinkRefused(EtlError):
 
 @dataclass(frozen=True)
 class Coverage:
-    """How much of its day a partition holds: its rows and the UTC hours its flights start in."""
+    """How much of its day a partition holds: its flights (distinct `flight_id`s, so duplicated rows
+    are no loss when a rebuild drops them) and the UTC hours its flights start in."""
 
     rows: int
     hours: frozenset[int]
 
     def __str__(self) -> str:
-        return f"{self.rows} rows in {len(self.hours)} hours"
+        return f"{self.rows} flights in {len(self.hours)} hours"
 
 
 def coverage(table: pa.Table) -> Coverage:
     import pyarrow.compute as pc
 
+    flights = (
+        len(pc.unique(table.column("flight_id"))) if "flight_id" in table.column_names else table.num_rows
+    )
     if table.num_rows == 0 or "first_seen" not in table.column_names:
-        return Coverage(table.num_rows, frozenset())
+        return Coverage(flights, frozenset())
     hours = pc.unique(pc.hour(table.column("first_seen").drop_null())).to_pylist()
-    return Coverage(table.num_rows, frozenset(int(h) for h in hours))
+    return Coverage(flights, frozenset(int(h) for h in hours))
 
 
 def coverage_of_files(files: Iterable[Any]) -> Coverage | None:
@@ -112,7 +116,8 @@ def coverage_of_files(files: Iterable[Any]) -> Coverage | None:
     parts = []
     try:
         for source in files:
-            parts.append(pq.read_table(source, columns=["first_seen"]))
+            columns = [c for c in ("flight_id", "first_seen") if c in pq.read_schema(source).names]
+            parts.append(pq.read_table(source, columns=columns))
     except (OSError, ValueError, pa.ArrowException):
         return None
     return coverage(pa.concat_tables(parts)) if parts else Coverage(0, frozenset())
