@@ -90,8 +90,9 @@ def main() -> int:
         _airflow("dags", "test", "flightdq_remediation", "-c", json.dumps(conf), log_path=log_path)
         from flightdq.recovery.execute import DayOutcome, Outcome, outcomes_table
 
+        fields = set(DayOutcome.__dataclass_fields__)  # records carry more (dry_run, reasons, run_key)
         ended = [
-            DayOutcome(**(r | {"outcome": Outcome(r["outcome"])}))
+            DayOutcome(**({k: v for k, v in r.items() if k in fields} | {"outcome": Outcome(r["outcome"])}))
             for r in get_backend(settings).history.read_remediations(conf["days"])
         ]
         print(outcomes_table(ended))
