@@ -130,8 +130,13 @@ def flightdq_remediation() -> None:
     @task(max_active_tis_per_dag=MAX_PARALLEL_ETL, retry_delay=timedelta(minutes=1))
     def repair_day(day_plan: dict) -> dict:
         from flightdq.airflow.tasks import repair_planned_day
+        from flightdq.recovery.execute import RepairRefused
 
-        return repair_planned_day(day_plan, force=get_current_context()["params"].get("force", False))
+        force = get_current_context()["params"].get("force", False)
+        try:
+            return repair_planned_day(day_plan, force=force)
+        except RepairRefused as exc:  # a refusal is an answer, not a glitch: do not retry
+            raise AirflowFailException(str(exc)) from None
 
     # Runs when the repairs are done: failed ones included, and none at all (a dry run, or days no
     # ETL run can help: a map of zero repairs is skipped, and Airflow then never runs a downstream

@@ -92,6 +92,9 @@ def test_a_rebuild_that_would_shrink_the_partition_is_refused_unless_forced(smal
     with pytest.raises(etl.ShrinkRefused, match="refused: the rebuilt partition"):
         etl.run_local_etl(backend.lake, END)
     assert partition.read_bytes() == before  # byte for byte
+    run = backend.run_etl(END)  # through the job registry: a refusal, not a failure to retry
+    assert run.state == "REFUSED" and "refused" in run.error
+    assert partition.read_bytes() == before
 
     forced = etl.run_local_etl(backend.lake, END, force=True)
     assert forced.replaced.startswith("FORCED: replaced")

@@ -26,6 +26,10 @@ from flightdq.recovery.plan import REPAIR_ACTIONS, Action, DayPlan, plan_days
 log = logging.getLogger(__name__)
 
 
+class RepairRefused(BackendError):
+    """The ETL refused to replace the partition with a smaller one: retrying cannot change that."""
+
+
 class Outcome(StrEnum):
     NOTHING_TO_DO = "nothing_to_do"
     PLANNED = "planned"  # dry run: nothing was changed
@@ -69,6 +73,8 @@ def repair_day(backend: Backend, plan: DayPlan, *, force: bool = False) -> dict[
     if plan.action is not Action.REBUILD:
         raise InputError(f"day {plan.dt} is planned as {plan.action}, which is not a repair")
     run = backend.run_etl(day, force=force)
+    if run.state == "REFUSED":  # the job kept the old partition: the same input gives the same answer
+        raise RepairRefused(f"ETL run {run.run_id} for {plan.dt}: {run.error}")
     if not run.succeeded:
         raise BackendError(
             f"ETL run {run.run_id} for {plan.dt} ended {run.state}: {run.error or 'no reason given'}"

@@ -256,8 +256,9 @@ class LocalBackend:
             outcome = etl.run_local_etl(self.lake, day, force=force)
         except Exception as exc:
             error = str(exc) if isinstance(exc, etl.EtlError) else describe_error(exc)
-            self.catalog.finish_etl_run(run_id, "FAILED", error=error[:1000])
-            return EtlRun(run_id, str(day), "FAILED", error=error)
+            state = "REFUSED" if isinstance(exc, etl.ShrinkRefused) else "FAILED"
+            self.catalog.finish_etl_run(run_id, state, error=error[:1000])
+            return EtlRun(run_id, str(day), state, error=error)
         self.catalog.finish_etl_run(run_id, "SUCCEEDED", rows=outcome.rows)
         return EtlRun(run_id, str(day), "SUCCEEDED", rows=outcome.rows)
 
