@@ -1,0 +1,16 @@
+"""The Airflow assets flightdq produces. A rebuilt or registered partition of `flightdata_processed`
+is an event of `FLIGHTDATA_PROCESSED`, with the day in the event's extra (`{"dt": "YYYY-MM-DD"}`),
+so the daily checks can re-check a repaired day as soon as it lands."""
+
+from __future__ import annotations
+
+from airflow.sdk import Asset
+
+from flightdq.core.contract import PROCESSED_BUCKET, PROCESSED_PREFIX, PROCESSED_TABLE
+
+FLIGHTDATA_PROCESSED = Asset(
+    name=PROCESSED_TABLE,
+    uri=f"s3://{PROCESSED_BUCKET}/{PROCESSED_PREFIX}/",
+    group="flightdq",
+)
+ASSET_EVENT_DAY_KEY = "dt"  # the day of the rebuilt or registered partition, in the event's extra
