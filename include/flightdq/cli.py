@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import re
 import sys
 import uuid
@@ -62,8 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--check", action="append", help=f"only this check ({', '.join(CHECKS)})")
     validate.add_argument("--no-record", action="store_true", help="do not keep the results in the history")
     validate.add_argument(
-        "--all", action="store_true", help="list passing checks too (default: findings only)"
+        "--checks",
+        action="store_true",
+        help="list every failing check on its own row (default: one block per incident, its other "
+        "symptoms folded into one line)",
     )
+    validate.add_argument("--all", action="store_true", help="list every check, passing ones too")
     validate.add_argument(
         "--engine",
         choices=SCHEMA_ENGINES,
@@ -118,8 +123,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     # meanwhile (Airflow's logging does, once the AWS hooks are imported) goes to standard error,
     # so `--json` stays one JSON document.
     args.stdout = sys.stdout
-    with contextlib.redirect_stdout(sys.stderr):
-        return _dispatch(args)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            return _dispatch(args)
+    except BrokenPipeError:  # `flightdq validate ... | head`: the reader had enough; not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's exit flush must not fail
+        return EXIT_OK
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -144,7 +153,7 @@ def _validate(args: argparse.Namespace) -> int:
     from flightdq.backends.registry import get_backend
     from flightdq.checks.runner import run_checks, terminal_progress
     from flightdq.core.config import Settings
-    from flightdq.core.report import results_json, results_table, summary_line, summary_of
+    from flightdq.core.report import incidents_table, results_json, results_table, summary_line, summary_of
     from flightdq.incidents.reconcile import findings_by_incident
 
     as_of = _as_of(args)
@@ -172,7 +181,10 @@ def _validate(args: argparse.Namespace) -> int:
     if args.json:
         print(results_json(results, incidents, summary), file=args.stdout)
     else:
-        print(results_table(results, show_passes=args.all), file=args.stdout)
+        if args.all or args.checks:
+            print(results_table(results, show_passes=args.all), file=args.stdout)
+        else:
+            print(incidents_table(incidents, results), file=args.stdout)
         print(summary_line(summary), file=args.stdout)
     return EXIT_FAILED if any(r.failed for r in results) else EXIT_OK
 

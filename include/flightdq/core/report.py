@@ -1,8 +1,11 @@
-"""Readable output: the results table shown by the CLI and in task logs, and the JSON document.
+"""Readable output: the incidents table (the CLI's default), the results table (task logs,
+`--checks`, `--all`) and the JSON document.
 
-The table is for people: findings first, worst severity first, then by day; passes folded into one
-count line unless asked for; long messages wrap to the terminal's width instead of being cut.
-The JSON keeps the results in the order the checks produced them (scripts rely on it).
+Both tables are for people: worst severity first, then by day; passes folded into one count line
+unless asked for; long messages wrap to the terminal's width instead of being cut. The incidents
+table shows one block per root cause (what broke, what it says, and its other symptoms on one line),
+so a range of days with a dozen faults fits on one screen. The JSON keeps the results in the order
+the checks produced them (scripts rely on it).
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from flightdq.core.results import CheckResult, Status
 SEVERITY_ORDER = {"P0": 0, "P1": 1, "P2": 2, "P3": 3}
 _STATUS_ORDER = {Status.FAIL: 0, Status.ERROR: 1, Status.WARN: 2, Status.PASS: 3}
 _COLUMNS = ("sev", "dt", "dataset", "check", "status", "observed", "expected", "message")
-_WIDTHS = (4, 10, 20, 18, 6, 14, 16)  # the message takes what is left
+_DATASET_SHORT = {"flightdata_raw": "raw", "flightdata_processed": "processed"}
+_WIDTHS = (3, 10, 9, 18, 6, 14, 16)  # the message takes what is left
 
 
 def severity_key(result: CheckResult) -> tuple:
@@ -46,7 +50,8 @@ def results_table(
     lines = ["  ".join(c.ljust(w) for c, w in zip(_COLUMNS, (*_WIDTHS, 0), strict=True)).rstrip()]
     lines.append("  ".join("-" * w for w in (*_WIDTHS, message_width)))
     for r in sorted(shown, key=severity_key):
-        cells = (r.severity, r.dt, r.dataset, r.check, str(r.status).upper(), r.observed, r.expected)
+        dataset = _DATASET_SHORT.get(r.dataset, r.dataset)
+        cells = (r.severity, r.dt, dataset, r.check, str(r.status).upper(), r.observed, r.expected)
         head = "  ".join(_cell(c, w).ljust(w) for c, w in zip(cells, _WIDTHS, strict=True))
         wrapped = textwrap.wrap(r.message or "-", message_width) or ["-"]
         lines.append(f"{head}  {wrapped[0]}")
@@ -54,6 +59,55 @@ def results_table(
     passed = sum(1 for r in results if r.status is Status.PASS)
     if passed and not show_passes:
         lines.append(f"(+ {passed} passing checks not shown; --all shows them)")
+    return "\n".join(lines)
+
+
+_INCIDENT_COLUMNS = ("sev", "dt", "cause", "observed", "expected")
+_INCIDENT_WIDTHS = (3, 10, 32, 26, 20)
+
+
+def incidents_table(
+    incidents: Sequence[Mapping[str, Any]], results: Sequence[CheckResult], *, width: int | None = None
+) -> str:
+    """One block per incident (as `findings_by_incident` groups them): its cause with observed and
+    expected, the cause's message wrapped under it, and its other symptoms folded into one line."""
+    width = width or shutil.get_terminal_size((120, 24)).columns
+    by_check = {(r.dt, r.dataset, r.check): r for r in results}
+    indent = " " * (_INCIDENT_WIDTHS[0] + 2)
+    text_width = max(40, width - len(indent))
+    lines = ["  ".join(c.ljust(w) for c, w in zip(_INCIDENT_COLUMNS, _INCIDENT_WIDTHS, strict=True)).rstrip()]
+    lines.append("  ".join("-" * w for w in _INCIDENT_WIDTHS))
+    for incident in incidents:
+        cause = incident["cause"]
+        found = by_check.get((incident["dt"], cause["dataset"], cause["check"]))
+        label = f"{_DATASET_SHORT.get(cause['dataset'], cause['dataset'])} {cause['check']}"
+        if incident["kind"] != "data":
+            label = f"{incident['kind']}: {label}"
+        cells = (
+            incident["severity"],
+            incident["dt"],
+            label,
+            found.observed if found else None,
+            found.expected if found else None,
+        )
+        lines.append(
+            "  ".join(_cell(c, w).ljust(w) for c, w in zip(cells, _INCIDENT_WIDTHS, strict=True)).rstrip()
+        )
+        lines += [indent + line for line in textwrap.wrap(incident["message"] or "-", text_width)]
+        symptoms = incident.get("symptoms") or []
+        if symptoms:
+            folded = ", ".join(
+                f"{_DATASET_SHORT.get(s['dataset'], s['dataset'])} {s['check']} "
+                f"({'blocked' if s.get('status') == str(Status.ERROR) else s['severity']})"
+                for s in symptoms
+            )
+            also = f"+ {len(symptoms)} symptom(s): {folded}"
+            lines += [indent + line for line in textwrap.wrap(also, text_width, subsequent_indent="  ")]
+    passed = sum(1 for r in results if r.status is Status.PASS)
+    if passed:
+        lines.append(
+            f"(+ {passed} passing checks not shown; --checks lists every finding, --all every check)"
+        )
     return "\n".join(lines)
 
 

@@ -163,7 +163,13 @@ def findings_by_incident(results: Sequence[CheckResult]) -> list[dict[str, Any]]
                 "cause": {"dataset": symptoms[0].dataset, "check": symptoms[0].check},
                 "message": symptoms[0].message,
                 "symptoms": [
-                    {"dataset": s.dataset, "check": s.check, "severity": s.severity} for s in symptoms[1:]
+                    {
+                        "dataset": s.dataset,
+                        "check": s.check,
+                        "severity": s.severity,
+                        "status": s.data.get("status"),
+                    }
+                    for s in symptoms[1:]
                 ],
             }
         )
