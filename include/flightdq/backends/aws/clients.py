@@ -40,8 +40,7 @@ SERVER_ERROR_CODES = frozenset(
 class AwsTuning:
     """Polling, backoff and waiting bounds. The defaults suit AWS; tests shrink them."""
 
-    athena_poll_seconds: float = 0.2  # first poll of a query; grows x1.5 per poll up to the max
-    athena_poll_max_seconds: float = 5.0
+    athena_poll_seconds: float = 0.5  # between two polls of a query's state
     athena_timeout_seconds: float = 900.0  # then the query is cancelled and the check errors
     retry_attempts: int = 8  # attempts of a call refused by throttling, a 5xx or the connection
     backoff_base_seconds: float = 0.5  # wait before retry n: base * 2**(n-1), capped, equal jitter
