@@ -14,6 +14,7 @@ scanned to `query_log`, so the cost of checking is visible in every check result
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from datetime import UTC, datetime
@@ -94,20 +95,13 @@ class Athena:
         return rows
 
     def _connect(self, client: RetriedClient) -> Any:
-        from pyathena.connection import Connection
         from pyathena.util import RetryConfig
-
-        athena = _StartOnce(client)
-
-        class RetriedConnection(Connection):
-            @property
-            def client(self) -> Any:
-                return athena
 
         hook = self._clients.hook("athena")
         if self._session is None:
             self._session = hook.get_session()
-        return RetriedConnection(
+        return _connection_class()(
+            _WithStartDefaults(client),
             session=self._session,
             region_name=hook.conn_region_name,
             schema_name=GLUE_DATABASE,
@@ -116,15 +110,33 @@ class Athena:
             s3_staging_dir=QUERY_OUTPUT_LOCATION,
             poll_interval=self._clients.tuning.athena_poll_seconds,
             converter=utc_converter(),
-            retry_config=RetryConfig(exceptions=(), attempt=1),  # retried by AwsClients.call
+            retry_config=RetryConfig(exceptions=(), attempt=1),  # retried by AwsClients.call instead
         )
+
+
+@functools.cache
+def _connection_class() -> type:
+    """PyAthena's connection, its Athena API calls made on the client it is given (PyAthena is
+    imported on first use, like botocore)."""
+    from pyathena.connection import Connection
+
+    class RetriedConnection(Connection):
+        def __init__(self, athena: Any, **kwargs: Any) -> None:
+            self._athena = athena
+            super().__init__(**kwargs)
+
+        @property
+        def client(self) -> Any:
+            return self._athena
+
+    return RetriedConnection
 
 
 class _TimedOut(Exception):
     """Raised from PyAthena's poll callback once the query has run too long; carries its state."""
 
 
-class _StartOnce:
+class _WithStartDefaults:
     """The retried Athena client with the two settings PyAthena leaves out of a start: a client
     token (a start retried after a lost answer is the same query, not a second one) and result reuse
     switched off explicitly."""
