@@ -119,7 +119,7 @@ class FakeAthenaClient:
         )
 
 
-def test_aws_clients_call_and_the_retried_client_use_the_policy(monkeypatch):
+def test_aws_clients_call_uses_the_policy(monkeypatch):
     sleeps: list[float] = []
     clients = AwsClients("unused", TUNING, sleeps.append)
     fake = FakeAthenaClient()
@@ -130,12 +130,6 @@ def test_aws_clients_call_and_the_retried_client_use_the_policy(monkeypatch):
         "answered": {"QueryExecutionId": "1"}
     }
     assert counter == [2] and len(sleeps) == 2
-
-    counter = [0]
-    fake.get_query_execution.errors = [client_error("ThrottlingException")]
-    retried = clients.retried("athena", "q", counter)
-    assert retried.get_query_execution(QueryExecutionId="2") == {"answered": {"QueryExecutionId": "2"}}
-    assert counter == [1]
 
     short = AwsClients("unused", AwsTuning(retry_attempts=2, backoff_base_seconds=0.0), sleeps.append)
     monkeypatch.setattr(short, "client", lambda kind: fake)

@@ -14,13 +14,14 @@ scanned to `query_log`, so the cost of checking is visible in every check result
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
 import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from flightdq.backends.aws.clients import AwsClients, RetriedClient
+from flightdq.backends.aws.clients import AwsClients
 from flightdq.backends.base import BackendError
 from flightdq.core.contract import ATHENA_WORKGROUP, GLUE_DATABASE, QUERY_RESULTS_BUCKET
 
@@ -57,16 +58,14 @@ class Athena:
             if execution.state not in execution.TERMINAL_STATES and time.monotonic() >= deadline:
                 raise _TimedOut(execution.state)
 
-        connection = self._connect(self._clients.retried("athena", what, refused))
+        connection = self._connect(_RetriedAthena(self._clients, what, refused))
         cursor = connection.cursor(DictCursor, on_poll=watch)
         try:
             rows = cursor.execute(sql).fetchall()
         except _TimedOut as timeout:
             what = f"Athena query {cursor.query_id} ({label})"
-            try:
+            with contextlib.suppress(PyAthenaError):  # the timeout is the error worth reporting
                 cursor.cancel()
-            except PyAthenaError as exc:
-                raise BackendError(f"{what} still {timeout} and could not be cancelled: {exc}") from exc
             raise BackendError(
                 f"{what} still {timeout} after {self._clients.tuning.athena_timeout_seconds:.0f}s; "
                 "cancelled it"
@@ -94,14 +93,14 @@ class Athena:
         )
         return rows
 
-    def _connect(self, client: RetriedClient) -> Any:
+    def _connect(self, athena: _RetriedAthena) -> Any:
         from pyathena.util import RetryConfig
 
         hook = self._clients.hook("athena")
         if self._session is None:
             self._session = hook.get_session()
         return _connection_class()(
-            _WithStartDefaults(client),
+            athena,
             session=self._session,
             region_name=hook.conn_region_name,
             schema_name=GLUE_DATABASE,
@@ -136,21 +135,21 @@ class _TimedOut(Exception):
     """Raised from PyAthena's poll callback once the query has run too long; carries its state."""
 
 
-class _WithStartDefaults:
-    """The retried Athena client with the two settings PyAthena leaves out of a start: a client
-    token (a start retried after a lost answer is the same query, not a second one) and result reuse
-    switched off explicitly."""
+class _RetriedAthena:
+    """The Athena client as PyAthena calls it: each API call made by `AwsClients.call` (retried,
+    counted, bounded), and a start with a client token (a start retried after a lost answer is the
+    same query, not a second one) and result reuse switched off explicitly."""
 
-    def __init__(self, client: RetriedClient) -> None:
-        self._client = client
+    def __init__(self, clients: AwsClients, what: str, counter: list[int]) -> None:
+        self._clients, self._what, self._counter = clients, what, counter
 
     def start_query_execution(self, **kwargs: Any) -> dict[str, Any]:
         kwargs.setdefault("ClientRequestToken", uuid.uuid4().hex)
         kwargs.setdefault("ResultReuseConfiguration", NO_RESULT_REUSE)
-        return self._client.start_query_execution(**kwargs)
+        return self.__getattr__("start_query_execution")(**kwargs)
 
     def __getattr__(self, operation: str) -> Any:
-        return getattr(self._client, operation)
+        return functools.partial(self._clients.call, "athena", operation, self._what, self._counter)
 
 
 def utc_converter() -> DefaultTypeConverter:

@@ -10,7 +10,6 @@ are imported inside the functions that need them.
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 import time
@@ -97,21 +96,6 @@ class AwsClients:
         method = getattr(self.client(kind), operation)
         policy = retrying(self.tuning, f"{what}: {operation}", counter=counter, sleep=self.sleep)
         return policy(method, **kwargs)
-
-    def retried(self, kind: str, what: str, counter: list[int] | None = None) -> RetriedClient:
-        """The `kind` client for a library that takes one: each of its API calls goes through `call`."""
-        return RetriedClient(self, kind, what, counter)
-
-
-class RetriedClient:
-    """A boto3 client seen through `AwsClients.call`: `retried.get_query_results(**kw)` is
-    `clients.call(kind, "get_query_results", what, counter, **kw)`."""
-
-    def __init__(self, clients: AwsClients, kind: str, what: str, counter: list[int] | None) -> None:
-        self._clients, self._kind, self._what, self._counter = clients, kind, what, counter
-
-    def __getattr__(self, operation: str) -> Callable[..., Any]:
-        return functools.partial(self._clients.call, self._kind, operation, self._what, self._counter)
 
 
 def is_transient(exc: BaseException) -> bool:
