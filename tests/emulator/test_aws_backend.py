@@ -43,7 +43,6 @@ FAULTS = default_demo_faults(END)  # one fault a day on END-11..END; END-15..END
 HEALTHY = [END - timedelta(days=k) for k in (15, 14, 13, 12)]
 FAST = AwsTuning(
     athena_poll_seconds=0.02,
-    athena_poll_max_seconds=0.1,
     backoff_base_seconds=0.01,
     backoff_max_seconds=0.05,
     glue_poll_seconds=0.05,

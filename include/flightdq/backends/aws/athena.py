@@ -1,31 +1,36 @@
 """Athena, the AWS backend's SQL engine: it runs the same Trino templates as the embedded engine
 (`queries.render(name, "trino")`). Every template filters `dt BETWEEN ...`, so Athena prunes to the
-checked partitions. Result reuse is off (a reused result does not notice data that changed).
-Throttling (`TooManyRequestsException`) is retried by `AwsClients.call` with exponential backoff and
-a bound; botocore's own retries are switched off for the Athena client so the retries are counted and
-bounded in one place. FAILED and CANCELLED raise `BackendError` naming the query execution id and
-Athena's `StateChangeReason`. All result pages are read (1,000 rows a page; the first row of the
-first page is the header) and every value is typed by the result set's column types (Athena returns
-strings). Each query appends its id and the bytes it scanned to `query_log`, so the cost of checking
-is visible in every check result.
+checked partitions.
+
+The query lifecycle is PyAthena's (the DB-API driver the amazon provider's `AthenaSQLHook` wraps):
+start, poll, read every result page (1,000 rows a page, the header row dropped) and type each value
+by its column's type. Its Athena API calls go through `AwsClients.call`, so throttling, 5xx and lost
+connections are retried, counted and bounded by flightdq's one policy (PyAthena's own retries and
+botocore's are off). Result reuse is off (a reused result does not notice data that changed).
+FAILED and CANCELLED raise `BackendError` naming the query execution id and Athena's reason; a query
+still running after `athena_timeout_seconds` is cancelled. Each query appends its id and the bytes it
+scanned to `query_log`, so the cost of checking is visible in every check result.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 import uuid
-from collections.abc import Callable
-from datetime import UTC, date, datetime
-from decimal import Decimal
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from flightdq.backends.aws.clients import AwsClients
 from flightdq.backends.base import BackendError
 from flightdq.core.contract import ATHENA_WORKGROUP, GLUE_DATABASE, QUERY_RESULTS_BUCKET
 
+if TYPE_CHECKING:
+    from pyathena.converter import DefaultTypeConverter
+    from pyathena.model import AthenaQueryExecution
+
 QUERY_OUTPUT_LOCATION = f"s3://{QUERY_RESULTS_BUCKET}/"
-ATHENA_PAGE_ROWS = 1000  # Athena's maximum page size for GetQueryResults
+NO_RESULT_REUSE = {"ResultReuseByAgeConfiguration": {"Enabled": False}}
 
 
 class Athena:
@@ -34,35 +39,53 @@ class Athena:
     def __init__(self, clients: AwsClients, query_log: list[dict[str, Any]]) -> None:
         self._clients = clients
         self.query_log = query_log
+        self._session: Any = None
 
     def run_sql(self, sql: str, *, label: str = "adhoc") -> list[dict[str, Any]]:
         """Run one Trino statement on Athena (database `flightdata`, workgroup `primary`, results to
         `s3://flightdata-query-results/`, result reuse off) and return all its rows, typed."""
+        from pyathena.cursor import DictCursor
+        from pyathena.error import Error as PyAthenaError
+
         started = time.monotonic()
         refused = [0]
         what = f"Athena query {label}"
-        query_id = self._clients.call(
-            "athena",
-            "start_query_execution",
-            what,
-            refused,
-            QueryString=sql,
-            QueryExecutionContext={"Database": GLUE_DATABASE, "Catalog": "AwsDataCatalog"},
-            ResultConfiguration={"OutputLocation": QUERY_OUTPUT_LOCATION},
-            WorkGroup=ATHENA_WORKGROUP,
-            ResultReuseConfiguration={"ResultReuseByAgeConfiguration": {"Enabled": False}},
-            ClientRequestToken=uuid.uuid4().hex,  # a repeated start is the same query, not a second one
-        )["QueryExecutionId"]
-        what = f"Athena query {query_id} ({label})"
-        execution = self._wait_for_query(query_id, what, refused)
-        rows = self._read_results(query_id, what, refused)
-        statistics = execution.get("Statistics") or {}
+        deadline = started + self._clients.tuning.athena_timeout_seconds
+        last: list[AthenaQueryExecution] = []
+
+        def watch(execution: AthenaQueryExecution) -> None:
+            last[:] = [execution]
+            if execution.state not in execution.TERMINAL_STATES and time.monotonic() >= deadline:
+                raise _TimedOut(execution.state)
+
+        connection = self._connect(_RetriedAthena(self._clients, what, refused))
+        cursor = connection.cursor(DictCursor, on_poll=watch)
+        try:
+            rows = cursor.execute(sql).fetchall()
+        except _TimedOut as timeout:
+            what = f"Athena query {cursor.query_id} ({label})"
+            with contextlib.suppress(PyAthenaError):  # the timeout is the error worth reporting
+                cursor.cancel()
+            raise BackendError(
+                f"{what} still {timeout} after {self._clients.tuning.athena_timeout_seconds:.0f}s; "
+                "cancelled it"
+            ) from None
+        except PyAthenaError as exc:
+            if isinstance(exc.__cause__, BackendError):  # refused until the retry policy gave up
+                raise exc.__cause__ from None
+            what = f"Athena query {cursor.query_id} ({label})" if cursor.query_id else what
+            if last and last[0].state in ("FAILED", "CANCELLED"):
+                reason = last[0].state_change_reason or last[0].error_message or "Athena gave no reason"
+                raise BackendError(f"{what} ended {last[0].state}: {reason}") from None
+            raise BackendError(f"{what}: {type(exc.__cause__ or exc).__name__}: {exc}") from exc
+        finally:
+            connection.close()
         self.query_log.append(
             {
                 "template": label,
                 "engine": "athena",
-                "query_execution_id": query_id,
-                "data_scanned_bytes": int(statistics.get("DataScannedInBytes") or 0),
+                "query_execution_id": cursor.query_id,
+                "data_scanned_bytes": int(cursor.data_scanned_in_bytes or 0),
                 "seconds": round(time.monotonic() - started, 3),
                 "rows": len(rows),
                 "throttled": refused[0],
@@ -70,109 +93,76 @@ class Athena:
         )
         return rows
 
-    def _wait_for_query(self, query_id: str, what: str, refused: list[int]) -> dict[str, Any]:
-        call, tuning = self._clients.call, self._clients.tuning
-        deadline = time.monotonic() + tuning.athena_timeout_seconds
-        delay = tuning.athena_poll_seconds
-        while True:
-            execution = call("athena", "get_query_execution", what, refused, QueryExecutionId=query_id)[
-                "QueryExecution"
-            ]
-            status = execution.get("Status") or {}
-            state = status.get("State")
-            if state == "SUCCEEDED":
-                return execution
-            if state in ("FAILED", "CANCELLED"):
-                reason = (
-                    status.get("StateChangeReason")
-                    or (status.get("AthenaError") or {}).get("ErrorMessage")
-                    or "Athena gave no reason"
-                )
-                raise BackendError(f"{what} ended {state}: {reason}")
-            if time.monotonic() >= deadline:
-                with contextlib.suppress(Exception):  # the timeout is the error worth reporting
-                    call("athena", "stop_query_execution", what, QueryExecutionId=query_id)
-                raise BackendError(
-                    f"{what} still {state} after {tuning.athena_timeout_seconds:.0f}s; cancelled it"
-                )
-            self._clients.sleep(delay)
-            delay = min(delay * 1.5, tuning.athena_poll_max_seconds)
+    def _connect(self, athena: _RetriedAthena) -> Any:
+        from pyathena.util import RetryConfig
 
-    def _read_results(self, query_id: str, what: str, refused: list[int]) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
-        columns: list[tuple[str, Callable[[str], Any]]] | None = None
-        labels: list[str] = []
-        token: str | None = None
-        first_page = True
-        while True:
-            kwargs: dict[str, Any] = {"QueryExecutionId": query_id, "MaxResults": ATHENA_PAGE_ROWS}
-            if token:
-                kwargs["NextToken"] = token
-            page = self._clients.call("athena", "get_query_results", what, refused, **kwargs)
-            result_set = page.get("ResultSet") or {}
-            if columns is None:
-                info = (result_set.get("ResultSetMetadata") or {}).get("ColumnInfo") or []
-                columns = [(c["Name"], athena_converter(c.get("Type", "varchar"))) for c in info]
-                labels = [c.get("Label") or c["Name"] for c in info]
-            data = result_set.get("Rows") or []
-            if first_page and data and [d.get("VarCharValue") for d in data[0].get("Data", [])] == labels:
-                data = data[1:]  # a SELECT's first row is its column labels
-            first_page = False
-            for row in data:
-                values = row.get("Data") or []
-                if len(values) != len(columns):
-                    raise BackendError(
-                        f"{what}: a result row has {len(values)} values for {len(columns)} columns"
-                    )
-                rows.append(
-                    {
-                        name: None if "VarCharValue" not in datum else convert(datum["VarCharValue"])
-                        for (name, convert), datum in zip(columns, values, strict=True)
-                    }
-                )
-            token = page.get("NextToken")
-            if not token:
-                return rows
+        hook = self._clients.hook("athena")
+        if self._session is None:
+            self._session = hook.get_session()
+        return _connection_class()(
+            athena,
+            session=self._session,
+            region_name=hook.conn_region_name,
+            schema_name=GLUE_DATABASE,
+            catalog_name="AwsDataCatalog",
+            work_group=ATHENA_WORKGROUP,
+            s3_staging_dir=QUERY_OUTPUT_LOCATION,
+            poll_interval=self._clients.tuning.athena_poll_seconds,
+            converter=utc_converter(),
+            retry_config=RetryConfig(exceptions=(), attempt=1),  # retried by AwsClients.call instead
+        )
 
 
-# --- typing Athena's strings -----------------------------------------------------------------------
+@functools.cache
+def _connection_class() -> type:
+    """PyAthena's connection, its Athena API calls made on the client it is given (PyAthena is
+    imported on first use, like botocore)."""
+    from pyathena.connection import Connection
+
+    class RetriedConnection(Connection):
+        def __init__(self, athena: Any, **kwargs: Any) -> None:
+            self._athena = athena
+            super().__init__(**kwargs)
+
+        @property
+        def client(self) -> Any:
+            return self._athena
+
+    return RetriedConnection
 
 
-def athena_converter(athena_type: str) -> Callable[[str], Any]:
-    """How to turn one of Athena's result strings into a Python value, by the column's type."""
-    kind = athena_type.strip().lower()
-    base = kind.split("(")[0].strip()
-    if base in ("tinyint", "smallint", "integer", "int", "bigint"):
-        return int
-    if base in ("double", "float", "real"):
-        return _to_float
-    if base == "decimal":
-        return Decimal
-    if base == "boolean":
-        return lambda v: v.strip().lower() == "true"
-    if base == "date":
-        return date.fromisoformat
-    if base == "timestamp":
-        return _to_timestamp
-    return str  # varchar, char, json, arrays, maps, rows: as Athena printed them
+class _TimedOut(Exception):
+    """Raised from PyAthena's poll callback once the query has run too long; carries its state."""
 
 
-def _to_float(value: str) -> float:
-    return float({"Infinity": "inf", "-Infinity": "-inf"}.get(value, value))
+class _RetriedAthena:
+    """The Athena client as PyAthena calls it: each API call made by `AwsClients.call` (retried,
+    counted, bounded), and a start with a client token (a start retried after a lost answer is the
+    same query, not a second one) and result reuse switched off explicitly."""
+
+    def __init__(self, clients: AwsClients, what: str, counter: list[int]) -> None:
+        self._clients, self._what, self._counter = clients, what, counter
+
+    def start_query_execution(self, **kwargs: Any) -> dict[str, Any]:
+        kwargs.setdefault("ClientRequestToken", uuid.uuid4().hex)
+        kwargs.setdefault("ResultReuseConfiguration", NO_RESULT_REUSE)
+        return self.__getattr__("start_query_execution")(**kwargs)
+
+    def __getattr__(self, operation: str) -> Any:
+        return functools.partial(self._clients.call, "athena", operation, self._what, self._counter)
 
 
-def _to_timestamp(value: str) -> datetime:
-    """'2026-11-25 13:45:10.000' (UTC, as Athena's session zone is) or with a zone suffix."""
-    text = value.strip()
-    zone = None
-    if " " in text[11:]:  # "<date> <time> <zone>"
-        text, zone = text.rsplit(" ", 1)
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        if zone in (None, "UTC", "Z"):
-            moment = moment.replace(tzinfo=UTC)
-        else:
-            from zoneinfo import ZoneInfo
+def utc_converter() -> DefaultTypeConverter:
+    """PyAthena's converter, with timestamps aware and in UTC (Athena's session zone), as the
+    embedded engine returns them."""
+    from pyathena.converter import DefaultTypeConverter
 
-            moment = moment.replace(tzinfo=ZoneInfo(zone))
-    return moment.astimezone(UTC)
+    converter = DefaultTypeConverter()
+    with_zone = converter.get("timestamp with time zone")
+    converter.update(
+        {
+            "timestamp": lambda v: None if v is None else datetime.fromisoformat(v).replace(tzinfo=UTC),
+            "timestamp with time zone": lambda v: None if (t := with_zone(v)) is None else t.astimezone(UTC),
+        }
+    )
+    return converter

@@ -1,7 +1,8 @@
 """The AWS clients every part of the backend shares: made on first use through the amazon provider's
-hooks and one Airflow connection, and one API call retried with exponential backoff (and a bound)
-while AWS throttles it or answers 5xx. Also the polling and backoff bounds (`AwsTuning`) and the
-check that a value is a partition day.
+hooks and one Airflow connection; the one retry policy for AWS calls (`retrying`, on tenacity:
+bounded attempts, exponential backoff with jitter while AWS throttles, answers 5xx or the connection
+drops) and `AwsClients.call`, one API call under it. Also the polling and backoff bounds (`AwsTuning`)
+and the check that a value is a partition day.
 
 Nothing here calls AWS or reads a connection until a client is first asked for; Airflow and botocore
 are imported inside the functions that need them.
@@ -10,12 +11,14 @@ are imported inside the functions that need them.
 from __future__ import annotations
 
 import logging
-import random
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+
+import tenacity
 
 from flightdq.backends.base import BackendError
 from flightdq.core import layout
@@ -36,11 +39,10 @@ SERVER_ERROR_CODES = frozenset(
 class AwsTuning:
     """Polling, backoff and waiting bounds. The defaults suit AWS; tests shrink them."""
 
-    athena_poll_seconds: float = 0.2  # first poll of a query; grows x1.5 per poll up to the max
-    athena_poll_max_seconds: float = 5.0
+    athena_poll_seconds: float = 0.5  # between two polls of a query's state
     athena_timeout_seconds: float = 900.0  # then the query is cancelled and the check errors
-    retry_attempts: int = 8  # calls refused by throttling (or a 5xx) before giving up
-    backoff_base_seconds: float = 0.5  # delay before retry n: base * 2**(n-1), capped, with jitter
+    retry_attempts: int = 8  # attempts of a call refused by throttling, a 5xx or the connection
+    backoff_base_seconds: float = 0.5  # wait before retry n: base * 2**(n-1), capped, equal jitter
     backoff_max_seconds: float = 20.0
     glue_poll_seconds: float = 1.0  # first poll of a job run; grows x1.5 per poll up to the max
     glue_poll_max_seconds: float = 30.0
@@ -86,36 +88,73 @@ class AwsClients:
         with self._lock:
             return self._clients.setdefault(kind, client)
 
-    def call(self, kind: str, operation: str, what: str, counter: list[int] | None = None, **kwargs):
-        """One API call, retried with exponential backoff (and a bound) while AWS throttles it or
-        answers 5xx. Other errors propagate."""
-        from botocore.exceptions import ClientError, HTTPClientError
-        from botocore.exceptions import ConnectionError as BotoConnectionError
-
+    def call(
+        self, kind: str, operation: str, what: str, counter: list[int] | None = None, **kwargs: Any
+    ) -> Any:
+        """One API call, retried by `retrying` while AWS throttles it, answers 5xx or the connection
+        drops. Other errors propagate at once."""
         method = getattr(self.client(kind), operation)
-        attempt = 0
-        while True:
-            try:
-                return method(**kwargs)
-            except ClientError as exc:
-                code = error_code(exc)
-                status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
-                if code not in THROTTLING_CODES and code not in SERVER_ERROR_CODES and status < 500:
-                    raise
-                error: Exception = exc
-            except (BotoConnectionError, HTTPClientError) as exc:  # a start carries a token: safe to repeat
-                code, error = type(exc).__name__, exc
-            attempt += 1
-            if counter is not None:
-                counter[0] += 1
-            if attempt >= self.tuning.retry_attempts:
-                raise BackendError(
-                    f"{what}: {operation} refused {attempt} times ({code}); gave up after "
-                    f"{self.tuning.retry_attempts} attempts"
-                ) from error
-            delay = backoff_delay(attempt, self.tuning.backoff_base_seconds, self.tuning.backoff_max_seconds)
-            log.warning("%s: %s refused (%s), retry %d in %.2fs", what, operation, code, attempt, delay)
-            self.sleep(delay)
+        policy = retrying(self.tuning, f"{what}: {operation}", counter=counter, sleep=self.sleep)
+        return policy(method, **kwargs)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Throttling, a 5xx or a lost connection: worth another try."""
+    from botocore.exceptions import ClientError, HTTPClientError
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+
+    if isinstance(exc, ClientError):
+        code = error_code(exc)
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        return code in THROTTLING_CODES or code in SERVER_ERROR_CODES or status >= 500
+    return isinstance(exc, BotoConnectionError | HTTPClientError)
+
+
+def retrying(
+    tuning: AwsTuning,
+    what: str,
+    *,
+    counter: list[int] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tenacity.Retrying:
+    """flightdq's one retry policy for AWS calls: at most `tuning.retry_attempts` attempts while
+    `is_transient`; before retry n a wait between half and all of min(max, base * 2**(n-1)) (equal
+    jitter); each refusal counted in `counter[0]` and each retry logged; refused every time, a
+    `BackendError` saying how often. `retrying(...)(fn, *args, **kwargs)` calls `fn`, or
+    `for attempt in retrying(...): with attempt: ...` retries a block."""
+    half_base, half_cap = tuning.backoff_base_seconds / 2, tuning.backoff_max_seconds / 2
+
+    def count(state: tenacity.RetryCallState) -> None:
+        if counter is not None:
+            counter[0] += 1
+
+    def announce(state: tenacity.RetryCallState) -> None:
+        log.warning(
+            "%s refused (%s), retry %d in %.2fs",
+            what, _refusal(state), state.attempt_number, state.upcoming_sleep,
+        )  # fmt: skip
+
+    def give_up(state: tenacity.RetryCallState) -> None:
+        raise BackendError(
+            f"{what} refused {state.attempt_number} times ({_refusal(state)}); gave up after "
+            f"{tuning.retry_attempts} attempts"
+        ) from state.outcome.exception()
+
+    return tenacity.Retrying(
+        retry=tenacity.retry_if_exception(is_transient),
+        stop=tenacity.stop_after_attempt(tuning.retry_attempts),
+        wait=tenacity.wait_exponential(multiplier=half_base, max=half_cap)
+        + tenacity.wait_random_exponential(multiplier=half_base, max=half_cap),
+        after=count,
+        before_sleep=announce,
+        retry_error_callback=give_up,
+        sleep=sleep,
+    )
+
+
+def _refusal(state: tenacity.RetryCallState) -> str:
+    exc = state.outcome.exception()
+    return error_code(exc) or type(exc).__name__
 
 
 def make_hook(kind: str, conn_id: str) -> Any:
@@ -148,12 +187,6 @@ def make_hook(kind: str, conn_id: str) -> Any:
 
         return LambdaHook(aws_conn_id=conn_id)
     raise ValueError(f"no hook for {kind!r}")
-
-
-def backoff_delay(attempt: int, base: float, cap: float) -> float:
-    """Exponential backoff with jitter: between half and all of min(cap, base * 2**(attempt-1))."""
-    ceiling = min(cap, base * 2 ** (attempt - 1))
-    return random.uniform(ceiling / 2, ceiling)
 
 
 def partition_day(value: date | str) -> str:
