@@ -66,3 +66,16 @@ sandbox: install ## a local AWS (moto on 127.0.0.1) seeded with a sample lake fo
 
 clean: ## remove the venv, the local Airflow home and the generated lake
 	rm -rf $(VENV) .airflow lake artifacts .pytest_cache .ruff_cache
+
+.PHONY: compose-env airflow-cli
+
+compose-env: ## .env for docker compose from .env.example, with a fresh Fernet key and your user id (never overwrites .env)
+	@if [ -e .env ]; then echo "compose-env: .env exists, left unchanged"; exit 0; fi; \
+	key="$$($(PYTHON) -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())')" \
+	  && [ -n "$$key" ] && umask 077 \
+	  && sed -e "s|^AIRFLOW__CORE__FERNET_KEY=.*|AIRFLOW__CORE__FERNET_KEY=$$key|" \
+	         -e "s|^AIRFLOW_UID=.*|AIRFLOW_UID=$$(id -u)|" .env.example > .env \
+	  && echo "compose-env: wrote .env (a new Fernet key, AIRFLOW_UID=$$(id -u)); edit it, never commit it"
+
+airflow-cli: install ## any airflow command on the local Airflow's DB: make airflow-cli ARGS="dags list"
+	./scripts/airflow $(ARGS)

@@ -1,14 +1,18 @@
-"""docker-compose.yaml: it parses, and its mounts, commands and environment match the repository.
+"""docker-compose.yaml, its Dockerfile and .env, and scripts/airflow: they parse, and their mounts,
+commands, image and environment match the repository.
 
-No Docker is needed: the file is read with PyYAML (merge keys included). When a `docker compose`
-client is installed, `docker compose config` must accept the file too.
+No Docker is needed: the file is read with PyYAML (merge keys included), the Dockerfile as text. When
+a `docker compose` client is installed, `docker compose config` must accept the file too.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import stat
 import subprocess
+import sys
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -16,6 +20,11 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "docker-compose.yaml"
+DOCKERFILE = REPO / "Dockerfile"
+ENV_EXAMPLE = REPO / ".env.example"
+RUNTIME_REQUIREMENTS = REPO / "requirements-runtime.txt"
+# requirements.txt's pins that only the tests and development use; the image gets none of them
+TEST_TOOLS = {"pytest", "hypothesis", "moto", "ruff", "setuptools", "websockets"}
 AIRFLOW_HOME = PurePosixPath("/opt/airflow")
 COMPONENTS = {  # service -> the Airflow command it runs
     "airflow-apiserver": "api-server",
@@ -24,7 +33,9 @@ COMPONENTS = {  # service -> the Airflow command it runs
     "airflow-triggerer": "triggerer",
 }
 RUNTIME_DIRS = (".airflow-docker/logs", ".airflow-docker/config", "lake")  # made at run time, gitignored
-INTERPOLATION = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::?-(?P<default>[^}]*))?\}")
+# Compose's ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?error}, ${NAME?error}; `$${...}` is an
+# escaped dollar (the shell's, inside a command) and is not interpolated.
+INTERPOLATION = re.compile(r"(?<!\$)\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
 
 
 @pytest.fixture(scope="module")
@@ -32,10 +43,40 @@ def compose() -> dict:
     return yaml.safe_load(COMPOSE.read_text())
 
 
+class MissingVariable(Exception):
+    """What compose does for `${NAME:?message}` when NAME is unset or empty: refuse to start."""
+
+
 def interpolate(value: str, env: dict[str, str] | None = None) -> str:
-    """Compose's `${NAME:-default}` with an empty environment (what a fresh clone gets)."""
+    """Compose's interpolation with `env` (by default the empty environment of a fresh clone)."""
     env = env or {}
-    return INTERPOLATION.sub(lambda m: env.get(m["name"]) or (m["default"] or ""), str(value))
+
+    def one(m: re.Match) -> str:
+        value, op = env.get(m["name"]), m["op"] or ""
+        empty_is_unset = op.startswith(":")
+        if value is not None and (value or not empty_is_unset):
+            return value
+        if op.endswith("?"):
+            raise MissingVariable(f"{m['name']}: {m['arg']}")
+        return m["arg"] or ""
+
+    return INTERPOLATION.sub(one, str(value))
+
+
+def dotenv(path: Path) -> dict[str, str]:
+    """The NAME=value lines of an .env file (comments and blank lines skipped)."""
+    found = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, sep, value = line.partition("=")
+            assert sep, f"{path.name}: not NAME=value: {line!r}"
+            found[name.strip()] = value.strip()
+    return found
+
+
+def example_env() -> dict[str, str]:
+    """The environment of a clone after `make compose-env`: .env.example, plus a Fernet key."""
+    return {**dotenv(ENV_EXAMPLE), "AIRFLOW__CORE__FERNET_KEY": "a-generated-key"}
 
 
 def airflow_services(compose: dict) -> dict[str, dict]:
@@ -52,16 +93,38 @@ def mounts(service: dict) -> dict[str, str]:
     return found
 
 
-def environment(service: dict) -> dict[str, str]:
-    return {k: interpolate(v) for k, v in (service.get("environment") or {}).items()}
+def environment(service: dict, env: dict[str, str] | None = None) -> dict[str, str]:
+    env = example_env() if env is None else env
+    return {k: interpolate(v, env) for k, v in (service.get("environment") or {}).items()}
+
+
+def pins(path: Path) -> dict[str, str]:
+    """normalized name (no extras) -> version of a requirements file's `name==version` lines."""
+    found = {}
+    for line in path.read_text().splitlines():
+        requirement = line.split("#")[0].strip()
+        if not requirement or requirement.startswith("-"):
+            continue
+        name, sep, version = requirement.partition("==")
+        assert sep, f"{path.name}: {requirement!r} is not pinned with =="
+        found[re.sub(r"[-_.]+", "-", name.split("[")[0].strip()).lower()] = version.strip()  # PEP 503
+    return found
+
+
+def init_script(compose: dict) -> str:
+    command = compose["services"]["airflow-init"]["command"]
+    return command if isinstance(command, str) else command[-1]  # bash -c SCRIPT
+
+
+def compose_variables() -> set[str]:
+    """Every variable docker-compose.yaml interpolates (comments included: they quote real ones)."""
+    return {m["name"] for m in INTERPOLATION.finditer(COMPOSE.read_text())}
 
 
 def requirement_version(package: str) -> str:
-    for line in (REPO / "requirements.txt").read_text().splitlines():
-        name, _, version = line.split("#")[0].strip().partition("==")
-        if name.split("[")[0].lower() == package:
-            return version
-    raise AssertionError(f"{package} is not pinned in requirements.txt")
+    version = pins(REPO / "requirements.txt").get(package)
+    assert version, f"{package} is not pinned in requirements.txt"
+    return version
 
 
 def test_it_has_the_official_shape(compose):
@@ -78,8 +141,7 @@ def test_it_has_the_official_shape(compose):
         assert depends["airflow-init"]["condition"] == "service_completed_successfully"
     assert "redis" not in services  # LocalExecutor: no broker, no Celery workers
     init = services["airflow-init"]
-    assert environment(init)["_AIRFLOW_DB_MIGRATE"] == "true"
-    assert init["user"] == "0:0"
+    assert init["user"] == "0:0"  # to create and chown the mounted folders
 
 
 def test_postgres_is_the_metadata_database(compose):
@@ -115,20 +177,158 @@ def test_every_mounted_host_path_exists_and_lands_where_the_code_looks(compose):
     assert list((REPO / "dags").glob("flightdq_*.py"))
 
 
-def test_requirements_are_installed_with_their_constraints(compose):
+def test_every_airflow_service_runs_the_one_image_built_from_the_dockerfile(compose):
+    images = set()
     for name, svc in airflow_services(compose).items():
+        build = svc.get("build")
+        assert build, f"{name} does not build the image"
+        context, dockerfile = (
+            (build, "Dockerfile") if isinstance(build, str) else (build["context"], build["dockerfile"])
+        )
+        assert (REPO / context / dockerfile).resolve() == DOCKERFILE, name
+        images.add(interpolate(svc["image"], example_env()))
+    assert len(images) == 1, images
+    assert not next(iter(images)).startswith("apache/airflow"), (
+        "the built image must not pose as the official one"
+    )
+
+
+def test_nothing_is_installed_when_a_container_starts(compose):
+    for name, svc in airflow_services(compose).items():
+        assert environment(svc).get("_PIP_ADDITIONAL_REQUIREMENTS", "") == "", name
         mounted = mounts(svc)
-        extra = environment(svc)["_PIP_ADDITIONAL_REQUIREMENTS"].split()
-        assert extra[:2] == ["-r", str(AIRFLOW_HOME / "requirements.txt")], name
-        assert extra[2:4] == ["-c", str(AIRFLOW_HOME / "constraints.txt")], name
-        assert mounted[str(AIRFLOW_HOME / "requirements.txt")] == "requirements.txt"
-        assert mounted[str(AIRFLOW_HOME / "constraints.txt")] == "constraints.txt"
+        for requirements in ("requirements.txt", "constraints.txt", "requirements-runtime.txt"):
+            assert requirements not in mounted.values(), f"{name} mounts {requirements}"
+        command = svc.get("command") or ""
+        command = command if isinstance(command, str) else " ".join(map(str, command))
+        assert "pip install" not in command, name
 
 
-def test_the_image_is_the_airflow_and_python_of_the_repository(compose):
-    image = interpolate(compose["x-airflow-common"]["image"])
-    assert image == f"apache/airflow:{requirement_version('apache-airflow')}-python3.11"
+def test_the_dockerfile_is_the_airflow_and_python_of_the_repository():
+    lines = [
+        line.strip() for line in DOCKERFILE.read_text().splitlines() if not line.lstrip().startswith("#")
+    ]
+    froms = [line.split()[1] for line in lines if line.upper().startswith("FROM ")]
+    assert froms == [f"apache/airflow:{requirement_version('apache-airflow')}-python3.11"]
     assert 'requires-python = ">=3.11,<3.12"' in (REPO / "pyproject.toml").read_text()
+    text = " ".join(lines)
+    assert re.search(r"pip install [^&]*-r \S*requirements-runtime\.txt -c \S*constraints\.txt", text), text
+    assert "pip check" in text
+    assert re.search(r"pip install [^&]*--no-deps \S*/src\b", text), "the flightdq package is not installed"
+    assert not re.search(r"-r \S*/requirements\.txt", text), "the image must not install the test tools"
+    for copied in (
+        "requirements-runtime.txt",
+        "constraints.txt",
+        "include",
+        "expectations",
+        "dags",
+        "plugins",
+    ):
+        assert copied in text, copied
+    for ignored in (".venv", ".env", "lake", ".airflow"):
+        assert ignored in (REPO / ".dockerignore").read_text().split(), f".dockerignore lacks {ignored}"
+
+
+def test_runtime_requirements_are_the_pins_without_the_test_tools():
+    runtime, everything = pins(RUNTIME_REQUIREMENTS), pins(REPO / "requirements.txt")
+    constraints = pins(REPO / "constraints.txt")
+    assert not TEST_TOOLS & set(runtime), f"test tools in the image: {TEST_TOOLS & set(runtime)}"
+    for name, version in runtime.items():
+        assert everything.get(name) == version, f"{name}=={version} differs from requirements.txt"
+        assert constraints.get(name) == version, f"{name}=={version} differs from constraints.txt"
+    missing = set(everything) - TEST_TOOLS - set(runtime)
+    assert not missing, f"pinned in requirements.txt but not in requirements-runtime.txt: {missing}"
+    assert runtime["apache-airflow"] == requirement_version("apache-airflow")
+
+
+def test_settings_come_from_a_gitignored_env_file(compose):
+    for name, svc in airflow_services(compose).items():
+        env_files = svc.get("env_file")
+        env_files = [env_files] if isinstance(env_files, str | dict) else env_files or []
+        paths = [f["path"] if isinstance(f, dict) else f for f in env_files]
+        assert ".env" in paths, f"{name} does not read .env"
+    assert _ignored_file(".env"), ".env holds secrets and must be gitignored"
+    assert not _ignored_file(".env.example")
+    assert ENV_EXAMPLE.is_file()
+
+
+def test_env_example_documents_every_variable_compose_reads():
+    documented = dotenv(ENV_EXAMPLE)
+    missing = compose_variables() - set(documented)
+    assert not missing, f"docker-compose.yaml reads {sorted(missing)}, which .env.example does not set"
+    for name in ("AWS_DEFAULT_REGION", "FLIGHTDQ_BACKEND", "AIRFLOW_CONN_AWS_DEFAULT", "AIRFLOW_UID"):
+        assert name in documented, name
+    text = ENV_EXAMPLE.read_text()
+    for name in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AIRFLOW_CONN_SLACK_FLIGHTDQ",
+    ):
+        assert f"# {name}=" in text, f"{name} is not explained (commented out) in .env.example"
+    # no secret is committed: the key and the credentials are empty or commented out
+    assert documented["AIRFLOW__CORE__FERNET_KEY"] == ""
+    assert not re.search(r"^AWS_(SECRET_ACCESS_KEY|ACCESS_KEY_ID|SESSION_TOKEN)=\S", text, re.MULTILINE)
+
+
+def test_compose_refuses_to_start_without_a_fernet_key(compose):
+    for name, svc in airflow_services(compose).items():
+        raw = svc["environment"]["AIRFLOW__CORE__FERNET_KEY"]
+        match = INTERPOLATION.fullmatch(raw)
+        assert match and match["name"] == "AIRFLOW__CORE__FERNET_KEY" and match["op"] == ":?", name
+        with pytest.raises(MissingVariable):
+            interpolate(raw, {"AIRFLOW__CORE__FERNET_KEY": ""})
+        assert environment(svc)["AIRFLOW__CORE__FERNET_KEY"] == "a-generated-key"
+
+
+def test_make_compose_env_writes_a_fresh_fernet_key_and_never_overwrites(tmp_path):
+    from cryptography.fernet import Fernet
+
+    for name in ("Makefile", ".env.example"):
+        shutil.copy(REPO / name, tmp_path / name)
+    make = ["make", "-s", "-C", str(tmp_path), "compose-env", f"PYTHON={sys.executable}"]
+    done = subprocess.run(make, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    written = dotenv(tmp_path / ".env")
+    key = written["AIRFLOW__CORE__FERNET_KEY"]
+    assert Fernet(key.encode()).decrypt(Fernet(key.encode()).encrypt(b"ok")) == b"ok"
+    assert written["AIRFLOW_UID"] == str(os.getuid())
+    assert stat.S_IMODE((tmp_path / ".env").stat().st_mode) == 0o600
+    assert set(written) == set(dotenv(ENV_EXAMPLE))
+    again = subprocess.run(make, capture_output=True, text=True, check=False)
+    assert again.returncode == 0, again.stderr
+    assert dotenv(tmp_path / ".env")["AIRFLOW__CORE__FERNET_KEY"] == key
+
+
+def test_init_migrates_once_fails_loudly_then_makes_the_pool(compose):
+    init = compose["services"]["airflow-init"]
+    script = init_script(compose)
+    first = next(line.strip() for line in script.splitlines() if line.strip())
+    assert re.fullmatch(r"set -e\S*( -o pipefail)?|set -euo pipefail", first), first
+    assert script.count("airflow db migrate") == 1
+    assert "|| true" not in script and "|| :" not in script and "set +e" not in script
+    # the image's entrypoint wraps the script once (root's PYTHONPATH, waiting for Postgres) and is
+    # not called again inside it; and it must not migrate itself (its `migrate || true` hides failures)
+    assert "entrypoint" not in init and init["command"][0] == "bash"
+    assert "/entrypoint" not in script
+    for name, svc in airflow_services(compose).items():
+        env = environment(svc)
+        assert "_AIRFLOW_DB_MIGRATE" not in env and "_AIRFLOW_DB_UPGRADE" not in env, name
+    order = [script.index(step) for step in ("airflow db migrate", "python -m flightdq.airflow.pools")]
+    assert order == sorted(order), "the pool is created after the migration"
+    assert script.rstrip().splitlines()[-1].strip().startswith("echo")  # reached only when all succeeded
+
+
+def test_the_pool_command_init_runs_is_a_module_of_the_package():
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("flightdq.airflow.pools")
+    except ImportError:
+        spec = None
+    if spec is None:
+        pytest.skip("flightdq.airflow.pools (the flightdq_etl pool command) is not in this checkout yet")
+    assert spec.origin and spec.origin.startswith(str(REPO / "include")), spec.origin
 
 
 def test_backend_comes_from_the_environment(compose):
@@ -184,6 +384,27 @@ def test_docker_compose_accepts_it():
         cwd=REPO,
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_scripts_airflow_has_the_makefiles_settings():
+    wrapper = REPO / "scripts" / "airflow"
+    assert os.access(wrapper, os.X_OK), "scripts/airflow is not executable"
+    text = wrapper.read_text()
+    exported = re.findall(r"^export (\w+)", (REPO / "Makefile").read_text(), re.MULTILINE)
+    assert "AIRFLOW_HOME" in exported
+    for name in exported:
+        assert re.search(rf"^export {name}=", text, re.MULTILINE), f"scripts/airflow does not set {name}"
+    assert 'export AIRFLOW_HOME="${AIRFLOW_HOME:-$ROOT/.airflow}"' in text
+    assert 'export FLIGHTDQ_LAKE="${FLIGHTDQ_LAKE:-$ROOT/lake}"' in text
+    assert 'exec "$AIRFLOW_BIN" "$@"' in text
+    assert "db migrate" in text
+
+
+def _ignored_file(path: str) -> bool:
+    done = subprocess.run(["git", "check-ignore", "-q", path], cwd=REPO, capture_output=True, check=False)
+    if done.returncode in (0, 1):
+        return done.returncode == 0
+    return path in (REPO / ".gitignore").read_text().split()  # not a git checkout
 
 
 def _ignored(path: str) -> bool:
