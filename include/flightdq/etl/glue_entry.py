@@ -21,9 +21,10 @@ Steps, for the day given by `--dt` (validated by `flightdq.core.dates.parse_day`
 6. THE SWAP: point the Glue partition at the new prefix in one UpdatePartition call (CreatePartition
    when the day was not registered: no reader to protect). Athena reads a partition's Location, so a
    query sees the old files or the new ones, never both, never none;
-7. delete the old Location's objects (for the flat layout only the objects directly under
-   `dt=<dt>/`, never a `run=` folder) and the `run=` prefixes earlier runs left (crashed before their
-   swap), all as listed in step 4 (an object written later, by someone else, is never deleted).
+7. delete the old objects: those directly under `dt=<dt>/` (the flat layout, or what a run that
+   died after its swap left) and every other `run=` prefix (the old Location, or what runs that died
+   before their swap left), all as listed in step 4 (an object written later, by someone else, is
+   never deleted; nor a Location outside `dt=<dt>/`, nor a deeper folder that is no `run=` prefix).
    A deletion that fails leaves garbage no reader sees; the next run deletes it.
 
 A run that dies before step 6 leaves readers on the old partition (its new prefix is garbage the next
@@ -171,11 +172,13 @@ def run_job(
             created = point_partition_at(glue, dt, new_location)
             if pause is not None:
                 pause("switched")
-            garbage = []
-            if old_bucket == processed_bucket and old_prefix and old_prefix.startswith(day_prefix):
-                garbage += [o["Key"] for o in stored.objects_under(old_prefix)]
-            for run, objects in stored.runs.items():  # earlier runs' leftovers (listed before ours)
-                if run != old_prefix and run != run_prefix:
+            # Garbage now, all as listed before the swap: the objects directly under dt=D/ (the old
+            # flat layout, or one a run that died after its swap left) and every other run= prefix
+            # (the old Location, or leftovers of runs that died before their swap). Never a deeper
+            # folder that is no run= prefix, never a Location outside dt=D/.
+            garbage = [o["Key"] for o in stored.flat]
+            for run, objects in stored.runs.items():
+                if run != run_prefix:
                     garbage += [o["Key"] for o in objects]
             failed = delete_keys(s3, processed_bucket, garbage)
             if failed:
