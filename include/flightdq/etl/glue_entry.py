@@ -36,8 +36,8 @@ keys still start with `dt=D/`, and Athena follows the partition's Location. `Max
 Deployment (see docs/aws.md): a Glue 5.0 job (Spark job type `glueetl`, Python 3.11; the Python shell
 job type only offers Python 3.9) with `--additional-python-modules` carrying the flightdq wheel and
 duckdb==2.0.1 (and the pinned pyarrow), script = this file, `MaxConcurrentRuns` 1. It imports only
-`flightdq.etl` and `flightdq.core` (its S3 and catalog calls are `s3_io` and `glue_catalog`), never the
-Airflow-side backend.
+`flightdq.etl` and `flightdq.core` (its S3 and catalog calls are `s3_io`, `partitions` and
+`glue_catalog`), never the Airflow-side backend.
 """
 
 from __future__ import annotations
