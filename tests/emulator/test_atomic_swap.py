@@ -298,3 +298,40 @@ def test_the_checks_pass_on_a_swapped_day_and_on_a_flat_one(aws, lake):
     assert list(files) == [
         f"s3://{PROCESSED_BUCKET}/flightdata_processed/dt={swapped}/run=jr_swap/part-00000.parquet"
     ]
+
+
+def test_a_location_anywhere_is_followed_and_never_deleted_by_a_swap(aws, lake):
+    day = DAYS[5]
+    backend = backend_for(lake)
+    s3, glue = aws.client("s3"), aws.client("glue")
+    rows = counts(backend, day)
+    (flat,) = [k for k in keys(aws, day) if k.endswith(".parquet")]
+    elsewhere = f"flightdata_processed/restored/{day}/part-00000.parquet"
+    s3.copy_object(
+        Bucket=PROCESSED_BUCKET, Key=elsewhere, CopySource={"Bucket": PROCESSED_BUCKET, "Key": flat}
+    )
+    s3.delete_object(Bucket=PROCESSED_BUCKET, Key=flat)
+    partition = glue.get_partition(
+        DatabaseName=GLUE_DATABASE, TableName=PROCESSED_TABLE, PartitionValues=[str(day)]
+    )["Partition"]
+    storage = {
+        **partition["StorageDescriptor"],
+        "Location": f"s3://{PROCESSED_BUCKET}/flightdata_processed/restored/{day}",
+    }
+    glue.update_partition(
+        DatabaseName=GLUE_DATABASE,
+        TableName=PROCESSED_TABLE,
+        PartitionValueList=[str(day)],
+        PartitionInput={"Values": [str(day)], "StorageDescriptor": storage},
+    )
+    assert counts(backend, day) == rows
+    assert backend.processed_partitions_in_storage(day, day) == {
+        str(day): [f"s3://{PROCESSED_BUCKET}/{elsewhere}"]
+    }
+    assert backend.read_partition(day).num_rows == rows[0]
+
+    outcome = glue_job.run_job(day, s3=s3, glue=glue, run_id="jr_home")
+    assert outcome.previous_location.endswith(f"/restored/{day}")
+    assert location(aws, day) == f"s3://{PROCESSED_BUCKET}/flightdata_processed/dt={day}/run=jr_home/"
+    assert s3.head_object(Bucket=PROCESSED_BUCKET, Key=elsewhere)  # not ours to delete
+    assert counts(backend, day) == rows
