@@ -303,7 +303,8 @@ def test_a_glue_run_that_fails_is_reported_and_the_retry_rebuilds_the_day(aws, l
     assert [r["JobRunState"] for r in runs] == ["FAILED", "SUCCEEDED"]
     assert repaired["etl_run_id"] == runs[1]["Id"] and repaired["attached"] is False
     assert flight_ids(backend, day) == before
-    assert partition_keys(aws, day) == [f"flightdata_processed/dt={day}/part-00000-{runs[1]['Id']}.parquet"]
+    run_prefix = f"flightdata_processed/dt={day}/run={runs[1]['Id']}/"
+    assert partition_keys(aws, day) == [f"{run_prefix}_SUCCESS", f"{run_prefix}part-00000.parquet"]
 
 
 @pytest.mark.parametrize("state", ["TIMEOUT", "STOPPED", "ERROR"])
@@ -435,7 +436,8 @@ def test_the_glue_entry_point_takes_glues_arguments(aws, lake, monkeypatch, caps
          "--job-bookmark-option", "job-bookmark-disable"]
     )  # fmt: skip
     assert code == 0 and '"rows"' in capsys.readouterr().out
-    assert partition_keys(aws, day) == [f"flightdata_processed/dt={day}/part-00000-jr_manual.parquet"]
+    run_prefix = f"flightdata_processed/dt={day}/run=jr_manual/"
+    assert partition_keys(aws, day) == [f"{run_prefix}_SUCCESS", f"{run_prefix}part-00000.parquet"]
     with pytest.raises(InputError, match="not a real calendar day"):
         glue_job.main(["--dt", "2026-02-30"])
 

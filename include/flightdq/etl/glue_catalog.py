@@ -1,12 +1,13 @@
 """Registering processed partitions in the Glue Data Catalog with a plain boto3 Glue client: the Glue
 job does it after writing a day, and the AWS backend (`flightdq.backends.aws.catalog`) for catalog
-repair. Partitions get the table's StorageDescriptor with their own Location; an entry Glue reports
+repair. Partitions get the table's StorageDescriptor with their own Location (the folder that holds
+the day: `flightdq.etl.partitions`); an entry Glue reports
 as AlreadyExistsException is fine, any other error raises EtlError.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flightdq.core import layout
@@ -34,18 +35,25 @@ def partition_location(dt: str) -> str:
     return f"s3://{PROCESSED_BUCKET}/{layout.processed_partition_prefix(dt)}"
 
 
-def partition_input(table_sd: dict[str, Any], dt: str) -> dict[str, Any]:
-    """A PartitionInput for `dt`: the table's StorageDescriptor with the partition's Location."""
+def partition_input(table_sd: dict[str, Any], dt: str, location: str | None = None) -> dict[str, Any]:
+    """A PartitionInput for `dt`: the table's StorageDescriptor with the partition's Location
+    (`location`, default the flat `dt=<dt>/` folder)."""
     sd = {k: table_sd[k] for k in _PARTITION_SD_KEYS if k in table_sd}
-    sd["Location"] = partition_location(dt)
+    sd["Location"] = location or partition_location(dt)
     return {"Values": [dt], "StorageDescriptor": sd}
 
 
 def register_partitions(
-    glue: Any, dts: Iterable[str], *, database: str = GLUE_DATABASE, table: str = PROCESSED_TABLE
+    glue: Any,
+    dts: Iterable[str],
+    *,
+    database: str = GLUE_DATABASE,
+    table: str = PROCESSED_TABLE,
+    locations: Mapping[str, str] | None = None,
 ) -> list[str]:
-    """Register `dts` with batch_create_partition; returns the ones that were new. Entries Glue
-    reports as AlreadyExistsException are fine; any other error raises EtlError."""
+    """Register `dts` with batch_create_partition, each at `locations[dt]` (default: the flat
+    `dt=<dt>/` folder); returns the ones that were new. Entries Glue reports as
+    AlreadyExistsException are fine (left as they are); any other error raises EtlError."""
     from botocore.exceptions import ClientError
 
     wanted = sorted({_partition_value(dt) for dt in dts})
@@ -64,7 +72,7 @@ def register_partitions(
             response = glue.batch_create_partition(
                 DatabaseName=database,
                 TableName=table,
-                PartitionInputList=[partition_input(table_sd, dt) for dt in chunk],
+                PartitionInputList=[partition_input(table_sd, dt, (locations or {}).get(dt)) for dt in chunk],
             )
         except ClientError as exc:
             raise EtlError(

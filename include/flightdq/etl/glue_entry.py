@@ -10,27 +10,34 @@ Steps, for the day given by `--dt` (validated by `flightdq.core.dates.parse_day`
 2. download them to a temporary folder and run the same pure transform as the local job
    (`flightdq.etl.transform.transform_day`), so both backends make byte-for-byte the same rows;
 3. write the Parquet file locally and read it back (rows and schema must be the built ones);
-4. list the partition's current objects (`flightdata_processed/dt=<dt>/...`): the *old* ones;
-5. upload the new file under a new, unique name `part-00000-<run id>.parquet` (one PUT: S3 shows the
-   whole object or nothing) and verify the stored object (its size, then its footer's row count and
-   schema, read back from S3). Any failure up to here deletes the new object again: the partition
-   is exactly as it was;
-6. delete the old objects listed in step 4 (only those: a concurrent writer's object is never
-   deleted by us), then register the partition in the Glue catalog (AlreadyExists is fine).
+4. list the day's objects (`flightdata_processed/dt=<dt>/...`) and find the partition readers see now:
+   the catalog partition's Location, else (not registered) the newest complete `run=` prefix or the
+   files directly under `dt=<dt>/` (`flightdq.etl.partitions`); audit the rebuild against it
+   (`audit_replacement`: never fewer flights or hours unless forced);
+5. upload the new file under a prefix of this run's own, `dt=<dt>/run=<run id>/part-00000.parquet`
+   (run id: Glue's `--JOB_RUN_ID`), verify the stored object (its size, then its footer's row count
+   and schema, read back from S3), then put an empty `_SUCCESS` marker beside it (the prefix is
+   complete). Any failure up to here deletes the new prefix again: nothing changed for readers;
+6. THE SWAP: point the Glue partition at the new prefix in one UpdatePartition call (CreatePartition
+   when the day was not registered: no reader to protect). Athena reads a partition's Location, so a
+   query sees the old files or the new ones, never both, never none;
+7. delete the old objects: those directly under `dt=<dt>/` (the flat layout, or what a run that
+   died after its swap left) and every other `run=` prefix (the old Location, or what runs that died
+   before their swap left), all as listed in step 4 (an object written later, by someone else, is
+   never deleted; nor a Location outside `dt=<dt>/`, nor a deeper folder that is no `run=` prefix).
+   A deletion that fails leaves garbage no reader sees; the next run deletes it.
 
-The honest window: between the end of step 5 and the end of step 6 (one DeleteObjects call, tens of
-milliseconds) a reader listing the partition sees the old and the new file, i.e. every row twice. If
-the job dies inside that window, the partition keeps both until the next run of the day deletes the
-old ones (the duplicates check reports it meanwhile: P2). The partition is never empty and never
-half-written. S3 has no atomic multi-object rename; the alternative (a new prefix per run, swapped in
-by updating the catalog partition's Location) would break the contract's fixed layout
-`flightdata_processed/dt=YYYY-MM-DD/`, which other readers list directly.
+A run that dies before step 6 leaves readers on the old partition (its new prefix is garbage the next
+run deletes); one that dies after step 6 has already given readers the new one. The contract's key
+layout `flightdata_processed/dt=YYYY-MM-DD/*.parquet` gains one level (`dt=D/run=<id>/*.parquet`):
+keys still start with `dt=D/`, and Athena follows the partition's Location. `MaxConcurrentRuns` 1
+(and the Airflow side attaching to a day's running run) keeps one writer per day.
 
 Deployment (see docs/aws.md): a Glue 5.0 job (Spark job type `glueetl`, Python 3.11; the Python shell
 job type only offers Python 3.9) with `--additional-python-modules` carrying the flightdq wheel and
 duckdb==2.0.1 (and the pinned pyarrow), script = this file, `MaxConcurrentRuns` 1. It imports only
-`flightdq.etl` and `flightdq.core` (its S3 and catalog calls are `s3_io` and `glue_catalog`), never the
-Airflow-side backend.
+`flightdq.etl` and `flightdq.core` (its S3 and catalog calls are `s3_io`, `partitions` and
+`glue_catalog`), never the Airflow-side backend.
 """
 
 from __future__ import annotations
@@ -42,18 +49,27 @@ import re
 import sys
 import tempfile
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from flightdq.core import layout
-from flightdq.core.contract import ETL_JOB_NAME, PROCESSED_BUCKET, RAW_BUCKET
+from flightdq.core.contract import ETL_JOB_NAME, PROCESSED_BUCKET, PROCESSED_PREFIX, RAW_BUCKET
 from flightdq.core.dates import InputError, parse_day
 from flightdq.core.errors import describe_error
-from flightdq.core.layout import is_data_file
-from flightdq.etl.glue_catalog import register_partitions
-from flightdq.etl.s3_io import S3RangeReader, delete_keys, download, list_keys
+from flightdq.etl.partitions import (
+    SUCCESS_MARKER,
+    DayObjects,
+    catalog_location,
+    data_objects,
+    group_by_day,
+    location_uri,
+    point_partition_at,
+    split_location,
+)
+from flightdq.etl.s3_io import S3RangeReader, delete_keys, download, list_keys, list_objects
 from flightdq.etl.transform import (
     EtlError,
     audit_replacement,
@@ -74,6 +90,13 @@ class GlueEtlOutcome:
     key: str  # s3:// URI of the partition's new file
     replaced: list[str] = field(default_factory=list)  # the old objects deleted
     registered: bool = False  # True when this run added the partition to the catalog
+    location: str = ""  # the partition's Location now (s3:// URI of the run's prefix)
+    previous_location: str | None = None  # what readers saw before (None: nothing)
+    left_behind: list[str] = field(default_factory=list)  # old objects whose deletion failed
+
+
+class JobKilled(BaseException):
+    """Raised by a test's `pause` hook to stand for the job being killed there: no cleanup runs."""
 
 
 def run_job(
@@ -84,15 +107,19 @@ def run_job(
     run_id: str,
     raw_bucket: str = RAW_BUCKET,
     processed_bucket: str = PROCESSED_BUCKET,
-    register: bool = True,
     force: bool = False,
     fail_after_upload: bool = False,
+    pause: Callable[[str], None] | None = None,
 ) -> GlueEtlOutcome:
     """Rebuild the day's partition in `processed_bucket` from the raw objects in `raw_bucket`, with
-    the given boto3 clients. Raises EtlError naming the day on any failure (the old partition stays).
+    the given boto3 clients, and swap it in (steps in the module's docstring). Raises EtlError naming
+    the day on any failure before the swap (readers keep the old partition).
 
-    `fail_after_upload=True` is a FAULT-INJECTION HOOK for tests only: it raises after the new object
-    was uploaded and verified, before the old ones are deleted (the new one is then removed again).
+    Test hooks only: `fail_after_upload=True` raises after the new prefix was written and verified,
+    before the swap (the new prefix is removed again, as for any failure); `pause(stage)` is called
+    at `"written"` (new prefix complete, partition not switched yet) and `"switched"` (partition
+    switched, old objects not deleted yet): a test reads the table there, or raises JobKilled to
+    stand for a job that dies at that point (nothing is cleaned up).
     """
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -104,49 +131,107 @@ def run_job(
                 f"dt={dt}: no raw snapshots under s3://{raw_bucket}/{layout.raw_day_prefix(day)}; "
                 "the processed partition is left as it is"
             )
-        prefix = layout.processed_partition_prefix(dt)
-        new_key = f"{prefix}part-00000-{_safe(run_id)}.parquet"
+        day_prefix = layout.processed_partition_prefix(dt)
         with tempfile.TemporaryDirectory(prefix=f"{ETL_JOB_NAME}-{dt}-") as tmp:
             files = download(s3, raw_bucket, raw_keys, Path(tmp) / "raw")
             table = transform_day(files, day)
             local = Path(tmp) / "part.parquet"
             write_verified(table, local, dt)
-            old = [k for k in list_keys(s3, processed_bucket, prefix) if k != new_key]
-            stored = [S3RangeReader(s3, processed_bucket, k) for k in old if is_data_file(k[len(prefix) :])]
-            before = coverage_of_files(stored) if stored else None
-            audit = audit_replacement(dt, coverage(table), before, force=force)
-            s3.upload_file(str(local), processed_bucket, new_key)
+
+            listed = list(list_objects(s3, Bucket=processed_bucket, Prefix=day_prefix))
+            stored = group_by_day(listed, f"{PROCESSED_PREFIX}/").get(dt) or DayObjects(dt)
+            registered_at = catalog_location(glue, dt)
+            if registered_at is not None:
+                old_bucket, old_prefix = split_location(registered_at)
+            else:
+                old_bucket, old_prefix = processed_bucket, stored.stored_prefix()
+            old_data = _old_data(s3, stored, processed_bucket, old_bucket, old_prefix)
+            before = coverage_of_files([S3RangeReader(s3, old_bucket, o["Key"], o["Size"]) for o in old_data])
+            audit = audit_replacement(dt, coverage(table), before if old_data else None, force=force)
+
+            run_prefix = _run_prefix(day_prefix, run_id, stored)
+            new_key = f"{run_prefix}part-00000.parquet"
             try:
+                s3.upload_file(str(local), processed_bucket, new_key)
                 _verify_uploaded(s3, processed_bucket, new_key, local, table, dt)
+                s3.put_object(Bucket=processed_bucket, Key=run_prefix + SUCCESS_MARKER, Body=b"")
                 if fail_after_upload:
                     raise EtlError(f"dt={dt}: fault injected after the upload (fail_after_upload=True)")
-            except BaseException:
-                log.error("dt=%s: removing the new object %s again; the old partition stays", dt, new_key)
+            except Exception:
+                log.error("dt=%s: removing the new prefix %s again; the old partition stays", dt, run_prefix)
                 try:
-                    s3.delete_object(Bucket=processed_bucket, Key=new_key)
+                    delete_keys(s3, processed_bucket, list_keys(s3, processed_bucket, run_prefix))
                 except (BotoCoreError, ClientError) as cleanup:  # the original error matters more
-                    log.error("dt=%s: could not remove %s: %s", dt, new_key, cleanup)
+                    log.error("dt=%s: could not remove %s: %s", dt, run_prefix, cleanup)
                 raise
-            failed = delete_keys(s3, processed_bucket, old)
+            if pause is not None:
+                pause("written")
+            new_location = location_uri(run_prefix, processed_bucket)
+            # THE SWAP. A failure here leaves the new prefix as garbage (the call may have been applied
+            # even if its answer was lost: deleting the prefix could take the day from readers).
+            created = point_partition_at(glue, dt, new_location)
+            if pause is not None:
+                pause("switched")
+            # Garbage now, all as listed before the swap: the objects directly under dt=D/ (the old
+            # flat layout, or one a run that died after its swap left) and every other run= prefix
+            # (the old Location, or leftovers of runs that died before their swap). Never a deeper
+            # folder that is no run= prefix, never a Location outside dt=D/.
+            garbage = [o["Key"] for o in stored.flat]
+            for run, objects in stored.runs.items():
+                if run != run_prefix:
+                    garbage += [o["Key"] for o in objects]
+            failed = delete_keys(s3, processed_bucket, garbage)
             if failed:
-                raise EtlError(
-                    f"dt={dt}: the new file is in place but {len(failed)} old object(s) could not be "
-                    f"deleted (the partition holds duplicates until the next run): {'; '.join(failed[:5])}"
+                log.warning(
+                    "dt=%s: %d old object(s) could not be deleted (no reader sees them; the next run "
+                    "deletes them): %s",
+                    dt,
+                    len(failed),
+                    "; ".join(failed[:5]),
                 )
-        registered = bool(register_partitions(glue, [dt])) if register else False
     except (BotoCoreError, ClientError) as exc:
         raise EtlError(f"dt={dt}: AWS call failed: {describe_error(exc)}") from exc
     log.info(
-        "dt=%s: %d rows from %d raw objects -> %s (%s)", dt, table.num_rows, len(raw_keys), new_key, audit
+        "dt=%s: %d rows from %d raw objects -> %s (%s)",
+        dt,
+        table.num_rows,
+        len(raw_keys),
+        new_location,
+        audit,
     )
+    failed_keys = {f.rsplit(": ", 1)[0] for f in failed}
     return GlueEtlOutcome(
         dt=dt,
         rows=table.num_rows,
         raw_objects=len(raw_keys),
         key=f"s3://{processed_bucket}/{new_key}",
-        replaced=[f"s3://{processed_bucket}/{k}" for k in old],
-        registered=registered,
+        replaced=[f"s3://{processed_bucket}/{k}" for k in garbage if k not in failed_keys],
+        registered=created,
+        location=new_location,
+        previous_location=registered_at or (location_uri(old_prefix, old_bucket) if old_prefix else None),
+        left_behind=[f"s3://{processed_bucket}/{k}" for k in sorted(failed_keys)],
     )
+
+
+def _old_data(
+    s3: Any, stored: DayObjects, processed_bucket: str, bucket: str, prefix: str | None
+) -> list[dict[str, Any]]:
+    """The data objects readers see now: from the day's listing when the prefix is inside it, else
+    listed (a Location elsewhere: a foreign bucket or prefix)."""
+    if prefix is None:
+        return []
+    if bucket == processed_bucket and prefix.startswith(stored.prefix):
+        return data_objects(stored.objects_under(prefix), prefix)
+    return data_objects(list(list_objects(s3, Bucket=bucket, Prefix=prefix)), prefix)
+
+
+def _run_prefix(day_prefix: str, run_id: str, stored: DayObjects) -> str:
+    """`dt=D/run=<run id>/`, made unique if that prefix is taken already (a run id used twice)."""
+    prefix = f"{day_prefix}run={_safe(run_id)}/"
+    taken = {o["Key"] for objects in stored.runs.values() for o in objects} | {o["Key"] for o in stored.other}
+    if any(key.startswith(prefix) for key in taken):
+        prefix = f"{day_prefix}run={_safe(run_id)}-{uuid.uuid4().hex[:8]}/"
+    return prefix
 
 
 def list_raw_keys(s3: Any, bucket: str, day: date) -> list[str]:

@@ -67,7 +67,7 @@ class AwsBackend:
         self.query_log: list[dict[str, Any]] = []  # drained by the runner into each check's details
         self._athena = Athena(self._clients, self.query_log)
         self._catalog = GlueCatalog(self._clients)
-        self._storage = S3Lake(lambda: self._client("s3"))
+        self._storage = S3Lake(lambda: self._client("s3"), self._catalog.locations)
         self._job = GlueEtlJob(self._clients)
         self._diagnosis = UpstreamDiagnosis(self._clients, settings.ingestion_function)
 
@@ -103,7 +103,7 @@ class AwsBackend:
         return self._catalog.columns(start, end)
 
     def register_partitions(self, dts: Iterable[str]) -> list[str]:
-        return self._catalog.register_partitions(dts)
+        return self._catalog.register_partitions(dts, self._storage.stored_locations)
 
     # --- storage: S3 --------------------------------------------------------------------------------
     def processed_partitions_in_storage(

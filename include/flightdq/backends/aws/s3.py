@@ -1,5 +1,6 @@
 """The lake's objects on S3: raw presence and freshness come from listing the raw keys (never reading
-bodies); processed files from listing the partition prefix; Parquet schemas from the files' footers
+bodies); processed files from listing the partition's catalog Location (or, for a day not registered,
+the folder that holds it: `flightdq.etl.partitions`); Parquet schemas from the files' footers
 (ranged GETs). Also flightdq's own records (check history, incidents, alerts) under one S3 prefix
 (`FLIGHTDQ_HISTORY_URI`, default `s3://flightdata-processed/`, so keys read
 `s3://flightdata-processed/flightdq-history/...`), with create-only writes by S3 conditional puts.
@@ -19,7 +20,7 @@ from flightdq.core import layout, parquet_types
 from flightdq.core.arrow import unify_by_name
 from flightdq.core.contract import PROCESSED_BUCKET, PROCESSED_PREFIX, RAW_BUCKET
 from flightdq.core.errors import describe_error
-from flightdq.core.layout import is_data_file
+from flightdq.etl.partitions import DayObjects, data_objects, group_by_day, location_uri, split_location
 from flightdq.etl.s3_io import S3RangeReader, error_code, list_objects
 
 if TYPE_CHECKING:
@@ -33,53 +34,102 @@ HISTORY_URI_ENV = "FLIGHTDQ_HISTORY_URI"
 
 
 class S3Lake:
-    """The raw and processed buckets, read through the S3 client `s3()` gives (made on first use)."""
+    """The raw and processed buckets, read through the S3 client `s3()` gives (made on first use).
 
-    def __init__(self, s3: Callable[[], Any]) -> None:
+    A processed partition's files are the data files directly under its catalog Location
+    (`locations(start, end)`: dt -> s3:// URI, from Glue), as Athena reads them; the ETL's atomic swap
+    makes that a `dt=D/run=<id>/` prefix. A day not registered is read from the folder that holds it
+    in storage (`flightdq.etl.partitions.DayObjects.stored_prefix`: the newest complete `run=` prefix,
+    else the files directly under `dt=D/`, as a foreign lake lays them out).
+    """
+
+    def __init__(
+        self,
+        s3: Callable[[], Any],
+        locations: Callable[[date | None, date | None], dict[str, str]] | None = None,
+    ) -> None:
         self._s3 = s3
+        self._locations = locations or (lambda start, end: {})
 
-    def processed_partitions_in_storage(
-        self, start: date | None = None, end: date | None = None
-    ) -> dict[str, list[str]]:
+    def _days_in_storage(self, start: date | None, end: date | None) -> dict[str, DayObjects]:
         base = f"{PROCESSED_PREFIX}/"
         kwargs: dict[str, Any] = {"Bucket": PROCESSED_BUCKET, "Prefix": f"{base}dt="}
         if start is not None:
             kwargs["StartAfter"] = f"{base}dt={partition_day(start)}"  # every key of that day sorts after it
-        found: dict[str, list[str]] = {}
+        listed = []
         for obj in list_objects(self._s3(), **kwargs):
-            folder, slash, name = obj["Key"][len(base) :].partition("/")
-            dt = folder.removeprefix("dt=")
-            if not slash or not layout.is_partition_value(dt):
-                continue  # staging names and stray objects are not partitions
-            if end is not None and dt > str(end):
+            dt = obj["Key"][len(base) :].partition("/")[0].removeprefix("dt=")
+            if end is not None and layout.is_partition_value(dt) and dt > str(end):
                 break  # keys come sorted
-            if start is not None and dt < str(start):
-                continue
-            files = found.setdefault(dt, [])
-            if is_data_file(name):
-                files.append(f"s3://{PROCESSED_BUCKET}/{obj['Key']}")
+            listed.append(obj)
+        days = group_by_day(listed, base)
+        return {
+            dt: found
+            for dt, found in days.items()
+            if (start is None or dt >= str(start)) and (end is None or dt <= str(end))
+        }
+
+    def _files(self, dt: str, stored: DayObjects | None, location: str | None) -> tuple[str, str, list[dict]]:
+        """(bucket, prefix, data objects) of day `dt`: its catalog Location's when registered, else
+        the folder that holds it in storage (prefix empty: no files anywhere)."""
+        stored = stored or DayObjects(dt)
+        if location:
+            bucket, prefix = split_location(location)
+            if bucket == PROCESSED_BUCKET and prefix.startswith(stored.prefix):
+                return bucket, prefix, data_objects(stored.objects_under(prefix), prefix)
+            listed = list(list_objects(self._s3(), Bucket=bucket, Prefix=prefix))
+            return bucket, prefix, data_objects(listed, prefix)
+        prefix = stored.stored_prefix()
+        if prefix is None:
+            return PROCESSED_BUCKET, "", []
+        return PROCESSED_BUCKET, prefix, data_objects(stored.objects_under(prefix), prefix)
+
+    def processed_partitions_in_storage(
+        self, start: date | None = None, end: date | None = None
+    ) -> dict[str, list[str]]:
+        """Days with objects under `dt=D/` (or a registered Location elsewhere) -> their data files."""
+        days = self._days_in_storage(start, end)
+        locations = self._locations(start, end)
+        found: dict[str, list[str]] = {}
+        for dt in sorted(set(days) | set(locations)):  # `locations` keeps to the range already
+            bucket, _, objects = self._files(dt, days.get(dt), locations.get(dt))
+            if dt in days or objects:
+                found[dt] = [f"s3://{bucket}/{o['Key']}" for o in objects]
         return found
 
-    def _partition_objects(self, day: date | str) -> list[dict[str, Any]]:
-        prefix = layout.processed_partition_prefix(partition_day(day))
-        return [
-            obj
-            for obj in list_objects(self._s3(), Bucket=PROCESSED_BUCKET, Prefix=prefix)
-            if is_data_file(obj["Key"][len(prefix) :])
-        ]
+    def stored_locations(self, dts: list[str]) -> dict[str, str]:
+        """Where each day is held in storage (what catalog repair registers): the newest complete
+        `run=` prefix, else `dt=D/` itself (also when nothing is there)."""
+        s3, found = self._s3(), {}
+        for dt in dts:
+            prefix = layout.processed_partition_prefix(dt)
+            day = DayObjects(dt)
+            for obj in list_objects(s3, Bucket=PROCESSED_BUCKET, Prefix=prefix):
+                day.add(obj)
+            found[dt] = location_uri(day.stored_prefix() or prefix)
+        return found
+
+    def _partition_objects(self, day: date | str) -> tuple[str, str, list[dict[str, Any]]]:
+        dt = partition_day(day)
+        stored = DayObjects(dt)
+        for obj in list_objects(self._s3(), Bucket=PROCESSED_BUCKET, Prefix=stored.prefix):
+            stored.add(obj)
+        return self._files(
+            dt, stored, self._locations(date.fromisoformat(dt), date.fromisoformat(dt)).get(dt)
+        )
 
     def read_partition(self, day: date) -> pa.Table:
         import pyarrow.parquet as pq
 
-        objects = self._partition_objects(day)
+        bucket, prefix, objects = self._partition_objects(day)
         if not objects:
             raise BackendError(
                 f"processed partition dt={day} has no Parquet files "
-                f"(s3://{PROCESSED_BUCKET}/{layout.processed_partition_prefix(day)})"
+                f"(s3://{bucket}/{prefix or layout.processed_partition_prefix(day)})"
             )
         s3 = self._s3()
         tables = [
-            pq.read_table(io.BytesIO(s3.get_object(Bucket=PROCESSED_BUCKET, Key=o["Key"])["Body"].read()))
+            pq.read_table(io.BytesIO(s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read()))
             for o in objects
         ]
         return concat_by_name(tables, f"processed partition dt={day}")
@@ -104,10 +154,11 @@ class S3Lake:
 
         s3 = self._s3()
         found = {}
-        for obj in self._partition_objects(day):
-            name = f"s3://{PROCESSED_BUCKET}/{obj['Key']}"
+        bucket, _, objects = self._partition_objects(day)
+        for obj in objects:
+            name = f"s3://{bucket}/{obj['Key']}"
             try:
-                with S3RangeReader(s3, PROCESSED_BUCKET, obj["Key"], obj["Size"]) as handle:
+                with S3RangeReader(s3, bucket, obj["Key"], obj["Size"]) as handle:
                     found[name] = read(pq.ParquetFile(handle))
             except Exception as exc:  # pyarrow raises several types for an object that is not Parquet
                 if unreadable is None or not _is_arrow_error(exc):
