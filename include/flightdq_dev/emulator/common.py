@@ -1,10 +1,10 @@
-"""What the emulator's parts share: the pinned moto version and the AWS constants, the one emulator
-active in this process, the moto originals the patches replaced, and the error a query fails with."""
+"""What the emulator's parts share: the moto version it is tested with and the AWS constants, the one
+emulator in this process, and the error a query fails with."""
 
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from flightdq_dev.emulator.server import AwsEmulator
@@ -22,7 +22,6 @@ PARQUET_OUTPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat
 
 _ACTIVE: AwsEmulator | None = None
 _ACTIVE_LOCK = threading.Lock()
-ORIGINALS: dict[tuple[type, str], Any] = {}  # (class, attribute) -> what the patch replaced
 
 
 class QueryFailed(Exception):
@@ -30,18 +29,19 @@ class QueryFailed(Exception):
 
 
 def check_moto_version() -> None:
+    """The emulator uses only moto's HTTP API (and `ThreadedMotoServer`), tested with moto
+    PINNED_MOTO: another 5.x is allowed, another major version is refused."""
     import moto
 
-    if moto.__version__ != PINNED_MOTO:
+    if moto.__version__.split(".")[0] != PINNED_MOTO.split(".")[0]:
         raise RuntimeError(
-            f"flightdq_dev.emulator patches moto=={PINNED_MOTO} internals; moto {moto.__version__} is "
-            "installed. Re-check the patches before moving the pin."
+            f"flightdq_dev.emulator is tested with moto=={PINNED_MOTO}; moto {moto.__version__} is "
+            "installed. Re-run tests/emulator before moving the pin."
         )
 
 
 def claim(emulator: AwsEmulator) -> None:
-    """Make `emulator` the one the patches serve; one emulator per process (moto's backends are
-    process-global)."""
+    """One emulator per process: moto's backends behind ThreadedMotoServer are process-global."""
     global _ACTIVE
     with _ACTIVE_LOCK:
         if _ACTIVE is not None:
@@ -54,12 +54,3 @@ def release(emulator: AwsEmulator) -> None:
     with _ACTIVE_LOCK:
         if _ACTIVE is emulator:
             _ACTIVE = None
-
-
-def active() -> AwsEmulator | None:
-    return _ACTIVE
-
-
-def original(owner_name: str, name: str) -> Any:
-    """The moto method the patch on `owner_name.name` replaced."""
-    return next(f for (owner, n), f in ORIGINALS.items() if owner.__name__ == owner_name and n == name)

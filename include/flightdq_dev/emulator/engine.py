@@ -105,8 +105,8 @@ def _table_view(
     partition predicate keeps, with the Glue table's columns and types."""
     import pyarrow.parquet as pq
 
-    glue = emulator.client("glue", record.region)
-    s3 = emulator.client("s3", record.region)
+    glue = emulator._moto_client("glue", record.region)
+    s3 = emulator._moto_client("s3", record.region)
     try:
         table = glue.get_table(DatabaseName=database, Name=name)["Table"]
     except glue.exceptions.EntityNotFoundException:
