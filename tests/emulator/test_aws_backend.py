@@ -175,6 +175,41 @@ def test_queries_scan_only_the_partitions_checked(aws, lake):
     assert backend.query_log[-1]["data_scanned_bytes"] > 5 * one_day["data_scanned_bytes"]
 
 
+def test_athena_reads_each_partition_where_its_catalog_location_points(aws, lake):
+    """The swap a rebuild does: new objects under another prefix, the partition's Location moved."""
+    backend = aws_backend(lake)
+    day = HEALTHY[1]
+    s3, glue = aws.client("s3"), aws.client("glue")
+    table = {"DatabaseName": GLUE_DATABASE, "TableName": PROCESSED_TABLE}
+    old = glue.get_partition(**table, PartitionValues=[str(day)])["Partition"]
+
+    def point_at(location: str) -> None:
+        storage = {**old["StorageDescriptor"], "Location": location}
+        new = {"Values": old["Values"], "StorageDescriptor": storage}
+        glue.update_partition(**table, PartitionValueList=[str(day)], PartitionInput=new)
+
+    def stats() -> tuple[list, dict]:
+        rows = queries.run(backend, "partition_stats", start_dt=str(day), end_dt=str(day))
+        return rows, backend.query_log[-1]
+
+    before, _ = stats()
+    moved = f"flightdata_processed/dt={day}/run=jr_swap/"
+    for old_key in partition_keys(aws, day):
+        copy = {"Bucket": PROCESSED_BUCKET, "Key": old_key}
+        s3.copy_object(Bucket=PROCESSED_BUCKET, CopySource=copy, Key=moved + old_key.rsplit("/", 1)[1])
+    try:
+        point_at(f"s3://{PROCESSED_BUCKET}/{moved}")
+        after, logged = stats()
+        assert after == before and logged["data_scanned_bytes"] > 0
+        point_at(f"s3://{PROCESSED_BUCKET}/flightdata_processed/dt={day}/run=jr_nothing/")
+        empty, logged = stats()
+        assert empty != before and logged["data_scanned_bytes"] == 0  # dt=D/ itself is not read
+    finally:
+        point_at(old["StorageDescriptor"]["Location"])
+        listed = s3.list_objects_v2(Bucket=PROCESSED_BUCKET, Prefix=moved).get("Contents", [])
+        s3.delete_objects(Bucket=PROCESSED_BUCKET, Delete={"Objects": [{"Key": o["Key"]} for o in listed]})
+
+
 # --- schema validity pushed down to Athena ---------------------------------------------------------
 # On the emulator, Athena's SQL runs on DuckDB after sqlglot's translation: these prove the plumbing
 # (one statement per range, footers by ranged GETs, the Glue columns) and that the compiled suite
