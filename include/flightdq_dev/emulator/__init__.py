@@ -1,36 +1,24 @@
 """A local AWS for flightdq: moto's server on 127.0.0.1 behind a thin proxy that computes.
 
-moto in server mode answers the AWS APIs but computes nothing: Athena returns queued answers and Glue
-job runs succeed at once without running anything. moto offers no public hook to change that (only
-a queue of canned Athena results and timed Glue state transitions), so `AwsEmulator` puts a small
-HTTP proxy on 127.0.0.1 in front of moto's `ThreadedMotoServer(ip_address="127.0.0.1")`. The proxy
-answers a few calls itself and forwards every other request unchanged to moto:
+moto in server mode answers the AWS APIs but computes nothing (Athena returns queued answers, Glue job
+runs succeed at once), and offers no public hook to change that. So `AwsEmulator` puts a small HTTP
+proxy on 127.0.0.1 in front of moto's `ThreadedMotoServer(ip_address="127.0.0.1")`; it answers these
+calls itself and forwards every other request unchanged to moto (nothing in moto is patched):
 
-- **Athena** `StartQueryExecution`, `GetQueryExecution`, `GetQueryResults`, `StopQueryExecution`.
-  The Trino text is transpiled to DuckDB by sqlglot and run on DuckDB over the Parquet objects of
-  the table's *registered* Glue partitions (read from each partition's StorageDescriptor.Location in
-  moto's S3, only the partitions the query's `dt` predicate keeps), with the Glue table's column
-  types. THIS IS NOT TRINO: it proves the plumbing (the calls, states, pages, typed results, pruning,
-  the catalog) and that the SQL survives sqlglot's Trino -> DuckDB translation, not Trino's own
-  semantics (integer division, date_diff, ... differ; see docs). Results come back as Athena sends
-  them (strings typed by column, pages of at most 1,000 rows with the header row first), the state
-  moves QUEUED -> RUNNING -> SUCCEEDED/FAILED with a `StateChangeReason`,
-  `Statistics.DataScannedInBytes` is the size of the objects read (an upper bound: Athena reads only
-  the needed columns), the CSV lands in the output location, and a repeated `ClientRequestToken` is
-  the same query. Workgroups stay in moto.
-- **Glue** `StartJobRun`, `GetJobRun`, `GetJobRuns` of `flightdata-etl` (the job definition stays in
-  moto): a start enforces the job's `MaxConcurrentRuns` atomically and runs
-  `flightdq.etl.glue_entry` against the emulated buckets in a thread; pollers see the run progress.
-- **S3** PUTs are serialised, so the conditional create (`If-None-Match: *`) that moto checks and
-  then writes in two steps is atomic, as it is on S3.
+- **Athena** Start/Get/Stop QueryExecution and GetQueryResults. THIS IS NOT TRINO: the Trino text is
+  transpiled to DuckDB by sqlglot and run on DuckDB over the Parquet of the table's registered Glue
+  partitions the query's partition predicate keeps, each read from its StorageDescriptor.Location in
+  moto's S3, with the Glue table's column types. It proves the plumbing (states, typed result pages
+  with the header row first, bytes scanned, the CSV in the output location, pruning, the catalog)
+  and the dialect translation, not Trino's own semantics.
+- **Glue** Start/Get JobRun(s) of `flightdata-etl` (the job stays in moto): MaxConcurrentRuns is
+  enforced atomically and `flightdq.etl.glue_entry` runs in a thread; pollers see the run progress.
+- **S3** PUTs are serialised, so the conditional create (`If-None-Match: *`) is atomic, as on S3.
 - **Faults** for tests (`emulator.faults`).
 
-Nothing in moto is patched: the emulator uses moto's HTTP API and `ThreadedMotoServer` only. One
-emulator per process (moto's backends are process-global). Both servers bind 127.0.0.1 only.
-
-Modules: `server` (the emulator), `proxy`, `athena` with `engine`, `pruning` and `typemap` (the
-emulated Athena), `glue`, `faults`, `seed` (loading a local lake), `sandbox` (the
-`python -m flightdq_dev.emulator --seed` CLI), `common` (what they share).
+One emulator per process (moto's backends are process-global). Modules: `server`, `proxy`, `athena`
+with `engine`, `pruning` and `typemap`, `glue`, `faults`, `seed`, `sandbox` (`python -m
+flightdq_dev.emulator --seed`), `common`.
 """
 
 from flightdq_dev.emulator.athena import QueryRecord

@@ -16,13 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from flightdq_dev.emulator.common import ATHENA_MAX_PAGE, QueryFailed
 from flightdq_dev.emulator.engine import execute_on_duckdb
-from flightdq_dev.emulator.proxy import error
+from flightdq_dev.emulator.proxy import AwsError
 
 if TYPE_CHECKING:
     from flightdq_dev.emulator.server import AwsEmulator
 
 log = logging.getLogger(__name__)
-Answer = tuple[int, dict[str, Any]]
 
 
 @dataclass
@@ -102,23 +101,23 @@ class EmulatedAthena:
             "AmazonAthena.StopQueryExecution": self.stop_query_execution,
         }
 
-    def start_query_execution(self, params: dict[str, Any], region: str) -> Answer:
+    def start_query_execution(self, params: dict[str, Any], region: str) -> dict[str, Any]:
         emulator = self.emulator
         if emulator.faults._take_throttle():
-            return error("TooManyRequestsException", "Rate exceeded (throttling injected by the emulator)")
+            raise AwsError("TooManyRequestsException", "Rate exceeded (throttling injected by the emulator)")
         workgroup = params.get("WorkGroup") or "primary"
         athena = emulator._moto_client("athena", region)
         try:
             config = athena.get_work_group(WorkGroup=workgroup)["WorkGroup"].get("Configuration") or {}
         except athena.exceptions.InvalidRequestException:
-            return error("InvalidRequestException", f"WorkGroup {workgroup} is not found.")
+            raise AwsError("InvalidRequestException", f"WorkGroup {workgroup} is not found.") from None
         output = (params.get("ResultConfiguration") or {}).get("OutputLocation") or (
             config.get("ResultConfiguration") or {}
         ).get("OutputLocation")
         with self._lock:  # the same ClientRequestToken is the same query, as on Athena
             token = params.get("ClientRequestToken")
             if token and token in self._tokens:
-                return 200, {"QueryExecutionId": self._tokens[token]}
+                return {"QueryExecutionId": self._tokens[token]}
             query_id = str(uuid.uuid4())
             if token:
                 self._tokens[token] = query_id
@@ -133,19 +132,16 @@ class EmulatedAthena:
             submitted=time.time(),
         )
         emulator._submit_query(record, emulator.faults._take_query_failure())
-        return 200, {"QueryExecutionId": query_id}
+        return {"QueryExecutionId": query_id}
 
-    def _record(self, params: dict[str, Any]) -> QueryRecord | Answer:
+    def _record(self, params: dict[str, Any]) -> QueryRecord:
         query_id = params.get("QueryExecutionId") or ""
-        record = self.emulator.queries.get(query_id)
-        if record is None:
-            return error("InvalidRequestException", f"QueryExecution {query_id} was not found")
-        return record
+        if query_id not in self.emulator.queries:
+            raise AwsError("InvalidRequestException", f"QueryExecution {query_id} was not found")
+        return self.emulator.queries[query_id]
 
-    def get_query_execution(self, params: dict[str, Any], region: str) -> Answer:
+    def get_query_execution(self, params: dict[str, Any], region: str) -> dict[str, Any]:
         record = self._record(params)
-        if not isinstance(record, QueryRecord):
-            return record
         status: dict[str, Any] = {"State": record.state, "SubmissionDateTime": record.submitted}
         if record.completed is not None:
             status["CompletionDateTime"] = record.completed
@@ -154,7 +150,7 @@ class EmulatedAthena:
             status["AthenaError"] = {"ErrorCategory": 2, "ErrorType": 1000, "Retryable": False}
             status["AthenaError"]["ErrorMessage"] = record.reason
         engine_ms = int(((record.completed or time.time()) - (record.started or record.submitted)) * 1000)
-        return 200, {
+        return {
             "QueryExecution": {
                 "QueryExecutionId": record.query_id,
                 "Query": record.query,
@@ -166,43 +162,33 @@ class EmulatedAthena:
                 "Status": status,
                 "Statistics": {
                     "EngineExecutionTimeInMillis": engine_ms,
-                    "DataScannedInBytes": record.scanned_bytes,
                     "TotalExecutionTimeInMillis": engine_ms,
-                    "QueryQueueTimeInMillis": 0,
-                    "ServicePreProcessingTimeInMillis": 0,
-                    "QueryPlanningTimeInMillis": 0,
-                    "ServiceProcessingTimeInMillis": 0,
+                    "DataScannedInBytes": record.scanned_bytes,
                     "ResultReuseInformation": {"ReusedPreviousResult": False},
                 },
                 "WorkGroup": record.workgroup,
-                "EngineVersion": {
-                    "SelectedEngineVersion": "Athena engine version 3",
-                    "EffectiveEngineVersion": "Athena engine version 3",
-                },
             }
         }
 
-    def get_query_results(self, params: dict[str, Any], region: str) -> Answer:
+    def get_query_results(self, params: dict[str, Any], region: str) -> dict[str, Any]:
         record = self._record(params)
-        if not isinstance(record, QueryRecord):
-            return record
         if record.state in ("QUEUED", "RUNNING"):
-            return error(
+            raise AwsError(
                 "InvalidRequestException", f"Query has not yet finished. Current state: {record.state}"
             )
         if record.state != "SUCCEEDED":
-            return error(
+            raise AwsError(
                 "InvalidRequestException",
                 f"Query did not finish successfully. Final query state: {record.state}",
             )
         page_size = int(params.get("MaxResults") or ATHENA_MAX_PAGE)
         if not 1 <= page_size <= ATHENA_MAX_PAGE:
-            return error(
+            raise AwsError(
                 "InvalidRequestException", f"MaxResults is more than maximum allowed length {ATHENA_MAX_PAGE}"
             )
         token = params.get("NextToken")
         if token and not str(token).isdigit():
-            return error("InvalidRequestException", "NextToken is malformed")
+            raise AwsError("InvalidRequestException", "NextToken is malformed")
         offset = int(token or 0)
         all_rows = [[c["Label"] for c in record.columns], *record.rows]  # the header row is on page one
         page = all_rows[offset : offset + page_size]
@@ -216,16 +202,14 @@ class EmulatedAthena:
         }
         if offset + page_size < len(all_rows):
             body["NextToken"] = str(offset + page_size)
-        return 200, body
+        return body
 
-    def stop_query_execution(self, params: dict[str, Any], region: str) -> Answer:
+    def stop_query_execution(self, params: dict[str, Any], region: str) -> dict[str, Any]:
         record = self._record(params)
-        if not isinstance(record, QueryRecord):
-            return record
         if record.state in ("QUEUED", "RUNNING"):
             record.state, record.reason, record.completed = (
                 "CANCELLED",
                 "Query cancelled by user",
                 time.time(),
             )
-        return 200, {}
+        return {}

@@ -14,13 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from flightdq.core.contract import ETL_JOB_NAME
 from flightdq_dev.emulator.common import GLUE_ACTIVE
-from flightdq_dev.emulator.proxy import error
+from flightdq_dev.emulator.proxy import AwsError
 
 if TYPE_CHECKING:
     from flightdq_dev.emulator.server import AwsEmulator
 
 log = logging.getLogger(__name__)
-Answer = tuple[int, dict[str, Any]]
 
 
 @dataclass
@@ -73,7 +72,7 @@ class EmulatedGlue:
             "AWSGlue.GetJobRuns": self.get_job_runs,
         }
 
-    def start_job_run(self, params: dict[str, Any], region: str) -> Answer | None:
+    def start_job_run(self, params: dict[str, Any], region: str) -> dict[str, Any] | None:
         name = params.get("JobName")
         if name != ETL_JOB_NAME:
             return None  # moto answers for other jobs
@@ -81,13 +80,13 @@ class EmulatedGlue:
         try:
             job = glue.get_job(JobName=name)["Job"]
         except glue.exceptions.EntityNotFoundException:
-            return error("EntityNotFoundException", f"Job {name} not found")
+            raise AwsError("EntityNotFoundException", f"Job {name} not found") from None
         if self.emulator.faults._take_refusal():
-            return error("ConcurrentRunsExceededException", f"Concurrent runs exceeded for {name}")
+            raise AwsError("ConcurrentRunsExceededException", f"Concurrent runs exceeded for {name}")
         with self._lock:  # check and start in one step, as Glue does
             limit = (job.get("ExecutionProperty") or {}).get("MaxConcurrentRuns", 1)
             if len([r for r in self.runs if r.state in GLUE_ACTIVE]) >= limit:
-                return error("ConcurrentRunsExceededException", f"Concurrent runs exceeded for {name}")
+                raise AwsError("ConcurrentRunsExceededException", f"Concurrent runs exceeded for {name}")
             arguments = {**(job.get("DefaultArguments") or {}), **(params.get("Arguments") or {})}
             arguments.update(job.get("NonOverridableArguments") or {})
             run = GlueRun(f"jr_{secrets.token_hex(32)}", name, arguments, job)
@@ -97,17 +96,17 @@ class EmulatedGlue:
         )
         self.threads.append(thread)
         thread.start()
-        return 200, {"JobRunId": run.id}
+        return {"JobRunId": run.id}
 
-    def get_job_run(self, params: dict[str, Any], region: str) -> Answer | None:
+    def get_job_run(self, params: dict[str, Any], region: str) -> dict[str, Any] | None:
         if params.get("JobName") != ETL_JOB_NAME:
             return None
         run = next((r for r in self.runs if r.id == params.get("RunId")), None)
         if run is None:
-            return error("EntityNotFoundException", f"Job run {params.get('RunId')} not found")
-        return 200, {"JobRun": run.as_dict()}
+            raise AwsError("EntityNotFoundException", f"Job run {params.get('RunId')} not found")
+        return {"JobRun": run.as_dict()}
 
-    def get_job_runs(self, params: dict[str, Any], region: str) -> Answer | None:
+    def get_job_runs(self, params: dict[str, Any], region: str) -> dict[str, Any] | None:
         if params.get("JobName") != ETL_JOB_NAME:
             return None
         newest_first = sorted(self.runs, key=lambda r: r.started, reverse=True)
@@ -115,7 +114,7 @@ class EmulatedGlue:
         body: dict[str, Any] = {"JobRuns": [r.as_dict() for r in newest_first[offset : offset + size]]}
         if offset + size < len(newest_first):
             body["NextToken"] = str(offset + size)
-        return 200, body
+        return body
 
     def _run(self, run: GlueRun, region: str) -> None:
         """One job run, in its own thread: the ETL for its `--dt` (or an injected failure)."""

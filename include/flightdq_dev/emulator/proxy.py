@@ -12,16 +12,16 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-# A handler gets the JSON body and the request's region; it returns (status, JSON body), or None to let
-# moto answer.
-Handler = Callable[[dict[str, Any], str], "tuple[int, dict[str, Any]] | None"]
+# A handler gets the JSON body and the request's region; it returns the JSON answer, or None to let moto
+# answer; it raises AwsError to refuse.
+Handler = Callable[[dict[str, Any], str], "dict[str, Any] | None"]
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "expect", "proxy-connection", "upgrade"}
 _SCOPE = re.compile(r"Credential=[^/]+/\d+/([^/]+)/([^/]+)/")
 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, and `Expect: 100-continue` answered
-    server: _ProxyServer
+    server: Proxy
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         pass
@@ -43,10 +43,12 @@ class _Handler(BaseHTTPRequestHandler):
         region, service = scope.groups() if scope else ("us-east-1", "")
         handler = self.server.handlers.get(self.headers.get("X-Amz-Target") or "")
         if handler is not None and self.command == "POST":
-            answer = handler(json.loads(body or b"{}"), region)
+            try:
+                answer, status = handler(json.loads(body or b"{}"), region), 200
+            except AwsError as exc:
+                answer, status = {"__type": exc.args[0], "Message": exc.args[1]}, 400
             if answer is not None:
-                status, payload = answer
-                data = json.dumps(payload, default=str).encode()
+                data = json.dumps(answer).encode()
                 self._reply(status, [("Content-Type", "application/x-amz-json-1.1")], data)
                 return
         if service == "s3" and self.command == "PUT":
@@ -88,7 +90,9 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = do_PATCH = _serve
 
 
-class _ProxyServer(ThreadingHTTPServer):
+class Proxy(ThreadingHTTPServer):
+    """The proxy on 127.0.0.1:`port` (0: any free port) in front of moto at `upstream`."""
+
     daemon_threads = True
     allow_reuse_address = True
 
@@ -98,6 +102,13 @@ class _ProxyServer(ThreadingHTTPServer):
         self.s3_put_lock = threading.Lock()
         self._upstream = upstream
         self._local = threading.local()
+
+    def start(self) -> None:
+        threading.Thread(target=self.serve_forever, name="aws-emulator", daemon=True).start()
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
 
     def upstream(self) -> http.client.HTTPConnection:
         if getattr(self._local, "connection", None) is None:
@@ -111,26 +122,5 @@ class _ProxyServer(ThreadingHTTPServer):
         self._local.connection = None
 
 
-class Proxy:
-    """The proxy on 127.0.0.1:`port` (0: any free port) in front of moto at `upstream`."""
-
-    def __init__(self, port: int, upstream: tuple[str, int], handlers: dict[str, Handler]) -> None:
-        self._server = _ProxyServer(port, upstream, handlers)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="aws-emulator", daemon=True)
-
-    @property
-    def address(self) -> tuple[str, int]:
-        host, port = self._server.server_address[:2]
-        return str(host), int(port)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-
-def error(code: str, message: str, status: int = 400) -> tuple[int, dict[str, Any]]:
-    """An AWS JSON-protocol error answer."""
-    return status, {"__type": code, "Message": message}
+class AwsError(Exception):
+    """AwsError(code, message): the JSON-protocol error a handler answers with (HTTP 400)."""

@@ -32,14 +32,13 @@ from flightdq_dev.emulator.common import (
     REGION,
     SNS_TOPIC,
     check_moto_version,
-    claim,
-    release,
 )
 from flightdq_dev.emulator.faults import Faults
 from flightdq_dev.emulator.glue import EmulatedGlue
 from flightdq_dev.emulator.proxy import Proxy
 
 log = logging.getLogger(__name__)
+_ONE_PER_PROCESS = threading.Lock()  # moto's backends behind ThreadedMotoServer are process-global
 
 
 class AwsEmulator:
@@ -63,11 +62,14 @@ class AwsEmulator:
         self._cache: Path | None = None
         self._stopping = threading.Event()
         self._werkzeug_level: int | None = None
+        self._claimed = False
 
     # --- life cycle ----------------------------------------------------------------------------
     def start(self) -> AwsEmulator:
         check_moto_version()
-        claim(self)
+        if not _ONE_PER_PROCESS.acquire(blocking=False):
+            raise RuntimeError("an AWS emulator already runs in this process")
+        self._claimed = True
         try:
             from moto.server import ThreadedMotoServer
 
@@ -83,7 +85,7 @@ class AwsEmulator:
             self._reset_moto()
             self._proxy = Proxy(self.port, upstream, self._athena.handlers() | self._glue.handlers())
             self._proxy.start()
-            self.endpoint = "http://{}:{}".format(*self._proxy.address)
+            self.endpoint = "http://{}:{}".format(*self._proxy.server_address[:2])
         except BaseException:
             self.stop()
             raise
@@ -111,7 +113,9 @@ class AwsEmulator:
         if self._cache is not None:
             shutil.rmtree(self._cache, ignore_errors=True)
             self._cache = None
-        release(self)
+        if self._claimed:
+            self._claimed = False
+            _ONE_PER_PROCESS.release()
 
     def __enter__(self) -> AwsEmulator:
         return self.start()
