@@ -1,7 +1,10 @@
-"""The AWS backend against a local AWS emulator (moto on 127.0.0.1, patched to run Athena queries on
-DuckDB and Glue job runs through `flightdq.etl.glue_entry`), seeded from a generated lake with faults.
+"""The AWS backend against a local AWS emulator (moto on 127.0.0.1 behind a proxy that runs Athena
+queries on DuckDB and Glue job runs through `flightdq.etl.glue_entry`), seeded from a generated lake
+with faults.
 
-The first test is the contract between the backends: every check gives the same answer on both.
+The emulated Athena is not Trino: it runs the checks' Trino SQL after sqlglot translates it to DuckDB.
+So the first test proves the AWS plumbing and that translation give the embedded backend's answers,
+not that Trino's own semantics do (`tests/system/test_aws_live.py` runs against a real account).
 The rest inject the failures AWS has in store: a FAILED query, throttling, more than one result page,
 a Glue run that fails then succeeds, a run slot that is taken, a run already going for the day.
 Tests run in file order; the ones that rebuild partitions use the lake's healthy first days.
@@ -98,10 +101,10 @@ def flight_ids(backend, day: date) -> list[str]:
     return sorted(backend.read_partition(day).column("flight_id").to_pylist())
 
 
-# --- the same answers on both backends ------------------------------------------------------------
+# --- the AWS plumbing with the SQL translated to DuckDB gives the embedded backend's answers ------
 
 
-def test_every_check_gives_the_same_answer_on_both_backends(aws, lake):
+def test_every_check_through_the_aws_plumbing_with_sql_translated_to_duckdb_matches_local(aws, lake):
     days = list(iter_days(END - timedelta(days=11), END))  # the 12 fault days
     # Great Expectations costs ~0.6 s a day and backend: its days are the ones where it decides
     schema_faults = ("invalid_rows_minor", "invalid_rows_major", "renamed_column", "retyped_column")
@@ -171,6 +174,41 @@ def test_queries_scan_only_the_partitions_checked(aws, lake):
     assert backend.query_log[-1]["data_scanned_bytes"] > 5 * one_day["data_scanned_bytes"]
 
 
+def test_athena_reads_each_partition_where_its_catalog_location_points(aws, lake):
+    """The swap a rebuild does: new objects under another prefix, the partition's Location moved."""
+    backend = aws_backend(lake)
+    day = HEALTHY[1]
+    s3, glue = aws.client("s3"), aws.client("glue")
+    table = {"DatabaseName": GLUE_DATABASE, "TableName": PROCESSED_TABLE}
+    old = glue.get_partition(**table, PartitionValues=[str(day)])["Partition"]
+
+    def point_at(location: str) -> None:
+        storage = {**old["StorageDescriptor"], "Location": location}
+        new = {"Values": old["Values"], "StorageDescriptor": storage}
+        glue.update_partition(**table, PartitionValueList=[str(day)], PartitionInput=new)
+
+    def stats() -> tuple[list, dict]:
+        rows = queries.run(backend, "partition_stats", start_dt=str(day), end_dt=str(day))
+        return rows, backend.query_log[-1]
+
+    before, _ = stats()
+    moved = f"flightdata_processed/dt={day}/run=jr_swap/"
+    for old_key in partition_keys(aws, day):
+        copy = {"Bucket": PROCESSED_BUCKET, "Key": old_key}
+        s3.copy_object(Bucket=PROCESSED_BUCKET, CopySource=copy, Key=moved + old_key.rsplit("/", 1)[1])
+    try:
+        point_at(f"s3://{PROCESSED_BUCKET}/{moved}")
+        after, logged = stats()
+        assert after == before and logged["data_scanned_bytes"] > 0
+        point_at(f"s3://{PROCESSED_BUCKET}/flightdata_processed/dt={day}/run=jr_nothing/")
+        empty, logged = stats()
+        assert empty != before and logged["data_scanned_bytes"] == 0  # dt=D/ itself is not read
+    finally:
+        point_at(old["StorageDescriptor"]["Location"])
+        listed = s3.list_objects_v2(Bucket=PROCESSED_BUCKET, Prefix=moved).get("Contents", [])
+        s3.delete_objects(Bucket=PROCESSED_BUCKET, Delete={"Objects": [{"Key": o["Key"]} for o in listed]})
+
+
 # --- schema validity pushed down to Athena ---------------------------------------------------------
 # On the emulator, Athena's SQL runs on DuckDB after sqlglot's translation: these prove the plumbing
 # (one statement per range, footers by ranged GETs, the Glue columns) and that the compiled suite
@@ -180,7 +218,7 @@ SEVEN = list(iter_days(END - timedelta(days=11), END - timedelta(days=5)))  # re
 
 
 @pytest.mark.parametrize("days", [[END], SEVEN], ids=["1-day", "7-day"])
-def test_validate_sends_one_athena_query_per_check_whatever_the_range_on_the_emulator(aws, lake, days):
+def test_validate_sends_one_athena_query_per_check_whatever_the_range(aws, lake, days):
     backend = aws_backend(lake)
     before = set(aws.queries)
     results = run_checks(days, AS_OF, backend=backend, settings=backend.settings, record=False)
@@ -190,7 +228,7 @@ def test_validate_sends_one_athena_query_per_check_whatever_the_range_on_the_emu
     assert not [r for r in results if r.status == "error" and not r.details.get("blocked_by")]
 
 
-def test_schema_validity_reads_footers_by_ranged_gets_and_queries_only_sound_days_on_the_emulator(aws, lake):
+def test_schema_validity_reads_footers_by_ranged_gets_and_queries_only_sound_days(aws, lake):
     backend = aws_backend(lake)
     gets: list[dict] = []
     backend._client("s3").meta.events.register(

@@ -1,29 +1,24 @@
-"""A local AWS for flightdq: moto's server on 127.0.0.1, made to compute.
+"""A local AWS for flightdq: moto's server on 127.0.0.1 behind a thin proxy that computes.
 
-moto in server mode answers the AWS APIs but computes nothing: Athena returns queued answers and Glue
-job runs succeed at once without running anything. `AwsEmulator` patches moto's in-process backends
-so that the AWS backend's proof is real:
+moto in server mode answers the AWS APIs but computes nothing (Athena returns queued answers, Glue job
+runs succeed at once), and offers no public hook to change that. So `AwsEmulator` puts a small HTTP
+proxy on 127.0.0.1 in front of moto's `ThreadedMotoServer(ip_address="127.0.0.1")`; it answers these
+calls itself and forwards every other request unchanged to moto (nothing in moto is patched):
 
-- **Athena** `StartQueryExecution` really runs the SQL: the Trino text is transpiled to DuckDB by
-  sqlglot and run over the Parquet objects of the table's *registered* Glue partitions in the emulated
-  S3 (the partitions the query's `dt` predicate selects, as Athena prunes them), with the Glue table's
-  column types. Results come back from GetQueryResults typed by column (strings, as Athena sends
-  them), in pages of at most 1,000 rows with the header row first, the query's state moves
-  QUEUED -> RUNNING -> SUCCEEDED/FAILED with a `StateChangeReason`, `Statistics.DataScannedInBytes`
-  is the size of the objects read (an upper bound: real Athena reads only the needed columns), and the
-  CSV lands in the output location.
-- **Glue** `StartJobRun` of `flightdata-etl` really runs `flightdq.etl.glue_entry` against the emulated
-  buckets, in a thread, and the job's `MaxConcurrentRuns` is enforced atomically.
-- **S3** `PutObject` is serialised, so the conditional create (`If-None-Match: *`) that moto checks
-  and then writes in two steps is atomic, as it is on S3.
+- **Athena** Start/Get/Stop QueryExecution and GetQueryResults. THIS IS NOT TRINO: the Trino text is
+  transpiled to DuckDB by sqlglot and run on DuckDB over the Parquet of the table's registered Glue
+  partitions the query's partition predicate keeps, each read from its StorageDescriptor.Location in
+  moto's S3, with the Glue table's column types. It proves the plumbing (states, typed result pages
+  with the header row first, bytes scanned, the CSV in the output location, pruning, the catalog)
+  and the dialect translation, not Trino's own semantics.
+- **Glue** Start/Get JobRun(s) of `flightdata-etl` (the job stays in moto): MaxConcurrentRuns is
+  enforced atomically and `flightdq.etl.glue_entry` runs in a thread; pollers see the run progress.
+- **S3** PUTs are serialised, so the conditional create (`If-None-Match: *`) is atomic, as on S3.
 - **Faults** for tests (`emulator.faults`).
 
-The patches rely on moto internals of the pinned moto (see `patches`). One emulator per process
-(moto's backends are process-global). The server binds 127.0.0.1 only.
-
-Modules: `server` (the emulator), `athena` with `engine`, `pruning` and `typemap` (the emulated
-Athena), `glue`, `patches`, `faults`, `seed` (loading a local lake), `sandbox` (the
-`python -m flightdq_dev.emulator --seed` CLI), `common` (what they share).
+One emulator per process (moto's backends are process-global). Modules: `server`, `proxy`, `athena`
+with `engine`, `pruning` and `typemap`, `glue`, `faults`, `seed`, `sandbox` (`python -m
+flightdq_dev.emulator --seed`), `common`.
 """
 
 from flightdq_dev.emulator.athena import QueryRecord

@@ -1,19 +1,22 @@
 """The emulated Athena: what it knows of a query, running one (on the executor, through the DuckDB
-engine), and the patched API calls StartQueryExecution, GetQueryExecution, GetQueryResults and
-StopQueryExecution."""
+engine), and the calls the proxy answers itself: StartQueryExecution, GetQueryExecution,
+GetQueryResults and StopQueryExecution. The SQL runs on DuckDB after sqlglot's Trino -> DuckDB
+translation: this proves the plumbing and the dialect translation, not Trino's own semantics."""
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 import logging
+import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from flightdq_dev.emulator.common import ATHENA_MAX_PAGE, QueryFailed, active, original
+from flightdq_dev.emulator.common import ATHENA_MAX_PAGE, QueryFailed
 from flightdq_dev.emulator.engine import execute_on_duckdb
+from flightdq_dev.emulator.proxy import AwsError
 
 if TYPE_CHECKING:
     from flightdq_dev.emulator.server import AwsEmulator
@@ -71,72 +74,83 @@ def _write_csv(emulator: AwsEmulator, record: QueryRecord) -> None:
     writer.writerow([c["Name"] for c in record.columns])
     writer.writerows([["" if v is None else v for v in row] for row in record.rows])
     try:
-        emulator.client("s3", record.region).put_object(Bucket=bucket, Key=key, Body=text.getvalue().encode())
+        emulator._moto_client("s3", record.region).put_object(
+            Bucket=bucket, Key=key, Body=text.getvalue().encode()
+        )
     except Exception as exc:
         raise QueryFailed(f"Unable to write query results to {record.output_location}: {exc}") from exc
 
 
-def _json_error(code: str, message: str, status: int = 400) -> tuple[str, dict[str, int]]:
-    return json.dumps({"__type": code, "Message": message}), {"status": status}
+# --- the Athena calls the proxy answers --------------------------------------------------------
 
 
-# --- the patched AthenaResponse methods (`self` is moto's response object) -----------------------
+class EmulatedAthena:
+    """StartQueryExecution, GetQueryExecution, GetQueryResults and StopQueryExecution, answered by the
+    emulator; the workgroups themselves stay in moto."""
 
+    def __init__(self, emulator: AwsEmulator) -> None:
+        self.emulator = emulator
+        self._tokens: dict[str, str] = {}
+        self._lock = threading.Lock()
 
-def start_query_execution(self: Any) -> Any:
-    emulator = active()
-    if emulator is None:
-        return original("AthenaResponse", "start_query_execution")(self)
-    if emulator.faults._take_throttle():
-        return _json_error("TooManyRequestsException", "Rate exceeded (throttling injected by the emulator)")
-    query = self._get_param("QueryString")
-    context = self._get_param("QueryExecutionContext") or {}
-    config = dict(self._get_param("ResultConfiguration") or {})
-    workgroup = self._get_param("WorkGroup") or "primary"
-    if not self.athena_backend.get_work_group(workgroup):
-        return _json_error("InvalidRequestException", f"WorkGroup {workgroup} is not found.")
-    query_id = self.athena_backend.start_query_execution(
-        query=query,
-        context=context,
-        config=config,
-        workgroup=workgroup,
-        execution_parameters=self._get_param("ExecutionParameters"),
-    )
-    execution = self.athena_backend.executions[query_id]
-    record = QueryRecord(
-        query_id=query_id,
-        query=query,
-        database=context.get("Database") or "default",
-        workgroup=workgroup,
-        output_location=(execution.config or {}).get("OutputLocation"),
-        reuse=self._get_param("ResultReuseConfiguration"),
-        region=self.region,
-        submitted=time.time(),
-    )
-    emulator._submit_query(record, emulator.faults._take_query_failure())
-    return json.dumps({"QueryExecutionId": query_id})
+    def handlers(self) -> dict[str, Any]:
+        return {
+            "AmazonAthena.StartQueryExecution": self.start_query_execution,
+            "AmazonAthena.GetQueryExecution": self.get_query_execution,
+            "AmazonAthena.GetQueryResults": self.get_query_results,
+            "AmazonAthena.StopQueryExecution": self.stop_query_execution,
+        }
 
+    def start_query_execution(self, params: dict[str, Any], region: str) -> dict[str, Any]:
+        emulator = self.emulator
+        if emulator.faults._take_throttle():
+            raise AwsError("TooManyRequestsException", "Rate exceeded (throttling injected by the emulator)")
+        workgroup = params.get("WorkGroup") or "primary"
+        athena = emulator._moto_client("athena", region)
+        try:
+            config = athena.get_work_group(WorkGroup=workgroup)["WorkGroup"].get("Configuration") or {}
+        except athena.exceptions.InvalidRequestException:
+            raise AwsError("InvalidRequestException", f"WorkGroup {workgroup} is not found.") from None
+        output = (params.get("ResultConfiguration") or {}).get("OutputLocation") or (
+            config.get("ResultConfiguration") or {}
+        ).get("OutputLocation")
+        with self._lock:  # the same ClientRequestToken is the same query, as on Athena
+            token = params.get("ClientRequestToken")
+            if token and token in self._tokens:
+                return {"QueryExecutionId": self._tokens[token]}
+            query_id = str(uuid.uuid4())
+            if token:
+                self._tokens[token] = query_id
+        record = QueryRecord(
+            query_id=query_id,
+            query=params.get("QueryString") or "",
+            database=(params.get("QueryExecutionContext") or {}).get("Database") or "default",
+            workgroup=workgroup,
+            output_location=f"{output.rstrip('/')}/{query_id}.csv" if output else None,
+            reuse=params.get("ResultReuseConfiguration"),
+            region=region,
+            submitted=time.time(),
+        )
+        emulator._submit_query(record, emulator.faults._take_query_failure())
+        return {"QueryExecutionId": query_id}
 
-def _record(self: Any) -> QueryRecord | None:
-    """The emulator's record of the request's query; None: moto answers (no emulator, or not ours)."""
-    emulator = active()
-    return emulator.queries.get(self._get_param("QueryExecutionId")) if emulator else None
+    def _record(self, params: dict[str, Any]) -> QueryRecord:
+        query_id = params.get("QueryExecutionId") or ""
+        if query_id not in self.emulator.queries:
+            raise AwsError("InvalidRequestException", f"QueryExecution {query_id} was not found")
+        return self.emulator.queries[query_id]
 
-
-def get_query_execution(self: Any) -> Any:
-    record = _record(self)
-    if record is None:
-        return original("AthenaResponse", "get_query_execution")(self)
-    status: dict[str, Any] = {"State": record.state, "SubmissionDateTime": record.submitted}
-    if record.completed is not None:
-        status["CompletionDateTime"] = record.completed
-    if record.reason:
-        status["StateChangeReason"] = record.reason
-        status["AthenaError"] = {"ErrorCategory": 2, "ErrorType": 1000, "Retryable": False}
-        status["AthenaError"]["ErrorMessage"] = record.reason
-    engine_ms = int(((record.completed or time.time()) - (record.started or record.submitted)) * 1000)
-    return json.dumps(
-        {
+    def get_query_execution(self, params: dict[str, Any], region: str) -> dict[str, Any]:
+        record = self._record(params)
+        status: dict[str, Any] = {"State": record.state, "SubmissionDateTime": record.submitted}
+        if record.completed is not None:
+            status["CompletionDateTime"] = record.completed
+        if record.reason:
+            status["StateChangeReason"] = record.reason
+            status["AthenaError"] = {"ErrorCategory": 2, "ErrorType": 1000, "Retryable": False}
+            status["AthenaError"]["ErrorMessage"] = record.reason
+        engine_ms = int(((record.completed or time.time()) - (record.started or record.submitted)) * 1000)
+        return {
             "QueryExecution": {
                 "QueryExecutionId": record.query_id,
                 "Query": record.query,
@@ -148,66 +162,54 @@ def get_query_execution(self: Any) -> Any:
                 "Status": status,
                 "Statistics": {
                     "EngineExecutionTimeInMillis": engine_ms,
-                    "DataScannedInBytes": record.scanned_bytes,
                     "TotalExecutionTimeInMillis": engine_ms,
-                    "QueryQueueTimeInMillis": 0,
-                    "ServicePreProcessingTimeInMillis": 0,
-                    "QueryPlanningTimeInMillis": 0,
-                    "ServiceProcessingTimeInMillis": 0,
+                    "DataScannedInBytes": record.scanned_bytes,
                     "ResultReuseInformation": {"ReusedPreviousResult": False},
                 },
                 "WorkGroup": record.workgroup,
-                "EngineVersion": {
-                    "SelectedEngineVersion": "Athena engine version 3",
-                    "EffectiveEngineVersion": "Athena engine version 3",
-                },
             }
         }
-    )
 
+    def get_query_results(self, params: dict[str, Any], region: str) -> dict[str, Any]:
+        record = self._record(params)
+        if record.state in ("QUEUED", "RUNNING"):
+            raise AwsError(
+                "InvalidRequestException", f"Query has not yet finished. Current state: {record.state}"
+            )
+        if record.state != "SUCCEEDED":
+            raise AwsError(
+                "InvalidRequestException",
+                f"Query did not finish successfully. Final query state: {record.state}",
+            )
+        page_size = int(params.get("MaxResults") or ATHENA_MAX_PAGE)
+        if not 1 <= page_size <= ATHENA_MAX_PAGE:
+            raise AwsError(
+                "InvalidRequestException", f"MaxResults is more than maximum allowed length {ATHENA_MAX_PAGE}"
+            )
+        token = params.get("NextToken")
+        if token and not str(token).isdigit():
+            raise AwsError("InvalidRequestException", "NextToken is malformed")
+        offset = int(token or 0)
+        all_rows = [[c["Label"] for c in record.columns], *record.rows]  # the header row is on page one
+        page = all_rows[offset : offset + page_size]
+        record.pages_served += 1
+        body: dict[str, Any] = {
+            "ResultSet": {
+                "Rows": [{"Data": [{} if v is None else {"VarCharValue": v} for v in row]} for row in page],
+                "ResultSetMetadata": {"ColumnInfo": record.columns},
+            },
+            "UpdateCount": 0,
+        }
+        if offset + page_size < len(all_rows):
+            body["NextToken"] = str(offset + page_size)
+        return body
 
-def get_query_results(self: Any) -> Any:
-    record = _record(self)
-    if record is None:
-        return original("AthenaResponse", "get_query_results")(self)
-    if record.state in ("QUEUED", "RUNNING"):
-        return _json_error(
-            "InvalidRequestException", f"Query has not yet finished. Current state: {record.state}"
-        )
-    if record.state != "SUCCEEDED":
-        return _json_error(
-            "InvalidRequestException", f"Query did not finish successfully. Final query state: {record.state}"
-        )
-    page_size = self._get_param("MaxResults") or ATHENA_MAX_PAGE
-    if not 1 <= int(page_size) <= ATHENA_MAX_PAGE:
-        return _json_error(
-            "InvalidRequestException", f"MaxResults is more than maximum allowed length {ATHENA_MAX_PAGE}"
-        )
-    token = self._get_param("NextToken")
-    try:
-        offset = int(token) if token else 0
-    except ValueError:
-        return _json_error("InvalidRequestException", "NextToken is malformed")
-    header = [c["Label"] for c in record.columns]
-    all_rows = [header, *record.rows]  # the header row counts against the first page
-    page = all_rows[offset : offset + int(page_size)]
-    record.pages_served += 1
-    body: dict[str, Any] = {
-        "ResultSet": {
-            "Rows": [{"Data": [{} if v is None else {"VarCharValue": v} for v in row]} for row in page],
-            "ResultSetMetadata": {"ColumnInfo": record.columns},
-        },
-        "UpdateCount": 0,
-    }
-    if offset + int(page_size) < len(all_rows):
-        body["NextToken"] = str(offset + int(page_size))
-    return json.dumps(body)
-
-
-def stop_query_execution(self: Any) -> Any:
-    record = _record(self)
-    if record is None:
-        return original("AthenaResponse", "stop_query_execution")(self)
-    if record.state in ("QUEUED", "RUNNING"):
-        record.state, record.reason, record.completed = "CANCELLED", "Query cancelled by user", time.time()
-    return json.dumps({})
+    def stop_query_execution(self, params: dict[str, Any], region: str) -> dict[str, Any]:
+        record = self._record(params)
+        if record.state in ("QUEUED", "RUNNING"):
+            record.state, record.reason, record.completed = (
+                "CANCELLED",
+                "Query cancelled by user",
+                time.time(),
+            )
+        return {}

@@ -6,12 +6,13 @@ cache."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 from flightdq.backends.local.backend import NAN_SAFE_SETTING
 from flightdq.core.layout import is_data_file
 from flightdq_dev.emulator.common import QueryFailed
-from flightdq_dev.emulator.pruning import partition_predicate, referenced_columns
+from flightdq_dev.emulator.pruning import partition_filter, referenced_columns
 from flightdq_dev.emulator.typemap import athena_text, athena_type, compatible, duckdb_type
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ def execute_on_duckdb(emulator: AwsEmulator, record: QueryRecord) -> None:
         connection.execute(NAN_SAFE_SETTING)  # as the embedded engine: NaN in Parquet doubles judged right
         referenced = referenced_columns(tree)
         for (database, name), references in tables.items():
-            view = _table_view(emulator, record, database, name, references, referenced)
+            view = _table_view(emulator, connection, record, database, name, references, referenced)
             connection.execute(f"CREATE OR REPLACE TEMP VIEW {_ident(name)} AS {view}")
         for table in tree.find_all(exp.Table):
             table.set("db", None)
@@ -95,6 +96,7 @@ def execute_on_duckdb(emulator: AwsEmulator, record: QueryRecord) -> None:
 
 def _table_view(
     emulator: AwsEmulator,
+    connection: Any,
     record: QueryRecord,
     database: str,
     name: str,
@@ -103,10 +105,11 @@ def _table_view(
 ) -> str:
     """SELECT ... over the Parquet objects of the table's registered partitions that the query's
     partition predicate keeps, with the Glue table's columns and types."""
+    import duckdb
     import pyarrow.parquet as pq
 
-    glue = emulator.client("glue", record.region)
-    s3 = emulator.client("s3", record.region)
+    glue = emulator._moto_client("glue", record.region)
+    s3 = emulator._moto_client("s3", record.region)
     try:
         table = glue.get_table(DatabaseName=database, Name=name)["Table"]
     except glue.exceptions.EntityNotFoundException:
@@ -123,13 +126,20 @@ def _table_view(
         partitions = []
         for page in glue.get_paginator("get_partitions").paginate(DatabaseName=database, TableName=name):
             partitions += page.get("Partitions") or []
-        string_keys = {k for k, t in keys if t.lower().split("(")[0] in ("string", "varchar", "char")}
-        keep = partition_predicate(references, string_keys)
         chosen = [
             (dict(zip([k for k, _ in keys], p["Values"], strict=True)), p["StorageDescriptor"]["Location"])
             for p in partitions
         ]
-        chosen = [(values, location) for values, location in chosen if keep is None or keep(values)]
+        condition = partition_filter(references, {k for k, _ in keys})
+        if condition is not None and chosen:  # DuckDB evaluates it over the partitions' values
+            rows = ", ".join(
+                f"({i}, " + ", ".join(f"CAST({_sql_string(v[k])} AS {duckdb_type(t)})" for k, t in keys) + ")"
+                for i, (v, _) in enumerate(chosen)
+            )
+            names = ", ".join(["_i", *(_ident(k) for k, _ in keys)])
+            with contextlib.suppress(duckdb.Error):  # not evaluable on the keys alone: read every one
+                kept = connection.execute(f"SELECT _i FROM (VALUES {rows}) AS p({names}) WHERE {condition}")
+                chosen = [chosen[i] for (i,) in sorted(kept.fetchall())]
     else:
         chosen = [({}, sd.get("Location") or "")]
     selects = []

@@ -1,16 +1,20 @@
-"""The emulated Glue: StartJobRun enforces MaxConcurrentRuns atomically and really runs
-`flightdq.etl.glue_entry` in a thread, STARTING -> RUNNING -> SUCCEEDED/FAILED (with ErrorMessage)."""
+"""The emulated Glue job runs: the proxy answers StartJobRun, GetJobRun and GetJobRuns of the ETL job
+`flightdata-etl` (the job itself stays in moto). A start enforces the job's MaxConcurrentRuns
+atomically and really runs `flightdq.etl.glue_entry` in a thread, STARTING -> RUNNING ->
+SUCCEEDED/FAILED (with ErrorMessage), so pollers (the backend, the provider's trigger) see it progress."""
 
 from __future__ import annotations
 
-import functools
 import logging
+import secrets
 import threading
 import time
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from flightdq_dev.emulator.common import GLUE_ACTIVE, active, original
+from flightdq.core.contract import ETL_JOB_NAME
+from flightdq_dev.emulator.common import GLUE_ACTIVE
+from flightdq_dev.emulator.proxy import AwsError
 
 if TYPE_CHECKING:
     from flightdq_dev.emulator.server import AwsEmulator
@@ -18,108 +22,129 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def start_job_run(self: Any, **kwargs: Any) -> str:
-    emulator = active()
-    if emulator is None:
-        return original("FakeJob", "start_job_run")(self, **kwargs)
-    from moto.glue.exceptions import ConcurrentRunsExceededException
+@dataclass
+class GlueRun:
+    id: str
+    job_name: str
+    arguments: dict[str, str]
+    job: dict[str, Any]
+    started: float = field(default_factory=time.time)
+    state: str = "STARTING"
+    error_message: str | None = None
+    completed: float | None = None
+    modified: float = field(default_factory=time.time)
 
-    if emulator.faults._take_refusal():
-        raise ConcurrentRunsExceededException(f"Concurrent runs exceeded for {self.name}")
-    with emulator._glue_lock:  # check and start in one step, as Glue does
-        limit = (self.execution_property or {}).get("MaxConcurrentRuns", 1)
-        going = [r for r in self.job_runs if r.status in GLUE_ACTIVE]
-        if len(going) >= limit:
-            raise ConcurrentRunsExceededException(f"Concurrent runs exceeded for {self.name}")
-        arguments = dict(self.default_arguments or {})
-        arguments.update(kwargs.get("arguments") or {})
-        arguments.update(self.non_overridable_arguments or {})
-        run = _job_run_class()(
-            job_name=self.name,
-            arguments=arguments,
-            timeout=kwargs.get("timeout") or self.timeout,
-            worker_type=kwargs.get("worker_type") or self.worker_type,
-            number_of_workers=kwargs.get("number_of_workers") or self.number_of_workers,
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "Id": self.id,
+            "Attempt": 0,
+            "JobName": self.job_name,
+            "StartedOn": self.started,
+            "LastModifiedOn": self.modified,
+            "JobRunState": self.state,
+            "Arguments": self.arguments,
+            "PredecessorRuns": [],
+            "Timeout": self.job.get("Timeout", 2880),
+            "WorkerType": self.job.get("WorkerType"),
+            "NumberOfWorkers": self.job.get("NumberOfWorkers"),
+            "GlueVersion": self.job.get("GlueVersion", "5.0"),
+            "LogGroupName": "/aws-glue/jobs",
+            "ExecutionTime": int((self.completed or time.time()) - self.started),
+        }
+        if self.completed is not None:
+            out["CompletedOn"] = self.completed
+        if self.error_message:
+            out["ErrorMessage"] = self.error_message
+        return {k: v for k, v in out.items() if v is not None}
+
+
+class EmulatedGlue:
+    def __init__(self, emulator: AwsEmulator) -> None:
+        self.emulator = emulator
+        self.runs: list[GlueRun] = []
+        self.threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def handlers(self) -> dict[str, Any]:
+        return {
+            "AWSGlue.StartJobRun": self.start_job_run,
+            "AWSGlue.GetJobRun": self.get_job_run,
+            "AWSGlue.GetJobRuns": self.get_job_runs,
+        }
+
+    def start_job_run(self, params: dict[str, Any], region: str) -> dict[str, Any] | None:
+        name = params.get("JobName")
+        if name != ETL_JOB_NAME:
+            return None  # moto answers for other jobs
+        glue = self.emulator._moto_client("glue", region)
+        try:
+            job = glue.get_job(JobName=name)["Job"]
+        except glue.exceptions.EntityNotFoundException:
+            raise AwsError("EntityNotFoundException", f"Job {name} not found") from None
+        if self.emulator.faults._take_refusal():
+            raise AwsError("ConcurrentRunsExceededException", f"Concurrent runs exceeded for {name}")
+        with self._lock:  # check and start in one step, as Glue does
+            limit = (job.get("ExecutionProperty") or {}).get("MaxConcurrentRuns", 1)
+            if len([r for r in self.runs if r.state in GLUE_ACTIVE]) >= limit:
+                raise AwsError("ConcurrentRunsExceededException", f"Concurrent runs exceeded for {name}")
+            arguments = {**(job.get("DefaultArguments") or {}), **(params.get("Arguments") or {})}
+            arguments.update(job.get("NonOverridableArguments") or {})
+            run = GlueRun(f"jr_{secrets.token_hex(32)}", name, arguments, job)
+            self.runs.append(run)
+        thread = threading.Thread(
+            target=self._run, args=(run, region), name=f"emulated-glue-{run.id[:12]}", daemon=True
         )
-        self.job_runs.append(run)
-    thread = threading.Thread(
-        target=_run_job_run,
-        args=(emulator, self, run),
-        name=f"emulated-glue-{run.job_run_id[:12]}",
-        daemon=True,
-    )
-    emulator._glue_threads.append(thread)
-    thread.start()
-    return run.job_run_id
+        self.threads.append(thread)
+        thread.start()
+        return {"JobRunId": run.id}
 
+    def get_job_run(self, params: dict[str, Any], region: str) -> dict[str, Any] | None:
+        if params.get("JobName") != ETL_JOB_NAME:
+            return None
+        run = next((r for r in self.runs if r.id == params.get("RunId")), None)
+        if run is None:
+            raise AwsError("EntityNotFoundException", f"Job run {params.get('RunId')} not found")
+        return {"JobRun": run.as_dict()}
 
-@functools.cache
-def _job_run_class() -> type:
-    from moto.glue.models import FakeJobRun
+    def get_job_runs(self, params: dict[str, Any], region: str) -> dict[str, Any] | None:
+        if params.get("JobName") != ETL_JOB_NAME:
+            return None
+        newest_first = sorted(self.runs, key=lambda r: r.started, reverse=True)
+        offset, size = int(params.get("NextToken") or 0), int(params.get("MaxResults") or 100)
+        body: dict[str, Any] = {"JobRuns": [r.as_dict() for r in newest_first[offset : offset + size]]}
+        if offset + size < len(newest_first):
+            body["NextToken"] = str(offset + size)
+        return body
 
-    class EmulatedJobRun(FakeJobRun):
-        """A job run whose state is what the emulated run did, not moto's timer."""
+    def _run(self, run: GlueRun, region: str) -> None:
+        """One job run, in its own thread: the ETL for its `--dt` (or an injected failure)."""
+        from flightdq.core.dates import parse_day
+        from flightdq.etl import glue_entry as glue_job
+        from flightdq.etl.transform import EtlError
 
-        def __init__(self, **kwargs: Any) -> None:
-            super().__init__(**kwargs)
-            self.state = "STARTING"
-            self.error_message: str | None = None
-            self.completed: datetime | None = None
-
-        @property
-        def status(self) -> str:
-            return self.state
-
-        @status.setter
-        def status(self, value: str) -> None:
-            self.state = value
-
-        def as_dict(self) -> dict[str, Any]:
-            out = super().as_dict()
-            out["JobRunState"] = self.state
-            out["GlueVersion"] = "5.0"
-            out.pop("CompletedOn", None)
-            if self.completed is not None:
-                out["CompletedOn"] = self.completed
-                out["ExecutionTime"] = max(0, int((self.completed - self.started_on).total_seconds()))
-            if self.error_message:
-                out["ErrorMessage"] = self.error_message
-            return out
-
-    return EmulatedJobRun
-
-
-def _run_job_run(emulator: AwsEmulator, job: Any, run: Any) -> None:
-    """One job run, in its own thread: the ETL for its `--dt` (or an injected failure)."""
-    from flightdq.core.dates import parse_day
-    from flightdq.etl import glue_entry as glue_job
-    from flightdq.etl.transform import EtlError
-
-    started = time.monotonic()
-    region = job.backend.region_name
-    final = "FAILED"
-    try:
-        run.state = "RUNNING"
-        failure = emulator.faults._take_glue_failure()
-        if failure is not None:
-            final, run.error_message = failure
-        else:
-            arguments = run.arguments or {}
-            day = parse_day(str(arguments.get("--dt")), "--dt")
-            glue_job.run_job(
-                day,
-                s3=emulator.client("s3", region),
-                glue=emulator.client("glue", region),
-                run_id=run.job_run_id,
-                force=arguments.get("--force") == "true",
-            )
-            final = "SUCCEEDED"
-    except Exception as exc:
-        run.error_message = str(exc) if isinstance(exc, EtlError) else f"{type(exc).__name__}: {exc}"
-        log.warning("emulated Glue run %s failed: %s", run.job_run_id, run.error_message)
-    finally:
-        rest = emulator.faults.glue_run_min_seconds - (time.monotonic() - started)
-        if rest > 0:
-            emulator._stopping.wait(rest)
-        run.completed = datetime.now(UTC).replace(tzinfo=None)  # moto keeps naive UTC times
-        run.state = final
+        emulator = self.emulator
+        started = time.monotonic()
+        final = "FAILED"
+        try:
+            run.state, run.modified = "RUNNING", time.time()
+            failure = emulator.faults._take_glue_failure()
+            if failure is not None:
+                final, run.error_message = failure
+            else:
+                glue_job.run_job(
+                    parse_day(str(run.arguments.get("--dt")), "--dt"),
+                    s3=emulator.client("s3", region),
+                    glue=emulator.client("glue", region),
+                    run_id=run.id,
+                    force=run.arguments.get("--force") == "true",
+                )
+                final = "SUCCEEDED"
+        except Exception as exc:
+            run.error_message = str(exc) if isinstance(exc, EtlError) else f"{type(exc).__name__}: {exc}"
+            log.warning("emulated Glue run %s failed: %s", run.id, run.error_message)
+        finally:
+            rest = emulator.faults.glue_run_min_seconds - (time.monotonic() - started)
+            if rest > 0:
+                emulator._stopping.wait(rest)
+            run.completed = run.modified = time.time()
+            run.state = final

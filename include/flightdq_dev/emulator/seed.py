@@ -30,7 +30,6 @@ from flightdq_dev.emulator.common import (
     PARQUET_SERDE,
     REGION,
     SNS_TOPIC,
-    active,
 )
 
 
@@ -50,6 +49,7 @@ def seed_from_lake(local_lake_root: Path | str, endpoint: str, *, region: str = 
     has registered, the Glue job `flightdata-etl` (MaxConcurrentRuns 1), the Athena workgroup, the
     SNS topic `flightdata-dq-alerts` and the DynamoDB table `flightdata-metrics`. Idempotent."""
     import boto3
+    from botocore.config import Config
 
     from flightdq.backends.aws.catalog import register_partitions_with_client
     from flightdq.backends.local.catalog import LocalCatalog
@@ -60,7 +60,7 @@ def seed_from_lake(local_lake_root: Path | str, endpoint: str, *, region: str = 
     )
 
     def client(service: str) -> Any:
-        return session.client(service, endpoint_url=endpoint)
+        return session.client(service, endpoint_url=endpoint, config=Config(max_pool_connections=16))
 
     s3, glue = client("s3"), client("glue")
     for bucket in (RAW_BUCKET, PROCESSED_BUCKET, QUERY_RESULTS_BUCKET):
@@ -68,8 +68,8 @@ def seed_from_lake(local_lake_root: Path | str, endpoint: str, *, region: str = 
             s3.create_bucket(Bucket=bucket)
     raw = _lake_objects(root / RAW_BUCKET)
     processed = _lake_objects(root / PROCESSED_BUCKET, only_prefix=f"{PROCESSED_PREFIX}/")
-    _put_objects(s3, endpoint, RAW_BUCKET, raw)
-    _put_objects(s3, endpoint, PROCESSED_BUCKET, processed)
+    _put_objects(s3, RAW_BUCKET, raw)
+    _put_objects(s3, PROCESSED_BUCKET, processed)
 
     with contextlib.suppress(glue.exceptions.AlreadyExistsException):
         glue.create_database(DatabaseInput={"Name": GLUE_DATABASE, "Description": "flight data lake"})
@@ -160,18 +160,7 @@ def _lake_objects(folder: Path, only_prefix: str = "") -> list[tuple[str, Path |
     return objects
 
 
-def _put_objects(s3: Any, endpoint: str, bucket: str, objects: list[tuple[str, Path | None]]) -> None:
-    emulator = active()
-    if emulator is not None and emulator.endpoint == endpoint:
-        # This process serves the endpoint: write into moto's S3 backend directly (thousands of small
-        # objects through HTTP would take tens of seconds).
-        from moto.s3.models import s3_backends
-
-        backend = s3_backends[ACCOUNT_ID]["aws"]
-        for key, path in objects:
-            backend.put_object(bucket, key, path.read_bytes() if path else b"")
-        return
-
+def _put_objects(s3: Any, bucket: str, objects: list[tuple[str, Path | None]]) -> None:
     def put(item: tuple[str, Path | None]) -> None:
         key, path = item
         s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes() if path else b"")

@@ -1,6 +1,7 @@
-"""`AwsEmulator`: moto's ThreadedMotoServer on 127.0.0.1 with the patches installed, its life cycle
-and what a user of it needs (boto3 clients, the environment to point flightdq and Airflow at it, the
-Glue job runs, breaking a day for a test)."""
+"""`AwsEmulator`: moto's ThreadedMotoServer on 127.0.0.1 behind the thin proxy (`proxy`) that answers
+Athena's query calls and the ETL job's runs itself, its life cycle and what a user of it needs (boto3
+clients, the environment to point flightdq and Airflow at it, the Glue job runs, breaking a day for a
+test)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from flightdq.core.contract import (
     PROCESSED_PREFIX,
     PROCESSED_TABLE,
 )
-from flightdq_dev.emulator.athena import QueryRecord, run_query
+from flightdq_dev.emulator.athena import EmulatedAthena, QueryRecord, run_query
 from flightdq_dev.emulator.common import (
     ACCOUNT_ID,
     DUMMY_CREDENTIAL,
@@ -31,18 +32,18 @@ from flightdq_dev.emulator.common import (
     REGION,
     SNS_TOPIC,
     check_moto_version,
-    claim,
-    release,
 )
 from flightdq_dev.emulator.faults import Faults
-from flightdq_dev.emulator.patches import install_patches, uninstall_patches
+from flightdq_dev.emulator.glue import EmulatedGlue
+from flightdq_dev.emulator.proxy import Proxy
 
 log = logging.getLogger(__name__)
+_ONE_PER_PROCESS = threading.Lock()  # moto's backends behind ThreadedMotoServer are process-global
 
 
 class AwsEmulator:
-    """moto's ThreadedMotoServer on 127.0.0.1, patched to compute. Use as a context manager, or
-    `start()` / `stop()`."""
+    """moto's ThreadedMotoServer on 127.0.0.1 behind a proxy on 127.0.0.1:`port` (0: any free port)
+    that computes what moto cannot. Use as a context manager, or `start()` / `stop()`."""
 
     def __init__(self, port: int = 0, *, region: str = REGION) -> None:
         self.port = port
@@ -51,19 +52,24 @@ class AwsEmulator:
         self.faults = Faults()
         self.queries: dict[str, QueryRecord] = {}
         self._server: Any = None
-        self._clients: dict[tuple[str, str], Any] = {}
+        self._proxy: Proxy | None = None
+        self._moto_endpoint = ""
+        self._clients: dict[tuple[str, str, str], Any] = {}
         self._lock = threading.Lock()
-        self._glue_lock = threading.Lock()
-        self._glue_threads: list[threading.Thread] = []
+        self._athena = EmulatedAthena(self)
+        self._glue = EmulatedGlue(self)
         self._executor: ThreadPoolExecutor | None = None
         self._cache: Path | None = None
         self._stopping = threading.Event()
         self._werkzeug_level: int | None = None
+        self._claimed = False
 
     # --- life cycle ----------------------------------------------------------------------------
     def start(self) -> AwsEmulator:
         check_moto_version()
-        claim(self)
+        if not _ONE_PER_PROCESS.acquire(blocking=False):
+            raise RuntimeError("an AWS emulator already runs in this process")
+        self._claimed = True
         try:
             from moto.server import ThreadedMotoServer
 
@@ -72,12 +78,14 @@ class AwsEmulator:
             werkzeug.setLevel(logging.ERROR)  # one line per request otherwise
             self._cache = Path(tempfile.mkdtemp(prefix="flightdq-aws-emulator-"))
             self._executor = ThreadPoolExecutor(2, thread_name_prefix="emulated-athena")
-            install_patches()
-            self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+            self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
             self._server.start()
-            host, port = self._server.get_host_and_port()
-            self.endpoint = f"http://{host}:{port}"
+            upstream = self._server.get_host_and_port()
+            self._moto_endpoint = "http://{}:{}".format(*upstream)
             self._reset_moto()
+            self._proxy = Proxy(self.port, upstream, self._athena.handlers() | self._glue.handlers())
+            self._proxy.start()
+            self.endpoint = "http://{}:{}".format(*self._proxy.server_address[:2])
         except BaseException:
             self.stop()
             raise
@@ -86,8 +94,11 @@ class AwsEmulator:
 
     def stop(self) -> None:
         self._stopping.set()
-        for thread in list(self._glue_threads):
+        for thread in list(self._glue.threads):
             thread.join(timeout=60)
+        if self._proxy is not None:
+            self._proxy.stop()
+            self._proxy = None
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
@@ -97,13 +108,14 @@ class AwsEmulator:
             finally:
                 self._server.stop()
                 self._server = None
-        uninstall_patches()
         if self._werkzeug_level is not None:
             logging.getLogger("werkzeug").setLevel(self._werkzeug_level)
         if self._cache is not None:
             shutil.rmtree(self._cache, ignore_errors=True)
             self._cache = None
-        release(self)
+        if self._claimed:
+            self._claimed = False
+            _ONE_PER_PROCESS.release()
 
     def __enter__(self) -> AwsEmulator:
         return self.start()
@@ -112,14 +124,21 @@ class AwsEmulator:
         self.stop()
 
     def _reset_moto(self) -> None:
-        request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST", data=b"")
+        request = urllib.request.Request(f"{self._moto_endpoint}/moto-api/reset", method="POST", data=b"")
         with urllib.request.urlopen(request, timeout=30) as response:  # our own server on 127.0.0.1
             response.read()
 
     # --- what a user of the emulator needs ----------------------------------------------------
     def client(self, service: str, region: str | None = None) -> Any:
         """A boto3 client for `service` pointed at the emulator (dummy credentials)."""
-        key = (service, region or self.region)
+        return self._client_at(self.endpoint, service, region)
+
+    def _moto_client(self, service: str, region: str | None = None) -> Any:
+        """A boto3 client straight to moto, for the emulator's own reads and writes."""
+        return self._client_at(self._moto_endpoint, service, region)
+
+    def _client_at(self, endpoint: str, service: str, region: str | None) -> Any:
+        key = (endpoint, service, region or self.region)
         with self._lock:
             if key not in self._clients:
                 import boto3
@@ -128,11 +147,11 @@ class AwsEmulator:
                 session = boto3.session.Session(
                     aws_access_key_id=DUMMY_CREDENTIAL,
                     aws_secret_access_key=DUMMY_CREDENTIAL,
-                    region_name=key[1],
+                    region_name=key[2],
                 )
                 self._clients[key] = session.client(
                     service,
-                    endpoint_url=self.endpoint,
+                    endpoint_url=endpoint,
                     config=Config(retries={"mode": "standard", "max_attempts": 2}),
                 )
             return self._clients[key]
@@ -193,10 +212,10 @@ class AwsEmulator:
     def wait_for_glue_runs(self, timeout: float = 120.0) -> None:
         """Wait until every emulated job run has ended."""
         deadline = time.monotonic() + timeout
-        for thread in list(self._glue_threads):
+        for thread in list(self._glue.threads):
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
-    # --- for the patches: the query executor and the object cache ---------------------------------
+    # --- for the emulated Athena: the query executor and the object cache ---------------------------------
     def _submit_query(self, record: QueryRecord, failure: str | None) -> None:
         self.queries[record.query_id] = record
         assert self._executor is not None
@@ -208,7 +227,7 @@ class AwsEmulator:
         name = f"{bucket}/{obj['Key']}.{obj['ETag'].strip(chr(34))}"
         path = self._cache / name
         if not path.exists():
-            body = self.client("s3", region).get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
+            body = self._moto_client("s3", region).get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(path.name + ".part")
             tmp.write_bytes(body)
