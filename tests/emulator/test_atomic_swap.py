@@ -37,7 +37,6 @@ DAYS = [END - timedelta(days=k) for k in range(6)]
 AS_OF = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
 FAST = AwsTuning(
     athena_poll_seconds=0.01,
-    athena_poll_max_seconds=0.05,
     backoff_base_seconds=0.01,
     backoff_max_seconds=0.05,
 )
