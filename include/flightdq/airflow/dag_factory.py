@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from airflow.sdk import (
     Asset,
@@ -20,6 +21,9 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from flightdq.airflow.tasks import ASSET_TRIGGER, REMEDIATION_DAG_ID
 from flightdq.core.contract import PROCESSED_TABLE
+
+if TYPE_CHECKING:
+    from airflow.sdk.definitions.asset import AssetRef
 
 ERROR_CLASS_XCOM_KEY = "error_class"  # what a check task that failed could say about why
 START_DATE = datetime(2026, 1, 1, tzinfo=UTC)
@@ -90,7 +94,9 @@ def target_params(remediate: bool) -> dict[str, Param]:
     return params
 
 
-def checks_schedule(cron: str, schedule_mode: str = "cron") -> object:
+def checks_schedule(
+    cron: str, schedule_mode: str = "cron"
+) -> CronDataIntervalTimetable | AssetOrTimeSchedule | AssetRef:
     """What starts a checks DAG's runs: `cron` (a data-interval cron in UTC), `asset` (an event of
     `flightdata_processed`: a rebuilt or registered partition) or `cron_or_asset` (either).
 
