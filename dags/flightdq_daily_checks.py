@@ -17,6 +17,16 @@ A red check task is a finding (no retry); `report` gathers every result of the r
 the alerts that are due (exactly once; retried if a notifier is down), and `trigger_remediation`
 asks `flightdq_remediation` to rebuild the days whose processed partition failed (it plans for
 itself and skips data loss).
+**Schedule** (`FLIGHTDQ_DAILY_SCHEDULE`, read when this file is parsed; default `cron_or_asset`):
+`cron` runs at 02:00 UTC and checks the day before; `asset` runs when the `flightdata_processed`
+asset gets an event (the remediation DAG emits one per rebuilt or registered partition, with the
+day in the event's extra, `{"dt": "YYYY-MM-DD"}`); `cron_or_asset` does both. An asset-triggered
+run has no logical date: it checks every day its triggering events name (each once; an event
+without a valid day fails `resolve_target`), as of when the run starts.
+**No remediation loop**: an asset-triggered run is the re-check of a repair, so it never triggers
+`flightdq_remediation` (its `report` says `remediation_withheld`; `trigger_remediation` is
+skipped). A repaired day that still fails keeps its incident open and alerting; only the 02:00 run,
+a manual run or a person asks for another repair.
 **Trigger by hand** with `date` (and `to` for a range, at most 31 days) to re-check days after a repair.
 Results are kept in the check history (`flightdq-history/` in the lake).
 
@@ -25,6 +35,7 @@ _Airflow DAG built by `flightdq.airflow.dag_factory`; the logic lives in `includ
 
 from flightdq.airflow.dag_factory import build_checks_dag
 from flightdq.airflow.tasks import DAILY
+from flightdq.core.config import daily_schedule_mode
 from flightdq.core.contract import CHECKS
 
 build_checks_dag(
@@ -35,4 +46,5 @@ build_checks_dag(
     doc_md=__doc__,
     tags=["daily"],
     remediate=True,
+    schedule_mode=daily_schedule_mode(),
 )

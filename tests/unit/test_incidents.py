@@ -4,15 +4,14 @@ passes, one message when it resolves; a notifier that is down delays alerts but 
 from __future__ import annotations
 
 import json
-import threading
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from test_notifiers import TOKEN, Webhook
 
 from flightdq.core.results import CheckResult, Severity, Status
 from flightdq.incidents.manage import manage_incidents
-from flightdq.incidents.notifiers import FileNotifier, SlackNotifier
+from flightdq.incidents.notifiers import FileNotifier, notifiers_from_env
 from flightdq.incidents.outbox import AlertDeliveryError
 from flightdq.incidents.store import IncidentStore, State
 
@@ -35,48 +34,22 @@ def presence(status: Status, severity: Severity | None = Severity.P1) -> CheckRe
     )
 
 
-class Webhook:
-    """A Slack-like webhook on 127.0.0.1 that can be taken down and brought back."""
-
-    def __init__(self) -> None:
-        self.received: list[dict] = []
-        self.up = True
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if not outer.up:
-                    self.send_response(503)
-                    self.end_headers()
-                    return
-                outer.received.append(json.loads(body))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
-def webhook():
+def webhook(monkeypatch):
     hook = Webhook()
+    monkeypatch.setenv("AIRFLOW_CONN_SLACK_FLIGHTDQ", hook.connection_json())
     yield hook
     hook.stop()
 
 
 @pytest.fixture
 def channels(lake, webhook):
-    return [FileNotifier(lake.root / "alerts.jsonl"), SlackNotifier(webhook.url)]
+    """The configured channels: the file, and Slack through the connection the webhook fixture sets."""
+    notifiers = notifiers_from_env(
+        lake.root, "local", "aws_default", env={"FLIGHTDQ_ALERTS_FILE": str(lake.root / "alerts.jsonl")}
+    )
+    assert [n.channel for n in notifiers] == ["file", "slack"]
+    return notifiers
 
 
 def file_alerts(lake) -> list[dict]:
@@ -148,7 +121,7 @@ def test_a_notifier_that_is_down_delays_the_alert_but_loses_nothing(lake, backen
     step(backend, channels, presence(Status.FAIL), T0 + timedelta(minutes=6), 1)
     assert len(webhook.received) == 1 and "[P1] OPEN" in webhook.received[0]["text"]
     assert [a["kind"] for a in file_alerts(lake)] == ["opened"]
-    assert webhook.url not in json.dumps(file_alerts(lake))  # the webhook (a secret) is never written
+    assert TOKEN not in json.dumps(file_alerts(lake))  # the webhook token (a secret) is never written
 
 
 def test_alerts_carry_what_on_call_needs(lake, backend, channels):

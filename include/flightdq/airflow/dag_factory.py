@@ -6,11 +6,24 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
+from airflow.sdk import (
+    Asset,
+    AssetOrTimeSchedule,
+    CronDataIntervalTimetable,
+    Param,
+    dag,
+    get_current_context,
+    task,
+)
 from airflow.sdk.exceptions import AirflowFailException
 
-from flightdq.airflow.tasks import REMEDIATION_DAG_ID
+from flightdq.airflow.tasks import ASSET_TRIGGER, REMEDIATION_DAG_ID
+from flightdq.core.contract import PROCESSED_TABLE
+
+if TYPE_CHECKING:
+    from airflow.sdk.definitions.asset import AssetRef
 
 ERROR_CLASS_XCOM_KEY = "error_class"  # what a check task that failed could say about why
 START_DATE = datetime(2026, 1, 1, tzinfo=UTC)
@@ -81,6 +94,26 @@ def target_params(remediate: bool) -> dict[str, Param]:
     return params
 
 
+def checks_schedule(
+    cron: str, schedule_mode: str = "cron"
+) -> CronDataIntervalTimetable | AssetOrTimeSchedule | AssetRef:
+    """What starts a checks DAG's runs: `cron` (a data-interval cron in UTC), `asset` (an event of
+    `flightdata_processed`: a rebuilt or registered partition) or `cron_or_asset` (either).
+
+    The asset is named by reference (`Asset.ref`), resolved by Airflow to `FLIGHTDATA_PROCESSED`,
+    which the remediation DAG defines as the outlet it emits: building an `s3://` asset loads the
+    amazon provider's URI handler, and with it boto3, which parsing a checks DAG must not."""
+    timetable = CronDataIntervalTimetable(cron, timezone="UTC")
+    processed = Asset.ref(name=PROCESSED_TABLE)
+    if schedule_mode == "cron":
+        return timetable
+    if schedule_mode == "asset":
+        return processed
+    if schedule_mode == "cron_or_asset":
+        return AssetOrTimeSchedule(timetable=timetable, assets=processed)
+    raise ValueError(f"schedule mode {schedule_mode!r} is not one of cron, asset, cron_or_asset")
+
+
 def build_checks_dag(
     *,
     dag_id: str,
@@ -90,14 +123,17 @@ def build_checks_dag(
     doc_md: str,
     tags: Sequence[str] = (),
     remediate: bool = False,
+    schedule_mode: str = "cron",
 ):  # -> airflow DAG
     """A DAG running `checks` (one task each) on the days its runs target, then one `report`, a
     `verdict` that is red on any finding and, with `remediate`, a trigger of the remediation DAG
-    for the days whose processed partition failed a check."""
+    for the days whose processed partition failed a check (never from an asset-triggered run: that
+    is the re-check of a repair, and must not start another one). `schedule_mode`: see
+    `checks_schedule`."""
 
     @dag(
         dag_id=dag_id,
-        schedule=CronDataIntervalTimetable(cron, timezone="UTC"),
+        schedule=checks_schedule(cron, schedule_mode),
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,
@@ -110,12 +146,15 @@ def build_checks_dag(
     def checks_dag() -> None:
         @task(retries=0)
         def resolve_target() -> dict:
+            from flightdq.airflow.assets import ASSET_EVENT_DAY_KEY
             from flightdq.airflow.tasks import resolve_target as resolve
             from flightdq.core.config import Settings
             from flightdq.core.dates import InputError
 
             context = get_current_context()
             dag_run = context["dag_run"]
+            # An asset-triggered run has no logical date: its days are in its events' extras.
+            by_asset = dag_run.run_type == "asset_triggered"
             try:
                 return resolve(
                     context["params"],
@@ -123,6 +162,8 @@ def build_checks_dag(
                     data_interval_end=dag_run.data_interval_end,
                     run_after=dag_run.run_after,
                     max_days=Settings.from_env().policy.validation.max_range_days,
+                    asset_events=context["triggering_asset_events"] if by_asset else None,
+                    day_key=ASSET_EVENT_DAY_KEY,
                 )
             except InputError as exc:
                 raise AirflowFailException(f"bad input: {exc}") from None
@@ -162,6 +203,10 @@ def build_checks_dag(
             }
             summary["plans"] = plan_run_days(target, context["run_id"]) if remediate else []
             wanted = remediate and context["params"].get("trigger_remediation", True)
+            # A run started by a repair's asset event re-checks that repair: it never asks for
+            # another, so a day that stays bad cannot loop remediation -> event -> check -> ...
+            summary["remediation_withheld"] = wanted and target.get("trigger") == ASSET_TRIGGER
+            wanted = wanted and not summary["remediation_withheld"]
             summary["remediation"] = remediation_request(summary["plans"]) if wanted else None
             return summary
 

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from flightdq.core.contract import CHECKS
-from flightdq.core.dates import InputError, day_range, parse_day, parse_moment
+from flightdq.core.dates import InputError, day_range, echo, parse_day, parse_moment
 from flightdq.core.links import airflow_run_url
 from flightdq.core.report import results_table
 from flightdq.core.results import CheckResult
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DAILY, INTRADAY = "daily", "intraday"
+ASSET_TRIGGER = "asset"  # a target's "trigger" when asset events named its days
 REMEDIATION_DAG_ID = "flightdq_remediation"
 
 
@@ -39,14 +40,25 @@ def resolve_target(
     data_interval_end: datetime | None,
     run_after: datetime,
     max_days: int,
+    asset_events: Mapping[Any, Sequence[Any]] | None = None,
+    day_key: str = "dt",
 ) -> dict[str, Any]:
     """The days to check and the moment to check them for.
 
     A manual run names its days in `params` (`date`, optional `to`, optional `as_of`). A scheduled
     daily run checks the day that ended before its data interval ended; an intraday run checks the
-    day its data interval ends in, as it stands at that moment.
+    day its data interval ends in, as it stands at that moment. An asset-triggered run (given its
+    `asset_events`, the context's `triggering_asset_events`) has no logical date: it checks every
+    day its events name in their extra (`day_key`), as of when the run started; its target says
+    `"trigger": "asset"`.
     """
     as_of_param = params.get("as_of")
+    if asset_events is not None:
+        days = asset_event_days(asset_events, day_key=day_key, max_days=max_days)
+        as_of = parse_moment(as_of_param, "param as_of") if as_of_param else run_after
+        if days[-1] > as_of.date():
+            raise InputError(f"asset event day {days[-1]} is in the future of the run ({as_of.isoformat()})")
+        return {"days": [str(d) for d in days], "as_of": as_of.isoformat(), "trigger": ASSET_TRIGGER}
     if params.get("date"):
         start = parse_day(params["date"], "param date")
         end = parse_day(params["to"], "param to") if params.get("to") else start
@@ -62,6 +74,39 @@ def resolve_target(
     if days[-1] > as_of.date():
         raise InputError(f"date {days[-1]} is in the future of the moment checked for ({as_of.isoformat()})")
     return {"days": [str(d) for d in days], "as_of": as_of.isoformat()}
+
+
+def asset_event_days(
+    events: Mapping[Any, Sequence[Any]], *, day_key: str = "dt", max_days: int
+) -> list[date]:
+    """The days named by asset events (asset -> its events, as `triggering_asset_events` maps them;
+    an event has an `extra` attribute or key): each event's `extra[day_key]`, a YYYY-MM-DD day.
+    Sorted, each day once (an event seen through an alias too counts once). An event without a
+    valid day, no event at all, or more than `max_days` days is refused: a check of "some day"
+    would pass for a check of the repaired one."""
+    days: set[date] = set()
+    seen = 0
+    for asset, asset_events in events.items():
+        for event in asset_events:
+            seen += 1
+            extra = event.get("extra") if isinstance(event, Mapping) else getattr(event, "extra", None)
+            source = _event_source(asset, event)
+            if not isinstance(extra, Mapping) or day_key not in extra:
+                raise InputError(f"asset event {source} has no {day_key!r} in its extra: no day to check")
+            days.add(parse_day(extra[day_key], f"asset event {source} extra {day_key}"))
+    if not seen:
+        raise InputError("an asset-triggered run without triggering asset events: no day to check")
+    if len(days) > max_days:
+        raise InputError(f"asset events name {len(days)} days, more than the allowed {max_days} days")
+    return sorted(days)
+
+
+def _event_source(asset: Any, event: Any) -> str:
+    """Where an event came from, for an error: the asset's name and the run that emitted it."""
+    name = getattr(asset, "name", None) or str(asset)
+    get = event.get if isinstance(event, Mapping) else lambda attr: getattr(event, attr, None)
+    run = "/".join(str(part) for part in (get("source_dag_id"), get("source_run_id")) if part)
+    return echo(f"{name} from {run}" if run else name, 160)
 
 
 def _settings_from_env() -> Settings:

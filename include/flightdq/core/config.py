@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import Field, dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
@@ -278,6 +279,33 @@ def load_policy(path: Path | str | None = None) -> Policy:
     return _build(Policy, data, "")
 
 
+DEFAULT_SLACK_CONN_ID = "slack_flightdq"
+# Read before Slack went through an Airflow connection; now refused with what to do instead.
+RETIRED_SLACK_WEBHOOK_SETTING = "FLIGHTDQ_SLACK_WEBHOOK_URL"
+# What schedules flightdq_daily_checks: the 02:00 UTC cron, a repaired partition (an event of the
+# flightdata_processed asset), or either. Read when the DAG file is parsed, so only from the environment.
+DAILY_SCHEDULE_MODES = ("cron", "asset", "cron_or_asset")
+DEFAULT_DAILY_SCHEDULE = "cron_or_asset"
+
+
+def slack_conn_id(env: Mapping[str, str] | None = None) -> str:
+    """The Airflow connection (type `slackwebhook`) Slack alerts go through: FLIGHTDQ_SLACK_CONN_ID."""
+    env = os.environ if env is None else env
+    return env.get("FLIGHTDQ_SLACK_CONN_ID", "").strip() or DEFAULT_SLACK_CONN_ID
+
+
+def daily_schedule_mode(env: Mapping[str, str] | None = None) -> str:
+    """FLIGHTDQ_DAILY_SCHEDULE, one of DAILY_SCHEDULE_MODES (default cron_or_asset). Cheap: the
+    environment only, no policy file."""
+    env = os.environ if env is None else env
+    mode = env.get("FLIGHTDQ_DAILY_SCHEDULE", "").strip().lower() or DEFAULT_DAILY_SCHEDULE
+    if mode not in DAILY_SCHEDULE_MODES:
+        raise ConfigError(
+            f"FLIGHTDQ_DAILY_SCHEDULE={echo(mode, 40)} is not one of {', '.join(DAILY_SCHEDULE_MODES)}"
+        )
+    return mode
+
+
 @dataclass(frozen=True)
 class Settings:
     backend: str
@@ -286,6 +314,7 @@ class Settings:
     aws_conn_id: str = "aws_default"
     history_uri: str | None = None  # AWS: where flightdq keeps its records (s3://bucket/prefix/)
     ingestion_function: str = "flightdata-processor"  # AWS: the ingestion Lambda the diagnosis looks at
+    slack_conn_id: str = DEFAULT_SLACK_CONN_ID  # the Airflow connection Slack alerts use, when it exists
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -307,6 +336,7 @@ class Settings:
             aws_conn_id=env.get("FLIGHTDQ_AWS_CONN_ID", "aws_default"),
             history_uri=env.get("FLIGHTDQ_HISTORY_URI") or None,
             ingestion_function=env.get("FLIGHTDQ_INGESTION_FUNCTION", "").strip() or "flightdata-processor",
+            slack_conn_id=slack_conn_id(env),
         )
 
 

@@ -1,16 +1,17 @@
-"""The channels alerts go out on: a local file (always), Slack (a webhook, optional), Amazon SNS (on AWS)."""
+"""The channels alerts go out on: a local file (always), Slack (an Airflow connection, optional),
+Amazon SNS (on AWS)."""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Protocol
 
+from flightdq.core.config import RETIRED_SLACK_WEBHOOK_SETTING, ConfigError, slack_conn_id
 from flightdq.incidents.alerts import Alert
 
 log = logging.getLogger(__name__)
@@ -41,23 +42,25 @@ class FileNotifier:
 
 
 class SlackNotifier:
-    """A Slack incoming webhook. The URL is a secret: it comes from the environment, never the logs."""
+    """Slack, through the Slack provider's `SlackWebhookHook` and an Airflow connection of type
+    `slackwebhook` (the webhook URL, or host plus token, is a secret kept in the connection)."""
 
     channel = "slack"
 
-    def __init__(self, webhook_url: str, timeout: float = 10.0) -> None:
-        self._url = webhook_url
+    def __init__(self, conn_id: str, timeout: int = 10) -> None:
+        self.conn_id = conn_id
         self.timeout = timeout
 
     def send(self, alert: Alert) -> None:
-        body = json.dumps({"text": f"*{alert.subject}*\n```{alert.text()}```"}).encode()
-        request = urllib.request.Request(self._url, data=body, headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=self.timeout) as response:
-            if response.status >= 300:
-                raise RuntimeError(f"Slack webhook answered HTTP {response.status}")
+        from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
+
+        # Raises on any answer but HTTP 200: the outbox then keeps the alert pending.
+        SlackWebhookHook(slack_webhook_conn_id=self.conn_id, timeout=self.timeout).send(
+            text=f"*{alert.subject}*\n```{alert.text()}```"
+        )
 
     def __repr__(self) -> str:
-        return "SlackNotifier(<webhook from FLIGHTDQ_SLACK_WEBHOOK_URL>)"
+        return f"SlackNotifier(conn_id={self.conn_id!r})"
 
 
 class SnsNotifier:
@@ -80,15 +83,39 @@ class SnsNotifier:
         )
 
 
+def slack_connection_exists(conn_id: str) -> bool:
+    """Whether Airflow knows the connection (environment, secrets backend or metadata DB). No
+    connection is no Slack channel, not an error."""
+    from airflow.providers.common.compat.sdk import AirflowNotFoundException, BaseHook
+
+    try:
+        BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        return False
+    return True
+
+
 def notifiers_from_env(
     lake: Path, backend: str, aws_conn_id: str, env: Mapping[str, str] | None = None
 ) -> list[Notifier]:
+    """The channels alerts go out on: the file always; Slack when the Airflow connection
+    `FLIGHTDQ_SLACK_CONN_ID` names (default `slack_flightdq`) exists; SNS on AWS with a topic."""
     env = os.environ if env is None else env
+    conn_id = slack_conn_id(env)
+    if env.get(RETIRED_SLACK_WEBHOOK_SETTING):  # never echoed: the URL is a secret
+        raise ConfigError(
+            f"{RETIRED_SLACK_WEBHOOK_SETTING} is no longer read: Slack alerts go through the Airflow "
+            f"connection {conn_id!r} (type slackwebhook, the webhook URL as its password), e.g. "
+            f'AIRFLOW_CONN_{conn_id.upper()}=\'{{"conn_type": "slackwebhook", "password": '
+            f'"<webhook URL>"}}\'. Move the URL there and unset {RETIRED_SLACK_WEBHOOK_SETTING}.'
+        )
     notifiers: list[Notifier] = [
         FileNotifier(Path(env.get("FLIGHTDQ_ALERTS_FILE") or lake / "flightdq-alerts.jsonl"))
     ]
-    if env.get("FLIGHTDQ_SLACK_WEBHOOK_URL"):
-        notifiers.append(SlackNotifier(env["FLIGHTDQ_SLACK_WEBHOOK_URL"]))
+    if slack_connection_exists(conn_id):
+        notifiers.append(SlackNotifier(conn_id))
+    else:
+        log.info("no Airflow connection %r: Slack alerts are off", conn_id)
     if backend == "aws" and env.get("FLIGHTDQ_SNS_TOPIC_ARN"):
         notifiers.append(SnsNotifier(env["FLIGHTDQ_SNS_TOPIC_ARN"], aws_conn_id))
     return notifiers
