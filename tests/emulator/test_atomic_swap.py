@@ -33,7 +33,7 @@ from flightdq_dev.generator import generate_lake
 pytestmark = pytest.mark.aws
 
 END = date(2026, 11, 25)
-DAYS = [END - timedelta(days=k) for k in range(6)]
+DAYS = [END - timedelta(days=k) for k in range(8)]  # each test has its own day(s)
 AS_OF = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
 FAST = AwsTuning(
     athena_poll_seconds=0.01,
@@ -277,8 +277,9 @@ def test_a_day_missing_from_the_catalog_is_created_at_the_new_prefix(aws, lake):
 
 
 def test_the_checks_pass_on_a_swapped_day_and_on_a_flat_one(aws, lake):
-    swapped, flat = DAYS[0], DAYS[5]
+    swapped, flat = DAYS[6], DAYS[5]
     backend = backend_for(lake)
+    glue_job.run_job(swapped, s3=aws.client("s3"), glue=aws.client("glue"), run_id="jr_swap")
     assert location(aws, flat).endswith(f"/dt={flat}/")
     assert location(aws, swapped).endswith("/run=jr_swap/")
     results = run_checks(
@@ -300,7 +301,7 @@ def test_the_checks_pass_on_a_swapped_day_and_on_a_flat_one(aws, lake):
 
 
 def test_a_location_anywhere_is_followed_and_never_deleted_by_a_swap(aws, lake):
-    day = DAYS[5]
+    day = DAYS[7]
     backend = backend_for(lake)
     s3, glue = aws.client("s3"), aws.client("glue")
     rows = counts(backend, day)
