@@ -8,9 +8,11 @@ from airflow.sdk import Asset
 
 from flightdq.core.contract import PROCESSED_BUCKET, PROCESSED_PREFIX, PROCESSED_TABLE
 
+# The URI names the S3 prefix under an `x-` scheme: Airflow normalises an `s3://` URI through the
+# amazon provider, which imports boto3 while every DAG file that declares the asset is parsed.
 FLIGHTDATA_PROCESSED = Asset(
     name=PROCESSED_TABLE,
-    uri=f"s3://{PROCESSED_BUCKET}/{PROCESSED_PREFIX}/",
+    uri=f"x-flightdq-s3://{PROCESSED_BUCKET}/{PROCESSED_PREFIX}/",
     group="flightdq",
 )
 ASSET_EVENT_DAY_KEY = "dt"  # the day of the rebuilt or registered partition, in the event's extra
