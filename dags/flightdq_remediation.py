@@ -63,8 +63,8 @@ from flightdq.airflow.pools import ETL_POOL
             format="date",
             title="Last day (UTC, optional)",
             description=(
-                "YYYY-MM-DD: repair every day from `date` to this one, inclusive, at most the policy's "
-                "validation.max_range_days (default 31). The form checks that it is a date; a `to` before "
+                f"YYYY-MM-DD: repair every day from `date` to this one, inclusive, at most {FORM_MAX_DAYS} "
+                "days (the policy's validation.max_range_days). The form checks that it is a date; a `to` before "
                 "`date` or a longer range is refused by the first task (resolve_request), as the form "
                 "cannot compare two fields."
             ),

@@ -12,10 +12,11 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from flightdq.airflow.tasks import REMEDIATION_DAG_ID
 
-# The trigger forms' fixed bound on a list of days: the largest `validation.max_range_days` the
-# policy accepts. The forms are built when a DAG is parsed, which reads no file (the policy is one);
-# the first task of each run enforces the policy's actual limit (default 31).
-FORM_MAX_DAYS = 366
+# The trigger forms' fixed bound on days: the policy's default `validation.max_range_days`. The
+# forms are built when a DAG is parsed, which reads no file (the policy is one); the first task of
+# each run enforces the policy's actual limit. A policy allowing more still gets at most this many
+# days from a form's list (`days`); a `date`..`to` range is checked by the task alone.
+FORM_MAX_DAYS = 31
 ERROR_CLASS_XCOM_KEY = "error_class"  # what a check task that failed could say about why
 START_DATE = datetime(2026, 1, 1, tzinfo=UTC)
 # Retries of a task that hit a glitch (a finding is never retried). FLIGHTDQ_TASK_RETRIES changes
@@ -51,8 +52,8 @@ def target_params(remediate: bool) -> dict[str, Param]:
             format="date",
             title="Last day of a range (UTC, optional)",
             description=(
-                "YYYY-MM-DD: check every day from `date` to this one, inclusive, at most the policy's "
-                "validation.max_range_days (default 31). "
+                f"YYYY-MM-DD: check every day from `date` to this one, inclusive, at most {FORM_MAX_DAYS} "
+                "days (the policy's validation.max_range_days). "
                 "Needs `date`. The form checks that it is a date; a `to` before `date` or a longer range "
                 "is refused by the first task (resolve_target), as the form cannot compare two fields."
             ),
