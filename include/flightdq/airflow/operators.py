@@ -43,7 +43,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ETL_RUN_XCOM_KEY = "etl_run"  # the run a deferred repair waits for: {"run_id", "dt", "attached"}
+# The run a deferred repair waits for ({"run_id", "dt", "attached"}), kept in an XCom rather than
+# the deferral's kwargs: `airflow dags test` resumes the task with the trigger's event alone.
+ETL_RUN_XCOM_KEY = "etl_run"
 # Seconds between two looks at a Glue run by the triggerer; unset: the backend's tuning (30 s).
 # The whole-DAG tests on the emulator shorten it.
 POLL_SECONDS_ENV = "FLIGHTDQ_GLUE_POLL_SECONDS"
@@ -138,7 +140,7 @@ class RepairDayOperator(BaseOperator):
         delay = float(os.environ.get(POLL_SECONDS_ENV) or wait.poll_seconds)
         polls = max(1, round(wait.poll_seconds * wait.max_polls / delay))  # the same longest wait
         log.info(
-            "Glue run %s of %s: waiting in the triggerer (a look every %.0fs, at most %d looks)",
+            "Glue run %s of %s: waiting in the triggerer (a look every %gs, at most %d looks)",
             run_id,
             wait.job_name,
             delay,
