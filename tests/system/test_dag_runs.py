@@ -44,16 +44,19 @@ def local(lake: Path) -> dict[str, str]:
     return {"FLIGHTDQ_LAKE": str(lake)}
 
 
+def make_pool(env: dict[str, str], *args: str) -> str:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "AIRFLOW_CONN_"))}
+    command = [sys.executable, "-m", "flightdq.airflow.pools", *args]
+    pools = subprocess.run(command, env=base | env, capture_output=True, text=True, check=False)
+    assert pools.returncode == 0, pools.stderr[-2000:]
+    return pools.stdout
+
+
 def migrate_with_pool(env: dict[str, str]) -> None:
     """An initialised metadata DB with the ETL pool, as `make airflow` and the compose init leave it."""
     done = airflow("db", "migrate", env=env)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "AIRFLOW_CONN_"))}
-    pools = subprocess.run(
-        [sys.executable, "-m", "flightdq.airflow.pools"], env=base | env, capture_output=True, text=True
-    )
-    assert pools.returncode == 0, pools.stderr[-2000:]
-    assert "pool flightdq_etl: 1 slot(s)" in pools.stdout  # the policy's default max_parallel_etl
+    assert "pool flightdq_etl: 1 slot(s)" in make_pool(env)  # the policy's default max_parallel_etl
 
 
 @pytest.fixture(scope="session")
@@ -382,6 +385,16 @@ def test_on_glue_the_repair_task_defers_and_two_remediations_of_a_day_share_one_
             for home in homes
         ]
         migrate_with_pool(envs[0])
+        assert "pool flightdq_etl: 3 slot(s)" in make_pool(envs[0], "--slots", "3")
+        assert "pool flightdq_etl: 1 slot(s)" in make_pool(envs[0])  # updated back, not duplicated
+        pool = metadata(
+            envs[0],
+            "from airflow.models.pool import Pool\n"
+            "with create_session() as s:\n"
+            "    p = s.scalar(select(Pool).where(Pool.pool == 'flightdq_etl'))\n"
+            "    out = [p.slots, p.include_deferred]",
+        )
+        assert pool == [1, True]  # a repair deferred on its Glue run keeps its slot
         shutil.copy(homes[0] / "airflow.db", homes[1] / "airflow.db")  # the same migrated DB, twice
         emulator.remove_partition(str(END))
         emulator.faults.glue_run_min_seconds = 20.0  # long enough for both runs to find it going
