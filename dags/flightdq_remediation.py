@@ -9,9 +9,12 @@ partitions". This Airflow DAG does it safely, one day at a time:
 2. `plan`: check every day and decide: *nothing* to do, *register* (files there, catalog missing
    them), *rebuild* (missing, empty, short, duplicated or broken partition whose raw data is
    complete), or *not repairable* (raw hours missing: **P0 data loss**, no ETL run);
-3. `repair_day` (mapped, at most `remediation.max_parallel_etl` at once, default 1): run
-   `flightdata-etl` for the day, or wait for the run already going for it (never two at once),
-   then register the partition;
+3. `repair_day` (mapped, in the pool `flightdq_etl`: at most `remediation.max_parallel_etl`
+   ETL runs at once across all runs, default 1): run `flightdata-etl` for the day, or attach to
+   the run already going for it (never two at once), then register the partition. On AWS the
+   task waits for the Glue run in the **triggerer** (deferred: no worker held); on the embedded
+   lake the ETL runs inside the task. A repaired day emits an event of the asset
+   `flightdata_processed` with `{"dt": day}` in its extra;
 4. `finish`: check the repaired days again and end each as *repaired*, *repaired partially*,
    *still failing*, *not repairable*, *upstream* or *cannot plan*, in one summary and one record
    (dry runs too); `verdict` makes the run red unless every day is fine;
@@ -27,11 +30,10 @@ from datetime import timedelta
 from airflow.sdk import Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
-from flightdq.airflow.dag_factory import DEFAULT_ARGS, START_DATE
-from flightdq.core.config import Settings
-
-MAX_PARALLEL_ETL = Settings.from_env().policy.remediation.max_parallel_etl
-MAX_DAYS = Settings.from_env().policy.validation.max_range_days
+from flightdq.airflow.assets import FLIGHTDATA_PROCESSED
+from flightdq.airflow.dag_factory import DEFAULT_ARGS, FORM_MAX_DAYS, START_DATE
+from flightdq.airflow.operators import RepairDayOperator
+from flightdq.airflow.pools import ETL_POOL
 
 
 @dag(
@@ -61,9 +63,10 @@ MAX_DAYS = Settings.from_env().policy.validation.max_range_days
             format="date",
             title="Last day (UTC, optional)",
             description=(
-                f"YYYY-MM-DD: repair every day from `date` to this one, inclusive, at most {MAX_DAYS} days. "
-                "The form checks that it is a date; a `to` before `date` or a longer range is refused by "
-                "the first task (resolve_request), as the form cannot compare two fields."
+                f"YYYY-MM-DD: repair every day from `date` to this one, inclusive, at most {FORM_MAX_DAYS} "
+                "days (the policy's validation.max_range_days). The form checks that it is a date; a `to` before "
+                "`date` or a longer range is refused by the first task (resolve_request), as the form "
+                "cannot compare two fields."
             ),
         ),
         "dry_run": Param(
@@ -88,12 +91,13 @@ MAX_DAYS = Settings.from_env().policy.validation.max_range_days
             [],
             type=["null", "array"],
             items={"type": "string", "format": "date"},
-            maxItems=MAX_DAYS,
+            maxItems=FORM_MAX_DAYS,
             uniqueItems=True,
             title="Days (set by the data-quality DAG; leave empty by hand)",
             description=(
-                f"A list of YYYY-MM-DD days, at most {MAX_DAYS}, each once: the form refuses more, "
-                "repeats or a malformed day. flightdq_daily_checks fills it when it asks for repairs; "
+                f"A list of YYYY-MM-DD days, each once: the form refuses more than {FORM_MAX_DAYS}, "
+                "repeats or a malformed day; the first task refuses more than the policy's "
+                "validation.max_range_days. flightdq_daily_checks fills it when it asks for repairs; "
                 "by hand use `date` and `to`. Giving both is refused by the first task (resolve_request)."
             ),
         ),
@@ -103,6 +107,7 @@ def flightdq_remediation() -> None:
     @task(retries=0)
     def resolve_request() -> dict:
         from flightdq.airflow.tasks import resolve_remediation_request
+        from flightdq.core.config import Settings
         from flightdq.core.dates import InputError
 
         context = get_current_context()
@@ -126,17 +131,6 @@ def flightdq_remediation() -> None:
         from flightdq.airflow.tasks import days_to_repair as select
 
         return select(request, plans)
-
-    @task(max_active_tis_per_dag=MAX_PARALLEL_ETL, retry_delay=timedelta(minutes=1))
-    def repair_day(day_plan: dict) -> dict:
-        from flightdq.airflow.tasks import repair_planned_day
-        from flightdq.recovery.execute import RepairRefused
-
-        force = get_current_context()["params"].get("force", False)
-        try:
-            return repair_planned_day(day_plan, force=force)
-        except RepairRefused as exc:  # a refusal is an answer, not a glitch: do not retry
-            raise AirflowFailException(str(exc)) from None
 
     # Runs when the repairs are done: failed ones included, and none at all (a dry run, or days no
     # ETL run can help: a map of zero repairs is skipped, and Airflow then never runs a downstream
@@ -173,7 +167,9 @@ def flightdq_remediation() -> None:
 
     request = resolve_request()
     plans = plan(request)
-    repairs = repair_day.expand(day_plan=days_to_repair(request, plans))
+    repairs = RepairDayOperator.partial(
+        task_id="repair_day", pool=ETL_POOL, outlets=[FLIGHTDATA_PROCESSED], retry_delay=timedelta(minutes=1)
+    ).expand(day_plan=days_to_repair(request, plans))
     summary = finish(request, plans)
     repairs >> summary
     verdict(summary)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A local Airflow for the UI, in one command (`make airflow`): the api-server on 127.0.0.1, the
-# scheduler, the dag-processor and the triggerer, with flightdq's DAGs and its "Flight data quality"
+# scheduler, the dag-processor and the triggerer (repairs on AWS wait for their Glue run there),
+# the pool `flightdq_etl`, with flightdq's DAGs and its "Flight data quality"
 # plugin, SimpleAuthManager with one real user, and the sample lake. Ctrl-C stops them all.
 #
 # Nothing listens beyond 127.0.0.1: the components are started one by one (not `airflow standalone`,
@@ -78,6 +79,12 @@ PY
 echo "airflow-local: migrating the metadata DB in $AIRFLOW_HOME"
 "$BIN/airflow" db migrate >"$LOGS/db-migrate.log" 2>&1 || {
     echo "airflow-local: 'airflow db migrate' failed, see $LOGS/db-migrate.log" >&2
+    exit 1
+}
+
+# The pool the repairs' ETL runs share, sized from the policy (remediation.max_parallel_etl).
+"$BIN/python" -m flightdq.airflow.pools >"$LOGS/pools.log" 2>&1 || {
+    echo "airflow-local: 'python -m flightdq.airflow.pools' failed, see $LOGS/pools.log" >&2
     exit 1
 }
 

@@ -44,10 +44,24 @@ def local(lake: Path) -> dict[str, str]:
     return {"FLIGHTDQ_LAKE": str(lake)}
 
 
+def make_pool(env: dict[str, str], *args: str) -> str:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "AIRFLOW_CONN_"))}
+    command = [sys.executable, "-m", "flightdq.airflow.pools", *args]
+    pools = subprocess.run(command, env=base | env, capture_output=True, text=True, check=False)
+    assert pools.returncode == 0, pools.stderr[-2000:]
+    return pools.stdout
+
+
+def migrate_with_pool(env: dict[str, str]) -> None:
+    """An initialised metadata DB with the ETL pool, as `make airflow` and the compose init leave it."""
+    done = airflow("db", "migrate", env=env)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "pool flightdq_etl: 1 slot(s)" in make_pool(env)  # the policy's default max_parallel_etl
+
+
 @pytest.fixture(scope="session")
 def airflow_db(tmp_path_factory) -> None:
-    done = airflow("db", "migrate", env=local(tmp_path_factory.mktemp("unused")))
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    migrate_with_pool(local(tmp_path_factory.mktemp("unused")))
 
 
 @pytest.fixture(scope="session")
@@ -70,6 +84,45 @@ def queued_runs(dag_id: str, env: dict[str, str]) -> list[dict]:
         [sys.executable, "-c", probe], env=os.environ | env, capture_output=True, text=True, check=True
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def metadata(env: dict[str, str], code: str) -> object:
+    """Run `code` (which sets `out`) against the metadata DB of `env`'s Airflow home; returns `out`."""
+    probe = (
+        "import json\n"
+        "from sqlalchemy import select\n"
+        "from airflow.utils.session import create_session\n"
+        f"{code}\n"
+        "print(json.dumps(out, default=str))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=os.environ | env, capture_output=True, text=True, check=True
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def asset_events_after(env: dict[str, str], after_id: int) -> list[dict]:
+    """The events of the asset flightdata_processed with an id above `after_id`."""
+    return metadata(
+        env,
+        "from airflow.models.asset import AssetEvent, AssetModel\n"
+        "with create_session() as s:\n"
+        "    rows = s.execute(select(AssetEvent, AssetModel.name)"
+        ".join(AssetModel, AssetEvent.asset_id == AssetModel.id)"
+        f".where(AssetEvent.id > {after_id}).order_by(AssetEvent.id)).all()\n"
+        "    out = [{'id': e.id, 'asset': n, 'extra': e.extra, 'dag_id': e.source_dag_id,"
+        " 'task_id': e.source_task_id} for e, n in rows]",
+    )
+
+
+def last_asset_event_id(env: dict[str, str]) -> int:
+    return metadata(
+        env,
+        "from sqlalchemy import func\n"
+        "from airflow.models.asset import AssetEvent\n"
+        "with create_session() as s:\n"
+        "    out = s.scalar(select(func.max(AssetEvent.id))) or 0",
+    )
 
 
 def test_daily_dag_finds_every_planted_fault_and_passes_healthy_days(airflow_db, faulty_lake):
@@ -127,9 +180,12 @@ def loop(request, airflow_db, tmp_path, tmp_path_factory, monkeypatch) -> Iterat
         seed_from_lake(root, emulator.endpoint)
         for key, value in emulator.env().items():
             monkeypatch.setenv(key, value)
-        env = emulator.env() | {"FLIGHTDQ_LAKE": str(root), "AIRFLOW_HOME": str(home)}
-        migrated = airflow("db", "migrate", env=env)
-        assert migrated.returncode == 0, migrated.stdout[-2000:]
+        env = emulator.env() | {
+            "FLIGHTDQ_LAKE": str(root),
+            "AIRFLOW_HOME": str(home),
+            "FLIGHTDQ_GLUE_POLL_SECONDS": "1",  # the trigger's look at the Glue run (default 30 s)
+        }
+        migrate_with_pool(env)
         backend = AwsBackend(Settings.from_env({"FLIGHTDQ_BACKEND": "aws", "FLIGHTDQ_LAKE": str(root)}))
         yield Loop(backend, env, lambda: emulator.remove_partition(str(END)), emulator)
 
@@ -150,8 +206,13 @@ def test_detect_remediate_recheck_loop(loop: Loop):
     (queued,) = queued_runs("flightdq_remediation", loop.env)
     assert queued["conf"] == {"days": [str(END)], "dry_run": False}
 
+    events_before = last_asset_event_id(loop.env)
     repair = airflow("dags", "test", "flightdq_remediation", "-c", json.dumps(queued["conf"]), env=loop.env)
     assert repair.returncode == 0, repair.stdout[-3000:]
+    # the rebuilt partition is an event of the asset, the day in its extra (for the checks on it)
+    assert [(e["asset"], e["extra"], e["task_id"]) for e in asset_events_after(loop.env, events_before)] == [
+        ("flightdata_processed", {"dt": str(END)}, "repair_day")
+    ]
     assert sorted(backend.read_partition(END).column("flight_id").to_pylist()) == before
     assert str(END) in backend.registered_partitions(END, END)
     (run,) = backend.etl_runs(END)  # exactly one ETL run for the day
@@ -234,10 +295,12 @@ def test_remediation_dry_run_by_hand_plans_and_changes_nothing(airflow_db, tmp_p
         )
 
     files_before = data_files()
+    events_before = last_asset_event_id(local(root))
     run = airflow(
         "dags", "test", "flightdq_remediation", "-c", json.dumps({"date": str(END)}), env=local(root)
     )
     assert run.returncode == 0, run.stdout[-3000:]  # a dry run ends green ...
+    assert asset_events_after(local(root), events_before) == []  # ... emits no asset event ...
     assert "dry run" in run.stdout + run.stderr
     assert data_files() == files_before
     assert backend.etl_runs(END) == []
@@ -295,3 +358,79 @@ def test_a_check_task_that_cannot_run_pages_monitoring_blind_once(airflow_db, tm
     assert incidents[0].title.startswith("monitoring blind")
     alerts = [json.loads(line) for line in (root / "flightdq-alerts.jsonl").read_text().splitlines()]
     assert [(a["kind"], a["title"].split(":")[0]) for a in alerts] == [("opened", "monitoring blind")]
+
+
+@pytest.mark.aws
+def test_on_glue_the_repair_task_defers_and_two_remediations_of_a_day_share_one_run(
+    tmp_path, tmp_path_factory, monkeypatch
+):
+    """Two remediation runs of one day at once (two Airflow homes, one emulated AWS): each repair
+    task starts or attaches to the day's Glue run and defers (the run is waited for by the trigger,
+    inline in `dags test`); Glue holds one run for the day, and both runs end green with it."""
+    import shutil
+
+    from flightdq.backends.aws.backend import AwsBackend
+    from flightdq_dev.emulator import AwsEmulator, seed_from_lake
+
+    root = tmp_path / "lake"
+    generate_lake(root, end=END, days=2, seed=5, size="small", poll_seconds=1200)
+    with AwsEmulator() as emulator:
+        seed_from_lake(root, emulator.endpoint)
+        for key, value in emulator.env().items():
+            monkeypatch.setenv(key, value)
+        homes = [tmp_path_factory.mktemp("glue-home-a"), tmp_path_factory.mktemp("glue-home-b")]
+        envs = [
+            emulator.env()
+            | {"FLIGHTDQ_LAKE": str(root), "AIRFLOW_HOME": str(home), "FLIGHTDQ_GLUE_POLL_SECONDS": "1"}
+            for home in homes
+        ]
+        migrate_with_pool(envs[0])
+        assert "pool flightdq_etl: 3 slot(s)" in make_pool(envs[0], "--slots", "3")
+        assert "pool flightdq_etl: 1 slot(s)" in make_pool(envs[0])  # updated back, not duplicated
+        pool = metadata(
+            envs[0],
+            "from airflow.models.pool import Pool\n"
+            "with create_session() as s:\n"
+            "    p = s.scalar(select(Pool).where(Pool.pool == 'flightdq_etl'))\n"
+            "    out = [p.slots, p.include_deferred]",
+        )
+        assert pool == [1, True]  # a repair deferred on its Glue run keeps its slot
+        shutil.copy(homes[0] / "airflow.db", homes[1] / "airflow.db")  # the same migrated DB, twice
+        emulator.remove_partition(str(END))
+        emulator.faults.glue_run_min_seconds = 20.0  # long enough for both runs to find it going
+        base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "AIRFLOW_CONN_"))}
+        conf = json.dumps({"days": [str(END)], "dry_run": False})
+        runs = [
+            subprocess.Popen(
+                [AIRFLOW, "dags", "test", "flightdq_remediation", "-c", conf],
+                env=base | {"FLIGHTDQ_TASK_RETRIES": "0"} | env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for env in envs
+        ]
+        outputs = [run.communicate(timeout=600)[0] for run in runs]
+        assert [run.returncode for run in runs] == [0, 0], "\n\n".join(o[-3000:] for o in outputs)
+
+        (glue_run,) = emulator.job_runs(str(END))  # one Glue run for the day, not two
+        assert glue_run["JobRunState"] == "SUCCEEDED"
+        for output in outputs:  # each repair task deferred, and the trigger watched the run going
+            assert "[DAG TEST] running trigger in line" in output
+            assert "Status of AWS Glue job is: RUNNING" in output
+        repairs = [
+            metadata(
+                env,
+                "from airflow.models.xcom import XComModel\n"
+                "with create_session() as s:\n"
+                "    out = [x.value for x in s.scalars(select(XComModel).where("
+                "XComModel.task_id == 'repair_day', XComModel.key == 'return_value'))]",
+            )
+            for env in envs
+        ]
+        results = [json.loads(r[0]) if isinstance(r[0], str) else r[0] for r in repairs]
+        assert [r["etl_run_id"] for r in results] == [glue_run["Id"]] * 2
+        assert sorted(r["attached"] for r in results) == [False, True]
+        backend = AwsBackend(Settings.from_env({"FLIGHTDQ_BACKEND": "aws", "FLIGHTDQ_LAKE": str(root)}))
+        assert str(END) in backend.registered_partitions(END, END)
+        assert [o["outcome"] for o in backend.history.read_remediations([END])] == ["repaired", "repaired"]

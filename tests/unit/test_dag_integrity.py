@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -75,4 +76,52 @@ def test_remediation_is_a_dry_run_by_default_and_one_etl_at_a_time(dagbag):
     remediation = dagbag.dags["flightdq_remediation"]
     assert remediation.schedule is None
     assert remediation.params["dry_run"] is True
-    assert remediation.get_task("repair_day").max_active_tis_per_dag == 1
+    repair = remediation.get_task("repair_day")
+    assert repair.pool == "flightdq_etl"  # ETL concurrency is the pool's, sized from the policy
+    assert repair.operator_class.__name__ == "RepairDayOperator"
+    assert [a.name for a in repair.outlets] == ["flightdata_processed"]
+
+
+def test_the_dag_processor_flags_a_missing_etl_pool():
+    """Decided: no task checks for the pool (tasks cannot read pools in Airflow 3); Airflow itself
+    shows a DAG warning when `python -m flightdq.airflow.pools` was not run."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(DAGS / "flightdq_remediation.py"), known_pools={"default_pool"})
+    (warning,) = bag.dag_warnings
+    assert "flightdq_remediation" in warning.message and "flightdq_etl" in warning.message
+    ok = DagBag(
+        dag_folder=str(DAGS / "flightdq_remediation.py"), known_pools={"default_pool", "flightdq_etl"}
+    )
+    assert ok.dag_warnings == set()
+
+
+def test_parsing_reads_no_file_the_policy_is_unreadable(tmp_path):
+    """Parse-time code reads no file: with the policy file unreadable every DAG still imports; the
+    policy is read by the tasks when they run."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("validation:\n  max_range_days: 5\n")
+    policy.chmod(0)
+    probe = (
+        "import json, sys\n"
+        "from airflow.dag_processing.dagbag import DagBag\n"
+        "bag = DagBag(dag_folder=sys.argv[1])\n"
+        "print(json.dumps({'errors': bag.import_errors, 'dags': sorted(bag.dags)}))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLIGHTDQ_")}
+    env["FLIGHTDQ_LAKE"] = str(tmp_path / "no-lake")
+    # mode 000 (root reads it anyway, so also a path that does not exist)
+    for unreadable in (policy, tmp_path / "missing.yaml"):
+        try:
+            out = subprocess.run(
+                [sys.executable, "-c", probe, str(DAGS)],
+                env=env | {"FLIGHTDQ_POLICY": str(unreadable)},
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+        finally:
+            policy.chmod(0o600)
+        parsed = json.loads(out.stdout.strip().splitlines()[-1])
+        assert parsed["errors"] == {}, unreadable
+        assert parsed["dags"] == sorted(p.stem for p in DAG_FILES)

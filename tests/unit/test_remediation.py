@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from flightdq.backends.local.backend import LocalBackend
 from flightdq.etl import transform as etl
@@ -135,3 +137,177 @@ def test_a_dry_run_changes_nothing_but_records_its_plan(small_lake):
 def test_plan_says_nothing_to_do_for_healthy_days(small_lake):
     plans = plan_days(small_lake, [END - timedelta(days=1), END], AS_OF, run_id="t7", record=False)
     assert [p.action for p in plans] == [Action.NOTHING, Action.NOTHING]
+
+
+# --- the repair task (flightdq.airflow.operators) ---------------------------------------------------
+
+
+class FakeTi:
+    """What the operator asks of the task instance: XComs of its own map index."""
+
+    task_id, map_index = "repair_day", 0
+
+    def __init__(self) -> None:
+        self.xcoms: dict[str, object] = {}
+
+    def xcom_push(self, key: str, value: object) -> None:
+        self.xcoms[key] = value
+
+    def xcom_pull(self, task_ids: str, key: str, map_indexes: int) -> object:
+        assert (task_ids, map_indexes) == (self.task_id, self.map_index)
+        return self.xcoms.get(key)
+
+
+def task_context(params: dict | None = None) -> dict:
+    from collections import defaultdict
+    from types import SimpleNamespace
+
+    return {"ti": FakeTi(), "params": params or {}, "outlet_events": defaultdict(SimpleNamespace)}
+
+
+def emitted(context: dict) -> list[dict]:
+    return [getattr(event, "extra", None) for event in context["outlet_events"].values()]
+
+
+class FakeGlue:
+    """An `ExternalEtl` backend: Glue's answers are scripted, the catalog is a set."""
+
+    name = "aws"
+
+    def __init__(self, ended: str = "SUCCEEDED", error: str | None = None, attached: bool = False) -> None:
+        from flightdq.backends.base import EtlRun, EtlWait
+
+        self.started = EtlRun("jr_1", str(END), "RUNNING", attached=attached)
+        self.ended = EtlRun("jr_1", str(END), ended, error=error, attached=attached)
+        self.wait = EtlWait("flightdata-etl", "aws_flightdq", poll_seconds=30.0, max_polls=360)
+        self.starts = 0
+        self.registered: list[str] = []
+
+    def start_etl(self, day, *, force=False):
+        self.starts += 1
+        return self.started
+
+    def etl_run(self, run_id, dt, *, attached=False):
+        assert run_id == "jr_1"
+        return replace(self.ended, attached=attached)
+
+    def etl_wait(self):
+        return self.wait
+
+    def register_partitions(self, dts):
+        self.registered += list(dts)
+        return list(dts)
+
+
+def repair_task(plan_action: Action = Action.REBUILD):
+    from flightdq.airflow.operators import RepairDayOperator
+    from flightdq.recovery.plan import DayPlan
+
+    return RepairDayOperator(task_id="repair_day", day_plan=DayPlan(str(END), plan_action).to_dict())
+
+
+def deferred(task, backend, monkeypatch, context):
+    from airflow.sdk.exceptions import TaskDeferred
+
+    monkeypatch.setattr("flightdq.backends.registry.get_backend", lambda *a, **k: backend)
+    with pytest.raises(TaskDeferred) as raised:
+        task.execute(context)
+    return raised.value
+
+
+def test_on_glue_the_repair_task_defers_to_the_providers_trigger_and_holds_no_worker(monkeypatch):
+    from airflow.providers.amazon.aws.triggers.glue import GlueJobCompleteTrigger
+
+    glue, context = FakeGlue(), task_context()
+    deferral = deferred(repair_task(), glue, monkeypatch, context)
+    assert deferral.method_name == "execute_complete"
+    trigger = deferral.trigger
+    assert isinstance(trigger, GlueJobCompleteTrigger)
+    _, kwargs = trigger.serialize()
+    assert (kwargs["job_name"], kwargs["run_id"], kwargs["aws_conn_id"]) == (
+        "flightdata-etl",
+        "jr_1",
+        "aws_flightdq",
+    )
+    assert (kwargs["waiter_delay"], kwargs["waiter_max_attempts"]) == (30.0, 360)
+    assert glue.starts == 1 and glue.registered == []  # nothing done yet but the start
+    assert emitted(context) == []
+
+
+def test_a_shorter_look_keeps_the_same_longest_wait(monkeypatch):
+    monkeypatch.setenv("FLIGHTDQ_GLUE_POLL_SECONDS", "2")
+    _, kwargs = deferred(repair_task(), FakeGlue(), monkeypatch, task_context()).trigger.serialize()
+    assert (kwargs["waiter_delay"], kwargs["waiter_max_attempts"]) == (2.0, 30 * 360 // 2)
+
+
+def test_after_the_trigger_a_succeeded_run_is_registered_and_emits_the_day(monkeypatch):
+    glue, context = FakeGlue(attached=True), task_context()
+    task = repair_task()
+    deferred(task, glue, monkeypatch, context)
+    done = task.execute_complete(context, {"status": "success", "run_id": "jr_1"})
+    assert done == {"dt": str(END), "action": "rebuild", "etl_run_id": "jr_1", "rows": None, "attached": True}
+    assert glue.registered == [str(END)]
+    assert emitted(context) == [{"dt": str(END)}]
+
+
+def test_a_failed_run_raises_with_its_id_and_glues_error_and_emits_nothing(monkeypatch):
+    from flightdq.backends.base import BackendError
+
+    glue, context = FakeGlue("FAILED", "Container killed by YARN (injected)"), task_context()
+    task = repair_task()
+    deferred(task, glue, monkeypatch, context)
+    event = {"status": "error", "message": "AWS Glue job failed.: FAILED", "run_id": "jr_1"}
+    with pytest.raises(BackendError, match=f"ETL run jr_1 for {END} ended FAILED: Container killed by YARN"):
+        task.execute_complete(context, event)
+    assert glue.registered == [] and emitted(context) == []
+
+
+def test_a_wait_that_ran_out_while_the_run_goes_on_says_so(monkeypatch):
+    from flightdq.backends.base import BackendError
+
+    glue, context = FakeGlue("RUNNING"), task_context()
+    task = repair_task()
+    deferred(task, glue, monkeypatch, context)
+    event = {
+        "status": "error",
+        "message": "Waiter job_complete failed: Max attempts exceeded",
+        "run_id": "jr_1",
+    }
+    with pytest.raises(BackendError, match=r"still RUNNING .* Max attempts exceeded; left running"):
+        task.execute_complete(context, event)
+    assert glue.registered == []
+
+
+def test_on_the_embedded_lake_the_task_runs_the_etl_itself_and_emits_the_day(small_lake, monkeypatch):
+    backend = small_lake
+    before = partition_rows(backend, END)
+    for path in backend.partition_folder(END).glob("*.parquet"):
+        path.unlink()
+    monkeypatch.setattr("flightdq.backends.registry.get_backend", lambda *a, **k: backend)
+    context = task_context()
+    done = repair_task().execute(context)
+    (run,) = backend.etl_runs(END)
+    assert done["etl_run_id"] == run["run_id"] and run["state"] == "SUCCEEDED"
+    assert partition_rows(backend, END) == before
+    assert emitted(context) == [{"dt": str(END)}]
+
+
+def test_a_refused_shrink_fails_the_task_for_good_and_a_register_emits(small_lake, monkeypatch):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    backend = small_lake
+    monkeypatch.setattr("flightdq.backends.registry.get_backend", lambda *a, **k: backend)
+    monkeypatch.setattr(
+        etl,
+        "run_local_etl",
+        lambda *a, **k: (_ for _ in ()).throw(etl.ShrinkRefused("fewer rows (injected)")),
+    )
+    context = task_context()
+    with pytest.raises(AirflowFailException, match="fewer rows"):  # not retried
+        repair_task().execute(context)
+    assert emitted(context) == []
+
+    backend.catalog.unregister("flightdata_processed", str(END))
+    done = repair_task(Action.REGISTER).execute(context)
+    assert done["registered"] is True and str(END) in backend.registered_partitions(END, END)
+    assert emitted(context) == [{"dt": str(END)}]

@@ -25,6 +25,11 @@ from flightdq.core.contract import PROCESSED_TABLE
 if TYPE_CHECKING:
     from airflow.sdk.definitions.asset import AssetRef
 
+# The trigger forms' fixed bound on days: the policy's default `validation.max_range_days`. The
+# forms are built when a DAG is parsed, which reads no file (the policy is one); the first task of
+# each run enforces the policy's actual limit. A policy allowing more still gets at most this many
+# days from a form's list (`days`); a `date`..`to` range is checked by the task alone.
+FORM_MAX_DAYS = 31
 ERROR_CLASS_XCOM_KEY = "error_class"  # what a check task that failed could say about why
 START_DATE = datetime(2026, 1, 1, tzinfo=UTC)
 # Retries of a task that hit a glitch (a finding is never retried). FLIGHTDQ_TASK_RETRIES changes
@@ -42,9 +47,6 @@ def target_params(remediate: bool) -> dict[str, Param]:
     """The trigger form. Airflow checks each field against its JSON schema when the run is triggered
     (a malformed day is refused there); what needs two fields at once (a reversed or too-long range,
     `to` without `date`, a day after `as_of`) is refused by the first task, `resolve_target`."""
-    from flightdq.core.config import Settings
-
-    max_days = Settings.from_env().policy.validation.max_range_days
     params = {
         "date": Param(
             None,
@@ -63,7 +65,8 @@ def target_params(remediate: bool) -> dict[str, Param]:
             format="date",
             title="Last day of a range (UTC, optional)",
             description=(
-                f"YYYY-MM-DD: check every day from `date` to this one, inclusive, at most {max_days} days. "
+                f"YYYY-MM-DD: check every day from `date` to this one, inclusive, at most {FORM_MAX_DAYS} "
+                "days (the policy's validation.max_range_days). "
                 "Needs `date`. The form checks that it is a date; a `to` before `date` or a longer range "
                 "is refused by the first task (resolve_target), as the form cannot compare two fields."
             ),

@@ -303,14 +303,6 @@ def days_to_repair(request: Mapping[str, Any], plans: Sequence[Mapping[str, Any]
     return [dict(p) for p in plans if p["action"] in REPAIR_ACTIONS]
 
 
-def repair_planned_day(plan: Mapping[str, Any], *, force: bool = False) -> dict[str, Any]:
-    from flightdq.backends.registry import get_backend
-    from flightdq.recovery.execute import repair_day
-    from flightdq.recovery.plan import DayPlan
-
-    return repair_day(get_backend(), DayPlan.from_dict(plan), force=force)
-
-
 def finish_remediation(
     request: Mapping[str, Any],
     plans: Sequence[Mapping[str, Any]],

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 
 class BackendError(RuntimeError):
     """An engine, catalog or storage call failed; the message names the query, run or object."""
+
+
+# A run in one of these states has not ended yet (Glue's names; the local registry says RUNNING).
+ETL_GOING_STATES = frozenset({"STARTING", "RUNNING", "STOPPING", "WAITING"})
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,38 @@ class EtlRun:
     @property
     def succeeded(self) -> bool:
         return self.state == "SUCCEEDED"
+
+    @property
+    def going(self) -> bool:
+        return self.state in ETL_GOING_STATES
+
+
+@dataclass(frozen=True)
+class EtlWait:
+    """How to wait for a run of an `ExternalEtl` job outside the process that started it (Airflow's
+    triggerer): the job, the Airflow connection to look with, and how often and how long to look."""
+
+    job_name: str
+    aws_conn_id: str
+    poll_seconds: float
+    max_polls: int
+
+
+@runtime_checkable
+class ExternalEtl(Protocol):
+    """A backend whose ETL job runs in a service of its own (AWS Glue): a run can be started here and
+    waited for elsewhere. The embedded lake's ETL is a function run in the caller's process, with
+    nothing to wait for, so the local backend is not one."""
+
+    def start_etl(self, day: date, *, force: bool = False) -> EtlRun:
+        """Start the day's run, or attach to the run already going for it (never two runs for one
+        day); returns at once, the run as the service describes it now."""
+
+    def etl_run(self, run_id: str, dt: str, *, attached: bool = False) -> EtlRun:
+        """One run as the service describes it now; a run that ended badly carries its error."""
+
+    def etl_wait(self) -> EtlWait:
+        """What a wait for a run of the job needs (see `EtlWait`)."""
 
 
 class Backend(Protocol):

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from flightdq.backends.base import Backend, BackendError
+from flightdq.backends.base import Backend, BackendError, EtlRun
 from flightdq.checks.runner import run_checks
 from flightdq.core.contract import PROCESSED_DATASET
 from flightdq.core.dates import InputError, day_start
@@ -66,13 +66,27 @@ class DayOutcome:
 def repair_day(backend: Backend, plan: DayPlan, *, force: bool = False) -> dict[str, Any]:
     """Carry out one day's plan. Raises BackendError naming the ETL run if the run failed (a run
     that refused to shrink the partition, unless `force`, is a failed run: the old partition stays)."""
-    day = date.fromisoformat(plan.dt)
     if plan.action is Action.REGISTER:
-        added = backend.register_partitions([plan.dt])
-        return {"dt": plan.dt, "action": str(plan.action), "registered": bool(added), "etl_run_id": None}
+        return register_day(backend, plan)
+    rebuild_needed(plan)
+    return finish_rebuild(backend, plan, backend.run_etl(date.fromisoformat(plan.dt), force=force))
+
+
+def register_day(backend: Backend, plan: DayPlan) -> dict[str, Any]:
+    """The partition's files are there: put it in the catalog."""
+    added = backend.register_partitions([plan.dt])
+    return {"dt": plan.dt, "action": str(plan.action), "registered": bool(added), "etl_run_id": None}
+
+
+def rebuild_needed(plan: DayPlan) -> None:
+    """Refuse a plan that is not a rebuild before any ETL run is started for it."""
     if plan.action is not Action.REBUILD:
         raise InputError(f"day {plan.dt} is planned as {plan.action}, which is not a repair")
-    run = backend.run_etl(day, force=force)
+
+
+def finish_rebuild(backend: Backend, plan: DayPlan, run: EtlRun) -> dict[str, Any]:
+    """After the day's ETL run ended: raise unless it succeeded, else register the partition. The
+    second half of a rebuild, wherever the run was waited for (here, or Airflow's triggerer)."""
     if run.state == "REFUSED":  # the job kept the old partition: the same input gives the same answer
         raise RepairRefused(f"ETL run {run.run_id} for {plan.dt}: {run.error}")
     if not run.succeeded:

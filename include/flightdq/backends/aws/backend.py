@@ -9,7 +9,8 @@
 - `athena`: the checks' SQL on Athena, typed results, the query log (id, bytes scanned);
 - `catalog`: the Glue Data Catalog's partitions;
 - `s3`: raw and processed objects on S3, and flightdq's own records (`S3BlobStore`);
-- `glue_job`: runs of the Glue job (start or attach, wait);
+- `glue_job`: runs of the Glue job (start or attach, wait); `start_etl`, `etl_run` and `etl_wait`
+  let Airflow's repair task wait in the triggerer instead (`ExternalEtl` in `flightdq.backends.base`);
 - `diagnosis`: the ingestion Lambda's metrics, ERROR classes and state (`upstream_diagnosis`).
 
 **Schema validity** runs the suite compiled to SQL on Athena (one statement per checked range;
@@ -35,9 +36,10 @@ from flightdq.backends.aws.athena import Athena
 from flightdq.backends.aws.catalog import GlueCatalog
 from flightdq.backends.aws.clients import AwsClients, AwsTuning
 from flightdq.backends.aws.diagnosis import UpstreamDiagnosis
-from flightdq.backends.aws.glue_job import GlueEtlJob
+from flightdq.backends.aws.glue_job import GlueEtlJob, glue_wait_attempts
 from flightdq.backends.aws.s3 import DEFAULT_HISTORY_URI, S3BlobStore, S3Lake
-from flightdq.backends.base import EtlRun
+from flightdq.backends.base import EtlRun, EtlWait
+from flightdq.core.contract import ETL_JOB_NAME
 from flightdq.storage.history import HistoryStore
 
 if TYPE_CHECKING:
@@ -131,6 +133,20 @@ class AwsBackend:
     # --- the ETL job: Glue --------------------------------------------------------------------------
     def run_etl(self, day: date, *, force: bool = False) -> EtlRun:
         return self._job.run_etl(day, force=force)
+
+    def start_etl(self, day: date, *, force: bool = False) -> EtlRun:
+        return self._job.start_etl(day, force=force)
+
+    def etl_run(self, run_id: str, dt: str, *, attached: bool = False) -> EtlRun:
+        return self._job.etl_run(run_id, dt, attached=attached)
+
+    def etl_wait(self) -> EtlWait:
+        return EtlWait(
+            job_name=ETL_JOB_NAME,
+            aws_conn_id=self.settings.aws_conn_id,
+            poll_seconds=self.tuning.glue_poll_max_seconds,
+            max_polls=glue_wait_attempts(self.tuning),
+        )
 
     def etl_runs(self, day: date | str) -> list[dict[str, Any]]:
         return self._job.etl_runs(day)

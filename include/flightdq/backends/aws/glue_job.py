@@ -1,7 +1,9 @@
 """The Glue job `flightdata-etl` seen from Airflow: before starting, a run already going for the day
 (same `--dt`) is attached to instead of starting another. `ConcurrentRunsExceededException` means
 wait and retry (bounded), re-checking for a run of the day each time: never a second run for one day,
-never a silent failure. The run is polled to a terminal state and returned as it ended.
+never a silent failure. Waiting for the run's end is the amazon provider's: its `job_complete`
+waiter here (`run_etl`, the CLI's path), or its `GlueJobCompleteTrigger` in Airflow's triggerer
+(the remediation DAG's repair task starts the run with `start_etl` and defers).
 
 What the job itself does is `flightdq.etl.glue_entry`.
 """
@@ -9,19 +11,26 @@ What the job itself does is `flightdq.etl.glue_entry`.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
 
-from flightdq.backends.aws.clients import SERVER_ERROR_CODES, THROTTLING_CODES, AwsClients, partition_day
-from flightdq.backends.base import BackendError, EtlRun
+from flightdq.backends.aws.clients import (
+    SERVER_ERROR_CODES,
+    THROTTLING_CODES,
+    AwsClients,
+    AwsTuning,
+    partition_day,
+)
+from flightdq.backends.base import ETL_GOING_STATES, BackendError, EtlRun
 from flightdq.core.contract import ETL_JOB_NAME
 from flightdq.etl.s3_io import error_code, error_message
 
 log = logging.getLogger(__name__)
 
-GLUE_ACTIVE_STATES = frozenset({"STARTING", "RUNNING", "STOPPING", "WAITING"})
+GLUE_ACTIVE_STATES = ETL_GOING_STATES
 GLUE_TERMINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "STOPPED", "TIMEOUT", "ERROR", "EXPIRED"})
 
 
@@ -34,16 +43,66 @@ class GlueEtlJob:
 
     def run_etl(self, day: date, *, force: bool = False) -> EtlRun:
         """Run `flightdata-etl --dt <day>`, or attach to the run already going for that day, and wait
-        for it to end. A run that ended STOPPED, ERROR, TIMEOUT, FAILED (or EXPIRED) comes back as not
-        succeeded, with its id and Glue's ErrorMessage."""
+        for it to end (the provider's `job_complete` waiter, in this process). A run that ended
+        STOPPED, ERROR, TIMEOUT, FAILED (or EXPIRED) comes back as not succeeded, with its id and
+        Glue's ErrorMessage. Airflow's repair task does not wait here: it starts with `start_etl`
+        and defers to the triggerer (`flightdq.airflow.operators`)."""
+        started = self.start_etl(day, force=force)
+        return self.wait_for_run(started.run_id, started.dt, attached=started.attached)
+
+    def start_etl(self, day: date, *, force: bool = False) -> EtlRun:
+        """Start the day's run, or attach to the one already going for it; returns at once with the
+        run as Glue describes it now (usually STARTING or RUNNING)."""
         dt = partition_day(day)
         self._check_job_once()
         going = self.active_etl_run(dt)
         if going is not None:
             log.info("Glue run %s of %s for dt=%s is already going: attaching", going["Id"], ETL_JOB_NAME, dt)
-            return self._wait_for_run(going["Id"], dt, attached=True)
-        run_id, attached = self._start_run(dt, force=force)
-        return self._wait_for_run(run_id, dt, attached=attached)
+            run_id, attached = going["Id"], True
+        else:
+            run_id, attached = self._start_run(dt, force=force)
+        return self.etl_run(run_id, dt, attached=attached)
+
+    def etl_run(self, run_id: str, dt: str, *, attached: bool = False) -> EtlRun:
+        """One run as Glue describes it now; a run that ended other than SUCCEEDED carries Glue's
+        ErrorMessage (or says that Glue gave none)."""
+        what = f"Glue run {run_id} of {ETL_JOB_NAME} for dt={dt}"
+        run = self._clients.call(
+            "glue_job", "get_job_run", what, JobName=ETL_JOB_NAME, RunId=run_id, PredecessorsIncluded=False
+        )["JobRun"]
+        state = run.get("JobRunState") or "UNKNOWN"
+        error = run.get("ErrorMessage")
+        if state not in GLUE_ACTIVE_STATES and state != "SUCCEEDED" and not error:
+            error = f"Glue reported {state} without an error message"
+        return EtlRun(run_id, dt, state, error=error, attached=attached)
+
+    def wait_for_run(self, run_id: str, dt: str, *, attached: bool) -> EtlRun:
+        """Wait with the provider's `job_complete` waiter (a look every `glue_poll_max_seconds`, for
+        at most `glue_wait_seconds`), then read the run once more for its end and ErrorMessage."""
+        from botocore.exceptions import WaiterError
+
+        tuning = self._clients.tuning
+        what = f"Glue run {run_id} of {ETL_JOB_NAME} for dt={dt}"
+        delay = tuning.glue_poll_max_seconds
+        waiter = self._clients.hook("glue_job").get_waiter(
+            "job_complete", client=self._clients.client("glue_job")
+        )
+        try:
+            waiter.wait(
+                JobName=ETL_JOB_NAME,
+                RunId=run_id,
+                WaiterConfig={"Delay": delay, "MaxAttempts": glue_wait_attempts(tuning)},
+            )
+        except WaiterError as exc:  # a failed run included: its state and message are read below
+            log.info("%s: the waiter stopped: %s", what, exc)
+        run = self.etl_run(run_id, dt, attached=attached)
+        if run.going:
+            raise BackendError(
+                f"{what} still {run.state} after {tuning.glue_wait_seconds:.0f}s; left running "
+                "(a retry attaches to it)"
+            )
+        log.info("%s ended %s%s", what, run.state, f": {run.error}" if run.error else "")
+        return run
 
     def etl_runs(self, day: date | str) -> list[dict[str, Any]]:
         """The runs of the job for `day` that Glue still remembers, oldest first, in the local job
@@ -154,34 +213,10 @@ class GlueEtlJob:
             self._clients.sleep(delay)
             delay = min(delay * 2, 120.0)
 
-    def _wait_for_run(self, run_id: str, dt: str, *, attached: bool) -> EtlRun:
-        tuning = self._clients.tuning
-        what = f"Glue run {run_id} of {ETL_JOB_NAME} for dt={dt}"
-        deadline = time.monotonic() + tuning.glue_wait_seconds
-        delay = tuning.glue_poll_seconds
-        while True:
-            run = self._clients.call(
-                "glue_job",
-                "get_job_run",
-                what,
-                JobName=ETL_JOB_NAME,
-                RunId=run_id,
-                PredecessorsIncluded=False,
-            )["JobRun"]
-            state = run.get("JobRunState") or "UNKNOWN"
-            if state not in GLUE_ACTIVE_STATES:
-                error = run.get("ErrorMessage")
-                if state != "SUCCEEDED" and not error:
-                    error = f"Glue reported {state} without an error message"
-                log.info("%s ended %s%s", what, state, f": {error}" if error else "")
-                return EtlRun(run_id, dt, state, error=error, attached=attached)
-            if time.monotonic() >= deadline:
-                raise BackendError(
-                    f"{what} still {state} after {tuning.glue_wait_seconds:.0f}s; left running "
-                    "(a retry attaches to it)"
-                )
-            self._clients.sleep(delay)
-            delay = min(delay * 1.5, tuning.glue_poll_max_seconds)
+
+def glue_wait_attempts(tuning: AwsTuning) -> int:
+    """How many looks at a run, `glue_poll_max_seconds` apart, make `glue_wait_seconds`."""
+    return max(1, math.ceil(tuning.glue_wait_seconds / tuning.glue_poll_max_seconds))
 
 
 def _started(run: dict[str, Any]) -> float:
