@@ -1,10 +1,11 @@
 """Operator extra links on flightdq's tasks: buttons in the task instance view of the Airflow UI.
 
-flightdq's tasks are `@task` functions, so they have no operator class of their own to declare
+Most of flightdq's tasks are `@task` functions, with no operator class of their own to declare
 links on. Airflow 3.3 offers two plugin hooks that reach them: `global_operator_extra_links` (every
 task of every DAG) and `operator_extra_links`, links attached to the operator classes a link names
 in `operators`. These links name `_PythonDecoratedOperator`, the class behind `@task` (mapped or
-not), and the plugin registers them in `operator_extra_links`. The api-server computes them when the
+not), and `RepairDayOperator` (the remediation's `repair_day`), and the plugin registers them in
+`operator_extra_links`. The api-server computes them when the
 task page asks (`BaseOperatorLink.get_link(operator, ti_key=...)`), and a link whose URL is empty is
 not shown, so DAGs other than flightdq's never see them.
 
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.providers.standard.decorators.python import _PythonDecoratedOperator
 from airflow.sdk import BaseOperatorLink
 
+from flightdq.airflow.operators import RepairDayOperator
 from flightdq.core import links
 
 if TYPE_CHECKING:
@@ -103,7 +105,7 @@ def task_links(ti_key: TaskInstanceKey, *, reader=read_xcom, settings=_settings)
 class FlightDQLink(BaseOperatorLink):
     """A button on flightdq's `@task` tasks; subclasses name it."""
 
-    operators: ClassVar[list[type]] = [_PythonDecoratedOperator]
+    operators: ClassVar[list[type]] = [_PythonDecoratedOperator, RepairDayOperator]
     link_name: ClassVar[str] = ""
 
     @property

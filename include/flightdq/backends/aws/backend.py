@@ -144,7 +144,7 @@ class AwsBackend:
         return EtlWait(
             job_name=ETL_JOB_NAME,
             aws_conn_id=self.settings.aws_conn_id,
-            poll_seconds=self.tuning.glue_poll_max_seconds,
+            poll_seconds=self.tuning.glue_poll_seconds,
             max_polls=glue_wait_attempts(self.tuning),
         )
 

@@ -35,6 +35,11 @@ SERVER_ERROR_CODES = frozenset(
 )
 
 
+# Clients whose every call goes through `AwsClients.call`; the others (S3, the Glue catalog and job
+# clients) are also used directly, by code written for botocore's own retries.
+ONLY_CALLED_THROUGH_THE_POLICY = frozenset({"athena", "cloudwatch", "logs", "lambda"})
+
+
 @dataclass(frozen=True)
 class AwsTuning:
     """Polling, backoff and waiting bounds. The defaults suit AWS; tests shrink them."""
@@ -44,8 +49,7 @@ class AwsTuning:
     retry_attempts: int = 8  # attempts of a call refused by throttling, a 5xx or the connection
     backoff_base_seconds: float = 0.5  # wait before retry n: base * 2**(n-1), capped, equal jitter
     backoff_max_seconds: float = 20.0
-    glue_poll_seconds: float = 1.0  # first poll of a job run; grows x1.5 per poll up to the max
-    glue_poll_max_seconds: float = 30.0
+    glue_poll_seconds: float = 30.0  # between two looks at a Glue run (the waiter's and the trigger's)
     glue_wait_seconds: float = 3 * 3600.0  # longest wait for a run (ours or one we attached to)
     concurrent_retry_seconds: float = 10.0  # first wait after ConcurrentRunsExceeded; doubles, max 120 s
     concurrent_wait_seconds: float = 2 * 3600.0  # longest total wait for the job's run slot
@@ -77,10 +81,11 @@ class AwsClients:
         if client is not None:
             return client
         hook = self.hook(kind)
-        if kind == "athena":
+        if kind in ONLY_CALLED_THROUGH_THE_POLICY:
             from botocore.config import Config
 
-            # flightdq retries throttling itself (counted, bounded, logged): no retries underneath it
+            # `retrying` retries these (counted, bounded, logged): no second layer of retries under it,
+            # which would multiply the attempts and the waits (an unreachable endpoint took minutes)
             config = hook.config.merge(Config(retries={"mode": "standard", "total_max_attempts": 1}))
             client = hook.get_client_type(config=config)
         else:

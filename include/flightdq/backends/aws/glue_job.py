@@ -77,13 +77,13 @@ class GlueEtlJob:
         return EtlRun(run_id, dt, state, error=error, attached=attached)
 
     def wait_for_run(self, run_id: str, dt: str, *, attached: bool) -> EtlRun:
-        """Wait with the provider's `job_complete` waiter (a look every `glue_poll_max_seconds`, for
+        """Wait with the provider's `job_complete` waiter (a look every `glue_poll_seconds`, for
         at most `glue_wait_seconds`), then read the run once more for its end and ErrorMessage."""
         from botocore.exceptions import WaiterError
 
         tuning = self._clients.tuning
         what = f"Glue run {run_id} of {ETL_JOB_NAME} for dt={dt}"
-        delay = tuning.glue_poll_max_seconds
+        delay = tuning.glue_poll_seconds
         waiter = self._clients.hook("glue_job").get_waiter(
             "job_complete", client=self._clients.client("glue_job")
         )
@@ -215,8 +215,8 @@ class GlueEtlJob:
 
 
 def glue_wait_attempts(tuning: AwsTuning) -> int:
-    """How many looks at a run, `glue_poll_max_seconds` apart, make `glue_wait_seconds`."""
-    return max(1, math.ceil(tuning.glue_wait_seconds / tuning.glue_poll_max_seconds))
+    """How many looks at a run, `glue_poll_seconds` apart, make `glue_wait_seconds`."""
+    return max(1, math.ceil(tuning.glue_wait_seconds / tuning.glue_poll_seconds))
 
 
 def _started(run: dict[str, Any]) -> float:
