@@ -125,3 +125,43 @@ def test_parsing_reads_no_file_the_policy_is_unreadable(tmp_path):
         parsed = json.loads(out.stdout.strip().splitlines()[-1])
         assert parsed["errors"] == {}, unreadable
         assert parsed["dags"] == sorted(p.stem for p in DAG_FILES)
+
+
+@pytest.mark.parametrize(
+    ("dag_id", "conf", "refusal"),
+    [
+        ("flightdq_remediation", {"date": "2026-02-30"}, "Invalid input for param date"),
+        ("flightdq_remediation", {"date": "2026-11-20", "dry_run": "no"}, "Invalid input for param dry_run"),
+        ("flightdq_remediation", {"days": ["2026-11-20", "2026-11-20"]}, "Invalid input for param days"),
+        (
+            "flightdq_remediation",
+            {"days": [f"2026-10-{d:02d}" for d in range(1, 32)] + ["2026-11-01"]},
+            "days",
+        ),
+        ("flightdq_remediation", {"force": "yes"}, "Invalid input for param force"),
+        ("flightdq_daily_checks", {"date": "20261120"}, "Invalid input for param date"),
+        (
+            "flightdq_daily_checks",
+            {"trigger_remediation": "no"},
+            "Invalid input for param trigger_remediation",
+        ),
+    ],
+)
+def test_the_trigger_form_refuses_malformed_conf_by_its_json_schema(dagbag, dag_id, conf, refusal):
+    """What `airflow dags test -c`, the trigger form and the REST API check before a run exists."""
+    from airflow.sdk.definitions.param import ParamsDict
+    from airflow.sdk.exceptions import ParamValidationError
+
+    params = ParamsDict(dagbag.dags[dag_id].params)
+    with pytest.raises(ParamValidationError, match=refusal):  # a value is checked as it is set
+        params.update(conf)
+        params.validate()
+
+
+def test_the_trigger_forms_take_a_well_formed_range(dagbag):
+    from airflow.sdk.definitions.param import ParamsDict
+
+    for dag_id in ("flightdq_remediation", "flightdq_daily_checks"):
+        params = ParamsDict(dagbag.dags[dag_id].params)
+        params.update({"date": "2026-11-20", "to": "2026-11-26"})
+        assert params.validate()["to"] == "2026-11-26"
