@@ -42,10 +42,11 @@ browser: ## Debian's chromium for the browser test, when missing and this user c
 	  || echo "make browser: chromium is missing and cannot be installed here; the browser test will skip"; }
 
 # pytest-xdist processes for make test: one per core by default; TEST_WORKERS=0 runs in one process.
+# Whole files go to a worker (--dist loadfile), so a module's fixtures (an emulator, an Airflow site) are made once.
 TEST_WORKERS ?= auto
 
 test: install browser ## run the whole test suite: tests/unit, tests/emulator (moto), tests/system (Airflow, browser)
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 test-fast: install ## the unit layer only (tests/unit: no Airflow runs, no emulator)
 	$(BIN)/python -m pytest tests/unit -m "not slow"

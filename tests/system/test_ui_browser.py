@@ -48,8 +48,7 @@ from flightdq.core.dates import utcnow
 from flightdq.ui.chart import STATE_COLORS
 from flightdq_dev.generator import LakeManifest, default_demo_faults, generate_lake
 
-# One Airflow site serves every test here: under xdist they stay on one worker (`--dist loadgroup`).
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ui-site")]
+pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))

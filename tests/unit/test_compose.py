@@ -322,13 +322,8 @@ def test_init_migrates_once_fails_loudly_then_makes_the_pool(compose):
 def test_the_pool_command_init_runs_is_a_module_of_the_package():
     import importlib.util
 
-    try:
-        spec = importlib.util.find_spec("flightdq.airflow.pools")
-    except ImportError:
-        spec = None
-    if spec is None:
-        pytest.skip("flightdq.airflow.pools (the flightdq_etl pool command) is not in this checkout yet")
-    assert spec.origin and spec.origin.startswith(str(REPO / "include")), spec.origin
+    spec = importlib.util.find_spec("flightdq.airflow.pools")
+    assert spec is not None and spec.origin and spec.origin.startswith(str(REPO / "include")), spec
 
 
 def test_backend_comes_from_the_environment(compose):
