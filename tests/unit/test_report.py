@@ -18,15 +18,10 @@ def result(dt, dataset, check, status, severity=None, message="ok", **details) -
 
 
 def a_week_of_results() -> list[CheckResult]:
-    results = []
-    for day in range(1, 8):
-        dt = f"2026-11-0{day}"
-        for dataset in (RAW, PROCESSED):
-            for check in ("partition_presence", "record_count_drift", "duplicates", "freshness"):
-                results.append(result(dt, dataset, check, Status.PASS))
+    """Four checks on both datasets for a week, all passing but for three incidents: a missing
+    processed partition (P1) with three symptoms, a duplicate (P3), and raw hours lost (P0)."""
     broken = "2026-11-05"
-    results = [r for r in results if not (r.dt == broken and r.dataset == PROCESSED)]
-    results += [
+    findings = [
         result(broken, PROCESSED, "partition_presence", Status.FAIL, Severity.P1, LONG),
         result(broken, PROCESSED, "record_count_drift", Status.FAIL, Severity.P1, "no flights at all"),
         result(broken, PROCESSED, "freshness", Status.FAIL, Severity.P1, "no processed last_seen"),
@@ -40,31 +35,17 @@ def a_week_of_results() -> list[CheckResult]:
             blocked_by="partition_presence",
         ),
         result("2026-11-06", PROCESSED, "duplicates", Status.FAIL, Severity.P3, "1 flight_id twice"),
+        result("2026-11-07", RAW, "partition_presence", Status.FAIL, Severity.P0, "3 raw hours lost"),
     ]
-    results = [
-        r
-        for r in results
-        if not (
-            r.dt == "2026-11-06"
-            and r.dataset == PROCESSED
-            and r.check == "duplicates"
-            and r.status is Status.PASS
-        )
+    found = {(r.dt, r.dataset, r.check) for r in findings}
+    passes = [
+        result(f"2026-11-0{day}", dataset, check, Status.PASS)
+        for day in range(1, 8)
+        for dataset in (RAW, PROCESSED)
+        for check in ("partition_presence", "record_count_drift", "duplicates", "freshness")
+        if (f"2026-11-0{day}", dataset, check) not in found
     ]
-    results.append(
-        result("2026-11-07", RAW, "partition_presence", Status.FAIL, Severity.P0, "3 raw hours lost")
-    )
-    results = [
-        r
-        for r in results
-        if not (
-            r.dt == "2026-11-07"
-            and r.dataset == RAW
-            and r.check == "partition_presence"
-            and r.status is Status.PASS
-        )
-    ]
-    return results
+    return passes + findings
 
 
 def test_the_incidents_table_shows_one_block_per_root_cause_worst_first_within_the_width():
