@@ -54,21 +54,6 @@ def migrate_with_pool(env: dict[str, str]) -> None:
     assert "pool flightdq_etl: 1 slot(s)" in make_pool(env)  # the policy's default max_parallel_etl
 
 
-def queued_runs(dag_id: str, env: dict[str, str]) -> list[dict]:
-    probe = (
-        "import json\n"
-        "from airflow.models import DagRun\n"
-        "from airflow.utils.session import create_session\n"
-        "with create_session() as s:\n"
-        f"    runs = s.query(DagRun).filter(DagRun.dag_id == {dag_id!r}).all()\n"
-        "    print(json.dumps([{'run_id': r.run_id, 'state': str(r.state), 'conf': r.conf} for r in runs]))\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", probe], env=os.environ | env, capture_output=True, text=True, check=True
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def metadata(env: dict[str, str], code: str) -> object:
     """Run `code` (which sets `out`) against the metadata DB of `env`'s Airflow home; returns `out`."""
     probe = (
@@ -82,6 +67,17 @@ def metadata(env: dict[str, str], code: str) -> object:
         [sys.executable, "-c", probe], env=os.environ | env, capture_output=True, text=True, check=True
     )
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def queued_runs(dag_id: str, env: dict[str, str]) -> list[dict]:
+    """The runs of `dag_id` in `env`'s metadata DB (a run another run triggered is only queued)."""
+    return metadata(
+        env,
+        "from airflow.models import DagRun\n"
+        "with create_session() as s:\n"
+        f"    runs = s.scalars(select(DagRun).where(DagRun.dag_id == {dag_id!r})).all()\n"
+        "    out = [{'run_id': r.run_id, 'state': str(r.state), 'conf': r.conf} for r in runs]",
+    )
 
 
 def asset_events_after(env: dict[str, str], after_id: int) -> list[dict]:

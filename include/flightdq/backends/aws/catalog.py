@@ -43,17 +43,13 @@ class GlueCatalog:
         [start, end], name -> Glue type: one GetTable and the GetPartitions pages."""
         from botocore.exceptions import ClientError
 
-        glue = self._clients.client("glue_catalog")
-        expression = f"{PARTITION_KEY} BETWEEN '{partition_day(start)}' AND '{partition_day(end)}'"
         try:
-            table = glue.get_table(DatabaseName=GLUE_DATABASE, Name=PROCESSED_TABLE)["Table"]
-            pages = glue.get_paginator("get_partitions").paginate(
-                DatabaseName=GLUE_DATABASE, TableName=PROCESSED_TABLE, Expression=expression
-            )
-            partitions = [p for page in pages for p in page.get("Partitions") or []]
+            table = self._clients.client("glue_catalog").get_table(
+                DatabaseName=GLUE_DATABASE, Name=PROCESSED_TABLE
+            )["Table"]
         except ClientError as exc:
             raise BackendError(
-                f"reading the columns of {GLUE_DATABASE}.{PROCESSED_TABLE} ({expression}) failed: "
+                f"reading the columns of {GLUE_DATABASE}.{PROCESSED_TABLE} failed: "
                 f"{error_code(exc)}: {error_message(exc)}"
             ) from exc
 
@@ -61,33 +57,35 @@ class GlueCatalog:
             return {c["Name"]: c["Type"] for c in descriptor.get("Columns") or []}
 
         return named(table.get("StorageDescriptor") or {}), {
-            p["Values"][0]: named(p.get("StorageDescriptor") or {}) for p in partitions if p.get("Values")
+            p["Values"][0]: named(p.get("StorageDescriptor") or {}) for p in self._partitions(start, end)
         }
 
     def locations(self, start: date | None = None, end: date | None = None) -> dict[str, str]:
         """Each registered partition's Location (within [start, end] when given): where Athena reads
         it, which since the atomic swap is a `dt=D/run=<id>/` prefix (or `dt=D/` itself)."""
+        return {
+            p["Values"][0]: (p.get("StorageDescriptor") or {}).get("Location") or ""
+            for p in self._partitions(start, end)
+        }
+
+    def _partitions(self, start: date | None, end: date | None) -> list[dict[str, Any]]:
+        """The table's registered partitions (within [start, end] when given), every GetPartitions page."""
         from botocore.exceptions import ClientError
 
-        glue = self._clients.client("glue_catalog")
         kwargs: dict[str, Any] = {"DatabaseName": GLUE_DATABASE, "TableName": PROCESSED_TABLE}
         if start is not None or end is not None:
             low = partition_day(start) if start is not None else "0000-00-00"
             high = partition_day(end) if end is not None else "9999-99-99"
             kwargs["Expression"] = f"{PARTITION_KEY} BETWEEN '{low}' AND '{high}'"
         try:
-            pages = glue.get_paginator("get_partitions").paginate(**kwargs)
+            pages = self._clients.client("glue_catalog").get_paginator("get_partitions").paginate(**kwargs)
             partitions = [p for page in pages for p in page.get("Partitions") or []]
         except ClientError as exc:
             raise BackendError(
-                f"listing partitions of {GLUE_DATABASE}.{PROCESSED_TABLE} failed: "
-                f"{error_code(exc)}: {error_message(exc)}"
+                f"listing partitions of {GLUE_DATABASE}.{PROCESSED_TABLE} "
+                f"({kwargs.get('Expression', 'all')}) failed: {error_code(exc)}: {error_message(exc)}"
             ) from exc
-        return {
-            p["Values"][0]: (p.get("StorageDescriptor") or {}).get("Location") or ""
-            for p in partitions
-            if p.get("Values")
-        }
+        return [p for p in partitions if p.get("Values")]
 
     def register_partitions(
         self, dts: Iterable[str], locate: Callable[[list[str]], dict[str, str]] | None = None
