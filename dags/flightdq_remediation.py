@@ -1,25 +1,29 @@
 """
-### Flight data: remediation (re-run the ETL for broken days, then check them again)
+### Flight data: remediation (re-run the ETL for broken days)
 
 Runbook: *Data Quality Degradation → Resolution → For Missing Data*: "Re-run ETL job for missing
 partitions". This Airflow DAG does it safely, one day at a time:
 
 1. `resolve_request`: the days (`date`, optional `to`, at most 31 days; or `days` when the daily
    data-quality DAG triggers it) and `dry_run` (**on by default** when triggered by hand);
-2. `plan`: check every day and decide: *nothing* to do, *register* (files there, catalog missing
-   them), *rebuild* (missing, empty, short, duplicated or broken partition whose raw data is
-   complete), or *not repairable* (raw hours missing: **P0 data loss**, no ETL run);
+2. `plan`: decide per day: *nothing* to do, *register* (files there, catalog missing them),
+   *rebuild* (missing, empty, short, duplicated or broken partition whose raw data is complete), or
+   *not repairable* (raw hours missing: **P0 data loss**, no ETL run). Asked by the daily checks,
+   it plans from the results that run recorded (`checked_by`); asked by a person, it checks the days;
 3. `repair_day` (mapped, in the pool `flightdq_etl`: at most `remediation.max_parallel_etl`
    ETL runs at once across all runs, default 1): run `flightdata-etl` for the day, or attach to
    the run already going for it (never two at once), then register the partition. On AWS the
    task waits for the Glue run in the **triggerer** (deferred: no worker held); on the embedded
    lake the ETL runs inside the task. A repaired day emits an event of the asset
    `flightdata_processed` with `{"dt": day}` in its extra;
-4. `finish`: check the repaired days again and end each as *repaired*, *repaired partially*,
-   *still failing*, *not repairable*, *upstream* or *cannot plan*, in one summary and one record
-   (dry runs too); `verdict` makes the run red unless every day is fine;
-5. `incidents`: the re-checks resolve the days' incidents (one "resolved" alert each) and the
-   timeline records the remediation.
+4. `finish`: record how each day ended (*repaired*, *repaired partially*, *still failing* when the
+   repair failed, *not repairable*, *upstream*, *cannot plan*) in one summary and one record, and put
+   it on the days' incidents; `verdict` makes the run red unless every day is fine (a dry run is
+   always green: its plan is its answer).
+
+**Re-validation is not here.** Each repaired day's asset event starts a run of
+`flightdq_daily_checks`, which checks that day with every check and is the one place incidents
+open and resolve. This DAG only writes timeline steps (started, finished, why no ETL run).
 
 A dry run changes nothing: it ends green with its plan as the run's result (the `finish` task's
 return value, and one table in its log) and a plan record the day view shows.
@@ -87,6 +91,16 @@ from flightdq.airflow.pools import ETL_POOL
             "replaces is refused and the old partition kept. On: it replaces it anyway (logged and "
             "recorded on the incident's timeline).",
         ),
+        "checked_by": Param(
+            None,
+            type=["null", "string"],
+            maxLength=250,
+            title="Checked by (set by the data-quality DAG; leave empty by hand)",
+            description=(
+                "The flightdq_daily_checks run whose findings asked for this repair: the plan reuses its "
+                "results. Empty: the days are checked first."
+            ),
+        ),
         "days": Param(
             [],
             type=["null", "array"],
@@ -151,20 +165,6 @@ def flightdq_remediation() -> None:
         if summary["not_fine"]:
             raise AirflowFailException(f"not every day is fine: {'; '.join(summary['not_fine'])}")
 
-    @task(retries=3, retry_delay=timedelta(minutes=1))
-    def incidents(request: dict, plans: list[dict]) -> dict:
-        from flightdq.airflow.tasks import note_run_plans
-        from flightdq.incidents.manage import incidents_for_run
-
-        if request["dry_run"]:
-            return {"dry_run": "a dry run opens, changes and resolves no incident"}
-        run_id = get_current_context()["run_id"]
-        done = incidents_for_run(
-            request["days"], run_id, "flightdq_remediation", results_run_ids=[run_id, f"{run_id}__recheck"]
-        )
-        note_run_plans(plans, run_id, "flightdq_remediation", partial_rebuilds=True)
-        return done
-
     request = resolve_request()
     plans = plan(request)
     repairs = RepairDayOperator.partial(
@@ -173,7 +173,6 @@ def flightdq_remediation() -> None:
     summary = finish(request, plans)
     repairs >> summary
     verdict(summary)
-    summary >> incidents(request, plans)
 
 
 flightdq_remediation()

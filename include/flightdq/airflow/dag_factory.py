@@ -4,12 +4,11 @@ no DuckDB, no AWS, no Variables)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from airflow.sdk import (
-    Asset,
     AssetOrTimeSchedule,
     CronDataIntervalTimetable,
     Param,
@@ -19,8 +18,8 @@ from airflow.sdk import (
 )
 from airflow.sdk.exceptions import AirflowFailException
 
+from flightdq.airflow.assets import FLIGHTDATA_PROCESSED
 from flightdq.airflow.tasks import ASSET_TRIGGER, REMEDIATION_DAG_ID
-from flightdq.core.contract import PROCESSED_TABLE
 
 if TYPE_CHECKING:
     from airflow.sdk.definitions.asset import AssetRef
@@ -41,6 +40,17 @@ DEFAULT_ARGS = {
     "retry_delay": timedelta(minutes=2),
     "retry_exponential_backoff": True,
 }
+
+# How often flightdq_heartbeat looks: escalations go out at most this long after they are due.
+HEARTBEAT_SCHEDULE_ENV = "FLIGHTDQ_HEARTBEAT_SCHEDULE"
+DEFAULT_HEARTBEAT_CRON = "*/5 * * * *"
+
+
+def heartbeat_cron(env: Mapping[str, str] | None = None) -> str:
+    """The heartbeat's cron (UTC): FLIGHTDQ_HEARTBEAT_SCHEDULE, default every 5 minutes. Read from
+    the environment when the DAG file is parsed; Airflow refuses a malformed cron, naming it."""
+    env = os.environ if env is None else env
+    return env.get(HEARTBEAT_SCHEDULE_ENV, "").strip() or DEFAULT_HEARTBEAT_CRON
 
 
 def target_params(remediate: bool) -> dict[str, Param]:
@@ -103,11 +113,12 @@ def checks_schedule(
     """What starts a checks DAG's runs: `cron` (a data-interval cron in UTC), `asset` (an event of
     `flightdata_processed`: a rebuilt or registered partition) or `cron_or_asset` (either).
 
-    The asset is named by reference (`Asset.ref`), resolved by Airflow to `FLIGHTDATA_PROCESSED`,
-    which the remediation DAG defines as the outlet it emits: building an `s3://` asset loads the
-    amazon provider's URI handler, and with it boto3, which parsing a checks DAG must not."""
+    The schedule names the asset itself (`FLIGHTDATA_PROCESSED`), never `Asset.ref(name=...)`:
+    Airflow 3.3's scheduler creates a run for a reference but attaches no events to it (the run
+    "consumed 0 asset events" and has no day to check). The asset has a name and no `s3://` URI,
+    so using it loads no provider's URI handler (nor boto3) when a DAG file is parsed."""
     timetable = CronDataIntervalTimetable(cron, timezone="UTC")
-    processed = Asset.ref(name=PROCESSED_TABLE)
+    processed = FLIGHTDATA_PROCESSED
     if schedule_mode == "cron":
         return timetable
     if schedule_mode == "asset":
@@ -210,12 +221,16 @@ def build_checks_dag(
             # another, so a day that stays bad cannot loop remediation -> event -> check -> ...
             summary["remediation_withheld"] = wanted and target.get("trigger") == ASSET_TRIGGER
             wanted = wanted and not summary["remediation_withheld"]
-            summary["remediation"] = remediation_request(summary["plans"]) if wanted else None
+            summary["remediation"] = (
+                remediation_request(summary["plans"], context["run_id"]) if wanted else None
+            )
             return summary
 
         @task(retries=0)
         def verdict(summary: dict) -> None:
-            """Red when any check failed or left no results: the run's colour is the lake's health."""
+            """Red when the run leaves something for a person: a finding no repair was asked for, or a
+            check that left no results. A partition handed to the remediation is the repair's; its
+            re-validation run is red if the repair did not fix it."""
             from flightdq.airflow.tasks import verdict_text
 
             problems = verdict_text(summary)
@@ -238,11 +253,12 @@ def build_checks_dag(
 
         summary = report(target)
         check_tasks >> summary
-        incidents(target, summary)
+        recorded = incidents(target, summary)
         verdict(summary)
         if remediate:
-
-            @task.short_circuit
+            # After `incidents`: the repair's timeline steps find the incident its findings opened.
+            # `all_done`: an alert that could not be delivered (it stays pending) holds no repair back.
+            @task.short_circuit(trigger_rule="all_done")
             def remediation_needed(summary: dict) -> bool:
                 return summary["remediation"] is not None
 
@@ -254,6 +270,7 @@ def build_checks_dag(
                 conf="{{ ti.xcom_pull(task_ids='report')['remediation'] }}",
                 wait_for_completion=False,
             )
-            remediation_needed(summary) >> trigger_remediation
+            needed = remediation_needed(summary)
+            recorded >> needed >> trigger_remediation
 
     return checks_dag()

@@ -9,11 +9,12 @@ parsing a DAG should not import every check.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from flightdq.core.contract import CHECKS
+from flightdq.core.contract import CHECKS, PROCESSED_DATASET
 from flightdq.core.dates import InputError, day_range, echo, parse_day, parse_moment
 from flightdq.core.links import airflow_run_url
 from flightdq.core.report import results_table
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 DAILY, INTRADAY = "daily", "intraday"
 ASSET_TRIGGER = "asset"  # a target's "trigger" when asset events named its days
 REMEDIATION_DAG_ID = "flightdq_remediation"
+RUN_ID_RE = re.compile(r"[A-Za-z0-9_.:+\-]{1,250}")  # an Airflow run id, as the checks DAG passes it on
 
 
 class ChecksFailed(Exception):
@@ -159,7 +161,15 @@ def report_run(
     records = backend.history.read_run(run_id, target["days"])
     results = [CheckResult.from_dict(r) for r in records]
     log.info("data-quality results for %s:\n%s", ", ".join(target["days"]), results_table(results))
+    from flightdq.incidents.reconcile import incident_kind
+    from flightdq.incidents.store import MONITOR
+
     summary = summarize(results)
+    failed = [r for r in results if r.failed]
+    summary["failing"] = [
+        finding | {"monitor": incident_kind(r) == MONITOR}
+        for finding, r in zip(summary["failing"], failed, strict=True)
+    ]
     seen = {r.check for r in results}
     summary["missing_checks"] = [c for c in checks if c not in seen]
     return summary
@@ -190,25 +200,36 @@ def plan_run_days(target: Mapping[str, Any], run_id: str, settings: Settings | N
     """The remediation plan of every day this run found something on, from the results it recorded
     and the raw evidence (nothing is run again): what the daily DAG triggers remediation for."""
     from flightdq.backends.registry import get_backend
-    from flightdq.recovery.evidence import raw_fullness_of
-    from flightdq.recovery.plan import plan_from_results, plans_table
+    from flightdq.recovery.plan import plan_from_history, plans_table
 
     backend = get_backend(settings or _settings_from_env())
     results = [CheckResult.from_dict(r) for r in backend.history.read_run(run_id, target["days"])]
     days = sorted({date.fromisoformat(r.dt) for r in results if r.failed})
-    policy = backend.settings.policy.remediation
-    plans = plan_from_results(days, results, policy, raw_fullness_of(backend, policy.raw_samples))
+    plans = plan_from_history(backend, days, run_id)
     log.info("plans:\n%s", plans_table(plans))
     return [p.to_dict() for p in plans]
 
 
-def remediation_request(plans: Sequence[Mapping[str, Any]]) -> dict | None:
+def remediation_request(plans: Sequence[Mapping[str, Any]], checked_by: str) -> dict | None:
     """What the daily DQ DAG asks the remediation DAG to do: only the days whose plan is a repair
-    (an upstream drop, a data loss or a day without evidence gets no ETL run)."""
+    (an upstream drop, a data loss or a day without evidence gets no ETL run). `checked_by`, the
+    run that found them: the remediation plans from its results instead of checking the days again."""
     from flightdq.recovery.plan import REPAIR_ACTIONS
 
     days = sorted(p["dt"] for p in plans if p["action"] in REPAIR_ACTIONS)
-    return {"days": days, "dry_run": False} if days else None
+    return {"days": days, "dry_run": False, "checked_by": checked_by} if days else None
+
+
+def needs_a_person(summary: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The findings of a run that nothing is fixing: all of them, except those about a processed
+    partition the run handed to the remediation (its re-validation judges the repair). A check
+    that could not run, and raw data that is missing or late, always need a person."""
+    repairing = set((summary.get("remediation") or {}).get("days", []))
+    return [
+        finding
+        for finding in summary["failing"]
+        if finding.get("monitor") or finding["dataset"] != PROCESSED_DATASET or finding["dt"] not in repairing
+    ]
 
 
 def note_run_plans(
@@ -231,8 +252,10 @@ def note_run_plans(
 
 
 def verdict_text(summary: Mapping[str, Any]) -> str:
-    """Empty when the run found nothing wrong; otherwise what was wrong, in one line."""
-    problems = _failing_text(summary["failing"]) if summary["failing"] else ""
+    """Empty when the run leaves nothing for a person; otherwise what, in one line: the findings
+    no repair was asked for (`needs_a_person`) and the checks that left no results."""
+    unhandled = needs_a_person(summary)
+    problems = _failing_text(unhandled) if unhandled else ""
     if summary.get("missing_checks"):
         problems = (
             f"{problems + '; ' if problems else ''}no results from: {', '.join(summary['missing_checks'])}"
@@ -269,26 +292,37 @@ def resolve_remediation_request(
     force = params.get("force", False)
     if not isinstance(force, bool):
         raise InputError(f"param force must be true or false, not {force!r}")
+    checked_by = params.get("checked_by") or None
+    if checked_by is not None and (not isinstance(checked_by, str) or not RUN_ID_RE.fullmatch(checked_by)):
+        raise InputError(f"param checked_by {echo(str(checked_by), 80)} is not an Airflow run id")
     return {
         "days": [str(d) for d in days],
         "as_of": run_after.isoformat(),
         "dry_run": dry_run,
         "force": force,
+        "checked_by": checked_by,
     }
 
 
 def plan_remediation(request: Mapping[str, Any], run_id: str) -> list[dict[str, Any]]:
+    """Each day's plan. Asked by a checks run (`checked_by`), from the results that run recorded:
+    the days are not judged again. Asked by a person, from a validation of the days now."""
     from flightdq.backends.registry import get_backend
-    from flightdq.core.links import airflow_run_url
     from flightdq.recovery.execute import note_started
-    from flightdq.recovery.plan import plan_days, plans_table
+    from flightdq.recovery.plan import plan_days, plan_from_history, plans_table
 
     backend = get_backend()
-    as_of = parse_moment(request["as_of"])
-    plans = plan_days(backend, _days(request), as_of, run_id=run_id, record=not request["dry_run"])
+    days = _days(request)
+    checked_by = request.get("checked_by")
+    if checked_by and backend.history.read_run(checked_by, request["days"]):
+        log.info("planning from the results of %s", checked_by)
+        plans = plan_from_history(backend, days, checked_by)
+    else:
+        as_of = parse_moment(request["as_of"])
+        plans = plan_days(backend, days, as_of, run_id=run_id, record=not request["dry_run"])
     if not request["dry_run"]:
         links = {"remediation_run": airflow_run_url(REMEDIATION_DAG_ID, run_id)}
-        note_started(backend, plans, run_id, links, force=request.get("force", False))
+        note_started(backend, plans, run_id, links, force=request.get("force", False), checked_by=checked_by)
     log.info("plan:\n%s", plans_table(plans))
     return [p.to_dict() for p in plans]
 
@@ -309,27 +343,35 @@ def finish_remediation(
     repairs: Sequence[Mapping[str, Any]],
     run_id: str,
 ) -> dict[str, Any]:
-    """Check the repaired days again and record how every day ended (see `remediation_verdict`)."""
+    """Record how every day ended, and say so on the days' incidents. The repaired days are not
+    checked here: each emitted an event of `flightdata_processed`, and the daily checks' run on
+    that event is the re-validation (and the one place incidents resolve)."""
     from flightdq.backends.registry import get_backend
-    from flightdq.recovery.execute import SETTLED, finish, note_finished, outcomes_table
-    from flightdq.recovery.plan import DayPlan
+    from flightdq.recovery.execute import SETTLED, finish, note_finished, note_plans, outcomes_table
+    from flightdq.recovery.plan import REPAIR_ACTIONS, DayPlan
 
     backend = get_backend()
+    day_plans = [DayPlan.from_dict(p) for p in plans]
     ended = finish(
         backend,
-        [DayPlan.from_dict(p) for p in plans],
+        day_plans,
         {r["dt"]: r for r in repairs if r},
         parse_moment(request["as_of"]),
         dry_run=request["dry_run"],
         run_id=run_id,
+        recheck=False,
     )
     log.info("remediation summary:\n%s", outcomes_table(ended))
     if not request["dry_run"]:
-        note_finished(
-            backend, ended, run_id, {"remediation_run": airflow_run_url(REMEDIATION_DAG_ID, run_id)}
-        )
-    summary = {"days": [o.to_dict() for o in ended]}
-    summary["not_fine"] = [f"{o.dt} {o.outcome}" for o in ended if o.outcome not in SETTLED]
+        links = {"remediation_run": airflow_run_url(REMEDIATION_DAG_ID, run_id)}
+        note_finished(backend, ended, run_id, links)
+        unrepaired = [p for p in day_plans if p.action not in REPAIR_ACTIONS or p.partial]
+        note_plans(backend, unrepaired, run_id, links)
+    summary = {"days": [o.to_dict() for o in ended], "dry_run": request["dry_run"]}
+    # A dry run's answer is its plan, whatever the plan says: it ends green.
+    summary["not_fine"] = (
+        [] if request["dry_run"] else [f"{o.dt} {o.outcome}" for o in ended if o.outcome not in SETTLED]
+    )
     return summary
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from flightdq.core.dates import utcnow
 from flightdq.core.results import CheckResult, Status
 from flightdq.incidents.store import (
+    CHECKED_BY,
     DATA,
     MONITOR,
     MONITOR_DATASET,
@@ -130,15 +131,19 @@ def record_remediation(
     run_id: str,
     links: Mapping[str, str],
     now: datetime | None = None,
+    checked_by: str | None = None,
 ) -> list[str]:
-    """Put a remediation step (or a note about one) on the timeline of the day's open data incident."""
+    """Put a remediation step (or a note about one) on the timeline of the day's open data incident.
+
+    With `checked_by`, the checks run that asked for the remediation, the step is recorded even when
+    no incident is open yet: it joins the incident that run opens (a remediation that started before
+    the run's incidents step recorded the findings loses nothing). Returns the open incidents it
+    went on now."""
     at = (now or utcnow()).isoformat()
-    touched = []
-    for incident in store.open([dt]):
-        if incident.kind != DATA:
-            continue
-        store.append(DATA, dt, Event(at, kind, detail, None, run_id, dict(links)))
-        touched.append(incident.id)
+    touched = [incident.id for incident in store.open([dt]) if incident.kind == DATA]
+    if touched or checked_by:
+        data = {CHECKED_BY: checked_by} if checked_by else {}
+        store.append(DATA, dt, Event(at, kind, detail, None, run_id, dict(links), data))
     return touched
 
 

@@ -51,6 +51,7 @@ DATA, MONITOR = "data", "monitor"
 MONITOR_DATASET = "flightdq"  # the monitor's own symptoms: `monitoring_stopped`
 MONITORING_STOPPED = "monitoring_stopped"
 SCHEMA_CHANGE = "schema_change"  # a schema_validity symptom about columns or types, not rows
+CHECKED_BY = "checked_by"  # in a remediation step's data: the checks run whose findings it acts on
 
 # Most fundamental first. A symptom not listed ranks after all listed ones.
 CAUSE_ORDER: list[tuple[str, str]] = [
@@ -332,6 +333,7 @@ def _episodes(kind: str, dt: str, events: list[Event]) -> list[Incident]:
     current: Incident | None = None
     failing: dict[tuple[str, str], Symptom] = {}
     moments: dict[str, list[Event]] = {}
+    waiting: list[Event] = []  # remediation steps recorded before the incident they act on opened
     for event in events:
         moments.setdefault(event.at, []).append(event)
     for at, batch in moments.items():
@@ -353,9 +355,17 @@ def _episodes(kind: str, dt: str, events: list[Event]) -> list[Incident]:
                 episodes.append(current)
                 opened_now = True
             if current is None or (current.resolved and event.event != EventKind.ALERTED):
+                if event.data.get(CHECKED_BY):  # a remediation that won the race with the run's incidents
+                    waiting.append(event)
                 continue  # e.g. a remediation of a day with no open incident: nothing to attach it to
             current.timeline.append(event)
             _apply(current, failing, event)
+        if opened_now and waiting:
+            detected_by = {e.run_id for e in batch if e.event == EventKind.DETECTED}
+            for event in [e for e in waiting if e.data[CHECKED_BY] in detected_by]:
+                waiting.remove(event)
+                current.timeline.append(event)
+                _apply(current, failing, event)
         if current is None or (current.resolved and not opened_now):
             continue
         symptoms = sorted(failing.values(), key=cause_rank)

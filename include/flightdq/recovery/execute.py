@@ -1,9 +1,12 @@
 """Remediation carried out: the runbook's "re-run ETL job for missing partitions", made safe.
 
-Act on one day at a time (unless it is a dry run), check the days again and say how each ended.
-A day never gets a second ETL run while one is going (the backend's job registry enforces it; a
-second caller waits for the first run instead). `remediate` is the whole loop in one process; the
-DAG runs the same steps as separate tasks.
+Act on one day at a time (unless it is a dry run) and say how each ended. A day never gets a
+second ETL run while one is going (the backend's job registry enforces it; a second caller waits
+for the first run instead).
+
+Who checks a repaired day again: in Airflow, the daily checks' run on the repair's asset event
+(the remediation DAG does not re-check, `finish(recheck=False)`); `remediate`, the whole loop in
+one process for the CLI, where no scheduler runs anything after it, checks the days itself.
 """
 
 from __future__ import annotations
@@ -109,8 +112,10 @@ def outcomes(
     repairs: Mapping[str, Mapping[str, Any]],
     *,
     dry_run: bool,
+    rechecked: bool = True,
 ) -> list[DayOutcome]:
-    """How each day ended, from its plan, what was done and the checks run after."""
+    """How each day ended, from its plan, what was done and the checks run after (`rechecked`:
+    `recheck` holds them; otherwise the re-validation is another run's)."""
     failing_after: dict[str, list[str]] = {}
     for result in recheck:
         if result.failed and result.dataset == PROCESSED_DATASET:
@@ -170,14 +175,13 @@ def outcomes(
                 )
             )
         else:
+            checked = "every check passes again" if rechecked else "the re-validation checks it next"
             ended.append(
                 DayOutcome(
                     plan.dt,
                     plan.action,
                     Outcome.REPAIRED,
-                    f"{plan.action} done"
-                    + (f" (ETL run {run_id})" if run_id else "")
-                    + "; every check passes again",
+                    f"{plan.action} done" + (f" (ETL run {run_id})" if run_id else "") + f"; {checked}",
                     run_id,
                 )
             )
@@ -192,21 +196,23 @@ def finish(
     *,
     dry_run: bool,
     run_id: str,
+    recheck: bool = True,
 ) -> list[DayOutcome]:
-    """Check the days that were acted on again, and record how every day ended."""
+    """Record how every day ended; with `recheck`, check the days acted on again first (the CLI:
+    in Airflow the re-validation is the daily checks' run on the repair's asset event)."""
     repairs = dict(repairs)
     acted = [] if dry_run else [p for p in plans if p.action in REPAIR_ACTIONS]
     for plan in acted:  # a repair that failed for good left no result: say so
         repairs.setdefault(plan.dt, {"dt": plan.dt, "error": "the repair failed; see its log"})
-    recheck_days = [date.fromisoformat(p.dt) for p in acted]
-    recheck = (
+    recheck_days = [date.fromisoformat(p.dt) for p in acted] if recheck else []
+    rechecked = (
         run_checks(
             recheck_days, as_of, backend=backend, settings=backend.settings, run_id=f"{run_id}__recheck"
         )
         if recheck_days
         else []
     )
-    ended = outcomes(plans, recheck, repairs, dry_run=dry_run)
+    ended = outcomes(plans, rechecked, repairs, dry_run=dry_run, rechecked=recheck)
     # Dry runs are recorded too (marked so), for the day view to show what a repair would do; not
     # on a backend opened read-only (`flightdq remediate --dry-run` changes nothing at all).
     if not dry_run or getattr(backend, "writable", True):
@@ -259,9 +265,17 @@ def outcomes_table(ended: Sequence[DayOutcome]) -> str:
 
 
 def note_started(
-    backend: Backend, plans: Sequence[DayPlan], run_id: str, links: Mapping[str, str], *, force: bool = False
+    backend: Backend,
+    plans: Sequence[DayPlan],
+    run_id: str,
+    links: Mapping[str, str],
+    *,
+    force: bool = False,
+    checked_by: str | None = None,
 ) -> None:
-    """Put "remediation started" on the timeline of the open incidents of the days acted on."""
+    """Put "remediation started" on the timeline of the open incidents of the days acted on. With
+    `checked_by` (the checks run that asked for the repair) it lands on the incident that run
+    opens even when the incident is recorded after it (`record_remediation`)."""
     from flightdq.incidents.reconcile import record_remediation
     from flightdq.incidents.store import EventKind, IncidentStore
 
@@ -272,7 +286,13 @@ def note_started(
             if force:
                 what += " (FORCED: it may replace the partition with a smaller one)"
             record_remediation(
-                store, plan.dt, EventKind.REMEDIATION_STARTED, what, run_id=run_id, links=links
+                store,
+                plan.dt,
+                EventKind.REMEDIATION_STARTED,
+                what,
+                run_id=run_id,
+                links=links,
+                checked_by=checked_by,
             )
 
 

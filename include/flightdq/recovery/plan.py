@@ -237,6 +237,16 @@ def plan_days(
     return plan_from_results(days, results, policy, raw_fullness_of(backend, policy.raw_samples))
 
 
+def plan_from_history(backend: Backend, days: Sequence[date], run_id: str) -> list[DayPlan]:
+    """Plan the days from the results the run `run_id` recorded for them (a checks run that found
+    them failing), with today's raw evidence: nothing is checked again."""
+    from flightdq.recovery.evidence import raw_fullness_of
+
+    results = [CheckResult.from_dict(r) for r in backend.history.read_run(run_id, [str(d) for d in days])]
+    policy = backend.settings.policy.remediation
+    return plan_from_results(days, results, policy, raw_fullness_of(backend, policy.raw_samples))
+
+
 def plans_table(plans: Sequence[DayPlan]) -> str:
     """The plan as one table for a task log (a dry run's whole result)."""
     lines = [f"{'dt':<10}  {'action':<14}  why", "-" * 100]
