@@ -14,6 +14,9 @@
 #   FLIGHTDQ_LAKE           default ./lake; generated with `flightdq-dev generate` when missing
 #   FLIGHTDQ_BACKEND        default local
 #   AIRFLOW__CORE__PARALLELISM  default 4 (the machines have 2 cores)
+#   FLIGHTDQ_UNPAUSE        default "flightdq_daily_checks flightdq_remediation flightdq_heartbeat":
+#                           the DAGs unpaused at start (the others stay paused: the intraday and
+#                           freshness checks watch today's feed, which a sample lake does not have)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -92,12 +95,34 @@ if [[ ! -d "$FLIGHTDQ_LAKE/flightdata-raw" ]]; then
     echo "airflow-local: no lake in $FLIGHTDQ_LAKE, generating the sample lake (about 10 s)"
     "$BIN/flightdq-dev" generate --lake "$FLIGHTDQ_LAKE"
 fi
+FIRST_RUN=""
 if [[ ! -d "$FLIGHTDQ_LAKE/flightdq-history/checks" ]]; then
-    # so that the calendar has something to show before the first DAG run
-    last="$(date -u -d 'yesterday' +%F)"
-    first="$(date -u -d '14 days ago' +%F)"
-    echo "airflow-local: checking $first..$last once so the page has history (the lake has planted faults)"
-    "$BIN/flightdq" validate --date "$first" --to "$last" >"$LOGS/first-validate.log" 2>&1 || true
+    # The first check of the last 14 days, so that the calendar and the Now view have something to
+    # show: a run of the daily checks DAG itself (its incidents step opens the incidents the page
+    # lists), run by the scheduler as soon as it starts. Nothing is repaired behind your back.
+    FIRST_RUN="$(printf '{"date": "%s", "to": "%s", "trigger_remediation": false}' \
+        "$(date -u -d '14 days ago' +%F)" "$(date -u -d 'yesterday' +%F)")"
+fi
+
+# The DAGs in the metadata DB before the dag-processor's first pass, so that they can be unpaused
+# (and triggered) right away; DAGs start paused, and a paused DAG never runs what the page triggers.
+"$BIN/airflow" dags reserialize >"$LOGS/reserialize.log" 2>&1 || {
+    echo "airflow-local: 'airflow dags reserialize' failed, see $LOGS/reserialize.log" >&2
+    exit 1
+}
+UNPAUSE="${FLIGHTDQ_UNPAUSE-flightdq_daily_checks flightdq_remediation flightdq_heartbeat}"
+for dag_id in $UNPAUSE; do
+    "$BIN/airflow" dags unpause "$dag_id" >>"$LOGS/unpause.log" 2>&1 || {
+        echo "airflow-local: 'airflow dags unpause $dag_id' failed, see $LOGS/unpause.log" >&2
+        exit 1
+    }
+done
+if [[ -n "$FIRST_RUN" ]]; then
+    "$BIN/airflow" dags trigger flightdq_daily_checks -c "$FIRST_RUN" >"$LOGS/first-run.log" 2>&1 || {
+        echo "airflow-local: triggering the first check failed, see $LOGS/first-run.log" >&2
+        exit 1
+    }
+    echo "airflow-local: the first check of the last 14 days is queued (flightdq_daily_checks; about a minute)"
 fi
 
 PIDS=()
@@ -169,7 +194,7 @@ if [[ -n "$NEW_PASSWORD" ]]; then
 fi
 cat <<EOF
                         (the password is kept in $PASSWORDS)
-  DAGs are paused at creation: unpause them in the UI, or trigger one by hand.
+  Unpaused: ${UNPAUSE:-none} (the others stay paused; the page says when one it triggers is)
   Logs: $LOGS/*.log      Ctrl-C stops everything.
 
 EOF

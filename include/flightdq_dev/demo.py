@@ -1,8 +1,12 @@
 """`make demo`: generate a sample lake with planted faults, run the daily data-quality DAG over its
 last days with `airflow dags test`, and show what it found next to what was planted.
 
+Then it runs the remediation the DAG asked for and the re-validation (what a scheduler would start
+on the repairs' asset events), and ends with what remains broken, and why. It leaves no queued run
+behind for a scheduler started later.
+
 Exit status 0 when every planted fault was found under the right check and severity and every
-healthy day passed; 1 otherwise. (The DAG run itself ends red: the lake has faults.)
+healthy day passed; 1 otherwise. (The DAG run itself ends red: the lake has faults no repair fixes.)
 """
 
 from __future__ import annotations
@@ -50,14 +54,14 @@ def main() -> int:
     log_path = artifacts / "demo-airflow.log"
     log_path.write_text("")
 
-    print(f"1/4 generating a {DEMO_DAYS}-day sample lake ending {end} in {lake} ...", flush=True)
+    print(f"1/5 generating a {DEMO_DAYS}-day sample lake ending {end} in {lake} ...", flush=True)
     _fresh_lake(lake)
     manifest = generate_lake(lake, end=end, days=DEMO_DAYS, faults=default_demo_faults(end))
     for fault in manifest.faults:
         print(f"    planted {fault.fault:<24} on {fault.dt}")
 
     print(
-        f"2/4 running the Airflow DAG {DAG_ID} for {start_checked}..{end} (airflow dags test; "
+        f"2/5 running the Airflow DAG {DAG_ID} for {start_checked}..{end} (airflow dags test; "
         f"log: {log_path.relative_to(PROJECT_ROOT)}) ...",
         flush=True,
     )
@@ -68,7 +72,7 @@ def main() -> int:
     code = _airflow("dags", "test", DAG_ID, "-c", conf, log_path=log_path)
     print(f"    DAG run finished ({'success' if code == 0 else 'failed: expected, the lake has faults'})")
 
-    print("3/4 what the checks found", flush=True)
+    print("3/5 what the checks found", flush=True)
     from flightdq.backends.registry import get_backend
     from flightdq.core.dates import iter_days
     from flightdq.core.report import results_table
@@ -83,7 +87,7 @@ def main() -> int:
     conf = _queued_remediation_conf()
     if conf:
         print(
-            f"4/4 the DAG asked for remediation of {', '.join(conf['days'])}; running flightdq_remediation "
+            f"4/5 the DAG asked for remediation of {', '.join(conf['days'])}; running flightdq_remediation "
             "(airflow dags test) ...",
             flush=True,
         )
@@ -96,7 +100,51 @@ def main() -> int:
             for r in get_backend(settings).history.read_remediations(conf["days"])
         ]
         print(outcomes_table(ended))
+        print(
+            "5/5 the re-validation: the daily checks again over the same days (a scheduler starts it on "
+            "the repairs' asset events; the demo has none) ...",
+            flush=True,
+        )
+        recheck = json.dumps({"date": str(start_checked), "to": str(end), "trigger_remediation": False})
+        _airflow("dags", "test", DAG_ID, "-c", recheck, log_path=log_path)
+    _forget_runs_the_demo_ran()
+    print("\n".join(still_broken(settings)))
     return 0 if ok else 1
+
+
+def still_broken(settings: Settings) -> list[str]:
+    """What the demo leaves broken, and why: the open incidents, worst first."""
+    from flightdq.backends.registry import get_backend
+    from flightdq.incidents.store import IncidentStore, by_severity
+
+    store = IncidentStore(get_backend(settings).blobs)
+    incidents = by_severity(store.open())
+    if not incidents:
+        return ["", "nothing remains broken: every incident is resolved"]
+    lines = ["", f"what remains broken: {len(incidents)} open incidents (`.venv/bin/flightdq incident list`)"]
+    for incident in incidents:
+        why = next(
+            (e.detail for e in reversed(incident.timeline) if e.event in ("note", "remediation_finished")),
+            "no repair was asked for: look at the day in the page",
+        )
+        lines.append(f"  {incident.severity}  {incident.dt}  {incident.title}")
+        lines.append(f"      why: {why[:160]}")
+    return lines
+
+
+def _forget_runs_the_demo_ran() -> None:
+    """The daily DAG queued a remediation run, and the repairs queued an asset-triggered check, for
+    a scheduler; the demo ran both itself with `dags test`. Leave neither behind: a scheduler
+    started later (`make airflow`) would otherwise repair and re-check the demo's days again."""
+    from airflow.models import DagRun
+    from airflow.models.asset import AssetDagRunQueue
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        for run in session.query(DagRun).filter(DagRun.state == "queued").all():
+            if run.dag_id in ("flightdq_remediation", DAG_ID):
+                session.delete(run)
+        session.query(AssetDagRunQueue).filter(AssetDagRunQueue.target_dag_id == DAG_ID).delete()
 
 
 def _queued_remediation_conf() -> dict | None:

@@ -108,7 +108,13 @@ def test_a_remediation_whose_days_are_all_unrepairable_ends_red_with_a_summary_a
     (record,) = backend.history.read_remediations([END])
     assert record["outcome"] == "not_repairable" and "data loss" in record["message"]
     assert backend.etl_runs(END) == []
-    (incident,) = IncidentStore(backend.blobs).open([END])  # the incidents step ran: P0 stays open
+    # incidents open and resolve in the checks runs alone: the remediation reconciled nothing
+    assert IncidentStore(backend.blobs).open([END]) == []
+    checks = airflow(
+        "dags", "test", "flightdq_daily_checks", "-c", json.dumps({"date": str(END)}), env=local(root)
+    )
+    assert checks.returncode != 0  # a data loss no repair was asked for: a person must act
+    (incident,) = IncidentStore(backend.blobs).open([END])  # the P0 stays open
     assert incident.severity == "P0" and incident.check == "partition_presence"
     assert any("no ETL run" in e.detail for e in incident.timeline)
 

@@ -82,10 +82,16 @@ def test_detect_remediate_recheck_loop(loop: Loop):
     detect = airflow(
         "dags", "test", "flightdq_daily_checks", "-c", json.dumps({"date": str(END)}), env=loop.env
     )
-    assert detect.returncode != 0
+    # green: the only finding, the missing partition, is handed to the remediation
+    assert detect.returncode == 0, detect.stdout[-3000:]
     assert "partition is missing" in detect.stdout + detect.stderr
     (queued,) = queued_runs("flightdq_remediation", loop.env)
-    assert queued["conf"] == {"days": [str(END)], "dry_run": False}
+    assert queued["conf"] == {
+        "days": [str(END)],
+        "dry_run": False,
+        "checked_by": queued["conf"]["checked_by"],
+    }
+    assert queued["conf"]["checked_by"].startswith("manual__")  # the run that found it
 
     events_before = last_asset_event_id(loop.env)
     repair = airflow("dags", "test", "flightdq_remediation", "-c", json.dumps(queued["conf"]), env=loop.env)
@@ -101,6 +107,8 @@ def test_detect_remediate_recheck_loop(loop: Loop):
     assert [o["outcome"] for o in outcomes] == ["repaired"]
     assert outcomes[0]["etl_run_id"] == run["run_id"]
 
+    # the re-validation: under a scheduler, the daily checks' run on that asset event
+    # (tests/system/test_scheduler_loop.py); `dags test` makes no asset-triggered run, so by hand here
     recheck = airflow(
         "dags",
         "test",
@@ -115,7 +123,7 @@ def test_detect_remediate_recheck_loop(loop: Loop):
     assert recheck.returncode == 0, recheck.stdout[-3000:]
     assert {r["backend"] for r in latest.values()} == {backend.name}
 
-    # one incident for the fault, its cause first, resolved by the remediation's re-check; one alert
+    # one incident for the fault, its cause first, resolved by the re-validation; one alert
     # when it opened and one when it resolved, whatever else failed because of it
     store = IncidentStore(backend.blobs)
     assert store.open() == []

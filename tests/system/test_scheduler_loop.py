@@ -54,7 +54,8 @@ def site(tmp_path_factory):
     root = tmp_path_factory.mktemp("scheduler-loop")
     target = scheduled_target(datetime.now(UTC))
     lake = root / "lake"
-    generate_lake(lake, end=target, days=15, size="small", faults={"missing_partition": target})
+    faults = {"missing_partition": target, "missing_raw_hours": target - timedelta(days=1)}
+    generate_lake(lake, end=target, days=15, size="small", faults=faults)
     policy = yaml.safe_load(Path(DEFAULT_POLICY).read_text())
     policy["incidents"]["response_minutes"]["P0"] = 1  # escalation due a minute after a P0 opens
     (root / "policy.yaml").write_text(yaml.safe_dump(policy))
@@ -146,3 +147,34 @@ def test_the_scheduler_detects_repairs_revalidates_and_resolves(site):
     assert len(runs[REMEDIATION]) == 1 and len(runs[DAILY]) == 2
     assert len(backend.etl_runs(target)) == 1  # one ETL run for the day
     print("milestones (s from the components' start):", json.dumps(milestones))
+
+
+def test_an_overdue_incident_escalates_within_5_minutes_of_its_due_time(site):
+    """A P0 no ETL run can repair (raw hours lost) stays open. With the test policy's 1-minute P0
+    response time, the escalation alert goes out within 5 minutes of being due, sent by
+    flightdq_heartbeat while no check runs."""
+    airflow, lake, target, alerts_file = site
+    airflow: RealAirflow
+    lost = str(target - timedelta(days=1))
+    airflow.unpause(HEARTBEAT, DAILY)
+    airflow.cli("dags", "trigger", DAILY, "-c", json.dumps({"date": lost}))
+    start = airflow.elapsed()
+
+    def of_day(kind: str):
+        return [a for a in alerts(alerts_file) if a["dt"] == lost and a["kind"] == kind]
+
+    (opened,) = airflow.wait_for("the P0's opening alert", lambda: of_day("opened"))
+    assert opened["severity"] == "P0" and opened["dataset"] == "flightdata_raw"
+    print(f"  {airflow.elapsed() - start:6.1f} s  P0 opened (response time: 1 minute)")
+    (escalated,) = airflow.wait_for("the escalation", lambda: of_day("escalated"), timeout=420)
+    store = IncidentStore(LocalBackend(Settings.from_env({"FLIGHTDQ_LAKE": str(lake)})).blobs)
+    (incident,) = store.open([lost])
+    due = datetime.fromisoformat(incident.opened_at) + timedelta(minutes=1)
+    late = (datetime.fromisoformat(escalated["created_at"]) - due).total_seconds()
+    print(f"  {airflow.elapsed() - start:6.1f} s  escalated, {late:.0f} s after it was due")
+    assert 0 <= late <= 300
+    assert escalated["incident_id"] == incident.id
+    assert any(e.event == "escalated" for e in incident.timeline)
+    heartbeats = [r for r in airflow.runs(HEARTBEAT) if r["state"] == "success"]
+    assert heartbeats, "the escalation came from the heartbeat"
+    assert [a["kind"] for a in alerts(alerts_file) if a["dt"] == lost] == ["opened", "escalated"]

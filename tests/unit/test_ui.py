@@ -563,11 +563,13 @@ def client(tmp_path, auth_manager):
         settings_factory=lambda: Settings.from_env({"FLIGHTDQ_LAKE": str(lake)}),
         dag_ids_lookup=lambda ids: {"run-a": ["flightdq_daily_checks"], "run-b": ["flightdq_daily_checks"]},
         remediation_runs_lookup=lambda day: [],
+        paused_lookup=lambda: [],
     )
     root = FastAPI()
     root.mount("/flightdq", create_app(sources=sources, today=lambda: date(2026, 11, 23), now=lambda: NOW))
     client = TestClient(root)
     client.lake = lake
+    client.sources = sources
     return client
 
 
@@ -976,6 +978,20 @@ def test_the_day_page_shows_the_incident_first_and_buttons_with_the_day_filled_i
     }
     assert 'data-api="/api/v2/dags/flightdq_remediation/dagRuns"' in html
     assert '<dialog id="trigger-dialog"' in html
+
+
+def test_a_paused_dag_is_said_plainly_where_its_runs_are_triggered(client, auth_manager):
+    """A run triggered for a paused DAG waits, queued: the page says so before and after a click."""
+    client.cookies.set("_token", token(auth_manager, role="user"))
+    html = client.get(f"/flightdq/day/{D3}").text
+    assert "data-paused-dags" not in html and 'data-paused="yes"' not in html
+    client.sources.paused_lookup = lambda: ["flightdq_remediation"]
+    for path in ("/flightdq/", "/flightdq/calendar", f"/flightdq/day/{D3}"):
+        page = client.get(path).text
+        assert 'data-paused-dags="flightdq_remediation"' in page, path
+    html = client.get(f"/flightdq/day/{D3}").text
+    paused = dict(re.findall(r'data-trigger="(\w+)"[^>]*data-paused="(\w*)"', html))
+    assert paused == {"dry_run": "yes", "repair": "yes", "recheck": ""}
 
 
 # --- acting from the page: acknowledge ----------------------------------------------------------------

@@ -157,6 +157,7 @@ def create_app(
             origin=f"{request.url.scheme}://{request.url.netloc}",
             user=user.name,
             can_act=user.can_act,
+            paused=sources.paused_lookup(),
             **context,
         )
         return HTMLResponse(page, headers={"Cache-Control": "no-store"})

@@ -36,11 +36,13 @@ class Sources:
         blobs_factory: Callable[[Any], Any] | None = None,
         dag_ids_lookup: day_view.RunLookup | None = None,
         remediation_runs_lookup: Callable[[str], list[dict[str, Any]] | None] | None = None,
+        paused_lookup: Callable[[], list[str]] | None = None,
     ) -> None:
         self.settings_factory = settings_factory or _settings_from_env
         self.blobs_factory = blobs_factory or _blobs_for
         self.dag_ids_lookup = dag_ids_lookup or airflow_dag_ids
         self.remediation_runs_lookup = remediation_runs_lookup or airflow_remediation_runs
+        self.paused_lookup = paused_lookup or airflow_paused_dags
         self._cache: dict[str, tuple[float, list[dict[str, Any]]]] = {}  # key -> (expires, records)
         self._lock = threading.Lock()
 
@@ -124,6 +126,26 @@ def airflow_dag_ids(run_ids: Iterable[str]) -> dict[str, list[str]]:
     except Exception:
         log.exception("looking up the DAGs of %d run ids failed", len(ids))
         return {}
+
+
+def airflow_paused_dags() -> list[str]:
+    """The DAGs the pages trigger (the daily checks, the remediation) that are paused in Airflow: a
+    run triggered for them waits, queued, until someone unpauses them. Empty when the metadata DB
+    cannot be read (the page then says nothing rather than something false)."""
+    try:
+        from airflow.models.dag import DagModel
+        from airflow.utils.session import create_session
+        from sqlalchemy import select
+
+        wanted = (actions.DAILY_CHECKS_DAG_ID, actions.REMEDIATION_DAG_ID)
+        with create_session() as session:
+            rows = session.execute(
+                select(DagModel.dag_id).where(DagModel.dag_id.in_(wanted), DagModel.is_paused.is_(True))
+            ).all()
+        return sorted(row[0] for row in rows)
+    except Exception:
+        log.exception("reading which flightdq DAGs are paused failed")
+        return []
 
 
 def airflow_remediation_runs(day: str, limit: int = 300) -> list[dict[str, Any]] | None:

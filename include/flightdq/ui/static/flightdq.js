@@ -154,7 +154,10 @@
       dag: button.dataset.dag,
       conf: JSON.parse(button.dataset.conf),
       note: button.dataset.note,
+      paused: button.dataset.paused === "yes",
     };
+    field("paused").hidden = !pending.paused;
+    field("paused-dag").textContent = button.dataset.dag;
     field("label").textContent = button.dataset.label;
     field("dag").textContent = button.dataset.dag;
     field("explain").textContent = button.dataset.explain;
@@ -200,6 +203,10 @@
               encodeURIComponent(runId);
             result.className = "result ok";
             result.textContent = "Triggered " + pending.dag + ": run " + runId + " (" + (answer.data.state || "queued") + "). ";
+            if (pending.paused) {
+              result.className = "result warning";
+              result.textContent += pending.dag + " is paused: the run waits until someone unpauses it. ";
+            }
             var link = document.createElement("a");
             link.href = href;
             link.setAttribute("data-top", "");

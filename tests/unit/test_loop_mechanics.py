@@ -1,0 +1,176 @@
+"""The detect -> repair -> re-validate loop's own mechanics, without Airflow running: which run is red,
+what the remediation plans from, and a "remediation started" step that wins the race with the
+incidents step of the checks run that asked for it. (tests/system/test_scheduler_loop.py runs the
+loop itself under a real scheduler.)"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from conftest import SMALL_LAKE_END, end_of
+from flightdq.airflow.tasks import (
+    needs_a_person,
+    remediation_request,
+    resolve_remediation_request,
+    verdict_text,
+)
+from flightdq.core.dates import InputError
+from flightdq.core.results import CheckResult, Severity, Status
+from flightdq.incidents.reconcile import reconcile, record_remediation
+from flightdq.incidents.store import EventKind, IncidentStore, State
+from flightdq.storage.blobstore import LocalBlobStore
+
+DT = "2026-11-25"
+T0 = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
+CHECKS_RUN = "scheduled__2026-11-26T02:00:00+00:00"
+DAGS = Path(__file__).resolve().parents[2] / "dags"
+
+
+def missing_partition() -> CheckResult:
+    return CheckResult(
+        "flightdata_processed", DT, "partition_presence", Status.FAIL, Severity.P1, 0, ">0 rows", "missing"
+    )
+
+
+def finding(dataset: str, check: str, *, monitor: bool = False, dt: str = DT) -> dict:
+    return {
+        "dataset": dataset,
+        "dt": dt,
+        "check": check,
+        "status": "fail",
+        "severity": "P1",
+        "monitor": monitor,
+    }
+
+
+# --- a "remediation started" that lands first ----------------------------------------------------
+
+
+def test_a_remediation_that_wins_the_race_lands_on_the_incident_its_checks_run_opens(tmp_path):
+    store = IncidentStore(LocalBlobStore(tmp_path))
+    record_remediation(
+        store,
+        DT,
+        EventKind.REMEDIATION_STARTED,
+        "rebuild started",
+        run_id="manual__repair",
+        links={},
+        now=T0,
+        checked_by=CHECKS_RUN,
+    )
+    assert store.open([DT]) == []  # nothing is open yet: the checks run has not recorded its findings
+    reconcile(store, [missing_partition()], run_id=CHECKS_RUN, now=T0 + timedelta(seconds=3))
+    (incident,) = store.open([DT])
+    assert [e.event for e in incident.timeline] == ["detected", "remediation_started"]
+    assert incident.state is State.REMEDIATING
+
+
+def test_a_step_of_another_checks_run_or_of_none_stays_off_the_incident(tmp_path):
+    store = IncidentStore(LocalBlobStore(tmp_path))
+    for checked_by in ("scheduled__2026-11-19T02:00:00+00:00", None):
+        record_remediation(
+            store,
+            DT,
+            EventKind.REMEDIATION_STARTED,
+            "rebuild",
+            run_id="r",
+            links={},
+            now=T0,
+            checked_by=checked_by,
+        )
+    reconcile(store, [missing_partition()], run_id=CHECKS_RUN, now=T0 + timedelta(seconds=3))
+    (incident,) = store.open([DT])
+    assert [e.event for e in incident.timeline] == ["detected"]
+    assert incident.state is State.OPEN
+
+
+def test_the_daily_dag_asks_for_the_repair_only_after_its_incidents_step():
+    from airflow.dag_processing.dagbag import DagBag
+
+    dag = DagBag(dag_folder=str(DAGS / "flightdq_daily_checks.py")).dags["flightdq_daily_checks"]
+    assert "incidents" in dag.get_task("remediation_needed").upstream_task_ids
+    assert dag.get_task("trigger_remediation").upstream_task_ids == {"remediation_needed"}
+    remediation = DagBag(dag_folder=str(DAGS / "flightdq_remediation.py")).dags["flightdq_remediation"]
+    assert "incidents" not in remediation.task_ids  # incidents are reconciled by the checks runs alone
+
+
+# --- which run is red ----------------------------------------------------------------------------
+
+
+def test_a_partition_handed_to_the_remediation_leaves_the_checks_run_green():
+    failing = [
+        finding("flightdata_processed", "partition_presence"),
+        finding("flightdata_processed", "record_count_drift"),
+    ]
+    summary = {"failing": failing, "remediation": {"days": [DT]}, "missing_checks": []}
+    assert needs_a_person(summary) == [] and verdict_text(summary) == ""
+
+
+@pytest.mark.parametrize(
+    "left",
+    [
+        finding("flightdata_raw", "partition_presence"),  # lost raw hours: no ETL run brings them back
+        finding("flightdata_processed", "schema_validity", monitor=True),  # the check could not run
+        finding("flightdata_processed", "duplicates", dt="2026-11-24"),  # a day nobody repairs
+    ],
+)
+def test_a_finding_no_repair_was_asked_for_turns_the_run_red(left):
+    summary = {
+        "failing": [finding("flightdata_processed", "partition_presence"), left],
+        "remediation": {"days": [DT]},
+        "missing_checks": [],
+    }
+    assert needs_a_person(summary) == [left]
+    assert left["check"] in verdict_text(summary)
+
+
+def test_without_a_remediation_every_finding_and_every_silent_check_is_red():
+    summary = {"failing": [finding("flightdata_processed", "partition_presence")], "remediation": None}
+    assert "partition_presence" in verdict_text(summary)
+    assert "freshness" in verdict_text({"failing": [], "missing_checks": ["freshness"]})
+
+
+# --- what the remediation plans from ----------------------------------------------------------------
+
+
+def test_the_remediation_request_names_the_checks_run_that_asked_for_it():
+    plans = [{"dt": DT, "action": "rebuild"}, {"dt": "2026-11-24", "action": "not_repairable"}]
+    request = remediation_request(plans, CHECKS_RUN)
+    assert request == {"days": [DT], "dry_run": False, "checked_by": CHECKS_RUN}
+    resolved = resolve_remediation_request(request, run_after=T0, max_days=31)
+    assert resolved["checked_by"] == CHECKS_RUN and resolved["days"] == [DT]
+    assert remediation_request([{"dt": DT, "action": "not_repairable"}], CHECKS_RUN) is None
+
+
+@pytest.mark.parametrize("bad", ["../../etc", "a b", "x" * 251, 7])
+def test_a_checked_by_that_is_not_a_run_id_is_refused(bad):
+    with pytest.raises(InputError, match="checked_by"):
+        resolve_remediation_request({"days": [DT], "checked_by": bad}, run_after=T0, max_days=31)
+
+
+def test_the_remediation_plans_from_the_results_the_checks_run_recorded(small_lake):
+    """Asked by a checks run, the plan judges nothing again: it reads that run's results."""
+    from flightdq.airflow.tasks import plan_remediation
+    from flightdq.checks.runner import run_checks
+
+    backend, day = small_lake, SMALL_LAKE_END
+    shutil.rmtree(backend.settings.lake / "flightdata-processed" / "flightdata_processed" / f"dt={day}")
+    run_checks([day], end_of(day), backend=backend, settings=backend.settings, run_id=CHECKS_RUN)
+    recorded = len(backend.history.read([day]))
+    request = {
+        "days": [str(day)],
+        "as_of": end_of(day).isoformat(),
+        "dry_run": False,
+        "force": False,
+        "checked_by": CHECKS_RUN,
+    }
+    (plan,) = plan_remediation(request, "manual__repair")
+    assert plan["dt"] == str(day) and plan["action"] == "rebuild"
+    assert len(backend.history.read([day])) == recorded  # no second judgement was recorded
+    # asked by a person (no checks run named), the plan checks the days itself
+    plan_remediation(request | {"checked_by": None}, "manual__by_hand")
+    assert backend.history.read_run("manual__by_hand", [day])
