@@ -10,14 +10,17 @@ partitions". This Airflow DAG does it safely, one day at a time:
    *rebuild* (missing, empty, short, duplicated or broken partition whose raw data is complete), or
    *not repairable* (raw hours missing: **P0 data loss**, no ETL run). Asked by the daily checks,
    it plans from the results that run recorded (`checked_by`); asked by a person, it checks the days;
-3. `repair_day` (mapped, in the pool `flightdq_etl`: at most `remediation.max_parallel_etl`
+3. `approval_gate`: a real repair of 2 days or more (`remediation.approval_from_days`), or any
+   forced repair, waits in `approve` for a person's **Approve** or **Reject** in Airflow's *Required
+   Actions*, with the plan shown. A rejection changes nothing. A single unforced day does not wait;
+4. `repair_day` (mapped, in the pool `flightdq_etl`: at most `remediation.max_parallel_etl`
    ETL runs at once across all runs, default 1): run `flightdata-etl` for the day, or attach to
    the run already going for it (never two at once), then register the partition. On AWS the
    task waits for the Glue run in the **triggerer** (deferred: no worker held); on the embedded
    lake the ETL runs inside the task. A repaired day emits an event of the asset
    `flightdata_processed` with `{"dt": day}` in its extra;
-4. `finish`: record how each day ended (*repaired*, *repaired partially*, *still failing* when the
-   repair failed, *not repairable*, *upstream*, *cannot plan*) in one summary and one record, and put
+5. `finish`: record how each day ended (*repaired*, *repaired partially*, *still failing* when the
+   repair failed, *rejected*, *not repairable*, *upstream*, *cannot plan*) in one summary and one record, and put
    it on the days' incidents; `verdict` makes the run red unless every day is fine (a dry run is
    always green: its plan is its answer).
 
@@ -31,12 +34,13 @@ return value, and one table in its log) and a plan record the day view shows.
 
 from datetime import timedelta
 
+from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
 from flightdq.airflow.assets import FLIGHTDATA_PROCESSED
 from flightdq.airflow.dag_factory import DEFAULT_ARGS, FORM_MAX_DAYS, START_DATE
-from flightdq.airflow.operators import RepairDayOperator
+from flightdq.airflow.operators import DECISION_XCOM_KEY, RepairApprovalOperator, RepairDayOperator
 from flightdq.airflow.pools import ETL_POOL
 
 
@@ -146,10 +150,25 @@ def flightdq_remediation() -> None:
 
         return select(request, plans)
 
-    # Runs when the repairs are done: failed ones included, and none at all (a dry run, or days no
-    # ETL run can help: a map of zero repairs is skipped, and Airflow then never runs a downstream
-    # task with a "min one success" rule, so this is `all_done` and pulls the repairs itself).
-    # When planning failed, resolving `plans` fails this task too, and the run is red.
+    @task.branch(retries=0)
+    def approval_gate(request: dict, plans: list[dict]) -> str:
+        """Wait for a person (`approve`) before a big or forced repair; otherwise go straight on."""
+        from flightdq.airflow.tasks import approval_needed, approval_text
+        from flightdq.core.config import Settings
+
+        from_days = Settings.from_env().policy.remediation.approval_from_days
+        if not approval_needed(request, plans, from_days):
+            return "no_approval_needed"
+        subject, body = approval_text(request, plans)
+        ti = get_current_context()["ti"]
+        ti.xcom_push(key="subject", value=subject)
+        ti.xcom_push(key="body", value=body)
+        return "approve"
+
+    # Runs when the repairs are done: failed ones included, and none at all (a dry run, a rejected
+    # repair, or days no ETL run can help: a map of zero repairs is skipped, and Airflow then never
+    # runs a downstream task with a "min one success" rule, so this is `all_done` and pulls the
+    # repairs itself). When planning failed, resolving `plans` fails this task too, and the run is red.
     @task(trigger_rule="all_done", retries=0)
     def finish(request: dict, plans: list[dict]) -> dict:
         from flightdq.airflow.tasks import finish_remediation
@@ -157,7 +176,9 @@ def flightdq_remediation() -> None:
         context = get_current_context()
         pulled = context["ti"].xcom_pull(task_ids="repair_day", default=None)  # one repair: a dict
         repairs = [pulled] if isinstance(pulled, dict) else [r for r in pulled or [] if r]
-        return finish_remediation(request, plans, repairs, context["run_id"])
+        decision = context["ti"].xcom_pull(task_ids="approve", key=DECISION_XCOM_KEY, default=None)
+        rejected_by = decision["by"] if decision and not decision["approved"] else None
+        return finish_remediation(request, plans, repairs, context["run_id"], rejected_by=rejected_by)
 
     @task(retries=0)
     def verdict(summary: dict) -> None:
@@ -167,9 +188,22 @@ def flightdq_remediation() -> None:
 
     request = resolve_request()
     plans = plan(request)
+    gate = approval_gate(request, plans)
+    approve = RepairApprovalOperator(
+        task_id="approve",
+        subject="{{ ti.xcom_pull(task_ids='approval_gate', key='subject') }}",
+        body="{{ ti.xcom_pull(task_ids='approval_gate', key='body') }}",
+        retries=0,
+    )
+    no_approval_needed = EmptyOperator(task_id="no_approval_needed")
     repairs = RepairDayOperator.partial(
-        task_id="repair_day", pool=ETL_POOL, outlets=[FLIGHTDATA_PROCESSED], retry_delay=timedelta(minutes=1)
+        task_id="repair_day",
+        pool=ETL_POOL,
+        outlets=[FLIGHTDATA_PROCESSED],
+        retry_delay=timedelta(minutes=1),
+        trigger_rule="none_failed_min_one_success",  # after `approve` or `no_approval_needed`
     ).expand(day_plan=days_to_repair(request, plans))
+    gate >> [approve, no_approval_needed] >> repairs
     summary = finish(request, plans)
     repairs >> summary
     verdict(summary)

@@ -45,6 +45,7 @@ def _fresh_lake(lake: Path) -> None:
 def main() -> int:
     from flightdq_dev.generator import default_demo_faults, generate_lake
 
+    _demo_policy()
     settings = Settings.from_env()
     lake = settings.lake
     end = utcnow().date() - timedelta(days=1)
@@ -110,6 +111,24 @@ def main() -> int:
     _forget_runs_the_demo_ran()
     print("\n".join(still_broken(settings)))
     return 0 if ok else 1
+
+
+def _demo_policy() -> None:
+    """The demo repairs nine days at once, and nobody is there to approve it in Airflow's Required
+    Actions: it runs under a copy of the policy (FLIGHTDQ_POLICY, or the default) with approvals
+    off, and says so."""
+    import yaml
+
+    from flightdq.core.config import DEFAULT_POLICY
+
+    source = Path(os.environ.get("FLIGHTDQ_POLICY") or DEFAULT_POLICY)
+    policy = yaml.safe_load(source.read_text())
+    policy.setdefault("remediation", {})["approval_from_days"] = 0
+    copy = PROJECT_ROOT / "artifacts" / "demo-policy.yaml"
+    copy.parent.mkdir(exist_ok=True)
+    copy.write_text(yaml.safe_dump(policy, sort_keys=False))
+    os.environ["FLIGHTDQ_POLICY"] = str(copy)
+    print(f"    (repairs need no approval in the demo: its policy is {copy.relative_to(PROJECT_ROOT)})")
 
 
 def still_broken(settings: Settings) -> list[str]:

@@ -216,3 +216,21 @@ def real_airflow(home: Path, extra_env: Mapping[str, str]) -> Iterator[RealAirfl
         yield airflow
     finally:
         airflow.stop()
+
+
+def api(airflow: RealAirflow, method: str, path: str, body: Any = None) -> Any:
+    """Airflow's REST API as an admin (SimpleAuthManager with every user an admin, as the test site
+    is set up): a token from /auth/token, then `method` on /api/v2`path`."""
+    import urllib.request
+
+    base = f"http://127.0.0.1:{airflow.port}"
+    with urllib.request.urlopen(urllib.request.Request(f"{base}/auth/token"), timeout=30) as reply:
+        token = json.loads(reply.read())["access_token"]
+    request = urllib.request.Request(
+        f"{base}/api/v2{path}",
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as reply:
+        return json.loads(reply.read() or b"null")

@@ -174,3 +174,56 @@ def test_the_remediation_plans_from_the_results_the_checks_run_recorded(small_la
     # asked by a person (no checks run named), the plan checks the days itself
     plan_remediation(request | {"checked_by": None}, "manual__by_hand")
     assert backend.history.read_run("manual__by_hand", [day])
+
+
+# --- approval before big repairs ---------------------------------------------------------------------
+
+
+def plan_of(dt: str, action: str = "rebuild") -> dict:
+    return {"dt": dt, "action": action, "reasons": ["the partition is missing"], "lost_hours": []}
+
+
+@pytest.mark.parametrize(
+    ("dry_run", "force", "plans", "from_days", "waits"),
+    [
+        (False, False, [plan_of(DT)], 2, False),  # one day, unforced: what the daily DAG asks for
+        (False, False, [plan_of(DT), plan_of("2026-11-24")], 2, True),  # two days
+        (False, True, [plan_of(DT)], 2, True),  # any forced repair
+        (True, True, [plan_of(DT), plan_of("2026-11-24")], 2, False),  # a dry run changes nothing
+        (False, False, [plan_of(DT), plan_of("2026-11-24", "not_repairable")], 2, False),  # one acts
+        (False, True, [plan_of(DT), plan_of("2026-11-24")], 0, False),  # approvals off
+    ],
+)
+def test_which_repairs_wait_for_a_person(dry_run, force, plans, from_days, waits):
+    from flightdq.airflow.tasks import approval_needed
+
+    assert approval_needed({"dry_run": dry_run, "force": force}, plans, from_days) is waits
+
+
+def test_the_approval_shows_the_plan_of_every_day():
+    from flightdq.airflow.tasks import approval_text
+
+    plans = [plan_of(DT), plan_of("2026-11-24", "not_repairable") | {"reasons": ["raw hours 03 | 04 lost"]}]
+    subject, body = approval_text({"dry_run": False, "force": True}, plans)
+    assert subject.startswith("Repair 1 day(s)") and "FORCED" in subject
+    assert DT in body and "2026-11-24" in body and "not_repairable" in body
+    assert "03 / 04" in body  # a `|` in a reason does not break the Markdown table
+
+
+def test_a_rejected_repair_changes_nothing_and_says_who(small_lake):
+    from flightdq.recovery.execute import SETTLED, Outcome, finish
+    from flightdq.recovery.plan import Action, DayPlan
+
+    plans = [DayPlan(str(SMALL_LAKE_END), Action.REBUILD, ["missing"])]
+    ended = finish(
+        small_lake,
+        plans,
+        {},
+        end_of(SMALL_LAKE_END),
+        dry_run=False,
+        run_id="r",
+        recheck=False,
+        rejected_by="ana",
+    )
+    assert [o.outcome for o in ended] == [Outcome.REJECTED] and "rejected by ana" in ended[0].message
+    assert Outcome.REJECTED in SETTLED and small_lake.etl_runs(SMALL_LAKE_END) == []

@@ -30,6 +30,7 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
@@ -159,3 +160,22 @@ class RepairDayOperator(BaseOperator):
         context["outlet_events"][FLIGHTDATA_PROCESSED].extra = {ASSET_EVENT_DAY_KEY: repair["dt"]}
         log.info("repaired %s: %s", repair["dt"], repair)
         return repair
+
+
+# The decision on a repair that waited for approval: {"approved": bool, "by": name}, in an XCom of
+# the approval task (a rejected ApprovalOperator skips its downstream and keeps no return value).
+DECISION_XCOM_KEY = "decision"
+
+
+class RepairApprovalOperator(ApprovalOperator):
+    """The standard provider's `ApprovalOperator` (Airflow's Required Actions: Approve or Reject),
+    recording the decision and who made it for the task that records how the repair ended."""
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
+        chosen = list(event.get("chosen_options") or [])
+        user = event.get("responded_by_user") or {}
+        name = user.get("name") if isinstance(user, Mapping) else getattr(user, "name", None)
+        if "error" not in event:
+            decision = {"approved": chosen == [self.APPROVE], "by": name or "a person"}
+            context["ti"].xcom_push(key=DECISION_XCOM_KEY, value=decision)
+        return super().execute_complete(context=context, event=event)

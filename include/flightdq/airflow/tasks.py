@@ -337,11 +337,50 @@ def days_to_repair(request: Mapping[str, Any], plans: Sequence[Mapping[str, Any]
     return [dict(p) for p in plans if p["action"] in REPAIR_ACTIONS]
 
 
+def approval_needed(request: Mapping[str, Any], plans: Sequence[Mapping[str, Any]], from_days: int) -> bool:
+    """A real repair waits for a person when it acts on `from_days` days or more, or is forced
+    (`from_days` 0: never). A dry run, and a single unforced day, never wait."""
+    from flightdq.recovery.plan import REPAIR_ACTIONS
+
+    acting = [p for p in plans if p["action"] in REPAIR_ACTIONS]
+    if request["dry_run"] or not acting or from_days == 0:
+        return False
+    return bool(request.get("force")) or len(acting) >= from_days
+
+
+def approval_text(request: Mapping[str, Any], plans: Sequence[Mapping[str, Any]]) -> tuple[str, str]:
+    """The approval's subject and body (Markdown): what the repair will do to each day, and why."""
+    from flightdq.recovery.plan import REPAIR_ACTIONS
+
+    acting = [p for p in plans if p["action"] in REPAIR_ACTIONS]
+    forced = " (FORCED: a rebuild may replace a partition with a smaller one)" if request.get("force") else ""
+    subject = f"Repair {len(acting)} day(s) of flightdata_processed{forced}?"
+    rows = [
+        f"| {p['dt']} | {p['action']}{' (partial)' if p.get('lost_hours') else ''} | "
+        f"{'; '.join(p.get('reasons') or []).replace('|', '/')[:300] or '-'} |"
+        for p in plans
+    ]
+    body = "\n".join(
+        [
+            "The plan (each day that is not *rebuild* or *register* gets no ETL run):",
+            "",
+            "| day | action | why |",
+            "|---|---|---|",
+            *rows,
+            "",
+            "**Approve**: run the ETL for these days, one at a time, then re-validate them. "
+            "**Reject**: change nothing; the run ends with the plan recorded.",
+        ]
+    )
+    return subject, body
+
+
 def finish_remediation(
     request: Mapping[str, Any],
     plans: Sequence[Mapping[str, Any]],
     repairs: Sequence[Mapping[str, Any]],
     run_id: str,
+    rejected_by: str | None = None,
 ) -> dict[str, Any]:
     """Record how every day ended, and say so on the days' incidents. The repaired days are not
     checked here: each emitted an event of `flightdata_processed`, and the daily checks' run on
@@ -360,11 +399,12 @@ def finish_remediation(
         dry_run=request["dry_run"],
         run_id=run_id,
         recheck=False,
+        rejected_by=rejected_by,
     )
     log.info("remediation summary:\n%s", outcomes_table(ended))
     if not request["dry_run"]:
         links = {"remediation_run": airflow_run_url(REMEDIATION_DAG_ID, run_id)}
-        note_finished(backend, ended, run_id, links)
+        note_finished(backend, ended, run_id, links)  # a rejection too: it is a decision on the incident
         unrepaired = [p for p in day_plans if p.action not in REPAIR_ACTIONS or p.partial]
         note_plans(backend, unrepaired, run_id, links)
     summary = {"days": [o.to_dict() for o in ended], "dry_run": request["dry_run"]}

@@ -110,6 +110,9 @@ class RemediationPolicy:
         0.10, 0, 1
     )  # processed as far below normal as raw (within it): upstream
     raw_samples: int = _bounded(6, 1, 100)  # raw snapshots read per day to measure how full raw data is
+    # a real repair of this many days or more, or any forced repair, waits for a person's approval
+    # (Airflow's Required Actions); 0: no repair waits
+    approval_from_days: int = _bounded(2, 0, 366)
 
 
 @dataclass(frozen=True)

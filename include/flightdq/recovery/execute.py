@@ -42,10 +42,11 @@ class Outcome(StrEnum):
     NOT_REPAIRABLE = "not_repairable"
     UPSTREAM = "upstream"
     CANNOT_PLAN = "cannot_plan"
+    REJECTED = "rejected"  # a person rejected the repair when asked to approve it: nothing was changed
 
 
-# How a run ends: green only when every day is one of these.
-SETTLED = (Outcome.NOTHING_TO_DO, Outcome.REPAIRED, Outcome.PLANNED)
+# How a run ends: green only when every day is one of these (a rejection is a person's decision).
+SETTLED = (Outcome.NOTHING_TO_DO, Outcome.REPAIRED, Outcome.PLANNED, Outcome.REJECTED)
 _UNREPAIRED = {
     Action.NOT_REPAIRABLE: Outcome.NOT_REPAIRABLE,
     Action.UPSTREAM: Outcome.UPSTREAM,
@@ -113,6 +114,7 @@ def outcomes(
     *,
     dry_run: bool,
     rechecked: bool = True,
+    rejected_by: str | None = None,
 ) -> list[DayOutcome]:
     """How each day ended, from its plan, what was done and the checks run after (`rechecked`:
     `recheck` holds them; otherwise the re-validation is another run's)."""
@@ -137,6 +139,15 @@ def outcomes(
                     plan.action,
                     Outcome.PLANNED,
                     f"dry run: would {plan.action}; nothing was changed",
+                )
+            )
+        elif rejected_by is not None:
+            ended.append(
+                DayOutcome(
+                    plan.dt,
+                    plan.action,
+                    Outcome.REJECTED,
+                    f"{plan.action} rejected by {rejected_by} when asked to approve it; nothing was changed",
                 )
             )
         elif repair.get("error") or not repair:
@@ -197,11 +208,12 @@ def finish(
     dry_run: bool,
     run_id: str,
     recheck: bool = True,
+    rejected_by: str | None = None,
 ) -> list[DayOutcome]:
     """Record how every day ended; with `recheck`, check the days acted on again first (the CLI:
     in Airflow the re-validation is the daily checks' run on the repair's asset event)."""
     repairs = dict(repairs)
-    acted = [] if dry_run else [p for p in plans if p.action in REPAIR_ACTIONS]
+    acted = [] if dry_run or rejected_by is not None else [p for p in plans if p.action in REPAIR_ACTIONS]
     for plan in acted:  # a repair that failed for good left no result: say so
         repairs.setdefault(plan.dt, {"dt": plan.dt, "error": "the repair failed; see its log"})
     recheck_days = [date.fromisoformat(p.dt) for p in acted] if recheck else []
@@ -212,7 +224,7 @@ def finish(
         if recheck_days
         else []
     )
-    ended = outcomes(plans, rechecked, repairs, dry_run=dry_run, rechecked=recheck)
+    ended = outcomes(plans, rechecked, repairs, dry_run=dry_run, rechecked=recheck, rejected_by=rejected_by)
     # Dry runs are recorded too (marked so), for the day view to show what a repair would do; not
     # on a backend opened read-only (`flightdq remediate --dry-run` changes nothing at all).
     if not dry_run or getattr(backend, "writable", True):
