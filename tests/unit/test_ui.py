@@ -947,6 +947,25 @@ def test_the_day_view_offers_the_runs_prefilled_and_lists_remediation_runs_dry_r
     assert day_view.build_day(D1, [], [], [], dag_ids={}).remediation_runs is None
 
 
+def test_a_repair_waiting_for_approval_links_to_its_required_action(client, auth_manager):
+    run = {
+        "dag_id": "flightdq_remediation",
+        "run_id": "manual__big",
+        "state": "running",
+        "conf": {"date": D1, "to": D3, "dry_run": False},
+        "run_after": "2026-11-23T01:00:00+00:00",
+        "awaiting_approval": True,
+    }
+    client.sources.remediation_runs_lookup = lambda day: [
+        run,
+        run | {"run_id": "manual__small", "awaiting_approval": False},
+    ]
+    client.cookies.set("_token", token(auth_manager, role="user"))
+    html = client.get(f"/flightdq/day/{D2}").text
+    links = re.findall(r'class="approval" href="([^"]+)"', html)
+    assert links == ["/dags/flightdq_remediation/runs/manual__big/tasks/approve/required_actions"]
+
+
 def test_the_day_page_shows_the_incident_first_and_buttons_with_the_day_filled_in(client, auth_manager):
     from flightdq.incidents.reconcile import reconcile
     from flightdq.incidents.store import IncidentStore

@@ -160,6 +160,7 @@ class RemediationRun:
     days: str  # what it targeted, as given ("2026-11-20", "2026-11-20 to 2026-11-26", "3 days")
     run_after: str
     url: str
+    approval_url: str = ""  # the run waits for a person: its approval in Airflow's Required Actions
 
 
 RemediationRunLookup = Callable[[str], Sequence[Mapping[str, Any]]]  # day -> runs of the remediation DAG
@@ -389,6 +390,7 @@ def remediation_runs(
         if target is None:
             continue
         run_id = str(record.get("run_id", ""))
+        url = airflow_run_path(str(record.get("dag_id") or "flightdq_remediation"), run_id, ui_root)
         found.append(
             RemediationRun(
                 run_id,
@@ -396,7 +398,8 @@ def remediation_runs(
                 conf.get("dry_run", True) is not False,
                 target,
                 str(record.get("run_after") or ""),
-                airflow_run_path(str(record.get("dag_id") or "flightdq_remediation"), run_id, ui_root),
+                url,
+                f"{url}/tasks/approve/required_actions" if record.get("awaiting_approval") else "",
             )
         )
     return sorted(found, key=lambda r: r.run_after, reverse=True)

@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 FRESH_DAYS = 2  # records of the last days are being written: never cached
 CACHE_SECONDS = 600  # a record file of an older day re-read at most this often
 CACHE_MAX_FILES = 50_000
+APPROVAL_TASK_ID = "approve"  # flightdq_remediation's approval before big repairs
 
 
 class Unavailable(Exception):
@@ -154,6 +155,7 @@ def airflow_remediation_runs(day: str, limit: int = 300) -> list[dict[str, Any]]
     cannot be reached."""
     try:
         from airflow.models.dagrun import DagRun
+        from airflow.models.taskinstance import TaskInstance
         from airflow.utils.session import create_session
         from sqlalchemy import select
 
@@ -164,6 +166,15 @@ def airflow_remediation_runs(day: str, limit: int = 300) -> list[dict[str, Any]]
                 .order_by(DagRun.id.desc())
                 .limit(limit)
             ).all()
+            waiting = set(
+                session.scalars(
+                    select(TaskInstance.run_id).where(
+                        TaskInstance.dag_id == actions.REMEDIATION_DAG_ID,
+                        TaskInstance.task_id == APPROVAL_TASK_ID,
+                        TaskInstance.state == "awaiting_input",
+                    )
+                ).all()
+            )
             return [
                 {
                     "dag_id": run.dag_id,
@@ -171,6 +182,7 @@ def airflow_remediation_runs(day: str, limit: int = 300) -> list[dict[str, Any]]
                     "state": str(run.state or ""),
                     "conf": dict(run.conf or {}),
                     "run_after": run.run_after.isoformat() if run.run_after else "",
+                    "awaiting_approval": run.run_id in waiting,
                 }
                 for run in runs
             ]
