@@ -85,7 +85,11 @@ def test_detect_remediate_recheck_loop(loop: Loop):
     # green: the only finding, the missing partition, is handed to the remediation
     assert detect.returncode == 0, detect.stdout[-3000:]
     assert "partition is missing" in detect.stdout + detect.stderr
-    (queued,) = queued_runs("flightdq_remediation", loop.env)
+    # the run this detection queued (other tests of this worker may have queued runs in its DB)
+    queued = max(
+        (r for r in queued_runs("flightdq_remediation", loop.env) if r["state"] == "queued"),
+        key=lambda r: r["run_id"],
+    )
     assert queued["conf"] == {
         "days": [str(END)],
         "dry_run": False,

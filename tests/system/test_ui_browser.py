@@ -310,6 +310,10 @@ def site(tmp_path_factory) -> Site:
     repair = run_airflow("dags", "test", "flightdq_remediation", "-c", json.dumps(conf), env=env)
     assert repair.returncode == 0, repair.stdout[-3000:] + repair.stderr[-3000:]
     remediation_run_id = latest_run_id("flightdq_remediation", env)
+    # the re-validation a scheduler starts on the repair's asset event (no scheduler runs here)
+    conf = {"date": repaired_day, "trigger_remediation": False}
+    recheck = run_airflow("dags", "test", "flightdq_daily_checks", "-c", json.dumps(conf), env=env)
+    assert recheck.returncode == 0, recheck.stdout[-3000:] + recheck.stderr[-3000:]
 
     log = (root / "api-server.log").open("wb")
     server = subprocess.Popen(
@@ -632,6 +636,14 @@ def test_a_dry_run_repair_is_triggered_from_the_day_view_with_the_day_filled_in(
         "the triggered run",
     )
     browser.screenshot(SCREENSHOTS / "trigger-done.png")
+    # this site's DAGs stay paused (no scheduler runs here): the page says so, and so does the result
+    said = browser.evaluate(
+        frame(
+            "return [!!d.querySelector('[data-paused-dags~=flightdq_remediation]'),"
+            " d.querySelector('#trigger-dialog .result').textContent];"
+        )
+    )
+    assert said[0] and "flightdq_remediation is paused" in said[1], said
     url = f"{site.base}/api/v2/dags/flightdq_remediation/dagRuns/{urllib.parse.quote(run_id, safe='')}"
     status, _, body = http(url, headers={"Authorization": f"Bearer {site.token()}"})
     assert status == 200, body

@@ -243,3 +243,21 @@ def test_the_dead_mans_switch_opens_monitoring_stopped_and_resolves_when_verdict
     step(backend, lake, [resumed], now + timedelta(hours=1), 2)
     assert IncidentStore(backend.blobs).open() == []
     assert [(a["kind"], a["severity"]) for a in alerts(lake)] == [("opened", "P1"), ("resolved", "P1")]
+
+
+def test_a_first_start_is_not_monitoring_stopped(lake, backend):
+    """The heartbeat of a first start runs before any check has recorded: no page. Once a check has
+    recorded, a silence past the window is monitoring stopped again."""
+    from flightdq.incidents.heartbeat import heartbeat
+    from flightdq.storage.history import HistoryStore
+
+    history = HistoryStore(backend.blobs)
+    now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    first = heartbeat(history, now, window_minutes=180, severity="P1")
+    assert first.status is Status.WARN and not first.failed
+    step(backend, lake, [first], now, 0)
+    assert IncidentStore(backend.blobs).open() == [] and alerts(lake) == []
+    old = now - timedelta(days=3)
+    record = {"dt": str(old.date()), "dataset": P, "check": "freshness", "status": "pass"}
+    history.write("run-old", "freshness", [record | {"checked_at": old.isoformat()}])
+    assert heartbeat(history, now, window_minutes=180, severity="P1").status is Status.FAIL

@@ -204,7 +204,7 @@
             result.className = "result ok";
             result.textContent = "Triggered " + pending.dag + ": run " + runId + " (" + (answer.data.state || "queued") + "). ";
             if (pending.paused) {
-              result.className = "result warning";
+              result.className = "result ok warning";
               result.textContent += pending.dag + " is paused: the run waits until someone unpauses it. ";
             }
             var link = document.createElement("a");
