@@ -124,6 +124,17 @@ def test_the_shipped_policy_is_the_defaults_and_keeps_its_types():
         ("record_count_drift:\n  history_weeks: 0\n", ["history_weeks"]),
         ("freshness: [\n  lag_fail_minutes: 3\n", ["not valid YAML", "line"]),
         ("- " + "x" * 5000 + "\n", ["expected a mapping"]),
+        pytest.param(  # "billion laughs": nine levels of nine aliases, a few hundred bytes
+            'a: &a ["x","x","x","x","x","x","x","x","x"]\n'
+            + "".join(
+                f"{n}: &{n} [*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p}]\n"
+                for p, n in zip("abcdefgh", "bcdefghi", strict=True)
+            )
+            + "freshness: {lag_fail_minutes: *i}\n",
+            ["not valid YAML", "aliases"],
+            id="alias-bomb",
+        ),
+        pytest.param("# " + "x" * 70_000 + "\n", ["larger than 64 KiB"], id="oversize"),
     ],
 )
 def test_a_bad_policy_file_is_bad_input(lake, tmp_path, capsys, monkeypatch, text, names):

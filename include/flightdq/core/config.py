@@ -262,14 +262,32 @@ def _check_order(section: Any, prefix: str) -> None:
         )
 
 
+MAX_POLICY_BYTES = 64 * 1024  # a policy is a page of settings; the default is under 4 KiB
+
+
 def load_policy(path: Path | str | None = None) -> Policy:
     import yaml
 
+    class NoAliasLoader(yaml.SafeLoader):
+        """YAML without aliases: a policy never needs `*name`, and aliases nested in aliases expand
+        exponentially (a "billion laughs" file of a few hundred bytes fills the memory)."""
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                mark = self.peek_event().start_mark
+                raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed", mark)
+            return super().compose_node(parent, index)
+
     path = Path(path) if path else DEFAULT_POLICY
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_POLICY_BYTES + 1)
     except OSError as exc:
         raise ConfigError(f"policy file {path}: cannot be read ({exc.strerror or exc})") from None
+    if len(raw) > MAX_POLICY_BYTES:
+        raise ConfigError(f"policy file {path}: larger than {MAX_POLICY_BYTES // 1024} KiB, not a policy")
+    try:
+        data = yaml.load(raw.decode("utf-8"), Loader=NoAliasLoader) or {}
     except UnicodeDecodeError:
         raise ConfigError(f"policy file {path}: not UTF-8 text") from None
     except ValueError:  # a number YAML reads but Python will not hold (over 4300 digits)
