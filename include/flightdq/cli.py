@@ -151,7 +151,7 @@ def _validate(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from flightdq.backends.registry import get_backend
-    from flightdq.checks.runner import run_checks, terminal_progress
+    from flightdq.checks.runner import run_checks, terminal_progress, validate_request
     from flightdq.core.config import Settings
     from flightdq.core.report import incidents_table, results_json, results_table, summary_line, summary_of
     from flightdq.incidents.reconcile import findings_by_incident
@@ -165,6 +165,7 @@ def _validate(args: argparse.Namespace) -> int:
     days = day_range(
         args.date, args.to, max_days=settings.policy.validation.max_range_days, limit_name=RANGE_LIMIT
     )
+    validate_request(days, as_of, args.check or CHECKS, args.dataset or DATASETS)
     backend = get_backend(settings, writable=not args.no_record)  # checks the lake before anything runs
     results = run_checks(
         days,

@@ -15,6 +15,7 @@ skipped. A full disk is simulated by an `os.fsync` that fails with ENOSPC.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import shutil
 import subprocess
@@ -595,3 +596,28 @@ def test_create_only_has_exactly_one_winner(tmp_path):
     assert len(won) == 1
     assert store.get("claims/one") == str(won[0]).encode()
     assert leftovers(tmp_path) == []
+
+
+# --- requests that check nothing, or the same thing twice ----------------------------------------------
+def test_a_check_that_does_not_apply_to_the_dataset_asked_for_is_bad_input(lake, capsys):
+    """`--dataset flightdata_raw --check duplicates` once checked nothing and said "0 of 0 passed"."""
+    healthy_weeks(lake)
+    before = tree(lake.root)
+    args = ["validate", "--date", str(DAY), "--as-of", AS_OF, "--dataset", "flightdata_raw"]
+    code, out, err = run(capsys, *args, "--check", "duplicates")
+    assert_usage_error(code, out, err, "nothing to check", "duplicates checks flightdata_processed")
+    assert tree(lake.root) == before  # refused before the lake was opened
+    code, out, _ = run(capsys, *args, "--check", "duplicates", "--check", "freshness", "--json")
+    assert code == 0 and [r["check"] for r in json.loads(out)["results"]] == ["freshness"]
+
+
+def test_a_check_or_dataset_given_twice_is_checked_once(lake, capsys):
+    healthy_weeks(lake)
+    args = ["validate", "--date", str(DAY), "--as-of", AS_OF, "--json", "--check", "freshness"]
+    code, out, _ = run(
+        capsys, *args, "--check", "freshness", "--dataset", "flightdata_raw", "--dataset", "flightdata_raw"
+    )
+    assert code == 0
+    assert [(r["dataset"], r["check"]) for r in json.loads(out)["results"]] == [
+        ("flightdata_raw", "freshness")
+    ]

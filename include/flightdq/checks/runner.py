@@ -39,13 +39,20 @@ _DATASETS_OF = {check: (PROCESSED_DATASET,) for check in CHECKS} | {
 def validate_request(
     days: Sequence[date], as_of: datetime, checks: Iterable[str], datasets: Iterable[str]
 ) -> None:
-    """Reject a request that cannot be answered, before anything runs."""
+    """Reject a request that cannot be answered, before anything runs: an unknown check or
+    dataset, no day, a day after `as_of`, or checks none of which applies to the datasets asked for."""
+    checks, datasets = list(checks), list(datasets)
     for check in checks:
         if check not in CHECKS:
             raise InputError(f"unknown check {echo(check)}; known: {', '.join(CHECKS)}")
     for dataset in datasets:
         if dataset not in DATASETS:
             raise InputError(f"unknown dataset {echo(dataset)}; known: {', '.join(DATASETS)}")
+    if not any(dataset in _DATASETS_OF[check] for check in checks for dataset in datasets):
+        pairs = "; ".join(
+            f"{check} checks {', '.join(_DATASETS_OF[check])}" for check in dict.fromkeys(checks)
+        )
+        raise InputError(f"nothing to check: no check asked for applies to {', '.join(datasets)} ({pairs})")
     if not days:
         raise InputError("no days to check")
     if days[-1] > as_of.date():
@@ -71,7 +78,7 @@ def run_checks(
     exception propagates: Airflow then retries the task). `progress(check, done, total)` is told
     before each check starts and once all are done (check "").
     """
-    checks, datasets = list(checks), list(datasets)
+    checks, datasets = list(dict.fromkeys(checks)), list(dict.fromkeys(datasets))  # each once
     validate_request(days, as_of, checks, datasets)
     settings = settings or Settings.from_env()
     backend = backend or get_backend(settings)
