@@ -23,3 +23,11 @@ def test_ruff_format_is_clean():
         text=True,
     )
     assert done.returncode == 0, done.stdout[-4000:]
+
+
+def test_the_tests_keep_hypothesis_examples_out_of_the_repository():
+    """`make test` once left a `.hypothesis/` folder in the repository root that `make clean` kept."""
+    from hypothesis.configuration import storage_directory
+
+    repo = Path(__file__).resolve().parents[2]
+    assert storage_directory("examples").resolve().is_relative_to(repo / ".pytest_cache")
