@@ -29,5 +29,5 @@ def test_the_tests_keep_hypothesis_examples_out_of_the_repository():
     """`make test` once left a `.hypothesis/` folder in the repository root that `make clean` kept."""
     from hypothesis.configuration import storage_directory
 
-    repo = Path(__file__).resolve().parents[2]
-    assert Path(storage_directory("examples", intent_to_write=False).path).resolve().is_relative_to(repo / ".pytest_cache")
+    examples = Path(storage_directory("examples", intent_to_write=False).path).resolve()
+    assert examples.is_relative_to(REPO / ".pytest_cache")
