@@ -310,12 +310,15 @@ def _catalog_repair(args: argparse.Namespace) -> int:
         raise InputError("--to needs --date")
     if args.date:
         day_range(args.date, args.to)
-    added, relocated = repair_catalog(get_backend(), args.date, args.to or args.date)
+    added, relocated, skipped = repair_catalog(get_backend(), args.date, args.to or args.date)
     print(
         f"registered {len(added)} partition(s)" + (f": {', '.join(added)}" if added else ""), file=args.stdout
     )
     if relocated:
         print(f"fixed the stale location of {len(relocated)}: {', '.join(relocated)}", file=args.stdout)
+    if skipped:
+        why = ", ".join(f"dt={dt} ({reason})" for dt, reason in skipped.items())  # NNNN-NN-NN names
+        print(f"left alone {len(skipped)} folder(s) that are no day's partition: {why}", file=args.stdout)
     return EXIT_OK
 
 

@@ -122,6 +122,24 @@ def test_catalog_repair_registers_only_what_storage_has(lake, capsys):
     assert out.strip() == "registered 0 partition(s)"
 
 
+def test_catalog_repair_leaves_alone_folders_that_are_no_days_partition(lake, capsys):
+    """`dt=2026-02-30` and `dt=9999-01-01` were registered as partitions."""
+    import shutil
+
+    lake.write_partition(DAY, valid_rows(DAY, 3), register=False)
+    source = lake.write_partition(DAY - timedelta(days=1), valid_rows(DAY, 3), register=False)
+    for name in ("2026-02-30", "9999-01-01"):
+        shutil.copytree(source, source.with_name(f"dt={name}"))
+    shutil.rmtree(source)
+    code, out, _ = run(capsys, "catalog", "repair")
+    assert code == 0
+    assert out.splitlines()[0] == f"registered 1 partition(s): {DAY}"
+    assert "dt=2026-02-30 (not a real day)" in out and "dt=9999-01-01 (a day in the future)" in out
+    from flightdq.backends.local.catalog import LocalCatalog
+
+    assert list(LocalCatalog(lake.root).registered("flightdata_processed")) == [str(DAY)]
+
+
 def test_the_installed_command_runs():
     flightdq = subprocess.run(
         [sys.executable, "-m", "flightdq.cli", "validate", "--date", "bad"],
