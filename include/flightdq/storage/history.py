@@ -48,10 +48,11 @@ class HistoryStore:
         return self._write_by_day(self.remediations, f"{safe_name(run_id)}.json", records)
 
     def write_gx_result(self, run_id: str, dt: str, document: dict[str, Any]) -> str:
-        """One day's schema-validity outcome as a GX validation result; returns where it is."""
+        """One day's schema-validity outcome as a GX validation result; returns its key, relative to
+        the store's root (a history record that names it stays true when the lake moves)."""
         key = f"{self.gx_results}/dt={dt}/{safe_name(run_id)}.json"
         self.blobs.put(key, json.dumps(document, indent=1, default=str).encode())
-        return self.blobs.location(key)
+        return key
 
     def read_remediations(self, days: Iterable[date | str]) -> list[dict[str, Any]]:
         """How each day of each remediation run ended, each record with `run_key`: the file name it
