@@ -227,3 +227,14 @@ def test_a_rejected_repair_changes_nothing_and_says_who(small_lake):
     )
     assert [o.outcome for o in ended] == [Outcome.REJECTED] and "rejected by ana" in ended[0].message
     assert Outcome.REJECTED in SETTLED and small_lake.etl_runs(SMALL_LAKE_END) == []
+
+
+def test_html_in_a_users_name_is_shown_not_rendered_in_the_review(tmp_path):
+    from flightdq.incidents.reviews import review_markdown
+
+    store = IncidentStore(LocalBlobStore(tmp_path))
+    reconcile(store, [missing_partition()], run_id=CHECKS_RUN, now=T0)
+    (incident,) = store.open([DT])
+    store.acknowledge(incident.id, "<img src=x onerror=alert(1)>|x", now=T0 + timedelta(minutes=1))
+    text = review_markdown(store.get(incident.id), [], [], now=T0 + timedelta(hours=1))
+    assert "<img" not in text and "&lt;img src=x onerror=alert(1)&gt;\\|x" in text

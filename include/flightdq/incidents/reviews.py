@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -31,7 +32,9 @@ def write_review(
 
 
 def _cell(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """Text from records (a user's name, a message) as Markdown text: HTML in it is shown, never
+    rendered, and it stays in its table cell."""
+    return html.escape(str(text), quote=False).replace("|", "\\|").replace("\n", " ")
 
 
 def review_markdown(
@@ -81,7 +84,7 @@ def review_markdown(
         )
     lines += ["", "## Actions", ""]
     lines += [
-        f"- {r.get('action')}: {r.get('outcome')} ({r.get('message')})"
+        f"- {r.get('action')}: {r.get('outcome')} ({_cell(r.get('message'))})"
         + (f", ETL run `{r['etl_run_id']}`" if r.get("etl_run_id") else "")
         for r in remediations
     ]
