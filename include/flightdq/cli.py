@@ -246,9 +246,11 @@ def _incident(args: argparse.Namespace) -> int:
             print(f"wrote {args.out} (also kept at {location})", file=args.stdout)
         else:
             print(text, file=args.stdout)
+        _warn_unreadable(store.unreadable)
         return EXIT_OK
     now = utcnow()
     incidents = by_severity(store.list() if args.all else store.open())
+    _warn_unreadable(store.unreadable)
     response = settings.policy.incidents.response_minutes
     rows = [
         {
@@ -261,6 +263,7 @@ def _incident(args: argparse.Namespace) -> int:
             "opened_at": i.opened_at,
             "age_minutes": round(i.age_minutes(now)),
             "response_minutes": response.of(i.severity),
+            "respond_within_minutes": max(0, round(response.of(i.severity) - i.age_minutes(now))),
             "overdue": not i.resolved and i.age_minutes(now) > response.of(i.severity),
             "acknowledged_by": i.acknowledged_by,
             "acknowledged_at": i.acknowledged_at,
@@ -273,15 +276,27 @@ def _incident(args: argparse.Namespace) -> int:
     head = f"{'sev':<4} {'incident':<24} {'state':<12} {'age':>8} {'respond in':>10}  {'acknowledged by':<16}"
     print(f"{head}  cause", file=args.stdout)
     for row in rows:
-        flag = "OVERDUE " if row["overdue"] else ""
+        late = row["age_minutes"] - row["response_minutes"]
+        flag = f"OVERDUE by {late}m: " if row["overdue"] else ""
+        respond = "now" if row["overdue"] else f"{row['respond_within_minutes']}m"
         print(
             f"{row['severity']:<4} {row['id']:<24} {row['state']:<12} {row['age_minutes']:>6}m "
-            f"{row['response_minutes']:>9}m  {row['acknowledged_by'] or '-':<16}  {flag}{row['title']}"
+            f"{respond:>10}  {row['acknowledged_by'] or '-':<16}  {flag}{row['title']}"
             + (f" (+{len(row['symptoms'])} symptoms)" if row["symptoms"] else ""),
             file=args.stdout,
         )
     print(f"{len(rows)} incident(s)" + ("" if args.all else " open"), file=args.stdout)
     return EXIT_OK
+
+
+def _warn_unreadable(keys: Sequence[str]) -> None:
+    """Records skipped as unreadable are the monitor's problem, said once on stderr; never fatal."""
+    if keys:
+        more = f" and {len(keys) - 3} more" if len(keys) > 3 else ""
+        print(
+            f"flightdq: warning: skipped {len(keys)} unreadable record file(s): {', '.join(keys[:3])}{more}",
+            file=sys.stderr,
+        )
 
 
 def _check_out(path: Path) -> None:

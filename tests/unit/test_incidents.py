@@ -197,6 +197,10 @@ def test_incident_cli_lists_open_incidents_and_writes_a_review(lake, backend, ch
     assert row["id"] == "2026-11-25__data__1"
     assert row["cause"] == "partition_presence on flightdata_processed"
     assert row["severity"] == "P1" and row["response_minutes"] == 60 and row["overdue"] is True
+    assert row["respond_within_minutes"] == 0
+    assert main(["incident", "list"]) == 0
+    (line,) = [x for x in capsys.readouterr().out.splitlines() if x.startswith("P1")]
+    assert " now " in line and "OVERDUE by " in line and " 60m " not in line  # not "respond in 60m"
     out = tmp_path / "review.md"
     assert main(["incident", "report", row["id"], "--out", str(out)]) == 0
     assert out.read_text().startswith("# Post-incident review: partition_presence on flightdata_processed")
@@ -226,3 +230,31 @@ def test_on_aws_an_incident_links_the_athena_queries_behind_it(lake, backend, ch
     )
     (alert,) = file_alerts(lake)
     assert "q-123" in alert["links"]["athena_query"]
+
+
+def test_one_truncated_record_is_skipped_with_a_warning_and_breaks_no_other_day(
+    lake, backend, channels, capsys
+):
+    """One truncated incident event file made `incident list`, `incident report` and `remediate`
+    of every other day fail with a JSONDecodeError traceback; a truncated history file likewise."""
+    from flightdq.cli import main
+    from flightdq.storage.history import HistoryStore
+
+    step(backend, channels, presence(Status.FAIL), T0, 0)
+    other = "2026-11-20"
+    bad_event = lake.root / "flightdq-incidents" / "events" / f"dt={other}" / "data" / "x__detected__1.json"
+    bad_event.parent.mkdir(parents=True)
+    bad_event.write_text('{"at": "2026-11-2')  # cut off by a full disk
+    bad_history = lake.root / "flightdq-history" / "checks" / f"dt={DT}" / "cut.json"
+    bad_history.parent.mkdir(parents=True, exist_ok=True)
+    bad_history.write_text('[{"dt": "2026-11-25", "check"')
+    assert main(["incident", "list", "--all", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert [r["id"] for r in json.loads(captured.out)["incidents"]] == ["2026-11-25__data__1"]
+    assert "warning: skipped 1 unreadable record file(s)" in captured.err and bad_event.name in captured.err
+    assert main(["incident", "report", "2026-11-25__data__1"]) == 0
+    assert "Post-incident review" in capsys.readouterr().out
+    history = HistoryStore(backend.blobs)
+    assert isinstance(history.read([DT]), list) and history.unreadable == [
+        f"flightdq-history/checks/dt={DT}/cut.json"
+    ]

@@ -28,6 +28,7 @@ Folding a day's events in time order gives episodes; the incident id names one: 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 import uuid
@@ -40,6 +41,8 @@ from typing import Any
 from flightdq.core import contract
 from flightdq.core.dates import utcnow
 from flightdq.storage.blobstore import BlobStore
+
+log = logging.getLogger(__name__)
 
 INCIDENTS_ROOT = "flightdq-incidents"
 INCIDENT_ID_FORM = "<YYYY-MM-DD>__<data|monitor>__<n>"
@@ -209,6 +212,9 @@ def by_severity(incidents: Iterable[Incident]) -> list[Incident]:
 class IncidentStore:
     def __init__(self, blobs: BlobStore) -> None:
         self.blobs = blobs
+        # event files skipped as unreadable since this store was made: one bad file never breaks
+        # another day's incidents, nor another command
+        self.unreadable: list[str] = []
 
     # --- events -------------------------------------------------------------------------------
     def append(self, kind: str, dt: str, event: Event) -> None:
@@ -232,7 +238,12 @@ class IncidentStore:
                 data = self.blobs.get(key)
                 if data is None:
                     continue
-                event = Event(**json.loads(data))
+                try:
+                    event = Event(**json.loads(data))
+                except (ValueError, TypeError) as exc:  # truncated or foreign: skip it, say so
+                    log.warning("unreadable incident event %s skipped (%s)", key, type(exc).__name__)
+                    self.unreadable.append(key)
+                    continue
                 if "__" in folder:  # an earlier version's (dataset, check) folder: a data symptom
                     dataset, check = folder.split("__", 1)
                     if event.event in _SYMPTOM_EVENTS:

@@ -12,12 +12,15 @@ newest `checked_at`.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
 from flightdq.storage.blobstore import BlobStore
+
+log = logging.getLogger(__name__)
 
 HISTORY_ROOT = "flightdq-history"
 LATEST_DAY_KEY = f"{HISTORY_ROOT}/latest-checked-day"
@@ -34,6 +37,7 @@ class HistoryStore:
         self.checks = f"{HISTORY_ROOT}/checks"
         self.remediations = f"{HISTORY_ROOT}/remediations"
         self.gx_results = f"{HISTORY_ROOT}/gx-results"
+        self.unreadable: list[str] = []  # record files skipped since this store was made
 
     def write(self, run_id: str, check: str, records: Iterable[dict[str, Any]]) -> list[str]:
         written = self._write_by_day(self.checks, f"{safe_name(run_id)}__{check}.json", records)
@@ -95,9 +99,21 @@ class HistoryStore:
         return self.blobs.list(f"{prefix}/dt={day}/")
 
     def load(self, key: str) -> list[dict[str, Any]]:
-        """The records of one file ([] when it went away since it was listed)."""
+        """The records of one file ([] when it went away since it was listed). A file that is not
+        a list of records (truncated by a full disk, edited by hand) is skipped with a warning, and
+        named in `unreadable`: one bad file never breaks the reading of any other."""
         data = self.blobs.get(key)
-        return json.loads(data) if data is not None else []
+        if data is None:
+            return []
+        try:
+            records = json.loads(data)
+            if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+                raise ValueError("not a list of records")
+        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+            log.warning("unreadable history record %s skipped (%s)", key, type(exc).__name__)
+            self.unreadable.append(key)
+            return []
+        return records
 
     def last_checked_day(self) -> str | None:
         """The newest day with a check record: kept in one small record as results are written, so
