@@ -139,7 +139,7 @@ class LakeBuilder:
 @pytest.fixture
 def lake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LakeBuilder:
     root = tmp_path / "lake"
-    root.mkdir()
+    (root / "flightdata-raw").mkdir(parents=True)  # the layout that makes a folder a lake
     monkeypatch.setenv("FLIGHTDQ_LAKE", str(root))
     monkeypatch.setenv("FLIGHTDQ_BACKEND", "local")
     return LakeBuilder(root)

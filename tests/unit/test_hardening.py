@@ -424,8 +424,24 @@ def test_a_backend_over_a_missing_lake_cannot_be_made(tmp_path):
         LocalBackend(Settings.from_env({"FLIGHTDQ_LAKE": str(tmp_path / "x")}))
     with pytest.raises(ConfigError, match="does not exist"):
         check_lake_root(tmp_path / "x", writable=False)
-    assert check_lake_root(tmp_path, writable=True) == tmp_path
+    # a folder without the lake's layout (an empty one, `/`) is refused before anything is written
+    for not_a_lake in (tmp_path, Path("/")):
+        with pytest.raises(ConfigError, match="is not a lake"):
+            LocalBackend(Settings.from_env({"FLIGHTDQ_LAKE": str(not_a_lake)}))
     assert list(tmp_path.iterdir()) == []
+    (tmp_path / "flightdata-processed").mkdir()
+    assert check_lake_root(tmp_path, writable=True) == tmp_path
+
+
+def test_an_empty_folder_is_not_a_lake_and_nothing_is_written_in_it(tmp_path, monkeypatch, capsys):
+    """`FLIGHTDQ_LAKE=<an empty folder>` read as "no raw snapshots at all: data loss" (P0), and
+    `_catalog/` and `flightdq-history/` were created in it; `remediate` there opened a P0 and alerted."""
+    monkeypatch.setenv("FLIGHTDQ_LAKE", str(tmp_path))
+    monkeypatch.setenv("FLIGHTDQ_ALERTS_FILE", str(tmp_path.parent / "alerts.jsonl"))
+    for args in (["validate", "--date", str(DAY), "--as-of", AS_OF], ["remediate", "--date", str(DAY)]):
+        code, out, err = run(capsys, *args)
+        assert_usage_error(code, out, err, "is not a lake", str(tmp_path))
+    assert list(tmp_path.iterdir()) == [] and not (tmp_path.parent / "alerts.jsonl").exists()
 
 
 def test_generate_may_make_a_new_lake_but_not_through_a_file(tmp_path, capsys):

@@ -558,6 +558,7 @@ def client(tmp_path, auth_manager):
     from flightdq.ui.app import Sources, create_app
 
     lake = tmp_path / "lake"
+    (lake / "flightdata-raw").mkdir(parents=True)
     write_history(lake, history_three_days())
     sources = Sources(
         settings_factory=lambda: Settings.from_env({"FLIGHTDQ_LAKE": str(lake)}),
@@ -644,6 +645,7 @@ def test_links_follow_a_base_url_with_a_path(tmp_path, auth_manager):
     from flightdq.ui.app import Sources, create_app
 
     lake = tmp_path / "lake"
+    (lake / "flightdata-raw").mkdir(parents=True)
     HistoryStore(LocalBlobStore(lake)).write("run-a", "duplicates", [rec(P, D1, "duplicates", "fail", "P3")])
     sources = Sources(
         settings_factory=lambda: Settings.from_env({"FLIGHTDQ_LAKE": str(lake)}),

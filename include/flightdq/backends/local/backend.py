@@ -59,6 +59,11 @@ _FOOTER_SQL = "SELECT name, type, converted_type, logical_type, num_children FRO
 _DUCKDB_TYPES = {"string": "VARCHAR", "timestamp": "TIMESTAMPTZ", "bigint": "BIGINT", "double": "DOUBLE"}
 
 
+# What makes a folder a lake: the buckets' folders of the contract (`flightdata-raw/year=...`,
+# `flightdata-processed/flightdata_processed/dt=...`), at least one of them.
+LAKE_ZONES = (RAW_BUCKET, PROCESSED_BUCKET)
+
+
 def check_lake_root(path: Path, *, writable: bool) -> Path:
     """`path`, if it is a lake root this process can use: an existing folder it can read (and, when
     `writable`, write). Otherwise a one-line ConfigError naming the path and the problem.
@@ -70,7 +75,8 @@ def check_lake_root(path: Path, *, writable: bool) -> Path:
         mode = path.stat().st_mode
     except FileNotFoundError:
         raise ConfigError(
-            f"lake {path} does not exist ({hint}, or make one with `flightdq generate`)"
+            f"lake {path} does not exist ({hint}, or make a sample one with "
+            "`.venv/bin/flightdq-dev generate --lake PATH`)"
         ) from None
     except NotADirectoryError:
         raise ConfigError(f"lake {path} is not a folder: a part of the path is a file ({hint})") from None
@@ -82,6 +88,13 @@ def check_lake_root(path: Path, *, writable: bool) -> Path:
         raise ConfigError(f"lake {path} is not a folder ({hint})")
     if not os.access(path, os.R_OK | os.X_OK):
         raise ConfigError(f"lake {path} is not readable: permission denied")
+    if not any((path / zone).is_dir() for zone in LAKE_ZONES):
+        # an empty folder, `/`, a home folder: checking it would call every day lost data, and
+        # recording would write flightdq's folders into it
+        raise ConfigError(
+            f"{path} is not a lake: it has neither {' nor '.join(z + '/' for z in LAKE_ZONES)} ({hint}, "
+            "or make a sample one with `.venv/bin/flightdq-dev generate --lake PATH`)"
+        )
     if writable and not os.access(path, os.W_OK):
         raise ConfigError(
             f"lake {path} is read-only (storage or permissions) and this command writes to it; "
