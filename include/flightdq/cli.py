@@ -132,6 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    from flightdq.incidents.outbox import AlertDeliveryError
+
     try:
         if args.command == "validate":
             return _validate(args)
@@ -142,6 +144,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.command == "incident":
             return _incident(args)
     except InputError as exc:
+        print(f"flightdq: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except AlertDeliveryError as exc:  # a channel is down: everything is recorded, the alert waits
         print(f"flightdq: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     raise AssertionError(f"unhandled command {args.command}")
@@ -194,6 +199,7 @@ def _remediate(args: argparse.Namespace) -> int:
     from flightdq.backends.registry import get_backend
     from flightdq.checks.runner import validate_request
     from flightdq.core.config import Settings
+    from flightdq.incidents.notifiers import alerts_file, check_alerts_file
     from flightdq.recovery.execute import SETTLED, outcomes_table, remediate
 
     settings = Settings.from_env()
@@ -202,6 +208,8 @@ def _remediate(args: argparse.Namespace) -> int:
         args.date, args.to, max_days=settings.policy.validation.max_range_days, limit_name=RANGE_LIMIT
     )
     validate_request(days, as_of, CHECKS, DATASETS)
+    if not args.dry_run:  # a real run may alert: where to must work before anything is done
+        check_alerts_file(alerts_file(settings.lake))
     backend = get_backend(settings, writable=not args.dry_run)
     run_id = f"cli-remediate__{utcnow():%Y%m%dT%H%M%S}__{uuid.uuid4().hex[:8]}"
     ended = remediate(backend, days, as_of, dry_run=args.dry_run, run_id=run_id, force=args.force)

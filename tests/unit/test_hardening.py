@@ -637,3 +637,17 @@ def test_a_check_or_dataset_given_twice_is_checked_once(lake, capsys):
     assert [(r["dataset"], r["check"]) for r in json.loads(out)["results"]] == [
         ("flightdata_raw", "freshness")
     ]
+
+
+def test_an_alerts_path_that_is_a_folder_is_refused_before_a_remediation_starts(
+    lake, tmp_path, monkeypatch, capsys
+):
+    """FLIGHTDQ_ALERTS_FILE naming a folder gave a traceback and exit 1, with no summary."""
+    healthy_weeks(lake)
+    folder = tmp_path / "alerts"
+    folder.mkdir()
+    monkeypatch.setenv("FLIGHTDQ_ALERTS_FILE", str(folder))
+    before = tree(lake.root)
+    code, out, err = run(capsys, "remediate", "--date", str(DAY))
+    assert_usage_error(code, out, err, "FLIGHTDQ_ALERTS_FILE", str(folder), "is a folder")
+    assert tree(lake.root) == before and list(folder.iterdir()) == []

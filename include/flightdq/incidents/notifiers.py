@@ -95,6 +95,23 @@ def slack_connection_exists(conn_id: str) -> bool:
     return True
 
 
+def alerts_file(lake: Path, env: Mapping[str, str] | None = None) -> Path:
+    """Where the file channel writes: FLIGHTDQ_ALERTS_FILE, default `flightdq-alerts.jsonl` in the lake."""
+    env = os.environ if env is None else env
+    return Path(env.get("FLIGHTDQ_ALERTS_FILE") or lake / "flightdq-alerts.jsonl")
+
+
+def check_alerts_file(path: Path) -> None:
+    """Refuse, in one line, an alerts file that cannot be appended to, before anything is done that
+    would alert: a folder, a folder that does not exist, or one that cannot be written."""
+    if path.is_dir():
+        raise ConfigError(f"FLIGHTDQ_ALERTS_FILE {path} is a folder: name a file (it is appended to)")
+    if not path.parent.is_dir():
+        raise ConfigError(f"FLIGHTDQ_ALERTS_FILE {path}: the folder {path.parent} does not exist")
+    if not os.access(path if path.exists() else path.parent, os.W_OK):
+        raise ConfigError(f"FLIGHTDQ_ALERTS_FILE {path} cannot be written: permission denied")
+
+
 def notifiers_from_env(
     lake: Path, backend: str, aws_conn_id: str, env: Mapping[str, str] | None = None
 ) -> list[Notifier]:
@@ -109,9 +126,7 @@ def notifiers_from_env(
             f'AIRFLOW_CONN_{conn_id.upper()}=\'{{"conn_type": "slackwebhook", "password": '
             f'"<webhook URL>"}}\'. Move the URL there and unset {RETIRED_SLACK_WEBHOOK_SETTING}.'
         )
-    notifiers: list[Notifier] = [
-        FileNotifier(Path(env.get("FLIGHTDQ_ALERTS_FILE") or lake / "flightdq-alerts.jsonl"))
-    ]
+    notifiers: list[Notifier] = [FileNotifier(alerts_file(lake, env))]
     if slack_connection_exists(conn_id):
         notifiers.append(SlackNotifier(conn_id))
     else:
