@@ -119,6 +119,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # The amazon provider's hooks log their connection lookup ("Unable to find AWS Connection ID",
+    # "Fallback on boto3 credential strategy") on every command; errors still get through. Airflow
+    # sets its loggers' levels from its config when it is first imported, after this.
+    if not getattr(args, "verbose", False):
+        os.environ.setdefault(
+            "AIRFLOW__LOGGING__NAMESPACE_LEVELS", "airflow.task.hooks=ERROR airflow.providers=ERROR"
+        )
     # What the command answers goes to the real standard output; anything a library prints there
     # meanwhile (Airflow's logging does, once the AWS hooks are imported) goes to standard error,
     # so `--json` stays one JSON document.

@@ -651,3 +651,20 @@ def test_an_alerts_path_that_is_a_folder_is_refused_before_a_remediation_starts(
     code, out, err = run(capsys, "remediate", "--date", str(DAY))
     assert_usage_error(code, out, err, "FLIGHTDQ_ALERTS_FILE", str(folder), "is a folder")
     assert tree(lake.root) == before and list(folder.iterdir()) == []
+
+
+def test_the_aws_backend_without_credentials_is_one_line_and_exit_2(tmp_path):
+    """It was a 143-line traceback and exit 1: every check failed on NoCredentialsError."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "AIRFLOW_CONN_", "FLIGHTDQ_"))}
+    env |= {
+        "FLIGHTDQ_BACKEND": "aws",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_EC2_METADATA_DISABLED": "true",  # no instance metadata to ask, offline
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+    }
+    flightdq = Path(sys.executable).with_name("flightdq")
+    done = subprocess.run(
+        [str(flightdq), "validate", "--date", str(DAY)], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert_usage_error(done.returncode, done.stdout, done.stderr, "no AWS credentials", "aws_default")
