@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import SMALL_LAKE_END
 from flightdq.cli import main
 from flightdq_dev.cli import main as dev_main
 
@@ -668,3 +669,38 @@ def test_the_aws_backend_without_credentials_is_one_line_and_exit_2(tmp_path):
         [str(flightdq), "validate", "--date", str(DAY)], env=env, capture_output=True, text=True, timeout=120
     )
     assert_usage_error(done.returncode, done.stdout, done.stderr, "no AWS credentials", "aws_default")
+
+
+def _without_dac_override(command: list[str]) -> list[str]:
+    """`command` run by root without the capabilities that let root read any file: permissions
+    apply to it as to anyone (the tests run as root, where `chmod 000` alone blocks nothing)."""
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("setpriv (util-linux) is not installed: cannot drop root's file-access override")
+    if os.geteuid() != 0:
+        return command
+    return [setpriv, "--bounding-set", "-dac_override,-dac_read_search", *command]
+
+
+@pytest.mark.parametrize("unreadable", ["raw hour", "processed day"])
+def test_an_unreadable_folder_is_an_environment_error_never_data_loss(small_lake, tmp_path, unreadable):
+    """`chmod 000` on one raw hour folder read as "P0 raw snapshots missing: data loss"; on a processed
+    dt= folder as P1 "registered but no files" and a drift of "no flights at all"."""
+    backend = small_lake
+    day = SMALL_LAKE_END
+    folder = (
+        backend.raw_root / f"year={day:%Y}/month={day:%m}/day={day:%d}/hour=05"
+        if unreadable == "raw hour"
+        else backend.partition_folder(day)
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLIGHTDQ_",))}
+    env |= {"FLIGHTDQ_LAKE": str(backend.lake), "FLIGHTDQ_BACKEND": "local"}
+    command = [str(Path(sys.executable).with_name("flightdq")), "validate", "--date", str(day), "--no-record"]
+    folder.chmod(0)
+    try:
+        done = subprocess.run(
+            _without_dac_override(command), env=env, capture_output=True, text=True, timeout=120
+        )
+    finally:
+        folder.chmod(0o755)
+    assert_usage_error(done.returncode, done.stdout, done.stderr, str(folder), "permission denied")

@@ -17,6 +17,7 @@ from flightdq.core.results import CheckResult, Severity, Status
 from flightdq.etl import transform as etl
 from flightdq.recovery.execute import Outcome, remediate
 from flightdq.recovery.plan import Action, plan_day, plan_days
+from flightdq.storage.blobstore import StorageError
 from flightdq_dev.generator import generate_lake
 
 END = date(2026, 11, 25)
@@ -68,15 +69,15 @@ def test_a_check_that_could_not_run_is_never_read_as_data_loss(small_lake, monke
     backend = small_lake
 
     def refused(*args, **kwargs):
-        raise PermissionError("[Errno 13] Permission denied: '/lake/flightdata-raw'")
+        raise PermissionError(13, "Permission denied", "/lake/flightdata-raw")
 
+    # an error of the environment is no result at all (not an `error` verdict on the day): the
+    # command fails with it, naming the path (exit 2); a DAG task fails, and pages "monitoring blind"
     monkeypatch.setattr(backend, "raw_snapshot_times", refused)
-    results = run_checks([END], AS_OF, backend=backend, record=False)
-    raw = next(r for r in results if r.dataset == "flightdata_raw" and r.check == "partition_presence")
-    assert raw.status is Status.ERROR and raw.severity != Severity.P0
-    assert "PermissionError" in raw.message
-    (plan,) = plan_days(backend, [END], AS_OF, run_id="p", record=False)
-    assert plan.action is Action.CANNOT_PLAN and "could not be evaluated" in plan.reasons[0]
+    with pytest.raises(StorageError, match="cannot read /lake/flightdata-raw: permission denied"):
+        run_checks([END], AS_OF, backend=backend, record=False)
+    with pytest.raises(StorageError):
+        plan_days(backend, [END], AS_OF, run_id="p", record=False)
 
 
 def test_a_rebuild_that_would_shrink_the_partition_is_refused_unless_forced(small_lake):

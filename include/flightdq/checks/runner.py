@@ -27,6 +27,7 @@ from flightdq.core.contract import (
 from flightdq.core.dates import InputError, echo, utcnow
 from flightdq.core.errors import describe_error
 from flightdq.core.results import CheckResult, Status
+from flightdq.storage.blobstore import StorageError
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +118,8 @@ def _run_confined(check: str, ctx: CheckContext, settings: Settings) -> list[Che
     about the monitor (the engine, the credentials, the disk): never evidence about the data."""
     try:
         return CHECK_RUNNERS[check](ctx)
+    except ENVIRONMENT_ERRORS as exc:  # never a verdict on a day: the command fails, saying why
+        raise environment_error(exc) from None
     except Exception as exc:
         if len(ctx.days) == 1:
             log.exception("check %s could not run for %s", check, ctx.days[0])
@@ -128,6 +131,8 @@ def _run_confined(check: str, ctx: CheckContext, settings: Settings) -> list[Che
         one_day = replace(ctx, days=[day], _memo={})
         try:
             results.extend(CHECK_RUNNERS[check](one_day))
+        except ENVIRONMENT_ERRORS as exc:
+            raise environment_error(exc) from None
         except Exception as exc:
             log.exception("check %s could not run for %s", check, day)
             failed[day] = exc
@@ -135,6 +140,19 @@ def _run_confined(check: str, ctx: CheckContext, settings: Settings) -> list[Che
     for day, exc in failed.items():
         results.extend(_errors(check, [day], exc, settings, data_fault=some_ran or _names_a_file(exc)))
     return results
+
+
+# Errors of the environment: the lake or a record cannot be read or written (a permission, a full
+# disk), a setting is wrong. They say nothing about any day's data, so they are never a check result:
+# the CLI ends with one line (exit 2), a DAG task fails and its `incidents` step opens "monitoring blind".
+ENVIRONMENT_ERRORS = (InputError, PermissionError)
+
+
+def environment_error(exc: Exception) -> InputError:
+    """`exc` as the one-line InputError the CLI prints; a PermissionError names its path."""
+    if isinstance(exc, InputError):
+        return exc
+    return StorageError(f"cannot read {exc.filename or 'the lake'}: permission denied")
 
 
 def _names_a_file(exc: Exception) -> bool:

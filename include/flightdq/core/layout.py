@@ -53,5 +53,15 @@ def is_data_file(name: str) -> bool:
 
 
 def data_files(folder: Path) -> list[Path]:
-    """The data files of a partition folder, sorted ([] when the folder is not there)."""
-    return sorted(p for p in folder.glob("*.parquet") if is_data_file(p.name)) if folder.is_dir() else []
+    """The data files of a partition folder, sorted ([] when the folder is not there). A folder that
+    cannot be read raises PermissionError: it is not an empty partition (`glob` would say it is)."""
+    return sorted(folder / name for name in list_folder(folder) if is_data_file(name))
+
+
+def list_folder(folder: Path) -> list[str]:
+    """The names in `folder` ([] when it is not there, or not a folder). PermissionError and other
+    errors of the file system propagate: an unreadable folder says nothing about the data in it."""
+    try:
+        return [entry.name for entry in Path(folder).iterdir()]
+    except (FileNotFoundError, NotADirectoryError):
+        return []

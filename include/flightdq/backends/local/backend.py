@@ -369,10 +369,16 @@ class LocalBackend:
         for day in iter_days(start, end):
             hours: dict[int, list[int]] = {}
             day_folder = self.raw_root / layout.raw_day_prefix(day)
-            for path in sorted(day_folder.glob("hour=*/states_*.json*")):
-                match = layout.RAW_KEY_RE.match(str(path.relative_to(self.raw_root)))
-                if match and path.stat().st_size >= layout.MIN_SNAPSHOT_BYTES:
-                    hours.setdefault(int(match["hour"]), []).append(int(match["unix"]))
+            # listed folder by folder, not globbed: `glob` skips a folder it cannot read, and an
+            # unreadable hour would read as a lost one (a P0 data loss)
+            for hour_name in sorted(layout.list_folder(day_folder)):
+                if not hour_name.startswith("hour="):
+                    continue
+                for name in sorted(layout.list_folder(day_folder / hour_name)):
+                    path = day_folder / hour_name / name
+                    match = layout.RAW_KEY_RE.match(str(path.relative_to(self.raw_root)))
+                    if match and path.stat().st_size >= layout.MIN_SNAPSHOT_BYTES:
+                        hours.setdefault(int(match["hour"]), []).append(int(match["unix"]))
             result[str(day)] = hours
         return result
 
