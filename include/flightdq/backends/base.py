@@ -139,6 +139,10 @@ class Backend(Protocol):
         for that day; returns the run in a terminal state. The job refuses to replace a partition
         with one that holds fewer rows or covers fewer hours unless `force`."""
 
+    def require_credentials(self) -> None:
+        """Raise a one-line ConfigError when the backend has no credentials to work with (AWS);
+        nothing to check on the embedded lake. No API call is made."""
+
     def upstream_diagnosis(self, start: datetime, end: datetime) -> dict[str, Any]:
         """What the runbook has a person look up when raw data is missing or low, over [start, end]
         (UTC; naive datetimes are taken as UTC): the ingestion Lambda's CloudWatch metrics, its ERROR

@@ -382,6 +382,9 @@ class LocalBackend:
             result[str(day)] = hours
         return result
 
+    def require_credentials(self) -> None:
+        """The embedded lake needs none: its root was checked when the backend was made."""
+
     def upstream_diagnosis(self, start: datetime, end: datetime) -> dict[str, Any]:
         return {
             "available": False,
