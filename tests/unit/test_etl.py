@@ -438,11 +438,36 @@ def test_a_value_of_the_wrong_type_fails_the_day_loudly_without_quoting_it(tmp_p
     assert "north" not in str(raised.value)  # the engine quotes the value; our message does not
 
 
-def test_malformed_json_fails_with_an_error_naming_the_day(tmp_path: Path) -> None:
+def test_a_day_whose_every_snapshot_is_unreadable_fails_naming_the_day(tmp_path: Path) -> None:
     bad = write_snapshot(tmp_path, T0 + 600, [state("aaaaaa", T0 + 100)])
     bad.write_bytes(b'{"time": 1, "states": [["aaaaaa", ')
-    with pytest.raises(etl.EtlError, match=rf"^dt={DAY}: reading or transforming 1 raw snapshots failed"):
+    with pytest.raises(etl.EtlError, match=rf"^dt={DAY}: none of its 1 raw snapshots can be read"):
         etl.transform_day([bad], DAY)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"time": 1, "states": [["aaaaaa", ',  # malformed JSON
+        gzip.compress(b'{"time": 1, "states": []}' * 50)[:40],  # a truncated .json.gz
+        b"<html>" + b"x" * 394,  # a 400-byte body that is not JSON
+    ],
+    ids=["malformed", "truncated-gz", "not-json"],
+)
+def test_one_unreadable_snapshot_is_left_out_and_named_and_the_day_is_rebuilt(tmp_path: Path, body) -> None:
+    """One bad raw object failed the whole day's rebuild, naming neither object nor hour."""
+    good = [
+        write_snapshot(tmp_path, T0 + 600, [state("aaaaaa", T0 + 100)]),
+        write_snapshot(tmp_path, T0 + 7200, [state("bbbbbb", T0 + 7100)]),
+    ]
+    bad = write_snapshot(tmp_path, T0 + 3700, [state("cccccc", T0 + 3650)], gz=body[:2] == b"\x1f\x8b")
+    bad.write_bytes(body)
+    table, skipped = etl.transform_day_skipping([*good, bad], DAY)
+    assert skipped == [str(bad)]
+    assert sorted(table.column("icao24").to_pylist()) == ["aaaaaa", "bbbbbb"]
+    outcome = etl.run_local_etl(tmp_path, DAY)
+    assert outcome.skipped == [bad.relative_to(tmp_path).as_posix()] and "hour=01" in outcome.skipped[0]
+    assert outcome.rows == 2 and outcome.raw_objects == 2
 
 
 def _reference(files: list[Path], day: date) -> list[dict]:
@@ -695,6 +720,7 @@ def test_main_prints_the_outcome_as_one_json_line(tmp_path: Path, capsys: pytest
         "raw_states": 5,
         "files": [f"flightdata-processed/flightdata_processed/dt={DAY}/part-00000.parquet"],
         "replaced": "replaced an unreadable or missing partition with 4 flights in 2 hours",
+        "skipped": [],
     }
 
 
@@ -751,3 +777,31 @@ def test_the_etl_package_imports_only_itself_and_core_even_inside_functions() ->
                 or (name.startswith("flightdq.") and name.split(".")[1] not in ("etl", "core"))
             ]
     assert found == []
+
+
+def test_once_the_etl_found_a_snapshot_unreadable_presence_counts_it_missing(small_lake):
+    """A raw hour whose every object is unreadable: `validate` said raw was complete and the rebuild
+    failed for the whole day. Now the day is rebuilt from the rest, the objects and hour are named,
+    and raw presence then reads the hour as lost (the partial-raw P0 rules)."""
+    import shutil
+
+    from conftest import SMALL_LAKE_END, end_of
+    from flightdq.checks.runner import run_checks
+    from flightdq.recovery.execute import remediate
+
+    backend, day = small_lake, SMALL_LAKE_END
+    hour = backend.raw_root / f"year={day:%Y}/month={day:%m}/day={day:%d}/hour=05"
+    for path in hour.iterdir():
+        path.write_bytes(b"<html>not a snapshot</html>" + b" " * 200)
+    shutil.rmtree(backend.partition_folder(day))
+    (ended,) = remediate(backend, [day], end_of(day), dry_run=False, run_id="cli-remediate__t")
+    assert (
+        ended.outcome == "repaired_partially"
+        and "left out 6 unreadable raw snapshot(s) (hours 05)" in ended.message
+    )
+    raw = next(
+        r
+        for r in run_checks([day], end_of(day), backend=backend, record=False)
+        if r.dataset == "flightdata_raw" and r.check == "partition_presence"
+    )
+    assert raw.failed and str(raw.severity) == "P0" and "05" in raw.message

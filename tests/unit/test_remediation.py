@@ -245,7 +245,14 @@ def test_after_the_trigger_a_succeeded_run_is_registered_and_emits_the_day(monke
     task = repair_task()
     deferred(task, glue, monkeypatch, context)
     done = task.execute_complete(context, {"status": "success", "run_id": "jr_1"})
-    assert done == {"dt": str(END), "action": "rebuild", "etl_run_id": "jr_1", "rows": None, "attached": True}
+    assert done == {
+        "dt": str(END),
+        "action": "rebuild",
+        "etl_run_id": "jr_1",
+        "rows": None,
+        "attached": True,
+        "skipped": [],
+    }
     assert glue.registered == [str(END)]
     assert emitted(context) == [{"dt": str(END)}]
 

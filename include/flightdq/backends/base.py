@@ -35,6 +35,7 @@ class EtlRun:
     rows: int | None = None
     error: str | None = None
     attached: bool = False  # True when this caller found the run already going and waited for it
+    skipped: tuple[str, ...] = ()  # raw objects it could not read and left out (missing snapshots)
 
     @property
     def succeeded(self) -> bool:

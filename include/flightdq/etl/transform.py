@@ -18,6 +18,7 @@ Run it as `python -m flightdq.etl.transform --dt YYYY-MM-DD [--lake PATH]`.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -70,6 +71,9 @@ class EtlOutcome:
     raw_states: int  # states read before de-duplication
     files: list[str]  # written parquet paths (relative to the lake root)
     replaced: str = ""  # what it replaced, and whether that took `force`
+    skipped: list[str] = dataclasses.field(
+        default_factory=list
+    )  # raw snapshots that could not be read: left out
 
 
 class EtlError(RuntimeError):
@@ -147,6 +151,11 @@ def audit_replacement(day: date | str, new: Coverage, old: Coverage | None, *, f
 # Every state field is read as text and cast here: exact for JSON numbers, and a value of the wrong
 # type fails the run loudly instead of being dropped. `records = true` matters: with a single column
 # and record detection left on auto, DuckDB 2.0 buffers 2 x maximum_object_size and runs out of memory.
+_READ_SQL = (
+    "SELECT * FROM read_json($files, columns = {'states': 'VARCHAR[][]'}, format = 'unstructured', "
+    f"records = true, compression = 'auto_detect', maximum_object_size = {MAX_SNAPSHOT_BYTES}, "
+    "filename = true)"
+)
 _PARSE_SQL = f"""
 CREATE TEMP TABLE states AS
 SELECT file_ord::INTEGER AS file_ord,
@@ -164,8 +173,7 @@ FROM (
     SELECT list_position($files, filename) AS file_ord,
            unnest(states) AS st,
            unnest(range(len(states))) AS i
-    FROM read_json($files, columns = {{'states': 'VARCHAR[][]'}}, format = 'unstructured', records = true,
-                   compression = 'auto_detect', maximum_object_size = {MAX_SNAPSHOT_BYTES}, filename = true)
+    FROM ({_READ_SQL})
 )
 """
 
@@ -213,19 +221,43 @@ ORDER BY flight_id
 
 def transform_day(raw_files: Sequence[Path], day: date) -> pa.Table:
     """The day's flights from the given snapshot files (*.json / *.json.gz, mixed), with exactly
-    `processed_arrow_schema()`, sorted by flight_id. No files or only `states: null`: an empty table."""
-    table, _ = _transform(raw_files, day)
+    `processed_arrow_schema()`, sorted by flight_id. No files or only `states: null`: an empty table.
+    A snapshot that cannot be read (malformed JSON, a truncated .json.gz) is left out, as if it
+    were missing; `transform_day_skipping` says which."""
+    table, _, _ = _transform(raw_files, day)
     return table
 
 
-def _transform(raw_files: Sequence[Path], day: date) -> tuple[pa.Table, int]:
-    """`transform_day`, plus the number of states read before de-duplication."""
+def transform_day_skipping(raw_files: Sequence[Path], day: date) -> tuple[pa.Table, list[str]]:
+    """`transform_day`, and the snapshot files it left out because they could not be read."""
+    table, _, skipped = _transform(raw_files, day)
+    return table, skipped
+
+
+def _unreadable(con: Any, files: Sequence[str]) -> list[str]:
+    """The files the bulk read choked on, each read alone (only after the bulk read failed: the
+    healthy path reads every file once)."""
+    import duckdb
+
+    bad = []
+    for one in files:
+        try:
+            con.execute(f"SELECT count(*) FROM ({_READ_SQL})", {"files": [one]}).fetchall()
+        except duckdb.Error:
+            bad.append(one)
+    return bad
+
+
+def _transform(raw_files: Sequence[Path], day: date) -> tuple[pa.Table, int, list[str]]:
+    """`transform_day`, plus the number of states read before de-duplication and the snapshot
+    files left out as unreadable (one bad object never blocks the day: it is a missing snapshot)."""
     import duckdb
 
     schema = processed_arrow_schema()
     files = [str(p) for p in sorted((Path(f) for f in raw_files), key=lambda p: (p.name, str(p)))]
+    skipped: list[str] = []
     if not files:
-        return schema.empty_table(), 0
+        return schema.empty_table(), 0, skipped
     lo, hi = int(day_start(day).timestamp()), int(day_end(day).timestamp())
     with tempfile.TemporaryDirectory(prefix="flightdq-etl-spill-") as spill:
         con = duckdb.connect(
@@ -239,7 +271,22 @@ def _transform(raw_files: Sequence[Path], day: date) -> tuple[pa.Table, int]:
         try:
             con.execute("SET TimeZone = 'UTC'")
             con.execute("SET enable_progress_bar = false")
-            con.execute(_PARSE_SQL, {"files": files})
+            try:
+                con.execute(_PARSE_SQL, {"files": files})
+            except duckdb.Error:
+                skipped = _unreadable(con, files)
+                if not skipped:  # not one object's fault: the engine's, or the disk's
+                    raise
+                log.warning(
+                    "dt=%s: %d unreadable raw snapshot(s) left out: %s", day, len(skipped), skipped[:5]
+                )
+                files = [f for f in files if f not in set(skipped)]
+                if not files:
+                    raise EtlError(
+                        f"dt={day}: none of its {len(skipped)} raw snapshots can be read"
+                    ) from None
+                con.execute("DROP TABLE IF EXISTS states")
+                con.execute(_PARSE_SQL, {"files": files})
             raw_states, unmatched = con.execute(
                 "SELECT count(*), count(*) FILTER (WHERE file_ord IS NULL) FROM states"
             ).fetchall()[0]
@@ -252,7 +299,7 @@ def _transform(raw_files: Sequence[Path], day: date) -> tuple[pa.Table, int]:
             ) from exc
         finally:
             con.close()
-    return _to_contract(flights, schema, day), int(raw_states)
+    return _to_contract(flights, schema, day), int(raw_states), skipped
 
 
 def _to_contract(flights: pa.Table, schema: pa.Schema, day: date) -> pa.Table:
@@ -310,7 +357,7 @@ def run_local_etl(
                     f"{lake_root / RAW_BUCKET / layout.raw_day_prefix(day)}; "
                     "the processed partition is left as it is"
                 )
-            table, raw_states = _transform(raw_files, day)
+            table, raw_states, skipped = _transform(raw_files, day)
             old = coverage_of_files(layout.data_files(partition)) if partition.exists() else None
             replaced = audit_replacement(day, coverage(table), old, force=force)
             staging = parent / f".dt={day}.staging-{uuid.uuid4().hex}"
@@ -330,10 +377,11 @@ def run_local_etl(
     return EtlOutcome(
         dt=str(day),
         rows=table.num_rows,
-        raw_objects=len(raw_files),
+        raw_objects=len(raw_files) - len(skipped),
         raw_states=raw_states,
         files=[(partition / PART_FILE).relative_to(lake_root).as_posix()],
         replaced=replaced,
+        skipped=[Path(f).relative_to(lake_root).as_posix() for f in skipped],
     )
 
 

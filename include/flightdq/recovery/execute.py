@@ -104,7 +104,25 @@ def finish_rebuild(backend: Backend, plan: DayPlan, run: EtlRun) -> dict[str, An
         "etl_run_id": run.run_id,
         "rows": run.rows,
         "attached": run.attached,
+        "skipped": list(run.skipped),  # unreadable raw objects the rebuild left out, by key
     }
+
+
+def skipped_text(keys: Sequence[str]) -> str:
+    """The unreadable raw objects a rebuild left out, with their hours, for the outcome and the
+    incident's timeline."""
+    found = sorted({int(hour) for hour in map(_hour_of, keys) if hour is not None})
+    hours = ", ".join(f"{h:02d}" for h in found)
+    names = ", ".join(key.rsplit("/", 1)[-1] for key in keys[:5])
+    more = f" and {len(keys) - 5} more" if len(keys) > 5 else ""
+    return f"left out {len(keys)} unreadable raw snapshot(s) (hours {hours}): {names}{more}"
+
+
+def _hour_of(key: str) -> str | None:
+    for part in key.split("/"):
+        if part.startswith("hour="):
+            return part.removeprefix("hour=")
+    return None
 
 
 def outcomes(
@@ -170,6 +188,19 @@ def outcomes(
                     Outcome.REPAIRED_PARTIALLY,
                     f"rebuilt from the raw hours that remain (ETL run {run_id}); raw hours {lost} are "
                     "lost and stay a P0 data loss: check the data source and the ingestion Lambda",
+                    run_id,
+                    failing_after.get(plan.dt, []),
+                )
+            )
+        elif repair.get("skipped"):
+            ended.append(
+                DayOutcome(
+                    plan.dt,
+                    plan.action,
+                    Outcome.REPAIRED_PARTIALLY,
+                    f"rebuilt from the raw snapshots that could be read (ETL run {run_id}); "
+                    f"{skipped_text(repair['skipped'])}. They count as missing from now on (a whole hour "
+                    "of them is a P0 data loss): check the ingestion Lambda that wrote them",
                     run_id,
                     failing_after.get(plan.dt, []),
                 )

@@ -37,6 +37,7 @@ class HistoryStore:
         self.checks = f"{HISTORY_ROOT}/checks"
         self.remediations = f"{HISTORY_ROOT}/remediations"
         self.gx_results = f"{HISTORY_ROOT}/gx-results"
+        self.quarantine = f"{HISTORY_ROOT}/quarantine"  # raw objects the ETL could not read
         self.unreadable: list[str] = []  # record files skipped since this store was made
 
     def write(self, run_id: str, check: str, records: Iterable[dict[str, Any]]) -> list[str]:
@@ -57,6 +58,25 @@ class HistoryStore:
         key = f"{self.gx_results}/dt={dt}/{safe_name(run_id)}.json"
         self.blobs.put(key, json.dumps(document, indent=1, default=str).encode())
         return key
+
+    def write_quarantine(self, dt: str, objects: dict[str, int]) -> None:
+        """Raw objects of day `dt` the ETL could not read (key under the raw bucket -> its size):
+        from now on presence counts them as missing snapshots, until the object changes."""
+        key = f"{self.quarantine}/dt={dt}.json"
+        kept = self.read_quarantine(dt)
+        self.blobs.put(key, json.dumps(kept | objects, sort_keys=True).encode())
+
+    def read_quarantine(self, dt: str) -> dict[str, int]:
+        data = self.blobs.get(f"{self.quarantine}/dt={dt}.json")
+        if data is None:
+            return {}
+        try:
+            found = json.loads(data)
+            return {str(k): int(v) for k, v in found.items()}
+        except (ValueError, TypeError, AttributeError):
+            log.warning("unreadable quarantine record for dt=%s skipped", dt)
+            self.unreadable.append(f"{self.quarantine}/dt={dt}.json")
+            return {}
 
     def read_remediations(self, days: Iterable[date | str]) -> list[dict[str, Any]]:
         """How each day of each remediation run ended, each record with `run_key`: the file name it

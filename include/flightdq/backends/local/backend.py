@@ -13,6 +13,7 @@ error of the environment, raised before anything is read or created. Nothing her
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import tempfile
@@ -273,7 +274,13 @@ class LocalBackend:
             self.catalog.finish_etl_run(run_id, state, error=error[:1000])
             return EtlRun(run_id, str(day), state, error=error)
         self.catalog.finish_etl_run(run_id, "SUCCEEDED", rows=outcome.rows)
-        return EtlRun(run_id, str(day), "SUCCEEDED", rows=outcome.rows)
+        if outcome.skipped:  # raw objects found unreadable: missing snapshots from now on
+            sizes = {}
+            for key in outcome.skipped:
+                with contextlib.suppress(OSError):
+                    sizes[str(Path(key).relative_to(RAW_BUCKET))] = (self.lake / key).stat().st_size
+            self.history.write_quarantine(str(day), sizes)
+        return EtlRun(run_id, str(day), "SUCCEEDED", rows=outcome.rows, skipped=tuple(outcome.skipped))
 
     def _wait_for_run(self, run_id: str, wait_seconds: float) -> EtlRun:
         deadline = time.monotonic() + wait_seconds
@@ -369,6 +376,7 @@ class LocalBackend:
         for day in iter_days(start, end):
             hours: dict[int, list[int]] = {}
             day_folder = self.raw_root / layout.raw_day_prefix(day)
+            unreadable = self.history.read_quarantine(str(day))
             # listed folder by folder, not globbed: `glob` skips a folder it cannot read, and an
             # unreadable hour would read as a lost one (a P0 data loss)
             for hour_name in sorted(layout.list_folder(day_folder)):
@@ -376,8 +384,12 @@ class LocalBackend:
                     continue
                 for name in sorted(layout.list_folder(day_folder / hour_name)):
                     path = day_folder / hour_name / name
-                    match = layout.RAW_KEY_RE.match(str(path.relative_to(self.raw_root)))
-                    if match and path.stat().st_size >= layout.MIN_SNAPSHOT_BYTES:
+                    key = str(path.relative_to(self.raw_root))
+                    match = layout.RAW_KEY_RE.match(key)
+                    size = path.stat().st_size if match else 0
+                    if unreadable.get(key) == size:  # the ETL could not read it: a missing snapshot
+                        continue
+                    if match and size >= layout.MIN_SNAPSHOT_BYTES:
                         hours.setdefault(int(match["hour"]), []).append(int(match["unix"]))
             result[str(day)] = hours
         return result
