@@ -805,3 +805,36 @@ def test_once_the_etl_found_a_snapshot_unreadable_presence_counts_it_missing(sma
         if r.dataset == "flightdata_raw" and r.check == "partition_presence"
     )
     assert raw.failed and str(raw.severity) == "P0" and "05" in raw.message
+
+
+def test_a_reader_beside_repeated_swaps_never_sees_the_day_missing(small_lake):
+    """`validate` in a loop beside a swap in a loop once saw "registered but has no files" (1 in 265):
+    the swap renamed the old folder away before renaming the new one in."""
+    import threading
+    import time as clock
+
+    from conftest import SMALL_LAKE_END
+    from flightdq.core import layout
+
+    backend, day = small_lake, SMALL_LAKE_END
+    partition = backend.partition_folder(day)
+    seen_missing, looks, stop = [], [0], threading.Event()
+
+    def reader() -> None:
+        while not stop.is_set():
+            if not layout.data_files(partition):
+                seen_missing.append(clock.monotonic())
+            looks[0] += 1
+
+    thread = threading.Thread(target=reader, daemon=True)
+    thread.start()
+    try:
+        deadline = clock.monotonic() + 20
+        for _ in range(15):  # bounded in count and time
+            etl.run_local_etl(backend.lake, day, force=True)
+            if clock.monotonic() > deadline:
+                break
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert looks[0] > 100 and seen_missing == []

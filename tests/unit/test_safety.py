@@ -235,7 +235,7 @@ def test_a_kill_right_after_the_swap_leaves_nothing_for_the_next_run_to_trip_on(
         "from flightdq.etl import transform\n"
         "real = shutil.rmtree\n"
         "def die(path, *a, **k):\n"
-        "    if '.old-' in str(path):\n"
+        "    if '.old-' in str(path) or '.staging-' in str(path):  # the old partition, swapped out\n"
         "        os._exit(9)\n"
         "    return real(path, *a, **k)\n"
         "transform.shutil.rmtree = die\n"

@@ -444,8 +444,15 @@ def write_verified(table: pa.Table, path: Path, day: date | str) -> None:
 
 
 def _swap(staging: Path, partition: Path, day: date) -> None:
-    """Move the old partition away, the new one in, then delete the old one."""
+    """Put the new partition in place of the old one, then delete the old one. Where the file system
+    can (Linux's renameat2 RENAME_EXCHANGE: ext4, xfs, btrfs, tmpfs), the two folders trade places in
+    one atomic step, so a reader sees the old partition or the new one, never none. Elsewhere: the
+    old one moved away, the new one in (a reader may then meet a moment with no partition)."""
     parent = partition.parent
+    if partition.exists() and _exchange(staging, partition):
+        _fsync_dir(parent)
+        shutil.rmtree(staging, ignore_errors=True)  # now the old partition; the next run's recovery
+        return  # removes a leftover
     old = parent / f".dt={day}.old-{uuid.uuid4().hex}" if partition.exists() else None
     if old is not None:
         partition.rename(old)
@@ -458,6 +465,30 @@ def _swap(staging: Path, partition: Path, day: date) -> None:
     _fsync_dir(parent)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)  # a leftover is removed by the next run's recovery
+
+
+_RENAME_EXCHANGE = 2  # linux/fs.h
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap the folders `a` and `b` atomically (renameat2 with RENAME_EXCHANGE). False where the
+    system or file system cannot; other errors raise."""
+    import ctypes
+    import errno
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd = -100
+    done = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE)
+    if done == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
 
 
 def _fsync(path: Path) -> None:
