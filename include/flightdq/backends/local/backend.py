@@ -263,9 +263,12 @@ class LocalBackend:
         from flightdq.etl import transform as etl
 
         run_id = f"local-etl__{day}__{uuid.uuid4().hex[:12]}"
-        going = self.catalog.claim_etl_run(str(day), run_id, os.getpid())
-        if going is not None:
-            return self._wait_for_run(going, wait_seconds)
+        deadline = time.monotonic() + wait_seconds
+        while (going := self.catalog.claim_etl_run(str(day), run_id, os.getpid())) is not None:
+            waited = self._wait_for_run(going, max(deadline - time.monotonic(), 0.0))
+            if waited.state != "ABANDONED":
+                return waited
+            # its owner died while we waited: the claim above marks it taken over and the day is ours
         try:
             outcome = etl.run_local_etl(self.lake, day, force=force)
         except Exception as exc:
@@ -292,10 +295,8 @@ class LocalBackend:
                 return EtlRun(
                     run_id, run["dt"], run["state"], rows=run["rows"], error=run["error"], attached=True
                 )
-            if not owner_alive(run["pid"], run.get("owner")):  # it died while we waited: say so
-                error = "its process is gone (killed or crashed); the next run takes the day over"
-                self.catalog.finish_etl_run(run_id, "ABANDONED", error=error)
-                return EtlRun(run_id, run["dt"], "ABANDONED", error=error, attached=True)
+            if not owner_alive(run["pid"], run.get("owner")):  # it died while we waited
+                return EtlRun(run_id, run["dt"], "ABANDONED", error="its process is gone", attached=True)
             if time.monotonic() > deadline:
                 raise BackendError(
                     f"ETL run {run_id} for {run['dt']} still running after {wait_seconds:.0f}s"

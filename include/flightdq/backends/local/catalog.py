@@ -230,9 +230,17 @@ def process_identity(pid: int) -> str:
 
 def owner_alive(pid: int | None, owner: str | None) -> bool:
     """True while the process that claimed a run still runs (an earlier version recorded the pid
-    only: then a live pid is trusted)."""
+    only: then a live pid is trusted). A killed process that its parent has not reaped yet (a
+    zombie) runs no more: it is dead."""
     import psutil
 
     if not pid or not psutil.pid_exists(pid):
         return False
+    try:
+        if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+            return False
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.Error:
+        pass
     return owner is None or process_identity(pid) == owner
