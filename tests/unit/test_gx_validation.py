@@ -323,7 +323,6 @@ RETYPES = {
     "first_seen as string": ("first_seen", pa.string()),
     "first_seen in nanoseconds": ("first_seen", pa.timestamp("ns", tz="UTC")),
     "first_seen without time zone": ("first_seen", pa.timestamp("us")),
-    "callsign as large_string": ("callsign", pa.large_string()),
     "max_velocity as float32": ("max_velocity", pa.float32()),
 }
 

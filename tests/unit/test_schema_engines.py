@@ -417,3 +417,53 @@ def test_per_partition_statements_give_the_whole_range_answer(lake, backend):
             sql, label=template, dt_range=(span["start_dt"], span["end_dt"]), by_partition=True
         )
         assert parts == whole and len({r["dt"] for r in whole}) == 4
+
+
+# --- both engines judge the Parquet types, not the stored Arrow schema (issue 19, invariant 7) ------
+
+
+def _arrow_only_variant(table: pa.Table, kind: str) -> pa.Table:
+    """`table` with a type only the stored `ARROW:schema` tells apart from the contract's."""
+    strings = [f.name for f in table.schema if pa.types.is_string(f.type)]
+    stamps = [f.name for f in table.schema if pa.types.is_timestamp(f.type)]
+    for name in strings if kind != "timestamp_etc_utc" else stamps:
+        column = table[name]
+        if kind == "dictionary":
+            column = column.dictionary_encode()
+        elif kind == "large_string":
+            column = column.cast(pa.large_string())
+        else:
+            column = column.cast(pa.timestamp("us", tz="Etc/UTC"))
+        table = table.set_column(table.schema.get_field_index(name), name, column)
+    return table
+
+
+@pytest.mark.parametrize("kind", ["dictionary", "large_string", "timestamp_etc_utc"])
+@pytest.mark.parametrize("engine", ["sql", "gx"])
+def test_both_engines_pass_files_whose_parquet_types_are_the_contracts(lake, backend, kind, engine):
+    import pyarrow.parquet as pq
+
+    folder = lake.write_partition(DAY, valid_rows(DAY, 20))
+    table = pq.read_table(folder / "part-00000.parquet")
+    variant = _arrow_only_variant(table, kind)
+    assert not variant.schema.equals(table.schema)
+    pq.write_table(variant, folder / "part-00000.parquet")
+    assert pq.read_metadata(folder / "part-00000.parquet").metadata[b"ARROW:schema"]
+    (result,) = schema_validity.run(ctx_for(backend, DAY, engine))
+    assert result.status is Status.PASS, result.message
+
+
+@pytest.mark.parametrize("change", ["int32_position_count", "string_timestamps"])
+@pytest.mark.parametrize("engine", ["sql", "gx"])
+def test_both_engines_fail_a_real_parquet_type_change(lake, backend, change, engine):
+    import pyarrow.parquet as pq
+
+    folder = lake.write_partition(DAY, valid_rows(DAY, 20))
+    table = pq.read_table(folder / "part-00000.parquet")
+    names = ["position_count"] if change == "int32_position_count" else ["first_seen", "last_seen"]
+    for name in names:
+        target = pa.int32() if change == "int32_position_count" else pa.string()
+        table = table.set_column(table.schema.get_field_index(name), name, table[name].cast(target))
+    pq.write_table(table, folder / "part-00000.parquet")
+    (result,) = schema_validity.run(ctx_for(backend, DAY, engine))
+    assert result.status is Status.FAIL and result.severity is Severity.P1

@@ -49,6 +49,7 @@ from flightdq.checks.suite import (
     load_suite,
     rule_of,
 )
+from flightdq.core.arrow import as_parquet_reads
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
@@ -126,7 +127,7 @@ def validate_table(
 ) -> SuiteReport:
     """Run the suite on one partition's rows (`table`, as stored in its files) for UTC day `day`."""
     suite = load_suite(suite_path)
-    frame = arrow_to_pandas(table)
+    frame = arrow_to_pandas(as_parquet_reads(table))  # the Parquet types, as Athena reads them
     present = set(frame.columns)
     expectations = suite["expectations"]
     schema_exps = [e for e in expectations if kind_of(e) == SCHEMA]
