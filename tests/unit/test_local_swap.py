@@ -1,0 +1,62 @@
+"""Readers never see a day missing on the embedded lake (issue 19, invariant 6): `validate`'s presence
+check, run in other processes at the same time as rebuilds swap the day's partition in again and
+again, always finds the day registered with files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+from conftest import SMALL_LAKE_END
+from flightdq.etl import transform as etl
+
+# One reader process: the presence check of `validate` (catalog location, then the files there) in a
+# loop, bounded by count and time; prints how often it looked and what each failure said.
+READER = """
+import json, sys, time
+from datetime import date, datetime, timedelta, UTC
+from flightdq.backends.local.backend import LocalBackend
+from flightdq.checks.runner import run_checks
+from flightdq.core.config import Settings
+
+day = date.fromisoformat(sys.argv[1])
+as_of = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=UTC) + timedelta(hours=2)
+backend = LocalBackend(Settings.from_env(), writable=False)
+looks, failures, deadline = 0, [], time.monotonic() + float(sys.argv[2])
+print("ready", flush=True)
+while looks < 5000 and time.monotonic() < deadline:
+    for r in run_checks([day], as_of, checks=["partition_presence"], datasets=["flightdata_processed"],
+                        backend=backend, record=False):
+        if r.failed or str(r.status) != "pass":
+            failures.append(r.message)
+    looks += 1
+print(json.dumps({"looks": looks, "failures": failures[:5], "failed": len(failures)}), flush=True)
+"""
+
+
+def test_presence_readers_beside_repeated_swaps_never_see_the_day_missing(small_lake):
+    day, seconds = SMALL_LAKE_END, 25.0
+    readers = [
+        subprocess.Popen(
+            [sys.executable, "-c", READER, str(day), str(seconds)], stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    try:
+        for reader in readers:
+            assert reader.stdout.readline().strip() == "ready"
+        swaps, deadline = 0, time.monotonic() + seconds - 5
+        while swaps < 40 and time.monotonic() < deadline:
+            etl.run_local_etl(small_lake.lake, day, force=True)
+            swaps += 1
+        outputs = [reader.communicate(timeout=60)[0] for reader in readers]
+        outcomes = [json.loads(out.strip().splitlines()[-1]) for out in outputs]
+    finally:
+        for reader in readers:
+            reader.kill()
+            reader.wait()
+    assert swaps >= 5
+    assert all(o["looks"] > 20 for o in outcomes), outcomes
+    assert [o["failed"] for o in outcomes] == [0, 0], outcomes
