@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from conftest import SMALL_LAKE_END
 from flightdq.etl import transform as etl
 
@@ -60,3 +62,43 @@ def test_presence_readers_beside_repeated_swaps_never_see_the_day_missing(small_
     assert swaps >= 5
     assert all(o["looks"] > 20 for o in outcomes), outcomes
     assert [o["failed"] for o in outcomes] == [0, 0], outcomes
+
+
+@pytest.mark.parametrize("exchange", [True, False], ids=["renameat2", "no-renameat2"])
+def test_a_reader_listing_the_day_beside_swaps_never_finds_it_empty(small_lake, monkeypatch, exchange):
+    """A reader lists the folder as validate does, beside rebuilds whose first one replaces an old
+    partition of other file names. Without renameat2's RENAME_EXCHANGE (macOS, some network mounts)
+    the swap must not fall back to moving the old folder away first; with it, the old folder must not
+    be deleted under a reader still listing it."""
+    import threading
+
+    from flightdq.core import layout
+
+    if not exchange:
+        monkeypatch.setattr(etl, "_exchange", lambda a, b: False)  # what such a file system answers
+    day = SMALL_LAKE_END
+    partition = small_lake.partition_folder(day)
+    stray = partition / "part-00009.parquet"  # an old partition's file the rebuild does not write
+    stray.write_bytes((partition / etl.PART_FILE).read_bytes())
+    missing, looks, stop = [], [0], threading.Event()
+
+    def reader() -> None:
+        while not stop.is_set() and looks[0] < 200_000:
+            if not layout.data_files(partition):
+                missing.append(looks[0])
+            looks[0] += 1
+
+    thread = threading.Thread(target=reader, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        for _ in range(15):
+            etl.run_local_etl(small_lake.lake, day, force=True)
+            if time.monotonic() > deadline:
+                break
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert looks[0] > 100 and missing == []
+    assert [p.name for p in layout.data_files(partition)] == [etl.PART_FILE]  # the stray is gone
+    assert not list(partition.parent.glob(f".dt={day}.*-*"))  # no staging or old folder left

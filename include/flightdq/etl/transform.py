@@ -25,6 +25,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -444,27 +445,45 @@ def write_verified(table: pa.Table, path: Path, day: date | str) -> None:
 
 
 def _swap(staging: Path, partition: Path, day: date) -> None:
-    """Put the new partition in place of the old one, then delete the old one. Where the file system
-    can (Linux's renameat2 RENAME_EXCHANGE: ext4, xfs, btrfs, tmpfs), the two folders trade places in
-    one atomic step, so a reader sees the old partition or the new one, never none. Elsewhere: the
-    old one moved away, the new one in (a reader may then meet a moment with no partition)."""
+    """Put the new partition in place of the old one so that a reader listing the folder always finds
+    the old partition's files or the new one's, never none.
+
+    The folder stays: when the new files have the old ones' names (every rebuild by this job), each
+    replaces its namesake by a rename over it, which is atomic. An old partition of other file names
+    is traded for the new folder in one step where the file system can (Linux's renameat2
+    RENAME_EXCHANGE) and deleted after `SWAP_GRACE_SECONDS`, so a reader that opened the old folder
+    just before finishes listing it; elsewhere the new files move in first and the old ones go
+    after (a reader may then see both sets for a moment, never none)."""
     parent = partition.parent
-    if partition.exists() and _exchange(staging, partition):
-        _fsync_dir(parent)
-        shutil.rmtree(staging, ignore_errors=True)  # now the old partition; the next run's recovery
-        return  # removes a leftover
-    old = parent / f".dt={day}.old-{uuid.uuid4().hex}" if partition.exists() else None
-    if old is not None:
-        partition.rename(old)
-    try:
+    new = layout.data_files(staging)
+    if not partition.exists():
         staging.rename(partition)
-    except OSError:
-        if old is not None:
-            old.rename(partition)
-        raise
+    elif {p.name for p in layout.data_files(partition)} <= {p.name for p in new}:
+        _move_files_in(new, partition)
+    elif _exchange(staging, partition):
+        old = parent / f".dt={day}.old-{uuid.uuid4().hex}"
+        staging.rename(old)  # a leftover is removed by the next run's recovery
+        _fsync_dir(parent)
+        time.sleep(SWAP_GRACE_SECONDS)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        _move_files_in(new, partition)
     _fsync_dir(parent)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)  # a leftover is removed by the next run's recovery
+
+
+SWAP_GRACE_SECONDS = 1.0  # how long an old partition swapped out stays readable for readers already in it
+
+
+def _move_files_in(new: list[Path], partition: Path) -> None:
+    """Rename each new data file over its namesake in `partition`, then delete the data files there
+    that the new partition does not hold."""
+    for path in new:
+        path.replace(partition / path.name)
+    _fsync_dir(partition)
+    kept = {path.name for path in new}
+    for path in layout.data_files(partition):
+        if path.name not in kept:
+            path.unlink(missing_ok=True)
 
 
 _RENAME_EXCHANGE = 2  # linux/fs.h
