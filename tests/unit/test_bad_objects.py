@@ -8,6 +8,7 @@ import shutil
 from datetime import UTC, date, datetime
 
 import pyarrow.parquet as pq
+import pytest
 
 from flightdq.checks.runner import run_checks
 from flightdq.core.contract import PARTITION_PRESENCE, PROCESSED_DATASET, RAW_DATASET
@@ -58,3 +59,32 @@ def test_the_dry_run_predicts_the_refusal_the_real_run_makes(small_lake):
 
     (forced,) = remediate(backend, [END], AS_OF, dry_run=False, run_id="forced", force=True)
     assert forced.outcome is Outcome.REPAIRED_PARTIALLY
+
+
+@pytest.mark.aws
+def test_the_glue_job_rebuilds_from_the_readable_rest_and_names_the_bad_objects(tmp_path):
+    from flightdq.core.contract import RAW_BUCKET
+    from flightdq.etl import glue_entry
+    from flightdq_dev.emulator import AwsEmulator, seed_from_lake
+    from flightdq_dev.generator import generate_lake
+
+    root = tmp_path / "lake"
+    generate_lake(root, end=END, days=1, seed=11, size="small", faults={})
+    with AwsEmulator() as aws:
+        seed_from_lake(root, aws.endpoint)
+        s3 = aws.client("s3")
+
+        def hour_keys(hour: int) -> list[str]:
+            listed = s3.list_objects_v2(
+                Bucket=RAW_BUCKET, Prefix=f"year=2026/month=11/day=25/hour={hour:02d}/"
+            )
+            return sorted(o["Key"] for o in listed["Contents"])
+
+        bad = [hour_keys(7)[0], *hour_keys(9)]  # one snapshot of 07, all of 09
+        for key in bad:
+            s3.put_object(Bucket=RAW_BUCKET, Key=key, Body=b"<html>" + b"x" * 394)
+
+        outcome = glue_entry.run_job(END, s3=s3, glue=aws.client("glue"), run_id="jr_bad", force=True)
+
+    assert outcome.skipped == sorted(f"s3://{RAW_BUCKET}/{k}" for k in bad)
+    assert outcome.lost_hours == [9] and outcome.rows > 0
