@@ -316,10 +316,17 @@ def plan_remediation(request: Mapping[str, Any], run_id: str) -> list[dict[str, 
     checked_by = request.get("checked_by")
     if checked_by and backend.history.read_run(checked_by, request["days"]):
         log.info("planning from the results of %s", checked_by)
-        plans = plan_from_history(backend, days, checked_by)
+        plans = plan_from_history(backend, days, checked_by, force=request.get("force", False))
     else:
         as_of = parse_moment(request["as_of"])
-        plans = plan_days(backend, days, as_of, run_id=run_id, record=not request["dry_run"])
+        plans = plan_days(
+            backend,
+            days,
+            as_of,
+            run_id=run_id,
+            record=not request["dry_run"],
+            force=request.get("force", False),
+        )
     if not request["dry_run"]:
         links = {"remediation_run": airflow_run_url(REMEDIATION_DAG_ID, run_id)}
         note_started(backend, plans, run_id, links, force=request.get("force", False), checked_by=checked_by)

@@ -11,8 +11,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from flightdq.checks.context import CheckContext
-from flightdq.core.contract import PARTITION_PRESENCE, PROCESSED_DATASET, RAW_DATASET
+from flightdq.core.contract import PARTITION_PRESENCE, PROCESSED_DATASET, RAW_DATASET, SCHEMA_VALIDITY
 from flightdq.core.dates import day_start
+from flightdq.core.errors import describe_error
 from flightdq.core.results import CheckResult, Severity, Status
 
 
@@ -105,8 +106,34 @@ def run(ctx: CheckContext) -> list[CheckResult]:
     results = []
     for day in ctx.days:
         results.append(check_raw(ctx, day))
-        results.append(check_processed(ctx, day))
+        results.append(_processed_or_blocked(ctx, day))
     return results
+
+
+def _processed_or_blocked(ctx: CheckContext, day: date) -> CheckResult:
+    """Processed presence; when a data file of the day cannot be read, a result that says so for
+    processed alone (raw presence is a listing: it stays evaluated, never blocked by a Parquet file)."""
+    try:
+        return check_processed(ctx, day)
+    except Exception as exc:
+        described = describe_error(exc)
+        if len(ctx.days) > 1 or " in " not in described:
+            raise  # the runner runs a range again day by day, and judges an error that names no file
+        return CheckResult(
+            PROCESSED_DATASET,
+            str(day),
+            PARTITION_PRESENCE,
+            Status.ERROR,
+            ctx.policy.check_error_severity,
+            None,
+            None,
+            f"could not read this day's data: {described} (see schema_validity)",
+            {
+                "exception": type(exc).__name__,
+                "error_class": type(exc).__name__,
+                "blocked_by": SCHEMA_VALIDITY,
+            },
+        )
 
 
 def _hour_ranges(hours: list[int]) -> str:

@@ -122,7 +122,7 @@ def _run_confined(check: str, ctx: CheckContext, settings: Settings) -> list[Che
         raise environment_error(exc) from None
     except Exception as exc:
         if len(ctx.days) == 1:
-            log.exception("check %s could not run for %s", check, ctx.days[0])
+            _log_error(check, ctx.days[0], exc, data_fault=_names_a_file(exc))
             return _errors(check, ctx.days, exc, settings, data_fault=_names_a_file(exc))
         log.warning("check %s failed over %d days (%s); running it day by day", check, len(ctx.days), exc)
     results: list[CheckResult] = []
@@ -134,10 +134,10 @@ def _run_confined(check: str, ctx: CheckContext, settings: Settings) -> list[Che
         except ENVIRONMENT_ERRORS as exc:
             raise environment_error(exc) from None
         except Exception as exc:
-            log.exception("check %s could not run for %s", check, day)
             failed[day] = exc
     some_ran = len(failed) < len(ctx.days)
     for day, exc in failed.items():
+        _log_error(check, day, exc, data_fault=some_ran or _names_a_file(exc))
         results.extend(_errors(check, [day], exc, settings, data_fault=some_ran or _names_a_file(exc)))
     return results
 
@@ -153,6 +153,15 @@ def environment_error(exc: Exception) -> InputError:
     if isinstance(exc, InputError):
         return exc
     return StorageError(f"cannot read {exc.filename or 'the lake'}: permission denied")
+
+
+def _log_error(check: str, day: date, exc: Exception, *, data_fault: bool) -> None:
+    """A check the data itself blocked is a finding (its result names the file, schema_validity
+    reports it): no traceback. One that could not run for any other reason is logged in full."""
+    if data_fault:
+        log.info("check %s blocked by the data for %s: %s", check, day, describe_error(exc))
+    else:
+        log.exception("check %s could not run for %s", check, day, exc_info=exc)
 
 
 def _names_a_file(exc: Exception) -> bool:

@@ -8,7 +8,8 @@ Steps, for the day given by `--dt` (validated by `flightdq.core.dates.parse_day`
    (no raw object at all: the job fails and the partition is left as it is: raw data that is gone
    cannot rebuild it);
 2. download them to a temporary folder and run the same pure transform as the local job
-   (`flightdq.etl.transform.transform_day`), so both backends make byte-for-byte the same rows;
+   (`flightdq.etl.transform.transform_day_skipping`), so both backends make byte-for-byte the same
+   rows; a snapshot that cannot be read is left out and named in the outcome (`skipped`, `lost_hours`);
 3. write the Parquet file locally and read it back (rows and schema must be the built ones);
 4. list the day's objects (`flightdata_processed/dt=<dt>/...`) and find the partition readers see now:
    the catalog partition's Location, else (not registered) the newest complete `run=` prefix or the
@@ -75,7 +76,7 @@ from flightdq.etl.transform import (
     audit_replacement,
     coverage,
     coverage_of_files,
-    transform_day,
+    transform_day_skipping,
     write_verified,
 )
 
@@ -93,6 +94,8 @@ class GlueEtlOutcome:
     location: str = ""  # the partition's Location now (s3:// URI of the run's prefix)
     previous_location: str | None = None  # what readers saw before (None: nothing)
     left_behind: list[str] = field(default_factory=list)  # old objects whose deletion failed
+    skipped: list[str] = field(default_factory=list)  # unreadable raw snapshots left out (s3:// URIs)
+    lost_hours: list[int] = field(default_factory=list)  # hours with no readable snapshot left
 
 
 class JobKilled(BaseException):
@@ -133,8 +136,10 @@ def run_job(
             )
         day_prefix = layout.processed_partition_prefix(dt)
         with tempfile.TemporaryDirectory(prefix=f"{ETL_JOB_NAME}-{dt}-") as tmp:
-            files = download(s3, raw_bucket, raw_keys, Path(tmp) / "raw")
-            table = transform_day(files, day)
+            raw_dir = Path(tmp) / "raw"
+            files = download(s3, raw_bucket, raw_keys, raw_dir)
+            table, unreadable = transform_day_skipping(files, day)  # left out, named in the outcome
+            bad_keys = sorted(Path(f).relative_to(raw_dir).as_posix() for f in unreadable)
             local = Path(tmp) / "part.parquet"
             write_verified(table, local, dt)
 
@@ -210,7 +215,18 @@ def run_job(
         location=new_location,
         previous_location=registered_at or (location_uri(old_prefix, old_bucket) if old_prefix else None),
         left_behind=[f"s3://{processed_bucket}/{k}" for k in sorted(failed_keys)],
+        skipped=[f"s3://{raw_bucket}/{k}" for k in bad_keys],
+        lost_hours=_lost_hours(raw_keys, bad_keys),
     )
+
+
+def _lost_hours(keys: list[str], bad: list[str]) -> list[int]:
+    """Hours of the day whose every snapshot is among `bad`."""
+    by_hour: dict[int, set[str]] = {}
+    for key in keys:
+        if match := layout.RAW_KEY_RE.match(key):
+            by_hour.setdefault(int(match["hour"]), set()).add(key)
+    return sorted(h for h, hour_keys in by_hour.items() if hour_keys <= set(bad))
 
 
 def _old_data(

@@ -276,7 +276,7 @@ def remediate(
 ) -> list[DayOutcome]:
     """The whole loop in one process (what `flightdq remediate` runs; the DAG runs the same steps
     as separate tasks)."""
-    plans = plan_days(backend, days, as_of, run_id=run_id, record=not dry_run)
+    plans = plan_days(backend, days, as_of, run_id=run_id, record=not dry_run, force=force)
     if not dry_run:
         note_started(backend, plans, run_id, {}, force=force)
     repairs: dict[str, dict[str, Any]] = {}

@@ -225,26 +225,63 @@ def plan_from_results(
 
 
 def plan_days(
-    backend: Backend, days: Sequence[date], as_of: datetime, *, run_id: str, record: bool = True
+    backend: Backend,
+    days: Sequence[date],
+    as_of: datetime,
+    *,
+    run_id: str,
+    record: bool = True,
+    force: bool = False,
 ) -> list[DayPlan]:
-    """Validate the days and plan each. A dry run passes `record=False`: no check history is written."""
+    """Validate the days and plan each. A dry run passes `record=False`: no check history is written.
+    A partial rebuild the ETL would refuse (unless `force`) is planned as the refusal it would be."""
     from flightdq.recovery.evidence import raw_fullness_of
 
     results = run_checks(
         days, as_of, backend=backend, settings=backend.settings, run_id=run_id, record=record
     )
     policy = backend.settings.policy.remediation
-    return plan_from_results(days, results, policy, raw_fullness_of(backend, policy.raw_samples))
+    plans = plan_from_results(days, results, policy, raw_fullness_of(backend, policy.raw_samples))
+    return plans if force else [_refused_shrink(backend, p) for p in plans]
 
 
-def plan_from_history(backend: Backend, days: Sequence[date], run_id: str) -> list[DayPlan]:
+def _refused_shrink(backend: Backend, plan: DayPlan) -> DayPlan:
+    """A partial rebuild over a readable partition that holds flights starting in the lost raw hours
+    would cover fewer hours: the ETL refuses that unless forced (`audit_replacement`). Say so now,
+    so that a dry run predicts what the real run does."""
+    if not plan.partial:
+        return plan
+    from flightdq.checks import queries
+
+    try:
+        rows = queries.run(backend, "hourly_flight_counts", start_dt=plan.dt, end_dt=plan.dt)
+    except Exception:  # an unreadable partition is no yardstick: the ETL replaces it
+        return plan
+    held = sorted({int(r["hour"]) for r in rows if r.get("hour") is not None and r.get("flights")})
+    dropped = [h for h in plan.lost_hours if h in held]
+    if not dropped:
+        return plan
+    refusal = (
+        f"a rebuild from the raw hours that remain would drop hours {_hours(dropped)} the partition "
+        "holds now: the ETL refuses to replace a partition with a smaller one unless forced "
+        "(remediate with --force to rebuild anyway)"
+    )
+    loss = f"raw hours {_hours(plan.lost_hours)} are missing: data loss no ETL run can undo"
+    reasons = [*plan.reasons[:-1], f"{loss}; {refusal}", *UPSTREAM_STEPS]  # the last said "rebuilding"
+    return DayPlan(plan.dt, Action.NOT_REPAIRABLE, reasons, plan.lost_hours, plan.evidence)
+
+
+def plan_from_history(
+    backend: Backend, days: Sequence[date], run_id: str, *, force: bool = False
+) -> list[DayPlan]:
     """Plan the days from the results the run `run_id` recorded for them (a checks run that found
     them failing), with today's raw evidence: nothing is checked again."""
     from flightdq.recovery.evidence import raw_fullness_of
 
     results = [CheckResult.from_dict(r) for r in backend.history.read_run(run_id, [str(d) for d in days])]
     policy = backend.settings.policy.remediation
-    return plan_from_results(days, results, policy, raw_fullness_of(backend, policy.raw_samples))
+    plans = plan_from_results(days, results, policy, raw_fullness_of(backend, policy.raw_samples))
+    return plans if force else [_refused_shrink(backend, p) for p in plans]
 
 
 def plans_table(plans: Sequence[DayPlan]) -> str:
