@@ -69,7 +69,7 @@ sandbox: install ## a local AWS (moto on 127.0.0.1) seeded with a sample lake fo
 	$(BIN)/python -m flightdq_dev.emulator --seed
 
 clean: ## remove the venv, the local Airflow home and the generated lake
-	rm -rf $(VENV) .airflow lake artifacts .pytest_cache .ruff_cache
+	rm -rf $(VENV) .airflow lake artifacts .pytest_cache .ruff_cache .hypothesis
 
 .PHONY: compose-env airflow-cli
 

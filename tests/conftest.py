@@ -30,6 +30,20 @@ _SQL_CACHE = tempfile.mkdtemp(prefix="flightdq-sql-cache-")
 os.environ["FLIGHTDQ_SQL_CACHE"] = _SQL_CACHE
 
 
+# Hypothesis keeps the examples it found under .pytest_cache (`make clean` removes it), not in a
+# `.hypothesis/` folder of the working directory.
+try:
+    from hypothesis import settings as _hypothesis_settings
+    from hypothesis.database import DirectoryBasedExampleDatabase
+
+    _hypothesis_settings.register_profile(
+        "flightdq", database=DirectoryBasedExampleDatabase(REPO / ".pytest_cache" / "hypothesis")
+    )
+    _hypothesis_settings.load_profile("flightdq")
+except ImportError:  # hypothesis is a test tool; a run without it has no property-based tests
+    pass
+
+
 # The three layers are folders: unit/ (plain logic), emulator/ (AWS API calls against moto on
 # 127.0.0.1) and system/ (real Airflow runs, a real browser). The folder gives the mark.
 LAYER_MARKS = {"emulator": "aws", "system": "slow"}
@@ -134,7 +148,7 @@ class LakeBuilder:
 @pytest.fixture
 def lake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LakeBuilder:
     root = tmp_path / "lake"
-    root.mkdir()
+    (root / "flightdata-raw").mkdir(parents=True)  # a lake with nothing in it yet: its raw zone only
     monkeypatch.setenv("FLIGHTDQ_LAKE", str(root))
     monkeypatch.setenv("FLIGHTDQ_BACKEND", "local")
     return LakeBuilder(root)

@@ -193,9 +193,12 @@ def _remediate(args: argparse.Namespace) -> int:
     from flightdq.backends.registry import get_backend
     from flightdq.checks.runner import validate_request
     from flightdq.core.config import Settings
+    from flightdq.incidents.notifiers import alerts_file
     from flightdq.recovery.execute import SETTLED, outcomes_table, remediate
 
     settings = Settings.from_env()
+    if not args.dry_run:  # where alerts go must work before anything is repaired
+        alerts_file(settings.lake)
     as_of = _as_of(args)
     days = day_range(
         args.date, args.to, max_days=settings.policy.validation.max_range_days, limit_name=RANGE_LIMIT

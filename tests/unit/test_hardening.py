@@ -412,8 +412,12 @@ def test_a_backend_over_a_missing_lake_cannot_be_made(tmp_path):
         LocalBackend(Settings.from_env({"FLIGHTDQ_LAKE": str(tmp_path / "x")}))
     with pytest.raises(ConfigError, match="does not exist"):
         check_lake_root(tmp_path / "x", writable=False)
-    assert check_lake_root(tmp_path, writable=True) == tmp_path
+    with pytest.raises(ConfigError, match="not a lake"):  # a folder is a lake by its layout (issue 19)
+        check_lake_root(tmp_path, writable=True)
     assert list(tmp_path.iterdir()) == []
+    (tmp_path / "flightdata-raw").mkdir()
+    assert check_lake_root(tmp_path, writable=True) == tmp_path
+    assert [p.name for p in tmp_path.iterdir()] == ["flightdata-raw"]
 
 
 def test_generate_may_make_a_new_lake_but_not_through_a_file(tmp_path, capsys):

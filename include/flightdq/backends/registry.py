@@ -27,5 +27,7 @@ def get_backend(settings: Settings | None = None, *, writable: bool = True) -> B
     if settings.backend == "aws":
         from flightdq.backends.aws.backend import AwsBackend
 
-        return AwsBackend(settings)
+        backend = AwsBackend(settings)
+        backend.require_credentials()
+        return backend
     raise BackendError(f"backend {settings.backend!r} is not available in this version of flightdq")

@@ -25,7 +25,7 @@ from flightdq.core.contract import (
     SCHEMA_VALIDITY,
 )
 from flightdq.core.dates import InputError, echo, utcnow
-from flightdq.core.errors import describe_error
+from flightdq.core.errors import EnvironmentFault, describe_error
 from flightdq.core.results import CheckResult, Status
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,12 @@ def validate_request(
     for dataset in datasets:
         if dataset not in DATASETS:
             raise InputError(f"unknown dataset {echo(dataset)}; known: {', '.join(DATASETS)}")
+    checks, datasets = list(checks), list(datasets)
+    if not any(d in _DATASETS_OF[c] for c in checks for d in datasets):
+        raise InputError(
+            f"check {', '.join(checks)} does not run on dataset {', '.join(datasets)}: "
+            "this combination checks nothing"
+        )
     if not days:
         raise InputError("no days to check")
     if days[-1] > as_of.date():
@@ -71,7 +77,7 @@ def run_checks(
     exception propagates: Airflow then retries the task). `progress(check, done, total)` is told
     before each check starts and once all are done (check "").
     """
-    checks, datasets = list(checks), list(datasets)
+    checks, datasets = list(dict.fromkeys(checks)), list(dict.fromkeys(datasets))  # each once
     validate_request(days, as_of, checks, datasets)
     settings = settings or Settings.from_env()
     backend = backend or get_backend(settings)
@@ -107,9 +113,13 @@ def _run_confined(check: str, ctx: CheckContext, settings: Settings) -> list[Che
     `error` result each, the others their verdict. An error that names a data file, or that only
     some days of a range hit, is the data's own fault (`blocked_by: schema_validity`, which names the
     file): a symptom of that day's data incident. An error that every day hits, naming no file, is
-    about the monitor (the engine, the credentials, the disk): never evidence about the data."""
+    about the monitor (the engine, the credentials, the disk): never evidence about the data. An
+    EnvironmentFault (an unreadable folder, a locked catalog...) is not confined: no check can judge
+    any day through it, so it ends the run, as bad usage does."""
     try:
         return CHECK_RUNNERS[check](ctx)
+    except EnvironmentFault:
+        raise
     except Exception as exc:
         if len(ctx.days) == 1:
             log.exception("check %s could not run for %s", check, ctx.days[0])
@@ -121,6 +131,8 @@ def _run_confined(check: str, ctx: CheckContext, settings: Settings) -> list[Che
         one_day = replace(ctx, days=[day], _memo={})
         try:
             results.extend(CHECK_RUNNERS[check](one_day))
+        except EnvironmentFault:
+            raise
         except Exception as exc:
             log.exception("check %s could not run for %s", check, day)
             failed[day] = exc

@@ -259,12 +259,43 @@ def _check_order(section: Any, prefix: str) -> None:
         )
 
 
+POLICY_MAX_BYTES = 256 * 1024  # the shipped policy is a few KB; anything near this is not a policy
+
+
+def _policy_text(path: Path) -> str:
+    with path.open("rb") as handle:
+        data = handle.read(POLICY_MAX_BYTES + 1)
+    if len(data) > POLICY_MAX_BYTES:
+        raise ConfigError(f"policy file {path}: larger than {POLICY_MAX_BYTES // 1024} KB; not a policy")
+    return data.decode("utf-8")
+
+
+def _safe_yaml(text: str, path: Path) -> Any:
+    """YAML without aliases: an alias (`*name`) can expand a few lines into gigabytes (an alias
+    bomb), and a policy has no use for one. Refused at the first alias, before anything expands."""
+    import yaml
+
+    class _NoAliasLoader(yaml.SafeLoader):
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                mark = self.peek_event().start_mark
+                raise ConfigError(
+                    f"policy file {path}: YAML aliases are not allowed "
+                    f"(line {mark.line + 1}, column {mark.column + 1})"
+                )
+            return super().compose_node(parent, index)
+
+    return yaml.load(text, Loader=_NoAliasLoader)
+
+
 def load_policy(path: Path | str | None = None) -> Policy:
     import yaml
 
     path = Path(path) if path else DEFAULT_POLICY
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = _safe_yaml(_policy_text(path), path) or {}
+    except ConfigError:
+        raise
     except OSError as exc:
         raise ConfigError(f"policy file {path}: cannot be read ({exc.strerror or exc})") from None
     except UnicodeDecodeError:

@@ -10,8 +10,17 @@ from __future__ import annotations
 import re
 from pathlib import PurePosixPath
 
+from flightdq.core.dates import InputError
+
 _FILE = re.compile(r"[^\s'\"()\[\],]+\.parquet\b")
 _COLUMN = re.compile(r"""\bcolumn ["'`]?([A-Za-z_][A-Za-z0-9_]{0,63})["'`]?""", re.IGNORECASE)
+
+
+class EnvironmentFault(InputError):
+    """An error of the environment flightdq runs in, never evidence about the data: permission
+    denied, an unreadable folder, a folder that is not a lake, missing credentials, a locked
+    catalog, a full disk, an alerts path that is a folder. The CLI exits 2 with its one line; a
+    check that meets one does not judge the day (inside a DAG the task fails: monitoring blind)."""
 
 
 def describe_error(exc: BaseException) -> str:

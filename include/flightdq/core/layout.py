@@ -53,5 +53,8 @@ def is_data_file(name: str) -> bool:
 
 
 def data_files(folder: Path) -> list[Path]:
-    """The data files of a partition folder, sorted ([] when the folder is not there)."""
-    return sorted(p for p in folder.glob("*.parquet") if is_data_file(p.name)) if folder.is_dir() else []
+    """The data files of a partition folder, sorted ([] when the folder is not there; a StorageError
+    when it is there but cannot be listed)."""
+    from flightdq.storage.blobstore import folder_entries
+
+    return [p for p in folder_entries(folder) if p.suffix == ".parquet" and is_data_file(p.name)]

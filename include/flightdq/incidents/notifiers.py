@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Protocol
 
 from flightdq.core.config import RETIRED_SLACK_WEBHOOK_SETTING, ConfigError, slack_conn_id
+from flightdq.core.errors import EnvironmentFault
 from flightdq.incidents.alerts import Alert
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,26 @@ def slack_connection_exists(conn_id: str) -> bool:
     return True
 
 
+class AlertsPathError(EnvironmentFault):
+    """FLIGHTDQ_ALERTS_FILE (or the lake's default alerts file) cannot be a file: an error of the
+    environment, said before anything runs rather than after a repair whose alert then stays stuck."""
+
+
+def alerts_file(lake: Path, env: Mapping[str, str] | None = None) -> Path:
+    """The file alerts are appended to, if it can be one: not a folder, in a folder that exists
+    (the lake's default is made with the lake's records)."""
+    env = os.environ if env is None else env
+    given = env.get("FLIGHTDQ_ALERTS_FILE")
+    path = Path(given or lake / "flightdq-alerts.jsonl")
+    if path.is_dir():
+        raise AlertsPathError(
+            f"alerts file {path} is a folder (FLIGHTDQ_ALERTS_FILE names a file to append to)"
+        )
+    if given and path.parent.exists() and not path.parent.is_dir():
+        raise AlertsPathError(f"alerts file {path}: {path.parent} is not a folder")
+    return path
+
+
 def notifiers_from_env(
     lake: Path, backend: str, aws_conn_id: str, env: Mapping[str, str] | None = None
 ) -> list[Notifier]:
@@ -109,9 +130,7 @@ def notifiers_from_env(
             f'AIRFLOW_CONN_{conn_id.upper()}=\'{{"conn_type": "slackwebhook", "password": '
             f'"<webhook URL>"}}\'. Move the URL there and unset {RETIRED_SLACK_WEBHOOK_SETTING}.'
         )
-    notifiers: list[Notifier] = [
-        FileNotifier(Path(env.get("FLIGHTDQ_ALERTS_FILE") or lake / "flightdq-alerts.jsonl"))
-    ]
+    notifiers: list[Notifier] = [FileNotifier(alerts_file(lake, env))]
     if slack_connection_exists(conn_id):
         notifiers.append(SlackNotifier(conn_id))
     else:

@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Protocol
 
-from flightdq.core.dates import InputError
+from flightdq.core.errors import EnvironmentFault
 
 TMP_PREFIX = ".tmp-"  # a write in progress (or one a crash cut short); never listed, never read
 
@@ -27,17 +27,30 @@ _PROBLEMS = {
 }
 
 
-class StorageError(InputError):
-    """flightdq's own records cannot be written (no space, read-only, no permission): an error of
-    the environment, so bad input to the CLI (exit 2). The message names the path, in one line."""
+class StorageError(EnvironmentFault):
+    """Storage cannot be written or read (no space, read-only, no permission): an error of the
+    environment, so bad input to the CLI (exit 2). The message names the path, in one line."""
 
 
-def storage_error(exc: OSError, path: Path | str) -> StorageError:
-    """The one-line StorageError for `exc`, raised while writing `path`."""
+def storage_error(exc: OSError, path: Path | str, *, reading: bool = False) -> StorageError:
+    """The one-line StorageError for `exc`, raised while writing (or `reading`) `path`."""
     template = _PROBLEMS.get(exc.errno or 0)
     if template:
         return StorageError(template.format(path=path))
-    return StorageError(f"cannot write {path}: {exc.strerror or type(exc).__name__}")
+    verb = "read" if reading else "write"
+    return StorageError(f"cannot {verb} {path}: {exc.strerror or type(exc).__name__}")
+
+
+def folder_entries(folder: Path) -> list[Path]:
+    """The entries of `folder`, sorted; [] when it is not there. A folder that is there but cannot
+    be listed is a StorageError, never "empty": `Path.glob` would silently find nothing in it."""
+    try:
+        with os.scandir(folder) as entries:
+            return sorted(Path(entry.path) for entry in entries)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    except OSError as exc:
+        raise storage_error(exc, folder, reading=True) from None
 
 
 class BlobStore(Protocol):
@@ -120,10 +133,13 @@ class LocalBlobStore:
         return tmp
 
     def get(self, key: str) -> bytes | None:
+        path = self._path(key)
         try:
-            return self._path(key).read_bytes()
-        except FileNotFoundError:
+            return path.read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
             return None
+        except OSError as exc:
+            raise storage_error(exc, path, reading=True) from None
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)

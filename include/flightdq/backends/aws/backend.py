@@ -79,6 +79,10 @@ class AwsBackend:
     def _client(self, kind: str) -> Any:
         return self._clients.client(kind)
 
+    def require_credentials(self) -> None:
+        """Raise AwsCredentialsMissing (an EnvironmentFault) when there are no credentials."""
+        self._clients.require_credentials()
+
     # --- engine: Athena -----------------------------------------------------------------------------
     def run_sql(
         self,

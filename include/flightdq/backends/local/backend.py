@@ -37,9 +37,9 @@ from flightdq.core.contract import (
     PROCESSED_TABLE,
     RAW_BUCKET,
 )
-from flightdq.core.errors import describe_error
+from flightdq.core.errors import EnvironmentFault, describe_error
 from flightdq.core.layout import data_files
-from flightdq.storage.blobstore import LocalBlobStore
+from flightdq.storage.blobstore import LocalBlobStore, folder_entries
 from flightdq.storage.history import HistoryStore
 
 if TYPE_CHECKING:
@@ -82,12 +82,23 @@ def check_lake_root(path: Path, *, writable: bool) -> Path:
         raise ConfigError(f"lake {path} is not a folder ({hint})")
     if not os.access(path, os.R_OK | os.X_OK):
         raise ConfigError(f"lake {path} is not readable: permission denied")
+    if not is_lake(path):
+        raise ConfigError(
+            f"{path} is not a lake: it holds neither {RAW_BUCKET}/ nor {PROCESSED_BUCKET}/ ({hint}, "
+            "or make one with `flightdq-dev generate`)"
+        )
     if writable and not os.access(path, os.W_OK):
         raise ConfigError(
             f"lake {path} is read-only (storage or permissions) and this command writes to it; "
             "`flightdq validate --no-record` checks without writing"
         )
     return path
+
+
+def is_lake(path: Path) -> bool:
+    """A lake is recognised by its layout, never assumed: a folder holding the raw zone's or the
+    processed zone's bucket folder. Nothing is created in any other folder (an empty one, `/`)."""
+    return any((path / bucket).is_dir() for bucket in (RAW_BUCKET, PROCESSED_BUCKET))
 
 
 def _fetch(conn: duckdb.DuckDBPyConnection, sql: str, view: str) -> list[dict[str, Any]]:
@@ -183,6 +194,8 @@ class LocalBackend:
                 elapsed = round(time.perf_counter() - started, 3)
                 self.query_log.append({"template": label, "engine": "duckdb", "seconds": elapsed})
                 return rows
+            except EnvironmentFault:
+                raise
             except Exception as exc:  # duckdb raises many types: name the query, never the data
                 raise BackendError(
                     f"query {label} failed on the embedded engine: {describe_error(exc)}"
@@ -293,9 +306,9 @@ class LocalBackend:
         self, start: date | None = None, end: date | None = None
     ) -> dict[str, list[str]]:
         found: dict[str, list[str]] = {}
-        if not self.processed_root.is_dir():
-            return found
-        for folder in sorted(self.processed_root.glob("dt=*")):
+        for folder in folder_entries(self.processed_root):
+            if not folder.name.startswith("dt="):
+                continue
             dt = folder.name.removeprefix("dt=")
             if not folder.is_dir() or not layout.is_partition_value(dt):
                 continue  # staging folders and stray names are not partitions
@@ -356,7 +369,8 @@ class LocalBackend:
         for day in iter_days(start, end):
             hours: dict[int, list[int]] = {}
             day_folder = self.raw_root / layout.raw_day_prefix(day)
-            for path in sorted(day_folder.glob("hour=*/states_*.json*")):
+            hour_folders = [f for f in folder_entries(day_folder) if f.name.startswith("hour=")]
+            for path in (p for f in hour_folders for p in folder_entries(f) if p.name.startswith("states_")):
                 match = layout.RAW_KEY_RE.match(str(path.relative_to(self.raw_root)))
                 if match and path.stat().st_size >= layout.MIN_SNAPSHOT_BYTES:
                     hours.setdefault(int(match["hour"]), []).append(int(match["unix"]))
