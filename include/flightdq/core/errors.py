@@ -23,6 +23,10 @@ class EnvironmentFault(InputError):
     check that meets one does not judge the day (inside a DAG the task fails: monitoring blind)."""
 
 
+class UnreadableFolder(EnvironmentFault):
+    """A folder of the lake is there but cannot be listed (permission denied, an I/O error)."""
+
+
 def describe_error(exc: BaseException) -> str:
     """`ConversionException in dt=2026-11-25/part-00001.parquet (column last_seen)`: the class,
     then the data files (their partition folder and name) and the columns the message names."""

@@ -5,11 +5,13 @@ The local lake lays buckets out as folders under one root: `<root>/<bucket>/<key
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import date
 from pathlib import Path
 
 from flightdq.core.contract import PROCESSED_PREFIX
+from flightdq.core.errors import UnreadableFolder
 
 RAW_KEY_RE = re.compile(
     r"^year=(?P<year>\d{4})/month=(?P<month>\d{2})/day=(?P<day>\d{2})/hour=(?P<hour>\d{2})/"
@@ -55,6 +57,16 @@ def is_data_file(name: str) -> bool:
 def data_files(folder: Path) -> list[Path]:
     """The data files of a partition folder, sorted ([] when the folder is not there; a StorageError
     when it is there but cannot be listed)."""
-    from flightdq.storage.blobstore import folder_entries
-
     return [p for p in folder_entries(folder) if p.suffix == ".parquet" and is_data_file(p.name)]
+
+
+def folder_entries(folder: Path) -> list[Path]:
+    """The entries of `folder`, sorted; [] when it is not there. A folder that is there but cannot
+    be listed is an UnreadableFolder, never "empty": `Path.glob` would silently find nothing in it."""
+    try:
+        with os.scandir(folder) as entries:
+            return sorted(Path(entry.path) for entry in entries)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    except OSError as exc:
+        raise UnreadableFolder(f"{folder} cannot be read: {exc.strerror or type(exc).__name__}") from None

@@ -41,18 +41,6 @@ def storage_error(exc: OSError, path: Path | str, *, reading: bool = False) -> S
     return StorageError(f"cannot {verb} {path}: {exc.strerror or type(exc).__name__}")
 
 
-def folder_entries(folder: Path) -> list[Path]:
-    """The entries of `folder`, sorted; [] when it is not there. A folder that is there but cannot
-    be listed is a StorageError, never "empty": `Path.glob` would silently find nothing in it."""
-    try:
-        with os.scandir(folder) as entries:
-            return sorted(Path(entry.path) for entry in entries)
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    except OSError as exc:
-        raise storage_error(exc, folder, reading=True) from None
-
-
 class BlobStore(Protocol):
     def put(self, key: str, data: bytes) -> None:
         """Write `key` whole: readers see the old bytes or the new ones, never part of them."""

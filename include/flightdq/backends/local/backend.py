@@ -38,8 +38,8 @@ from flightdq.core.contract import (
     RAW_BUCKET,
 )
 from flightdq.core.errors import EnvironmentFault, describe_error
-from flightdq.core.layout import data_files
-from flightdq.storage.blobstore import LocalBlobStore, folder_entries
+from flightdq.core.layout import data_files, folder_entries
+from flightdq.storage.blobstore import LocalBlobStore
 from flightdq.storage.history import HistoryStore
 
 if TYPE_CHECKING:
