@@ -11,6 +11,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -304,3 +305,44 @@ def test_hypothesis_keeps_its_database_out_of_the_repository():
     where = getattr(database, "path", None)
     assert where is None or not Path(where).resolve().is_relative_to(REPO) or ".pytest_cache" in str(where)
     assert ".hypothesis" in (REPO / "Makefile").read_text().split("clean:", 1)[1].split("\n", 2)[1]
+
+
+def _tmpfs_works() -> bool:
+    if sys.platform != "linux" or shutil.which("unshare") is None or shutil.which("mount") is None:
+        return False
+    with tempfile.TemporaryDirectory() as folder:
+        script = f"mount --make-rprivate / && mount -t tmpfs -o size=1m tmpfs {folder}"
+        try:
+            done = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, timeout=20)
+        except (OSError, subprocess.SubprocessError):
+            return False
+        return done.returncode == 0
+
+
+_FULL_DISK_VALIDATE = """
+set -e
+mount --make-rprivate /
+mount -t tmpfs -o size=30m tmpfs "$DISK"
+cp -a "$SOURCE" "$DISK/lake"
+mkdir "$DISK/tmp"
+avail=$(df -k "$DISK" | tail -1 | awk '{print $4}')
+dd if=/dev/zero of="$DISK/filler" bs=1k count=$((avail - 100)) 2>/dev/null
+set +e
+FLIGHTDQ_LAKE="$DISK/lake" TMPDIR="$DISK/tmp" FLIGHTDQ_SQL_CACHE="$DISK/sql" "$@"
+"""
+
+
+@pytest.mark.skipif(not _tmpfs_works(), reason="no private mount namespace with tmpfs here (needs root)")
+def test_a_full_disk_during_validate_is_one_line(generated, tmp_path):
+    """A real full disk: a 30 MB tmpfs (in a private mount namespace) with 100 KB left. Writing the
+    check history fails part way: one line, not a traceback per check and day."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    done = subprocess.run(
+        ["unshare", "-m", "sh", "-c", _FULL_DISK_VALIDATE, "sh", *FLIGHTDQ, "validate",
+         "--date", "2026-11-23", "--to", str(DAY), "--as-of", AS_OF],
+        env={**os.environ, "DISK": str(disk), "SOURCE": str(generated)},
+        capture_output=True, text=True, timeout=300, cwd=REPO,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr[-3000:]
+    assert str(disk) in one_line(done.stderr)
