@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flightdq.core.config import SCHEMA_ENGINES
 from flightdq.core.contract import CHECKS, DATASETS
@@ -31,6 +32,10 @@ from flightdq.core.dates import (
     parse_moment,
     utcnow,
 )
+
+if TYPE_CHECKING:
+    from flightdq.backends.base import Backend
+    from flightdq.core.config import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 RANGE_LIMIT = "policy validation.max_range_days"
@@ -150,7 +155,6 @@ def _dispatch(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from flightdq.backends.registry import get_backend
     from flightdq.checks.runner import run_checks, terminal_progress
     from flightdq.core.config import Settings
     from flightdq.core.report import incidents_table, results_json, results_table, summary_line, summary_of
@@ -165,7 +169,7 @@ def _validate(args: argparse.Namespace) -> int:
     days = day_range(
         args.date, args.to, max_days=settings.policy.validation.max_range_days, limit_name=RANGE_LIMIT
     )
-    backend = get_backend(settings, writable=not args.no_record)  # checks the lake before anything runs
+    backend = _backend(settings, writable=not args.no_record)  # checks the lake before anything runs
     results = run_checks(
         days,
         as_of,
@@ -190,7 +194,6 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _remediate(args: argparse.Namespace) -> int:
-    from flightdq.backends.registry import get_backend
     from flightdq.checks.runner import validate_request
     from flightdq.core.config import Settings
     from flightdq.incidents.notifiers import alerts_file
@@ -204,11 +207,23 @@ def _remediate(args: argparse.Namespace) -> int:
         args.date, args.to, max_days=settings.policy.validation.max_range_days, limit_name=RANGE_LIMIT
     )
     validate_request(days, as_of, CHECKS, DATASETS)
-    backend = get_backend(settings, writable=not args.dry_run)
+    backend = _backend(settings, writable=not args.dry_run)
     run_id = f"cli-remediate__{utcnow():%Y%m%dT%H%M%S}__{uuid.uuid4().hex[:8]}"
     ended = remediate(backend, days, as_of, dry_run=args.dry_run, run_id=run_id, force=args.force)
     print(outcomes_table(ended), file=args.stdout)
     return EXIT_OK if all(o.outcome in SETTLED for o in ended) else EXIT_FAILED
+
+
+def _backend(settings: Settings | None = None, *, writable: bool = True) -> Backend:
+    """The configured backend, its environment checked before any command runs on it: the local
+    lake's root (by the backend itself), the AWS connection's credentials (resolved, no AWS call)."""
+    from flightdq.backends.registry import get_backend
+
+    backend = get_backend(settings, writable=writable)
+    require_credentials = getattr(backend, "require_credentials", None)
+    if require_credentials is not None:
+        require_credentials()
+    return backend
 
 
 def _as_of(args: argparse.Namespace) -> datetime:
@@ -219,7 +234,6 @@ def _as_of(args: argparse.Namespace) -> datetime:
 def _incident(args: argparse.Namespace) -> int:
     import json
 
-    from flightdq.backends.registry import get_backend
     from flightdq.core.config import Settings
     from flightdq.incidents.reviews import write_review
     from flightdq.incidents.store import INCIDENT_ID_FORM, IncidentStore, by_severity, is_incident_id
@@ -234,7 +248,7 @@ def _incident(args: argparse.Namespace) -> int:
         if args.out:
             _check_out(args.out)
     settings = Settings.from_env()
-    backend = get_backend(settings, writable=report)  # a listing only reads
+    backend = _backend(settings, writable=report)  # a listing only reads
     store = IncidentStore(backend.blobs)
     if report:
         incident = store.get(args.incident_id)
@@ -305,14 +319,13 @@ def _write_out(path: Path, text: str) -> None:
 
 
 def _catalog_repair(args: argparse.Namespace) -> int:
-    from flightdq.backends.registry import get_backend
     from flightdq.recovery.catalog_repair import repair_catalog
 
     if args.to and not args.date:
         raise InputError("--to needs --date")
     if args.date:
         day_range(args.date, args.to)
-    added, relocated = repair_catalog(get_backend(), args.date, args.to or args.date)
+    added, relocated = repair_catalog(_backend(), args.date, args.to or args.date)
     print(
         f"registered {len(added)} partition(s)" + (f": {', '.join(added)}" if added else ""), file=args.stdout
     )

@@ -27,7 +27,5 @@ def get_backend(settings: Settings | None = None, *, writable: bool = True) -> B
     if settings.backend == "aws":
         from flightdq.backends.aws.backend import AwsBackend
 
-        backend = AwsBackend(settings)
-        backend.require_credentials()
-        return backend
+        return AwsBackend(settings)
     raise BackendError(f"backend {settings.backend!r} is not available in this version of flightdq")
