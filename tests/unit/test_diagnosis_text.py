@@ -154,6 +154,7 @@ def test_text_where_there_is_no_lambda():
 
 
 def test_the_embedded_lake_has_no_ingestion_lambda(tmp_path):
+    (tmp_path / "flightdata-raw").mkdir()
     backend = LocalBackend(Settings.from_env({"FLIGHTDQ_LAKE": str(tmp_path)}))
     diag = backend.upstream_diagnosis(START, END)
     assert diag == {"available": False, "reason": LOCAL_REASON}

@@ -539,7 +539,8 @@ def token(manager, role="viewer", username="oncall", **kwargs):
 
 
 def write_history(lake: Path, records: list[dict]) -> None:
-    """As the runner writes it: one file per run, check and day."""
+    """As the runner writes it: one file per run, check and day (in a lake: its raw zone is there)."""
+    (lake / "flightdata-raw").mkdir(parents=True, exist_ok=True)
     grouped: dict[tuple[str, str], list[dict]] = {}
     for record in records:
         grouped.setdefault((record["run_id"], record["check"]), []).append(record)
@@ -642,7 +643,7 @@ def test_links_follow_a_base_url_with_a_path(tmp_path, auth_manager):
     from flightdq.ui.app import Sources, create_app
 
     lake = tmp_path / "lake"
-    HistoryStore(LocalBlobStore(lake)).write("run-a", "duplicates", [rec(P, D1, "duplicates", "fail", "P3")])
+    write_history(lake, [rec(P, D1, "duplicates", "fail", "P3")])
     sources = Sources(
         settings_factory=lambda: Settings.from_env({"FLIGHTDQ_LAKE": str(lake)}),
         dag_ids_lookup=lambda ids: {"run-a": ["flightdq_daily_checks"]},
