@@ -124,6 +124,27 @@ def test_an_unreadable_processed_partition_folder_is_an_environment_error(lake_c
     assert "no files" not in done.stdout and "no flights" not in done.stdout
 
 
+@pytest.mark.parametrize("raise_errors", [False, True], ids=["cli-and-remediation", "dag-task"])
+def test_a_raw_hour_folder_that_cannot_be_listed_ends_the_run_instead_of_judging_the_day(lake, raise_errors):
+    """An hour folder that is a symlink loop cannot be listed (ELOOP, a real OS error, where root's
+    permissions cannot stand in): the checks raise the environment's error whether confined (the
+    CLI, remediation) or not (a DAG's check task, which then fails: monitoring blind). Never a
+    result, so never a P0."""
+    from conftest import end_of
+    from flightdq.checks.runner import run_checks
+    from flightdq.core.dates import InputError
+
+    lake.healthy_day(DAY)
+    hour = lake.root / f"flightdata-raw/year={DAY:%Y}/month={DAY:%m}/day={DAY:%d}/hour=05"
+    shutil.rmtree(hour)
+    hour.symlink_to(hour)
+    with pytest.raises(InputError, match=str(hour)) as raised:  # the CLI's exit 2
+        run_checks([DAY], end_of(DAY), checks=["partition_presence"], record=False, raise_errors=raise_errors)
+    from flightdq.core.errors import EnvironmentFault
+
+    assert isinstance(raised.value, EnvironmentFault)
+
+
 # --- a lake is recognised, not assumed ---------------------------------------------------------------
 @pytest.mark.parametrize("command", [["validate"], ["remediate"], ["catalog", "repair"]])
 def test_a_folder_that_is_not_a_lake_is_refused_before_anything_is_made_in_it(tmp_path, command):
