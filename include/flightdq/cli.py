@@ -2,8 +2,10 @@
 on-call engineers script against (the runbook's validate-data-quality and pipeline-health scripts).
 
 Exit status: 0 every check passed, 1 a check failed, 2 bad usage or bad input (one line on stderr).
-Bad input includes the environment: a lake that is missing, not a folder, unreadable or (for a command
-that writes) read-only, a bad policy file, no space left for flightdq's records. Days are limited to
+Bad input includes the environment (`flightdq.core.errors.EnvironmentFault`): a lake that is missing,
+not a lake (neither bucket folder in it), not a folder, unreadable or (for a command that writes)
+read-only, a folder of it that cannot be listed, a bad policy file, no space left for flightdq's
+records, a locked catalog, missing AWS credentials, an alerts file that is a folder. Days are limited to
 the supported window (`flightdq.core.dates`), ranges to the policy's `validation.max_range_days`.
 """
 
