@@ -124,6 +124,21 @@ def test_an_unreadable_processed_partition_folder_is_an_environment_error(lake_c
     assert "no files" not in done.stdout and "no flights" not in done.stdout
 
 
+def test_an_unreadable_processed_file_is_an_environment_error_not_a_broken_file(lake_copy, unprivileged_ok):
+    folder = lake_copy / f"flightdata-processed/flightdata_processed/dt={DAY}"
+    data_file = sorted(folder.glob("*.parquet"))[0]
+    data_file.chmod(0)
+    try:
+        done = cli(
+            "validate", "--date", str(DAY), "--as-of", AS_OF, "--no-record",
+            env={"FLIGHTDQ_LAKE": str(lake_copy)}, unprivileged=True,
+        )  # fmt: skip
+    finally:
+        data_file.chmod(0o644)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert str(data_file) in one_line(done.stderr)
+
+
 @pytest.mark.parametrize("raise_errors", [False, True], ids=["cli-and-remediation", "dag-task"])
 def test_a_raw_hour_folder_that_cannot_be_listed_ends_the_run_instead_of_judging_the_day(lake, raise_errors):
     """An hour folder that is a symlink loop cannot be listed (ELOOP, a real OS error, where root's

@@ -23,8 +23,9 @@ class EnvironmentFault(InputError):
     check that meets one does not judge the day (inside a DAG the task fails: monitoring blind)."""
 
 
-class UnreadableFolder(EnvironmentFault):
-    """A folder of the lake is there but cannot be listed (permission denied, an I/O error)."""
+class UnreadableStorage(EnvironmentFault):
+    """A folder or data file of the lake is there but cannot be listed or read (permission denied,
+    an I/O error): an error of the environment, not a missing or empty partition."""
 
 
 def describe_error(exc: BaseException) -> str:

@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 
 from flightdq.core.contract import PROCESSED_PREFIX
-from flightdq.core.errors import UnreadableFolder
+from flightdq.core.errors import UnreadableStorage
 
 RAW_KEY_RE = re.compile(
     r"^year=(?P<year>\d{4})/month=(?P<month>\d{2})/day=(?P<day>\d{2})/hour=(?P<hour>\d{2})/"
@@ -55,18 +55,23 @@ def is_data_file(name: str) -> bool:
 
 
 def data_files(folder: Path) -> list[Path]:
-    """The data files of a partition folder, sorted ([] when the folder is not there; a StorageError
-    when it is there but cannot be listed)."""
-    return [p for p in folder_entries(folder) if p.suffix == ".parquet" and is_data_file(p.name)]
+    """The data files of a partition folder, sorted ([] when the folder is not there). A folder
+    that cannot be listed, or a data file this process may not read, is UnreadableStorage: an
+    engine would report it as a broken file, a fault of the data."""
+    files = [p for p in folder_entries(folder) if p.suffix == ".parquet" and is_data_file(p.name)]
+    for path in files:
+        if not os.access(path, os.R_OK):
+            raise UnreadableStorage(f"{path} cannot be read: permission denied")
+    return files
 
 
 def folder_entries(folder: Path) -> list[Path]:
     """The entries of `folder`, sorted; [] when it is not there. A folder that is there but cannot
-    be listed is an UnreadableFolder, never "empty": `Path.glob` would silently find nothing in it."""
+    be listed is an UnreadableStorage, never "empty": `Path.glob` would silently find nothing in it."""
     try:
         with os.scandir(folder) as entries:
             return sorted(Path(entry.path) for entry in entries)
     except (FileNotFoundError, NotADirectoryError):
         return []
     except OSError as exc:
-        raise UnreadableFolder(f"{folder} cannot be read: {exc.strerror or type(exc).__name__}") from None
+        raise UnreadableStorage(f"{folder} cannot be read: {exc.strerror or type(exc).__name__}") from None
