@@ -130,7 +130,11 @@ def notifiers_from_env(
             f'AIRFLOW_CONN_{conn_id.upper()}=\'{{"conn_type": "slackwebhook", "password": '
             f'"<webhook URL>"}}\'. Move the URL there and unset {RETIRED_SLACK_WEBHOOK_SETTING}.'
         )
-    notifiers: list[Notifier] = [FileNotifier(alerts_file(lake, env))]
+    # not `alerts_file()`: inside a DAG a bad path must not stop incidents being recorded; the
+    # alert stays pending and the task fails on its delivery
+    notifiers: list[Notifier] = [
+        FileNotifier(Path(env.get("FLIGHTDQ_ALERTS_FILE") or lake / "flightdq-alerts.jsonl"))
+    ]
     if slack_connection_exists(conn_id):
         notifiers.append(SlackNotifier(conn_id))
     else:
