@@ -40,13 +40,13 @@ def validate_request(
     days: Sequence[date], as_of: datetime, checks: Iterable[str], datasets: Iterable[str]
 ) -> None:
     """Reject a request that cannot be answered, before anything runs."""
+    checks, datasets = list(checks), list(datasets)
     for check in checks:
         if check not in CHECKS:
             raise InputError(f"unknown check {echo(check)}; known: {', '.join(CHECKS)}")
     for dataset in datasets:
         if dataset not in DATASETS:
             raise InputError(f"unknown dataset {echo(dataset)}; known: {', '.join(DATASETS)}")
-    checks, datasets = list(checks), list(datasets)
     if not any(d in _DATASETS_OF[c] for c in checks for d in datasets):
         raise InputError(
             f"check {', '.join(checks)} does not run on dataset {', '.join(datasets)}: "

@@ -59,6 +59,10 @@ _FOOTER_SQL = "SELECT name, type, converted_type, logical_type, num_children FRO
 _DUCKDB_TYPES = {"string": "VARCHAR", "timestamp": "TIMESTAMPTZ", "bigint": "BIGINT", "double": "DOUBLE"}
 
 
+class NotALake(ConfigError, EnvironmentFault):
+    """FLIGHTDQ_LAKE names a folder without the lake's layout (an empty folder, `/`)."""
+
+
 def check_lake_root(path: Path, *, writable: bool) -> Path:
     """`path`, if it is a lake root this process can use: an existing folder it can read (and, when
     `writable`, write). Otherwise a one-line ConfigError naming the path and the problem.
@@ -83,7 +87,7 @@ def check_lake_root(path: Path, *, writable: bool) -> Path:
     if not os.access(path, os.R_OK | os.X_OK):
         raise ConfigError(f"lake {path} is not readable: permission denied")
     if not is_lake(path):
-        raise ConfigError(
+        raise NotALake(
             f"{path} is not a lake: it holds neither {RAW_BUCKET}/ nor {PROCESSED_BUCKET}/ ({hint}, "
             "or make one with `flightdq-dev generate`)"
         )
