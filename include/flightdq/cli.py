@@ -151,6 +151,13 @@ def _dispatch(args: argparse.Namespace) -> int:
     except InputError as exc:
         print(f"flightdq: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as exc:  # the storage refused a call no layer below turned into a StorageError
+        from flightdq.storage.blobstore import ENVIRONMENT_ERRNOS, storage_error
+
+        if exc.errno not in ENVIRONMENT_ERRNOS:
+            raise
+        print(f"flightdq: error: {storage_error(exc, exc.filename or 'the lake')}", file=sys.stderr)
+        return EXIT_USAGE
     raise AssertionError(f"unhandled command {args.command}")
 
 

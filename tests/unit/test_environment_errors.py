@@ -139,6 +139,37 @@ def test_an_unreadable_processed_file_is_an_environment_error_not_a_broken_file(
     assert str(data_file) in one_line(done.stderr)
 
 
+def test_an_unreadable_records_folder_is_an_environment_error_not_no_records(
+    lake_copy, unprivileged_ok, monkeypatch
+):
+    from flightdq.backends.local.backend import LocalBackend
+    from flightdq.core.config import Settings
+    from flightdq.incidents.store import IncidentStore
+    from flightdq.recovery.execute import remediate
+
+    monkeypatch.setenv("FLIGHTDQ_LAKE", str(lake_copy))
+    monkeypatch.setenv("FLIGHTDQ_ALERTS_FILE", str(lake_copy.parent / "alerts.jsonl"))
+    raw_hour = lake_copy / f"flightdata-raw/year={DAY:%Y}/month={DAY:%m}/day={DAY:%d}/hour=04"
+    shutil.rmtree(raw_hour)  # data loss: an incident stays open
+    backend = LocalBackend(Settings.from_env({"FLIGHTDQ_LAKE": str(lake_copy)}))
+    remediate(backend, [DAY], end_of_day(DAY), dry_run=False, run_id="setup")  # leaves records
+    assert IncidentStore(backend.blobs).list()
+    events = lake_copy / "flightdq-incidents"
+    events.chmod(0)
+    try:
+        done = cli("incident", "list", "--all", env={"FLIGHTDQ_LAKE": str(lake_copy)}, unprivileged=True)
+    finally:
+        events.chmod(0o755)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert str(events) in one_line(done.stderr)
+
+
+def end_of_day(day):
+    from conftest import end_of
+
+    return end_of(day)
+
+
 @pytest.mark.parametrize("raise_errors", [False, True], ids=["cli-and-remediation", "dag-task"])
 def test_a_raw_hour_folder_that_cannot_be_listed_ends_the_run_instead_of_judging_the_day(lake, raise_errors):
     """An hour folder that is a symlink loop cannot be listed (ELOOP, a real OS error, where root's

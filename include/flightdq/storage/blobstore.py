@@ -32,6 +32,9 @@ class StorageError(EnvironmentFault):
     environment, so bad input to the CLI (exit 2). The message names the path, in one line."""
 
 
+ENVIRONMENT_ERRNOS = frozenset(_PROBLEMS) - {errno.EEXIST}  # errors of the storage, not of flightdq
+
+
 def storage_error(exc: OSError, path: Path | str, *, reading: bool = False) -> StorageError:
     """The one-line StorageError for `exc`, raised while writing (or `reading`) `path`."""
     template = _PROBLEMS.get(exc.errno or 0)
@@ -134,13 +137,22 @@ class LocalBlobStore:
 
     def list(self, prefix: str) -> list[str]:
         base = self._path(prefix.rstrip("/")) if prefix.strip("/") else self.root
-        if not base.is_dir():
-            return []
-        return sorted(
-            str(p.relative_to(self.root))
-            for p in base.rglob("*")
-            if p.is_file() and not p.name.startswith(TMP_PREFIX)
+        try:
+            if not base.is_dir():
+                return []
+        except OSError as exc:
+            raise storage_error(exc, base, reading=True) from None
+
+        def unreadable(exc: OSError) -> None:  # rglob would skip the folder: its records would vanish
+            raise storage_error(exc, exc.filename or base, reading=True) from None
+
+        found = (
+            Path(folder) / name
+            for folder, _, names in os.walk(base, onerror=unreadable, followlinks=True)
+            for name in names
+            if not name.startswith(TMP_PREFIX)
         )
+        return sorted(str(p.relative_to(self.root)) for p in found if p.is_file())
 
     def location(self, key: str) -> str:
         return str(self._path(key))
