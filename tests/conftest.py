@@ -30,18 +30,9 @@ _SQL_CACHE = tempfile.mkdtemp(prefix="flightdq-sql-cache-")
 os.environ["FLIGHTDQ_SQL_CACHE"] = _SQL_CACHE
 
 
-# Hypothesis keeps the examples it found under .pytest_cache (`make clean` removes it), not in a
-# `.hypothesis/` folder of the working directory.
-try:
-    from hypothesis import settings as _hypothesis_settings
-    from hypothesis.database import DirectoryBasedExampleDatabase
-
-    _hypothesis_settings.register_profile(
-        "flightdq", database=DirectoryBasedExampleDatabase(REPO / ".pytest_cache" / "hypothesis")
-    )
-    _hypothesis_settings.load_profile("flightdq")
-except ImportError:  # hypothesis is a test tool; a run without it has no property-based tests
-    pass
+# Hypothesis keeps what it stores (its example database, its constants cache) under .pytest_cache,
+# which `make clean` removes, not in a `.hypothesis/` folder of the working directory.
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(REPO / ".pytest_cache" / "hypothesis"))
 
 
 # The three layers are folders: unit/ (plain logic), emulator/ (AWS API calls against moto on
