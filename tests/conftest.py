@@ -25,14 +25,14 @@ os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["GX_ANALYTICS_ENABLED"] = "False"
 for _inherited in ("FLIGHTDQ_LAKE", "FLIGHTDQ_BACKEND", "FLIGHTDQ_POLICY"):
     os.environ.pop(_inherited, None)
-# Hypothesis keeps its example database under .pytest_cache (which `make clean` removes), not in a
-# `.hypothesis/` folder of whatever directory the tests run from.
-from hypothesis.configuration import set_hypothesis_home_dir  # noqa: E402
-
-set_hypothesis_home_dir(REPO / ".pytest_cache" / "hypothesis")
 # Rendered SQL is cached on disk (flightdq.checks.sql_cache): one throwaway folder per test session.
 _SQL_CACHE = tempfile.mkdtemp(prefix="flightdq-sql-cache-")
 os.environ["FLIGHTDQ_SQL_CACHE"] = _SQL_CACHE
+
+
+# Hypothesis keeps what it stores (its example database, its constants cache) under .pytest_cache,
+# which `make clean` removes, not in a `.hypothesis/` folder of the working directory.
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(REPO / ".pytest_cache" / "hypothesis"))
 
 
 # The three layers are folders: unit/ (plain logic), emulator/ (AWS API calls against moto on

@@ -2,8 +2,10 @@
 on-call engineers script against (the runbook's validate-data-quality and pipeline-health scripts).
 
 Exit status: 0 every check passed, 1 a check failed, 2 bad usage or bad input (one line on stderr).
-Bad input includes the environment: a lake that is missing, not a folder, unreadable or (for a command
-that writes) read-only, a bad policy file, no space left for flightdq's records. Days are limited to
+Bad input includes the environment (`flightdq.core.errors.EnvironmentFault`): a lake that is missing,
+not a lake (neither bucket folder in it), not a folder, unreadable or (for a command that writes)
+read-only, a folder of it that cannot be listed, a bad policy file, no space left for flightdq's
+records, a locked catalog, missing AWS credentials, an alerts file that is a folder. Days are limited to
 the supported window (`flightdq.core.dates`), ranges to the policy's `validation.max_range_days`.
 """
 
@@ -161,6 +163,13 @@ def _dispatch(args: argparse.Namespace) -> int:
     except AlertDeliveryError as exc:  # a channel is down: everything is recorded, the alert waits
         print(f"flightdq: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as exc:  # the storage refused a call no layer below turned into a StorageError
+        from flightdq.storage.blobstore import ENVIRONMENT_ERRNOS, storage_error
+
+        if exc.errno not in ENVIRONMENT_ERRNOS:
+            raise
+        print(f"flightdq: error: {storage_error(exc, exc.filename or 'the lake')}", file=sys.stderr)
+        return EXIT_USAGE
     raise AssertionError(f"unhandled command {args.command}")
 
 
@@ -218,9 +227,9 @@ def _remediate(args: argparse.Namespace) -> int:
         args.date, args.to, max_days=settings.policy.validation.max_range_days, limit_name=RANGE_LIMIT
     )
     validate_request(days, as_of, CHECKS, DATASETS)
-    if not args.dry_run and os.environ.get("FLIGHTDQ_ALERTS_FILE"):  # a real run may alert: the
-        check_alerts_file(alerts_file(settings.lake))  # file must work (the lake's own is checked with it)
-    backend = _backend(settings, writable=not args.dry_run)
+    backend = _backend(settings, writable=not args.dry_run)  # the lake first: the alerts file may be in it
+    if not args.dry_run:  # a real run may alert: where to must work before anything is repaired
+        check_alerts_file(alerts_file(settings.lake))
     run_id = f"cli-remediate__{utcnow():%Y%m%dT%H%M%S}__{uuid.uuid4().hex[:8]}"
     ended = remediate(backend, days, as_of, dry_run=args.dry_run, run_id=run_id, force=args.force)
     print(outcomes_table(ended), file=args.stdout)

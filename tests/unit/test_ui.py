@@ -539,7 +539,8 @@ def token(manager, role="viewer", username="oncall", **kwargs):
 
 
 def write_history(lake: Path, records: list[dict]) -> None:
-    """As the runner writes it: one file per run, check and day."""
+    """As the runner writes it: one file per run, check and day (in a lake: its raw zone is there)."""
+    (lake / "flightdata-raw").mkdir(parents=True, exist_ok=True)
     grouped: dict[tuple[str, str], list[dict]] = {}
     for record in records:
         grouped.setdefault((record["run_id"], record["check"]), []).append(record)

@@ -115,7 +115,9 @@ def _run_confined(check: str, ctx: CheckContext, settings: Settings) -> list[Che
     `error` result each, the others their verdict. An error that names a data file, or that only
     some days of a range hit, is the data's own fault (`blocked_by: schema_validity`, which names the
     file): a symptom of that day's data incident. An error that every day hits, naming no file, is
-    about the monitor (the engine, the credentials, the disk): never evidence about the data."""
+    about the monitor (the engine, the credentials, the disk): never evidence about the data. An
+    EnvironmentFault (an unreadable folder, a locked catalog...) is not confined: no check can judge
+    any day through it, so it ends the run, as bad usage does."""
     try:
         return CHECK_RUNNERS[check](ctx)
     except ENVIRONMENT_ERRORS as exc:  # never a verdict on a day: the command fails, saying why

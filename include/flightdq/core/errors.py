@@ -10,8 +10,22 @@ from __future__ import annotations
 import re
 from pathlib import PurePosixPath
 
+from flightdq.core.dates import InputError
+
 _FILE = re.compile(r"[^\s'\"()\[\],]+\.parquet\b")
 _COLUMN = re.compile(r"""\bcolumn ["'`]?([A-Za-z_][A-Za-z0-9_]{0,63})["'`]?""", re.IGNORECASE)
+
+
+class EnvironmentFault(InputError):
+    """An error of the environment flightdq runs in, never evidence about the data: permission
+    denied, an unreadable folder, a folder that is not a lake, missing credentials, a locked
+    catalog, a full disk, an alerts path that is a folder. The CLI exits 2 with its one line; a
+    check that meets one does not judge the day (inside a DAG the task fails: monitoring blind)."""
+
+
+class UnreadableStorage(EnvironmentFault):
+    """A folder or data file of the lake is there but cannot be listed or read (permission denied,
+    an I/O error): an error of the environment, not a missing or empty partition."""
 
 
 def describe_error(exc: BaseException) -> str:

@@ -5,11 +5,13 @@ The local lake lays buckets out as folders under one root: `<root>/<bucket>/<key
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import date
 from pathlib import Path
 
 from flightdq.core.contract import PROCESSED_PREFIX
+from flightdq.core.errors import UnreadableStorage
 
 RAW_KEY_RE = re.compile(
     r"^year=(?P<year>\d{4})/month=(?P<month>\d{2})/day=(?P<day>\d{2})/hour=(?P<hour>\d{2})/"
@@ -53,15 +55,28 @@ def is_data_file(name: str) -> bool:
 
 
 def data_files(folder: Path) -> list[Path]:
-    """The data files of a partition folder, sorted ([] when the folder is not there). A folder that
-    cannot be read raises PermissionError: it is not an empty partition (`glob` would say it is)."""
-    return sorted(folder / name for name in list_folder(folder) if is_data_file(name))
+    """The data files of a partition folder, sorted ([] when the folder is not there). A folder
+    that cannot be listed, or a data file this process may not read, is UnreadableStorage: an
+    engine would report it as a broken file, a fault of the data."""
+    files = [p for p in folder_entries(folder) if p.suffix == ".parquet" and is_data_file(p.name)]
+    for path in files:
+        if not os.access(path, os.R_OK):
+            raise UnreadableStorage(f"{path} cannot be read: permission denied")
+    return files
+
+
+def folder_entries(folder: Path) -> list[Path]:
+    """The entries of `folder`, sorted; [] when it is not there. A folder that is there but cannot
+    be listed is an UnreadableStorage, never "empty": `Path.glob` would silently find nothing in it."""
+    try:
+        with os.scandir(folder) as entries:
+            return sorted(Path(entry.path) for entry in entries)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    except OSError as exc:
+        raise UnreadableStorage(f"{folder} cannot be read: {exc.strerror or type(exc).__name__}") from None
 
 
 def list_folder(folder: Path) -> list[str]:
-    """The names in `folder` ([] when it is not there, or not a folder). PermissionError and other
-    errors of the file system propagate: an unreadable folder says nothing about the data in it."""
-    try:
-        return [entry.name for entry in Path(folder).iterdir()]
-    except (FileNotFoundError, NotADirectoryError):
-        return []
+    """The names in `folder` ([] when it is not there); an unreadable folder is UnreadableStorage."""
+    return [entry.name for entry in folder_entries(folder)]

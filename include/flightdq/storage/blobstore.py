@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Protocol
 
-from flightdq.core.dates import InputError
+from flightdq.core.errors import EnvironmentFault
 
 TMP_PREFIX = ".tmp-"  # a write in progress (or one a crash cut short); never listed, never read
 
@@ -27,17 +27,21 @@ _PROBLEMS = {
 }
 
 
-class StorageError(InputError):
-    """flightdq's own records cannot be written (no space, read-only, no permission): an error of
-    the environment, so bad input to the CLI (exit 2). The message names the path, in one line."""
+class StorageError(EnvironmentFault):
+    """Storage cannot be written or read (no space, read-only, no permission): an error of the
+    environment, so bad input to the CLI (exit 2). The message names the path, in one line."""
 
 
-def storage_error(exc: OSError, path: Path | str) -> StorageError:
-    """The one-line StorageError for `exc`, raised while writing `path`."""
+ENVIRONMENT_ERRNOS = frozenset(_PROBLEMS) - {errno.EEXIST}  # errors of the storage, not of flightdq
+
+
+def storage_error(exc: OSError, path: Path | str, *, reading: bool = False) -> StorageError:
+    """The one-line StorageError for `exc`, raised while writing (or `reading`) `path`."""
     template = _PROBLEMS.get(exc.errno or 0)
     if template:
         return StorageError(template.format(path=path))
-    return StorageError(f"cannot write {path}: {exc.strerror or type(exc).__name__}")
+    verb = "read" if reading else "write"
+    return StorageError(f"cannot {verb} {path}: {exc.strerror or type(exc).__name__}")
 
 
 class BlobStore(Protocol):
@@ -120,23 +124,35 @@ class LocalBlobStore:
         return tmp
 
     def get(self, key: str) -> bytes | None:
+        path = self._path(key)
         try:
-            return self._path(key).read_bytes()
-        except FileNotFoundError:
+            return path.read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
             return None
+        except OSError as exc:
+            raise storage_error(exc, path, reading=True) from None
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
     def list(self, prefix: str) -> list[str]:
         base = self._path(prefix.rstrip("/")) if prefix.strip("/") else self.root
-        if not base.is_dir():
-            return []
-        return sorted(
-            str(p.relative_to(self.root))
-            for p in base.rglob("*")
-            if p.is_file() and not p.name.startswith(TMP_PREFIX)
+        try:
+            if not base.is_dir():
+                return []
+        except OSError as exc:
+            raise storage_error(exc, base, reading=True) from None
+
+        def unreadable(exc: OSError) -> None:  # rglob would skip the folder: its records would vanish
+            raise storage_error(exc, exc.filename or base, reading=True) from None
+
+        found = (
+            Path(folder) / name
+            for folder, _, names in os.walk(base, onerror=unreadable, followlinks=True)
+            for name in names
+            if not name.startswith(TMP_PREFIX)
         )
+        return sorted(str(p.relative_to(self.root)) for p in found if p.is_file())
 
     def location(self, key: str) -> str:
         return str(self._path(key))

@@ -73,29 +73,15 @@ class AwsBackend:
         self._job = GlueEtlJob(self._clients)
         self._diagnosis = UpstreamDiagnosis(self._clients, settings.ingestion_function)
 
-    def require_credentials(self) -> None:
-        """Refuse, in one line, to work without AWS credentials: with none, every check would end
-        an error after its retries (a screenful of tracebacks), saying nothing about the data."""
-        from flightdq.core.config import ConfigError
-
-        try:
-            found = self._clients.hook("s3").get_session().get_credentials()
-        except Exception as exc:  # a broken profile or connection: the same answer, with its class
-            raise ConfigError(
-                f"AWS credentials for the connection {self.settings.aws_conn_id!r} cannot be read "
-                f"({type(exc).__name__})"
-            ) from None
-        if found is None:
-            raise ConfigError(
-                f"no AWS credentials for the connection {self.settings.aws_conn_id!r}: give it a role or "
-                "short-lived credentials (AIRFLOW_CONN_AWS_DEFAULT, AWS_PROFILE or the environment)"
-            )
-
     def __repr__(self) -> str:
         return f"AwsBackend(conn_id={self.settings.aws_conn_id!r}, history={self.blobs.location('')!r})"
 
     def _client(self, kind: str) -> Any:
         return self._clients.client(kind)
+
+    def require_credentials(self) -> None:
+        """Raise AwsCredentialsMissing (an EnvironmentFault) when there are no credentials."""
+        self._clients.require_credentials()
 
     # --- engine: Athena -----------------------------------------------------------------------------
     def run_sql(

@@ -23,6 +23,7 @@ import tenacity
 from flightdq.backends.base import BackendError
 from flightdq.core import layout
 from flightdq.core.contract import ETL_JOB_NAME
+from flightdq.core.errors import EnvironmentFault
 from flightdq.etl.s3_io import error_code
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,10 @@ class AwsTuning:
     concurrent_wait_seconds: float = 2 * 3600.0  # longest total wait for the job's run slot
 
 
+class AwsCredentialsMissing(EnvironmentFault):
+    """The AWS connection resolves to no credentials: an error of the environment."""
+
+
 class AwsClients:
     """The hooks and boto3 clients of one backend (one per service kind: `athena`, `glue_job`,
     `glue_catalog`, `s3`, and for the upstream diagnosis `cloudwatch`, `logs`, `lambda`), made on
@@ -74,6 +79,24 @@ class AwsClients:
             if hook is None:
                 hook = self._hooks[kind] = make_hook(kind, self.conn_id)
             return hook
+
+    def require_credentials(self) -> None:
+        """Raise AwsCredentialsMissing unless the connection resolves to credentials. Resolving them
+        makes no AWS call (the instance metadata lookup aside), so a machine without any fails here
+        at once, in one line, instead of in every check."""
+        from botocore.exceptions import BotoCoreError
+
+        try:
+            found = self.hook("s3").get_session().get_credentials()
+        except BotoCoreError as exc:  # a named profile that is missing, a broken credential process
+            raise AwsCredentialsMissing(
+                f"AWS credentials for connection {self.conn_id!r} cannot be resolved ({type(exc).__name__})"
+            ) from None
+        if found is None:
+            raise AwsCredentialsMissing(
+                f"no AWS credentials for connection {self.conn_id!r} (none in the connection, the "
+                "environment, the shared files or the instance profile)"
+            )
 
     def client(self, kind: str) -> Any:
         with self._lock:

@@ -38,8 +38,8 @@ from flightdq.core.contract import (
     PROCESSED_TABLE,
     RAW_BUCKET,
 )
-from flightdq.core.errors import describe_error
-from flightdq.core.layout import data_files
+from flightdq.core.errors import EnvironmentFault, describe_error
+from flightdq.core.layout import data_files, folder_entries
 from flightdq.storage.blobstore import LocalBlobStore
 from flightdq.storage.history import HistoryStore
 
@@ -60,9 +60,8 @@ _FOOTER_SQL = "SELECT name, type, converted_type, logical_type, num_children FRO
 _DUCKDB_TYPES = {"string": "VARCHAR", "timestamp": "TIMESTAMPTZ", "bigint": "BIGINT", "double": "DOUBLE"}
 
 
-# What makes a folder a lake: the buckets' folders of the contract (`flightdata-raw/year=...`,
-# `flightdata-processed/flightdata_processed/dt=...`), at least one of them.
-LAKE_ZONES = (RAW_BUCKET, PROCESSED_BUCKET)
+class NotALake(ConfigError, EnvironmentFault):
+    """FLIGHTDQ_LAKE names a folder without the lake's layout (an empty folder, `/`)."""
 
 
 def check_lake_root(path: Path, *, writable: bool) -> Path:
@@ -89,11 +88,9 @@ def check_lake_root(path: Path, *, writable: bool) -> Path:
         raise ConfigError(f"lake {path} is not a folder ({hint})")
     if not os.access(path, os.R_OK | os.X_OK):
         raise ConfigError(f"lake {path} is not readable: permission denied")
-    if not any((path / zone).is_dir() for zone in LAKE_ZONES):
-        # an empty folder, `/`, a home folder: checking it would call every day lost data, and
-        # recording would write flightdq's folders into it
-        raise ConfigError(
-            f"{path} is not a lake: it has neither {' nor '.join(z + '/' for z in LAKE_ZONES)} ({hint}, "
+    if not is_lake(path):
+        raise NotALake(
+            f"{path} is not a lake: it holds neither {RAW_BUCKET}/ nor {PROCESSED_BUCKET}/ ({hint}, "
             "or make a sample one with `.venv/bin/flightdq-dev generate --lake PATH`)"
         )
     if writable and not os.access(path, os.W_OK):
@@ -102,6 +99,12 @@ def check_lake_root(path: Path, *, writable: bool) -> Path:
             "`flightdq validate --no-record` checks without writing"
         )
     return path
+
+
+def is_lake(path: Path) -> bool:
+    """A lake is recognised by its layout, never assumed: a folder holding the raw zone's or the
+    processed zone's bucket folder. Nothing is created in any other folder (an empty one, `/`)."""
+    return any((path / bucket).is_dir() for bucket in (RAW_BUCKET, PROCESSED_BUCKET))
 
 
 def _fetch(conn: duckdb.DuckDBPyConnection, sql: str, view: str) -> list[dict[str, Any]]:
@@ -197,6 +200,8 @@ class LocalBackend:
                 elapsed = round(time.perf_counter() - started, 3)
                 self.query_log.append({"template": label, "engine": "duckdb", "seconds": elapsed})
                 return rows
+            except EnvironmentFault:
+                raise
             except Exception as exc:  # duckdb raises many types: name the query, never the data
                 raise BackendError(
                     f"query {label} failed on the embedded engine: {describe_error(exc)}"
@@ -314,9 +319,9 @@ class LocalBackend:
         self, start: date | None = None, end: date | None = None
     ) -> dict[str, list[str]]:
         found: dict[str, list[str]] = {}
-        if not self.processed_root.is_dir():
-            return found
-        for folder in sorted(self.processed_root.glob("dt=*")):
+        for folder in folder_entries(self.processed_root):
+            if not folder.name.startswith("dt="):
+                continue
             dt = folder.name.removeprefix("dt=")
             if not folder.is_dir() or not layout.is_partition_value(dt):
                 continue  # staging folders and stray names are not partitions

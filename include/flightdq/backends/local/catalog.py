@@ -9,6 +9,7 @@ read-only storage is read as it stands.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -17,6 +18,9 @@ from pathlib import Path
 from flightdq.storage.blobstore import StorageError, storage_error
 
 CATALOG_FILE = "_catalog/flightdata.sqlite"
+# How long a connection waits for another one's lock before saying the catalog is locked
+# (FLIGHTDQ_CATALOG_TIMEOUT, seconds).
+DEFAULT_LOCK_SECONDS = 10.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS partitions (
@@ -46,7 +50,17 @@ _STORAGE_PROBLEMS = {
     sqlite3.SQLITE_READONLY: "{path} cannot be written (read-only storage)",
     sqlite3.SQLITE_CANTOPEN: "{path} cannot be opened",
     sqlite3.SQLITE_IOERR: "{path}: input/output error",
+    sqlite3.SQLITE_BUSY: "catalog {path} is locked by another process (waited {seconds:g}s)",
+    sqlite3.SQLITE_LOCKED: "catalog {path} is locked by another connection (waited {seconds:g}s)",
 }
+
+
+def lock_seconds() -> float:
+    try:
+        seconds = float(os.environ.get("FLIGHTDQ_CATALOG_TIMEOUT") or DEFAULT_LOCK_SECONDS)
+    except ValueError:
+        return DEFAULT_LOCK_SECONDS
+    return seconds if 0 <= seconds <= 3600 else DEFAULT_LOCK_SECONDS
 
 
 class LocalCatalog:
@@ -72,7 +86,7 @@ class LocalCatalog:
         if self.read_only:
             return self._open_read_only()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        conn = sqlite3.connect(self.path, timeout=lock_seconds(), isolation_level=None)
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(_SCHEMA)
@@ -95,7 +109,7 @@ class LocalCatalog:
             return conn
         uri = self.path.as_uri()
         if self.path.with_name(self.path.name + "-wal").exists():
-            conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30, isolation_level=None)
+            conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=lock_seconds(), isolation_level=None)
             try:
                 conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
                 return conn
@@ -179,7 +193,8 @@ class LocalCatalog:
                 conn.execute("COMMIT")
                 return None
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:  # SQLite has already rolled back after a full disk
+                    conn.execute("ROLLBACK")
                 raise
 
     def finish_etl_run(
@@ -215,7 +230,7 @@ def _raise_storage_error(exc: sqlite3.OperationalError, path: Path) -> None:
     code = getattr(exc, "sqlite_errorcode", None)
     template = _STORAGE_PROBLEMS.get(code & 0xFF) if isinstance(code, int) else None
     if template:
-        raise StorageError(template.format(path=path)) from exc
+        raise StorageError(template.format(path=path, seconds=lock_seconds())) from exc
 
 
 def process_identity(pid: int) -> str:
