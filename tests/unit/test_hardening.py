@@ -703,4 +703,4 @@ def test_an_unreadable_folder_is_an_environment_error_never_data_loss(small_lake
         )
     finally:
         folder.chmod(0o755)
-    assert_usage_error(done.returncode, done.stdout, done.stderr, str(folder), "permission denied")
+    assert_usage_error(done.returncode, done.stdout, done.stderr, str(folder), "cannot be read")
