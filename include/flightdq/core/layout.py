@@ -59,10 +59,14 @@ def data_files(folder: Path) -> list[Path]:
     that cannot be listed, or a data file this process may not read, is UnreadableStorage: an
     engine would report it as a broken file, a fault of the data."""
     files = [p for p in folder_entries(folder) if p.suffix == ".parquet" and is_data_file(p.name)]
+    readable = []
     for path in files:
-        if not os.access(path, os.R_OK):
+        if os.access(path, os.R_OK):
+            readable.append(path)
+        elif path.exists():
             raise UnreadableStorage(f"{path} cannot be read: permission denied")
-    return files
+        # else: replaced since the folder was listed (a swap moved it out): not a file of the day now
+    return readable
 
 
 def folder_entries(folder: Path) -> list[Path]:
