@@ -13,17 +13,20 @@ has had time to build it), check that day on both datasets:
 | `check_freshness` | newest data against the end of the day | > 60 min: P2, > 4 h: P1 |
 
 A red check task is a finding (no retry); `report` gathers every result of the run into one table,
-`verdict` turns the run red on any finding, `incidents` opens/updates/resolves incidents and sends
-the alerts that are due (exactly once; retried if a notifier is down), and `trigger_remediation`
-asks `flightdq_remediation` to rebuild the days whose processed partition failed (it plans for
-itself and skips data loss).
+`incidents` opens/updates/resolves incidents and sends the alerts that are due (exactly once;
+retried if a notifier is down), and only then `trigger_remediation` asks `flightdq_remediation` to
+rebuild the days whose processed partition failed and whose raw data is there (never data loss),
+naming this run (`checked_by`) so the repair plans from its results. `verdict` turns the run red
+when it leaves something for a person: a finding no repair was asked for, or a check that could not
+run; a partition handed to the remediation is the repair's (its re-validation is red if it fails).
 **Schedule** (`FLIGHTDQ_DAILY_SCHEDULE`, read when this file is parsed; default `cron_or_asset`):
 `cron` runs at 02:00 UTC and checks the day before; `asset` runs when the `flightdata_processed`
 asset gets an event (the remediation DAG emits one per rebuilt or registered partition, with the
 day in the event's extra, `{"dt": "YYYY-MM-DD"}`); `cron_or_asset` does both. An asset-triggered
 run has no logical date: it checks every day its triggering events name (each once; an event
 without a valid day fails `resolve_target`), as of when the run starts.
-**No remediation loop**: an asset-triggered run is the re-check of a repair, so it never triggers
+**The re-validation**: an asset-triggered run is the re-check of a repair (the only one: the
+remediation DAG checks nothing after it repairs), so it never triggers
 `flightdq_remediation` (its `report` says `remediation_withheld`; `trigger_remediation` is
 skipped). A repaired day that still fails keeps its incident open and alerting; only the 02:00 run,
 a manual run or a person asks for another repair.
