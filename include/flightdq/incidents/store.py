@@ -241,8 +241,9 @@ class IncidentStore:
                 try:
                     event = Event(**json.loads(data))
                 except (ValueError, TypeError) as exc:  # truncated or foreign: skip it, say so
-                    log.warning("unreadable incident event %s skipped (%s)", key, type(exc).__name__)
-                    self.unreadable.append(key)
+                    if key not in self.unreadable:  # said once however often the day is read
+                        log.warning("unreadable incident event %s skipped (%s)", key, type(exc).__name__)
+                        self.unreadable.append(key)
                     continue
                 if "__" in folder:  # an earlier version's (dataset, check) folder: a data symptom
                     dataset, check = folder.split("__", 1)

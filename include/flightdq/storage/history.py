@@ -130,8 +130,9 @@ class HistoryStore:
             if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
                 raise ValueError("not a list of records")
         except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-            log.warning("unreadable history record %s skipped (%s)", key, type(exc).__name__)
-            self.unreadable.append(key)
+            if key not in self.unreadable:  # said once however often the day is read
+                log.warning("unreadable history record %s skipped (%s)", key, type(exc).__name__)
+                self.unreadable.append(key)
             return []
         return records
 
