@@ -23,11 +23,3 @@ def test_ruff_format_is_clean():
         text=True,
     )
     assert done.returncode == 0, done.stdout[-4000:]
-
-
-def test_the_tests_keep_hypothesis_examples_out_of_the_repository():
-    """`make test` once left a `.hypothesis/` folder in the repository root that `make clean` kept."""
-    from hypothesis.configuration import storage_directory
-
-    examples = Path(storage_directory("examples", intent_to_write=False).path).resolve()
-    assert examples.is_relative_to(REPO / ".pytest_cache")
