@@ -16,23 +16,14 @@ import time
 from pathlib import Path
 
 import pytest
+from test_cli import run
 
 from conftest import REPO, SMALL_LAKE_END, valid_rows
-from flightdq.cli import main
 
 FLIGHTDQ = [sys.executable, "-m", "flightdq.cli"]
 AS_OF = "2026-11-26T02:00:00Z"
 DAY = SMALL_LAKE_END
 _PR_CAPBSET_DROP, _CAP_DAC_OVERRIDE, _CAP_DAC_READ_SEARCH = 24, 1, 2
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(args))
-    except SystemExit as exit_:
-        code = exit_.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _without_dac_override() -> None:

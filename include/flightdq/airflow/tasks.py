@@ -200,12 +200,12 @@ def plan_run_days(target: Mapping[str, Any], run_id: str, settings: Settings | N
     """The remediation plan of every day this run found something on, from the results it recorded
     and the raw evidence (nothing is run again): what the daily DAG triggers remediation for."""
     from flightdq.backends.registry import get_backend
-    from flightdq.recovery.plan import plan_from_history, plans_table
+    from flightdq.recovery.plan import plan_recorded, plans_table
 
     backend = get_backend(settings or _settings_from_env())
     results = [CheckResult.from_dict(r) for r in backend.history.read_run(run_id, target["days"])]
     days = sorted({date.fromisoformat(r.dt) for r in results if r.failed})
-    plans = plan_from_history(backend, days, run_id)
+    plans = plan_recorded(backend, days, [r for r in results if date.fromisoformat(r.dt) in days])
     log.info("plans:\n%s", plans_table(plans))
     return [p.to_dict() for p in plans]
 
@@ -314,9 +314,13 @@ def plan_remediation(request: Mapping[str, Any], run_id: str) -> list[dict[str, 
     backend = get_backend()
     days = _days(request)
     checked_by = request.get("checked_by")
-    if checked_by and backend.history.read_run(checked_by, request["days"]):
-        log.info("planning from the results of %s", checked_by)
-        plans = plan_from_history(backend, days, checked_by, force=request.get("force", False))
+    plans = (
+        plan_from_history(backend, days, checked_by, force=request.get("force", False))
+        if checked_by
+        else None
+    )
+    if plans is not None:
+        log.info("planned from the results of %s", checked_by)
     else:
         as_of = parse_moment(request["as_of"])
         plans = plan_days(

@@ -273,12 +273,22 @@ def _refused_shrink(backend: Backend, plan: DayPlan) -> DayPlan:
 
 def plan_from_history(
     backend: Backend, days: Sequence[date], run_id: str, *, force: bool = False
-) -> list[DayPlan]:
+) -> list[DayPlan] | None:
     """Plan the days from the results the run `run_id` recorded for them (a checks run that found
-    them failing), with today's raw evidence: nothing is checked again."""
+    them failing), with today's raw evidence: nothing is checked again. None when that run recorded
+    nothing for the days (an unknown run id): then they must be checked."""
+    records = backend.history.read_run(run_id, [str(d) for d in days])
+    if not records:
+        return None
+    return plan_recorded(backend, days, [CheckResult.from_dict(r) for r in records], force=force)
+
+
+def plan_recorded(
+    backend: Backend, days: Sequence[date], results: Iterable[CheckResult], *, force: bool = False
+) -> list[DayPlan]:
+    """Plan the days from results already recorded, with today's raw evidence."""
     from flightdq.recovery.evidence import raw_fullness_of
 
-    results = [CheckResult.from_dict(r) for r in backend.history.read_run(run_id, [str(d) for d in days])]
     policy = backend.settings.policy.remediation
     plans = plan_from_results(days, results, policy, raw_fullness_of(backend, policy.raw_samples))
     return plans if force else [_refused_shrink(backend, p) for p in plans]
