@@ -216,10 +216,18 @@ def test_a_repair_of_two_days_waits_for_approval_and_a_rejection_changes_nothing
             lambda: airflow.task_states(REMEDIATION, run["run_id"]).get("approve") == "awaiting_input",
         )
         assert waiting and all(backend.etl_runs(d) == [] for d in days)  # nothing ran before the answer
-        # A person answers after seconds at least. Answered within the scheduler's next loop, Airflow
-        # 3.3.2 can read the parked task's own "exited 0" event as a state changed behind its back and
-        # fail the resumed task (seen here with an answer 1 s after parking): answer as a person would.
-        time.sleep(5)
+
+        # Airflow 3.3.2: answered before the scheduler has handled the parked task's own "exited 0"
+        # event, that event reads as a state changed behind its back and the resumed task is failed
+        # (seen with an answer 1 s after parking, and under load with 5 s). A person answers long
+        # after; the test answers once the scheduler logged that event, as a person would find it.
+        def event_handled() -> bool:
+            log = (airflow.home / "logs" / "scheduler.log").read_text(errors="replace")
+            key = f"task_id='approve', run_id='{run['run_id']}'"
+            return any("Received executor event" in line and key in line for line in log.splitlines())
+
+        airflow.wait_for("the scheduler to handle the parked task's event", event_handled, timeout=120)
+        time.sleep(2)
         run_path = f"/dags/{REMEDIATION}/dagRuns/{quote(run['run_id'], safe='')}"
         path = f"{run_path}/taskInstances/approve/-1/hitlDetails"
         asked = api(airflow, "GET", path)
