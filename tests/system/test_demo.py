@@ -5,6 +5,7 @@ with why, and nothing left queued for a scheduler started later (it would repair
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -34,6 +35,14 @@ def test_the_demo_ends_with_what_remains_broken_and_leaves_no_queued_run(tmp_pat
     out = done.stdout
     assert "demo: every planted fault found, healthy days pass" in out
     assert "9 repaired" in out
+    # the findings: one line per failing day (12 planted), not one per verdict
+    found = out[out.index("3/5") : out.index("planted fault")].splitlines()
+    assert len(found) <= 18, found
+    faulty_days = [line for line in found if re.match(r"\s+\d{4}-\d{2}-\d{2}\s+P\d", line)]
+    assert len(faulty_days) == 12, found
+    # the generator's forced rebuilds are said once, in the demo's own words, not as bare warnings
+    assert "FORCED" not in done.stderr
+    assert re.search(r"rebuilt \d+ partition\(s\).*FORCED warnings", out)
     broken = out[out.index("what remains broken") :]
     # the two raw data losses no ETL run can undo, each with its reason
     assert broken.count("  P0  ") == 2 and broken.count("why: no ETL run: not_repairable") == 2
