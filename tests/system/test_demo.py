@@ -42,7 +42,7 @@ def test_the_demo_ends_with_what_remains_broken_and_leaves_no_queued_run(tmp_pat
     failing_days = {f["dt"] for f in planted if f.get("severity")}
     faulty_days = [line.split()[0] for line in found if re.match(r"\s+\d{4}-\d{2}-\d{2}\s+P\d", line)]
     assert sorted(faulty_days) == sorted(failing_days), found
-    assert len(found) <= len(failing_days) + 5, found
+    assert len(found) <= len(failing_days) + 6, found  # a title, a count, the passing days, a hint
     # the generator's forced rebuilds are said once, in the demo's own words, not as bare warnings
     assert "FORCED" not in done.stderr
     assert re.search(r"rebuilt \d+ partition\(s\).*FORCED warnings", out)
