@@ -501,13 +501,13 @@ def test_the_calendar_and_day_view_inside_the_airflow_ui(site, page):
     inside.evaluate("() => window.scrollTo(0, 0)")
     shot(page, "day-view.png", docs="ui-day.png")
 
-    # a P3 row is tinted, but not with a P1's red
+    # a failing row is tinted by its severity: a milder one is not a P1's red (P3: tests/unit/test_ui.py)
     tint = "r => getComputedStyle(r).backgroundColor"
     frame = open_in_ui(page, site, f"day/{site.fault_day('duplicate_flight_ids')}")
-    p3 = frame.locator('tr.check[data-state="P3"]').first.evaluate(tint)
+    p2 = frame.locator('tr.check[data-state="P2"]').first.evaluate(tint)
     frame = open_in_ui(page, site, f"day/{site.fault_day('empty_partition')}")
     p1 = frame.locator('tr.check[data-state="P1"]').first.evaluate(tint)
-    assert p3 != p1 and "rgba(0, 0, 0, 0)" not in (p1, p3), (p1, p3)
+    assert p2 != p1 and "rgba(0, 0, 0, 0)" not in (p1, p2), (p1, p2)
 
     # the repaired day: its remediation, the incident's timeline, and a link into the UI's run page
     frame = open_in_ui(page, site, f"day/{site.repaired_day}")
@@ -586,7 +586,7 @@ def test_a_dry_run_of_a_lost_day_ends_green_live_and_leaves_its_plan(site, page)
     frame = open_in_ui(page, site, f"day/{day}")
     planned = frame.locator(f'table.remediations tr[data-run="{run_id}"]')
     expect(planned).to_have_attribute("data-dry-run", "true")
-    assert planned.get_attribute("data-outcome") == "planned"
+    assert planned.get_attribute("data-outcome") == "not_repairable"  # what the plan found, marked dry run
     assert planned.locator(".drymark").is_visible()
     assert "not_repairable" in planned.inner_text() or "not repairable" in planned.inner_text()
     shown = planned.locator("a.runlink code").inner_text()

@@ -1517,3 +1517,18 @@ def test_the_calendar_date_input_is_iso_and_hours_say_their_verdict_in_text(clie
     assert len(cells) == 72
     assert all(text for state, _, text in cells if state != "future"), cells
     assert len({(state, text) for state, _, text in cells}) == len({state for state, _, _ in cells})
+
+
+def test_an_incident_that_worsened_after_its_acknowledgement_can_be_taken_again(client, auth_manager):
+    from flightdq.incidents.reconcile import reconcile
+    from flightdq.incidents.store import IncidentStore
+
+    store = IncidentStore(LocalBlobStore(client.lake))
+    reconcile(store, [failing(D2, severity="P1")], run_id="run-a", now=at(-30))
+    store.acknowledge(f"{D2}__data__1", "alice", at(-20))
+    reconcile(store, [failing(D2, severity="P0")], run_id="run-b", now=at(-10))
+    client.cookies.set("_token", token(auth_manager, role="user", username="bob"))
+    page = client.get("/flightdq/").text
+    card = page[page.index(f'data-incident="{D2}__data__1"') :]
+    card = card[: card.index("</li>")]
+    assert re.findall(r'data-ack="[^"]+/(\w+)"', card) == ["acknowledge", "unacknowledge"]
