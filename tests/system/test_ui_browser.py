@@ -375,6 +375,9 @@ def test_the_now_view_lists_open_incidents_and_an_acknowledgement_can_be_undone(
     p0 = f"{lost}__data__1"
     assert p0 in [i for i, severity, _ in listed if severity == "P0"], listed  # the data loss
     expect(frame.locator("table.hours tr[data-row]")).to_have_count(3)
+    # the daily checks stay paused on this site (the page says so); the remediation DAG runs
+    paused = frame.locator("[data-paused-dags]").get_attribute("data-paused-dags").split()
+    assert "flightdq_daily_checks" in paused and "flightdq_remediation" not in paused, paused
     shot(page, "now.png", docs="ui-now.png")
 
     # the auto-refresh can be paused, and stays paused
@@ -385,7 +388,8 @@ def test_the_now_view_lists_open_incidents_and_an_acknowledgement_can_be_undone(
     card = frame.locator(f'li[data-incident="{p0}"]')
     card.locator("button[data-ack]").click()
     expect(card.locator(".ack-by b")).to_have_text(USER)
-    expect(card.locator(".escalation")).to_contain_text("acknowledged at P0")
+    expect(card.locator('button[data-ack$="/unacknowledge"]')).to_be_visible()  # taken: only an undo left
+    assert card.locator('button[data-ack$="/acknowledge"]').count() == 0
     expect(frame.locator("[data-refresh]")).to_have_attribute("data-paused", "true")
     shot(page, "now-acknowledged.png")
     rows = incident_list(site)
