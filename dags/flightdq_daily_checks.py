@@ -33,6 +33,10 @@ a manual run or a person asks for another repair.
 **Trigger by hand** with `date` (and `to` for a range, at most 31 days) to re-check days after a repair.
 Results are kept in the check history (`flightdq-history/` in the lake).
 
+**Lineage**: with an OpenLineage transport configured (`AIRFLOW__OPENLINEAGE__TRANSPORT`, e.g. Marquez), each
+check task reports its results as data-quality assertions on `flightdata_raw` / `flightdata_processed`
+(`flightdq.airflow.lineage`); without one, the provider stays off.
+
 _Airflow DAG built by `flightdq.airflow.dag_factory`; the logic lives in `include/flightdq`._
 """
 

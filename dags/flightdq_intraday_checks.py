@@ -12,6 +12,10 @@ the UTC day in progress as it stands at the end of the run's data interval:
 
 Whole-day checks (schema, duplicates) run in `flightdq_daily_checks` once the day is complete.
 
+**Lineage**: with an OpenLineage transport configured (`AIRFLOW__OPENLINEAGE__TRANSPORT`, e.g. Marquez), each
+check task reports its results as data-quality assertions on `flightdata_raw` / `flightdata_processed`
+(`flightdq.airflow.lineage`); without one, the provider stays off.
+
 _Airflow DAG built by `flightdq.airflow.dag_factory`; the logic lives in `include/flightdq`._
 """
 

@@ -11,11 +11,14 @@ healthy day passed; 1 otherwise. (The DAG run itself ends red: the lake has faul
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -57,9 +60,15 @@ def main() -> int:
 
     print(f"1/5 generating a {DEMO_DAYS}-day sample lake ending {end} in {lake} ...", flush=True)
     _fresh_lake(lake)
-    manifest = generate_lake(lake, end=end, days=DEMO_DAYS, faults=default_demo_faults(end))
+    with _forced_rebuilds() as forced:
+        manifest = generate_lake(lake, end=end, days=DEMO_DAYS, faults=default_demo_faults(end))
     for fault in manifest.faults:
         print(f"    planted {fault.fault:<24} on {fault.dt}")
+    if forced:
+        print(
+            f"    (to plant lost raw hours the generator rebuilt {len(forced)} partition(s) from less raw "
+            "data, with the ETL's force: its FORCED warnings, expected here: " + "; ".join(forced) + ")"
+        )
 
     print(
         f"2/5 running the Airflow DAG {DAG_ID} for {start_checked}..{end} (airflow dags test; "
@@ -76,12 +85,11 @@ def main() -> int:
     print("3/5 what the checks found", flush=True)
     from flightdq.backends.registry import get_backend
     from flightdq.core.dates import iter_days
-    from flightdq.core.report import results_table
 
     days = list(iter_days(start_checked, end))
     latest = get_backend(settings).history.latest(days)
     results = [CheckResult.from_dict(r) for r in latest.values()]
-    print(results_table(results))
+    print("\n".join(findings_by_day(results)))
     lines, ok = compare_with_manifest(manifest, results, {str(d) for d in days})
     print("\n".join(lines))
 
@@ -111,6 +119,57 @@ def main() -> int:
     _forget_runs_the_demo_ran()
     print("\n".join(still_broken(settings)))
     return 0 if ok else 1
+
+
+class _Forced(logging.Handler):
+    """Collects the ETL's FORCED warnings while the generator plants faults (shown once, explained)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.seen.append(record.getMessage().replace("FORCED: ", ""))
+
+
+@contextlib.contextmanager
+def _forced_rebuilds() -> Iterator[list[str]]:
+    """While the lake is generated, the ETL's warnings go to a list instead of the terminal."""
+    logger = logging.getLogger("flightdq.etl.transform")
+    handler, propagate = _Forced(), logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield handler.seen
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
+def findings_by_day(results: list[CheckResult]) -> list[str]:
+    """The failing checks, one line per day, worst first within the day; passing days in one line."""
+    order = {"P0": 0, "P1": 1, "P2": 2, "P3": 3}
+    failing: dict[str, list[CheckResult]] = {}
+    for r in results:
+        if r.failed:
+            failing.setdefault(r.dt, []).append(r)
+    clean = sorted({r.dt for r in results} - set(failing))
+    lines = [f"    {len(results)} verdicts on {len({r.dt for r in results})} days; failing:"]
+    for dt in sorted(failing):
+        found = sorted(failing[dt], key=lambda r: (order.get(str(r.severity), 9), r.dataset, r.check))
+        what = ", ".join(
+            f"{r.severity} {r.check}"
+            + (" (raw)" if r.dataset == "flightdata_raw" else "")
+            + (" could not run" if r.status is Status.ERROR else "")
+            for r in found
+        )
+        lines.append(f"    {dt}  {what}")
+    if clean:
+        lines.append(f"    every check passes on {', '.join(clean)}")
+    lines.append(
+        "    (each finding in full: `.venv/bin/flightdq validate --date DAY`, or the page's day view)"
+    )
+    return lines
 
 
 def _demo_policy() -> None:

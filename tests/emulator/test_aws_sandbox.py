@@ -42,15 +42,17 @@ def test_the_sandbox_starts_with_one_command_and_serves_flightdq(tmp_path):
             json.loads(exports["AIRFLOW_CONN_AWS_DEFAULT"])["extra"]["endpoint_url"]
             == exports["AWS_ENDPOINT_URL"]
         )
-        day = re.search(r"flightdq validate --date (\S+)", banner).group(1)
+        command = re.search(r"^  (\S*flightdq validate --date (\S+) --json)$", banner, re.MULTILINE)
+        day = command.group(2)
+        # as printed, in a fresh shell: no venv on the PATH
+        fresh = env | exports | {"FLIGHTDQ_LAKE": str(tmp_path), "PATH": "/usr/bin:/bin"}
         checked = subprocess.run(
-            [FLIGHTDQ, "validate", "--date", day, "--json"],
-            env=env | exports | {"FLIGHTDQ_LAKE": str(tmp_path)},
-            capture_output=True,
-            text=True,
-            timeout=300,
+            ["bash", "-c", command.group(1)], env=fresh, capture_output=True, text=True, timeout=300
         )
         assert checked.returncode == 0, checked.stdout[-2000:] + checked.stderr[-2000:]
+        assert not re.search(r"^\S*\s*INFO\b|\bINFO - ", checked.stderr, re.MULTILINE), checked.stderr[-2000:]
+        airflow_line = re.search(r"^  (\S*airflow) dags test ", banner, re.MULTILINE).group(1)
+        assert Path(airflow_line).is_file()
         results = json.loads(checked.stdout)["results"]  # the contract: stdout is one JSON document
         assert len(results) == 7 and {r["dt"] for r in results} == {day}
         assert all(r["status"] in ("pass", "warn") for r in results)

@@ -4,7 +4,9 @@ with why, and nothing left queued for a scheduler started later (it would repair
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 
@@ -34,6 +36,16 @@ def test_the_demo_ends_with_what_remains_broken_and_leaves_no_queued_run(tmp_pat
     out = done.stdout
     assert "demo: every planted fault found, healthy days pass" in out
     assert "9 repaired" in out
+    # the findings: one line per failing day, not one per verdict (98 of them)
+    found = out[out.index("3/5") : out.index("planted fault")].splitlines()
+    planted = json.loads((tmp_path / "lake" / "_generator" / "manifest.json").read_text())["faults"]
+    failing_days = {f["dt"] for f in planted if f.get("severity")}
+    faulty_days = [line.split()[0] for line in found if re.match(r"\s+\d{4}-\d{2}-\d{2}\s+P\d", line)]
+    assert sorted(faulty_days) == sorted(failing_days), found
+    assert len(found) <= len(failing_days) + 6, found  # a title, a count, the passing days, a hint
+    # the generator's forced rebuilds are said once, in the demo's own words, not as bare warnings
+    assert "FORCED" not in done.stderr
+    assert re.search(r"rebuilt \d+ partition\(s\).*FORCED warnings", out)
     broken = out[out.index("what remains broken") :]
     # the two raw data losses no ETL run can undo, each with its reason
     assert broken.count("  P0  ") == 2 and broken.count("why: no ETL run: not_repairable") == 2

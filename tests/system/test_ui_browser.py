@@ -1,33 +1,36 @@
-"""The "Flight data quality" page in a real Airflow UI, driven by a real headless Chromium.
+"""The "Flight data quality" page in a real Airflow, driven by a real headless Chromium through
+Playwright (which waits for what it looks for: no fixed sleeps).
 
-Set-up (once per module, about a minute and a half): a generated lake with the demo's planted faults;
-a temporary AIRFLOW_HOME with this repository's DAGs and plugin, SimpleAuthManager with one user
-and a random password; `airflow dags test` of the daily DAG over the last 28 days (the check
-history, incidents and DAG runs the page shows) and of the remediation DAG for the missing-partition
-day (a repaired day); then `airflow api-server` on 127.0.0.1 and a free port.
+Set-up (once per module, about two minutes): a generated lake with the demo's planted faults; a
+temporary AIRFLOW_HOME with this repository's DAGs and plugin, SimpleAuthManager with one user and a
+random password; `airflow dags test` of the daily DAG over the last 28 days (the check history,
+incidents and DAG runs the page shows), of the remediation DAG for the missing-partition day (a
+repaired day) and of its re-validation; then the api-server, scheduler and dag-processor on
+127.0.0.1 (LocalExecutor on SQLite), with flightdq_remediation unpaused: what the page triggers
+really runs, and the page shows its state change without a reload.
 
 The browser logs in for real (a JWT from the api-server's `/auth/token` for that user and password,
 set as the `_token` cookie as Airflow's login page does), opens the page inside the Airflow UI and:
-reads the "Now" view (open incidents worst first), acknowledges one (and finds it in `flightdq incident
-list`), checks the calendar's colours, opens a day from a cell (its header stays in view), triggers a
-dry-run repair from the day view through the confirmation dialog (and finds the run, with the day
-filled in, in Airflow), and follows Airflow's dark mode. Screenshots of each step go to
-artifacts/screenshots/ (gitignored); `docs/ui-now.png`, `docs/ui-day.png` and `docs/ui-calendar.png`
-are written only with FLIGHTDQ_UPDATE_DOCS=1 (a test run never writes into the repository). Every
-process started here is stopped here.
+reads the "Now" view (open incidents worst first), acknowledges one and undoes it, puts a note on an
+incident, opens the symptoms by keyboard alone, checks the calendar's colours and the badges' AA
+contrast (computed from the colours the browser renders, light and dark), opens a day from a cell,
+finds no Repair where it cannot help, and dry-runs the repair of a day whose raw data is lost: the
+run ends green, its state changes on the page without a reload, and its plan is on the day.
+Screenshots of each step go to artifacts/screenshots/ (gitignored); `docs/ui-*.png` are written only
+with FLIGHTDQ_UPDATE_DOCS=1. Every process started here is stopped here.
 
 Chromium is Debian's `chromium` package, installed by `make test` (its `browser` target) where it
-can be; without it the test skips and says so. It is driven through the DevTools protocol with the websocket
-client `websockets` (already installed with Airflow); no Selenium, no chromedriver.
+can be; without it the test skips and says so. Playwright launches it (`executable_path`): no
+browser download.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import itertools
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -38,6 +41,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -60,140 +64,10 @@ FIRST = END - timedelta(days=27)  # the calendar's default four weeks
 USER = "oncall"  # role "user": may read, acknowledge and trigger
 ROUTE = "flight-data-quality"
 SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
-FRAME = "document.querySelector('iframe[title=\"Flight data quality\"]')"
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--hide-scrollbars",
-    "--remote-debugging-port=0",  # DevTools on 127.0.0.1, on a port chromium picks
-)
-
-
-# --- the browser ----------------------------------------------------------------------------------
-def find_chromium() -> str:
-    """Debian's `chromium`; `make browser` (part of `make test`) installs it. The test never installs
-    system packages itself: without a browser it skips, naming the missing package."""
-    found = shutil.which("chromium")
-    if not found:
-        pytest.skip("chromium is not installed: run `make browser` (or `apt-get install -y chromium`)")
-    return found
-
-
-class Browser:
-    """Headless Chromium driven through the DevTools protocol (one page, one websocket)."""
-
-    def __init__(self, binary: str, profile: Path, *, width: int = 1440, height: int = 1000) -> None:
-        from websockets.sync.client import connect
-
-        profile.mkdir(parents=True, exist_ok=True)
-        self.log = (profile / "chromium.log").open("wb")
-        self.proc = subprocess.Popen(
-            [
-                binary,
-                *CHROMIUM_FLAGS,
-                f"--user-data-dir={profile}",
-                f"--window-size={width},{height}",
-                "about:blank",
-            ],
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            port_file = profile / "DevToolsActivePort"
-            deadline = time.monotonic() + 60
-            while not (port_file.exists() and port_file.read_text().strip()):
-                assert self.proc.poll() is None, (
-                    f"chromium exited: {(profile / 'chromium.log').read_text()[-2000:]}"
-                )
-                assert time.monotonic() < deadline, "chromium did not open its DevTools port"
-                time.sleep(0.1)
-            port = int(port_file.read_text().split()[0])
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as reply:
-                page = next(t for t in json.load(reply) if t["type"] == "page")
-            self.ws = connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=10)
-            self.next_id = 0
-            for method in ("Page.enable", "Runtime.enable", "Network.enable"):
-                self.send(method)
-            self.send(
-                "Emulation.setDeviceMetricsOverride",
-                width=width,
-                height=height,
-                deviceScaleFactor=1,
-                mobile=False,
-            )
-        except BaseException:
-            self.close()
-            raise
-
-    def send(self, method: str, timeout: float = 30, **params) -> dict:
-        self.next_id += 1
-        mine = self.next_id
-        self.ws.send(json.dumps({"id": mine, "method": method, "params": params}))
-        deadline = time.monotonic() + timeout
-        while True:
-            message = json.loads(self.ws.recv(timeout=max(0.1, deadline - time.monotonic())))
-            if message.get("id") == mine:
-                if "error" in message:
-                    raise RuntimeError(f"{method}: {message['error']}")
-                return message.get("result", {})
-
-    def evaluate(self, expression: str):
-        result = self.send("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
-        if "exceptionDetails" in result:
-            raise RuntimeError(f"{expression[:100]}: {result['exceptionDetails'].get('text')}")
-        return result["result"].get("value")
-
-    def wait_for(self, expression: str, what: str, timeout: float = 45):
-        """Poll `expression` until it is truthy; returns its value."""
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            try:
-                last = self.evaluate(expression)
-            except RuntimeError as exc:
-                last = exc
-            if last and not isinstance(last, Exception):
-                return last
-            time.sleep(0.25)
-        raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
-
-    def navigate(self, url: str) -> None:
-        self.send("Page.navigate", url=url)
-
-    def dark(self, on: bool) -> None:
-        """The system's colour preference, as the page's `prefers-color-scheme` sees it."""
-        features = [{"name": "prefers-color-scheme", "value": "dark" if on else "light"}]
-        self.send("Emulation.setEmulatedMedia", features=features)
-
-    def screenshot(self, path: Path, docs: str | None = None) -> Path:
-        """Save a screenshot under artifacts/; with FLIGHTDQ_UPDATE_DOCS=1 also as docs/<docs>."""
-        time.sleep(0.5)  # let the last layout and fonts settle
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(base64.b64decode(self.send("Page.captureScreenshot", format="png")["data"]))
-        if docs and UPDATE_DOCS:
-            DOCS.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, DOCS / docs)
-        return path
-
-    def close(self) -> None:
-        ws = getattr(self, "ws", None)
-        if ws is not None:
-            with contextlib.suppress(Exception):
-                self.send("Browser.close", timeout=5)
-            ws.close()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=15)
-        self.log.close()
+IFRAME = 'iframe[title="Flight data quality"]'
+WAIT_MS = 60_000  # Playwright's waits: generous, the machine is shared
+RUN_MS = 240_000  # a run the scheduler picks up and carries out
+COMPONENTS = {"scheduler": ["scheduler", "--skip-serve-logs"], "dag-processor": ["dag-processor"]}
 
 
 # --- the Airflow site -----------------------------------------------------------------------------
@@ -215,6 +89,9 @@ class Site:
         )
         with urllib.request.urlopen(request, timeout=30) as reply:
             return json.load(reply)["access_token"]
+
+    def fault_day(self, fault: str) -> str:
+        return next(f for f in self.manifest.faults if f.fault == fault).dt
 
 
 def free_port() -> int:
@@ -268,7 +145,7 @@ def stop(proc: subprocess.Popen, timeout: float = 30) -> None:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Site:
+def site(tmp_path_factory) -> Iterator[Site]:
     root = tmp_path_factory.mktemp("ui-site")
     lake, home = root / "lake", root / "airflow-home"
     home.mkdir()
@@ -279,13 +156,15 @@ def site(tmp_path_factory) -> Site:
     passwords.write_text(json.dumps({USER: password}))
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "FLIGHTDQ_"))} | {
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "FLIGHTDQ_", "AWS_"))} | {
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
-        "AIRFLOW__CORE__PARALLELISM": "4",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": "2",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
         "AIRFLOW__CORE__AUTH_MANAGER": SIMPLE_AUTH_MANAGER,
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:user",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
@@ -294,9 +173,13 @@ def site(tmp_path_factory) -> Site:
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__PORT": str(port),
         "AIRFLOW__API__BASE_URL": base,
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{base}/execution/",
+        "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
         "AIRFLOW__CORE__LAZY_LOAD_PLUGINS": "False",
         "FLIGHTDQ_LAKE": str(lake),
         "FLIGHTDQ_BACKEND": "local",
+        "FLIGHTDQ_TASK_RETRIES": "0",
         "GX_ANALYTICS_ENABLED": "False",
     }
     done = run_airflow("db", "migrate", env=env)
@@ -310,23 +193,34 @@ def site(tmp_path_factory) -> Site:
     repair = run_airflow("dags", "test", "flightdq_remediation", "-c", json.dumps(conf), env=env)
     assert repair.returncode == 0, repair.stdout[-3000:] + repair.stderr[-3000:]
     remediation_run_id = latest_run_id("flightdq_remediation", env)
-    # the re-validation a scheduler starts on the repair's asset event (no scheduler runs here)
+    # the re-validation a scheduler starts on the repair's asset event (before the scheduler runs)
     conf = {"date": repaired_day, "trigger_remediation": False}
     recheck = run_airflow("dags", "test", "flightdq_daily_checks", "-c", json.dumps(conf), env=env)
     assert recheck.returncode == 0, recheck.stdout[-3000:] + recheck.stderr[-3000:]
+    # what the page triggers runs: the remediation DAG is unpaused; the daily checks stay paused
+    for args in (("dags", "reserialize"), ("dags", "unpause", "flightdq_remediation")):
+        done = run_airflow(*args, env=env)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
 
-    log = (root / "api-server.log").open("wb")
-    server = subprocess.Popen(
-        [AIRFLOW, "api-server", "-H", "127.0.0.1", "-p", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    logs = root / "logs"
+    logs.mkdir()
+    started: dict[str, subprocess.Popen] = {}
     try:
+        for name, args in {
+            **COMPONENTS,
+            "api-server": ["api-server", "-H", "127.0.0.1", "-p", str(port)],
+        }.items():
+            started[name] = subprocess.Popen(
+                [AIRFLOW, *args],
+                env=env,
+                stdout=(logs / f"{name}.log").open("wb"),
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + 180
         while True:
-            assert server.poll() is None, (root / "api-server.log").read_text()[-3000:]
+            dead = {n: p.returncode for n, p in started.items() if p.poll() is not None}
+            assert not dead, (dead, *((logs / f"{n}.log").read_text()[-2000:] for n in dead))
             assert time.monotonic() < deadline, "the api-server did not come up"
             try:
                 if http(f"{base}/api/v2/monitor/health")[0] == 200:
@@ -336,17 +230,64 @@ def site(tmp_path_factory) -> Site:
             time.sleep(1)
         yield Site(base, password, lake, manifest, env, repaired_day, daily_run_id, remediation_run_id)
     finally:
-        stop(server)
-        log.close()
+        for proc in started.values():
+            stop(proc)
+
+
+# --- the browser ----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's `chromium`, launched by Playwright; `make browser` (part of `make test`) installs it.
+    The test never installs system packages itself: without a browser it skips, naming the package."""
+    executable = shutil.which("chromium")
+    if not executable:
+        pytest.skip("chromium is not installed: run `make browser` (or `apt-get install -y chromium`)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable, args=["--no-sandbox", "--disable-gpu", "--disable-quic"]
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 @pytest.fixture
-def browser(tmp_path):
-    chromium = Browser(find_chromium(), tmp_path / "chromium-profile")
+def page(chromium, site):
+    """A fresh context (no cookies, no storage) and page, 1440x1000, logged in."""
+    context = chromium.new_context(viewport={"width": 1440, "height": 1000})
+    context.set_default_timeout(WAIT_MS)
+    context.add_cookies([{"name": "_token", "value": site.token(), "url": site.base + "/"}])
+    page = context.new_page()
     try:
-        yield chromium
+        yield page
     finally:
-        chromium.close()
+        context.close()
+
+
+def shot(page, name: str, docs: str | None = None) -> None:
+    """A screenshot under artifacts/; with FLIGHTDQ_UPDATE_DOCS=1 also as docs/<docs>."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / name
+    page.screenshot(path=str(path))
+    if docs and UPDATE_DOCS:
+        DOCS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, DOCS / docs)
+
+
+def open_in_ui(page, site: Site, path: str = ""):
+    """The plugin's page `path` inside the Airflow UI; returns its frame once its body is there."""
+    page.goto(f"{site.base}/plugin/{ROUTE}" + (f"/flightdq/{path.lstrip('/')}" if path else ""))
+    frame = page.frame_locator(IFRAME)
+    frame.locator("body[data-page]").wait_for()
+    return frame
+
+
+def frame_of(page):
+    """The plugin's frame as a Playwright Frame (for JS evaluation)."""
+    return page.wait_for_selector(IFRAME).content_frame()
 
 
 def rgb(hex_colour: str) -> str:
@@ -354,20 +295,37 @@ def rgb(hex_colour: str) -> str:
     return f"rgb({int(h[0:2], 16)}, {int(h[2:4], 16)}, {int(h[4:6], 16)})"
 
 
-def frame(expression: str) -> str:
-    """A JS expression evaluated on the plugin's document inside the UI's frame (null until loaded)."""
-    return (
-        f"(() => {{ const f = {FRAME}; const d = f && f.contentDocument; "
-        f"if (!d || !d.body) return null; {expression} }})()"
+def luminance(css_rgb: str) -> float:
+    """WCAG 2 relative luminance of a computed `rgb(r, g, b)`."""
+    channels = [int(c) / 255 for c in re.findall(r"\d+", css_rgb)[:3]]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(a: str, b: str) -> float:
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def incident_list(site: Site) -> dict[str, dict]:
+    listing = subprocess.run(
+        [sys.executable, "-m", "flightdq.cli", "incident", "list", "--json"],
+        env=site.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
+    return {row["id"]: row for row in json.loads(listing.stdout)["incidents"]}
 
 
 # --- the tests ------------------------------------------------------------------------------------
 def test_the_pages_refuse_requests_without_an_airflow_login(site):
-    for path in ("/flightdq/", f"/flightdq/day/{END}"):
+    for path in ("/flightdq/", f"/flightdq/day/{END}", f"/flightdq/runs.json?day={END}"):
         status, headers, body = http(site.base + path, headers={"Accept": "application/json"})
         assert status == 401, (path, status, body)
-        assert "Partition health" not in body
+        assert "data-page" not in body
+    for path in ("/flightdq/", f"/flightdq/day/{END}"):
         status, headers, _ = http(site.base + path, headers={"Accept": "text/html"})
         assert status == 303 and headers["location"].startswith("/auth/login?next="), (path, status)
     forged = site.token()[:-4] + "AAAA"
@@ -384,106 +342,127 @@ def test_the_pages_refuse_requests_without_an_airflow_login(site):
         urllib.request.urlopen(wrong, timeout=30)
     assert refused.value.code == 401  # the login is real: a wrong password gets no token
     status, _, body = http(site.base + "/flightdq/", headers={"Cookie": f"_token={site.token()}"})
-    assert status == 200 and "Open incidents" in body
-    acknowledge = urllib.request.Request(
-        f"{site.base}/flightdq/incidents/{END}__data__1/acknowledge",
-        method="POST",
-        headers={"Cookie": f"_token={site.token()}"},  # logged in, but not from the page itself
-    )
-    with pytest.raises(urllib.error.HTTPError) as refused:
-        urllib.request.urlopen(acknowledge, timeout=30)
-    assert refused.value.code == 403
-
-
-def login(browser: Browser, site: Site) -> None:
-    browser.send("Network.setCookie", name="_token", value=site.token(), url=site.base + "/", path="/")
-
-
-def open_page(browser: Browser, site: Site, path: str, ready: str, what: str):
-    """Open a page of the plugin inside the Airflow UI and wait until `ready` (JS on its document)."""
-    browser.navigate(f"{site.base}/plugin/{ROUTE}/flightdq/{path.lstrip('/')}")
-    return browser.wait_for(frame(ready), what)
-
-
-def test_the_now_view_lists_open_incidents_worst_first_and_takes_an_acknowledgement(site, browser):
-    login(browser, site)
-    browser.navigate(f"{site.base}/plugin/{ROUTE}")  # the landing tab
-    browser.wait_for(frame("return d.querySelectorAll('li.now-incident').length > 1;"), "the open incidents")
-    tab = browser.evaluate(frame("return d.querySelector('nav.tabs a.active').textContent;"))
-    assert tab == "Now"
-    listed = browser.evaluate(
-        frame(
-            "return [...d.querySelectorAll('li.now-incident')].map(li => [li.dataset.incident,"
-            " li.dataset.severity, li.dataset.opened, li.querySelector('.clock-text').textContent]);"
+    assert status == 200 and 'data-page="now"' in body
+    for action in ("acknowledge", "unacknowledge", "notes"):
+        request = urllib.request.Request(
+            f"{site.base}/flightdq/incidents/{END}__data__1/{action}",
+            method="POST",
+            data=b'{"text": "x"}',
+            headers={"Cookie": f"_token={site.token()}"},  # logged in, but not from the page itself
         )
-    )
-    severities = [severity for _, severity, _, _ in listed]
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=30)
+        assert refused.value.code == 403, action
+
+
+def test_the_now_view_lists_open_incidents_and_an_acknowledgement_can_be_undone(site, page):
+    from playwright.sync_api import expect
+
+    frame = open_in_ui(page, site)
+    cards = frame.locator("li.now-incident")
+    expect(cards.nth(1)).to_be_attached()
+    assert frame.locator("nav.tabs a.active").inner_text() == "Now"
+    listed = [
+        (c.get_attribute("data-incident"), c.get_attribute("data-severity"), c.get_attribute("data-opened"))
+        for c in cards.all()
+    ]
+    severities = [severity for _, severity, _ in listed]
     assert "P0" in severities and "P2" in severities, listed
     assert severities == sorted(severities), listed  # worst first ...
-    for (_, a, opened_a, _), (_, b, opened_b, _) in itertools.pairwise(listed):
+    for (_, a, opened_a), (_, b, opened_b) in itertools.pairwise(listed):
         assert a != b or opened_a <= opened_b, listed  # ... then the oldest first
-    assert all(text.endswith("left") or text.startswith("overdue by") for *_, text in listed), listed
-    lost = next(f for f in site.manifest.faults if f.fault == "missing_raw_hours")
-    p0s = [i for i, severity, _, _ in listed if severity == "P0"]
-    assert f"{lost.dt}__data__1" in p0s, listed  # the data loss
-    p0 = p0s[0]
-    hours = browser.evaluate(frame("return d.querySelectorAll('table.hours tr[data-row]').length;"))
-    assert hours == 3
-    browser.screenshot(SCREENSHOTS / "now.png", docs="ui-now.png")
+    lost = site.fault_day("missing_raw_hours")
+    p0 = f"{lost}__data__1"
+    assert p0 in [i for i, severity, _ in listed if severity == "P0"], listed  # the data loss
+    expect(frame.locator("table.hours tr[data-row]")).to_have_count(3)
+    # the daily checks stay paused on this site (the page says so); the remediation DAG runs
+    paused = frame.locator("[data-paused-dags]").get_attribute("data-paused-dags").split()
+    assert "flightdq_daily_checks" in paused and "flightdq_remediation" not in paused, paused
+    shot(page, "now.png", docs="ui-now.png")
 
     # the auto-refresh can be paused, and stays paused
-    browser.evaluate(frame("d.querySelector('.refresh-toggle').click(); return true;"))
-    assert browser.evaluate(frame("return d.querySelector('[data-refresh]').dataset.paused;")) == "true"
-    assert (
-        browser.evaluate(frame("return d.defaultView.localStorage.getItem('flightdq-refresh-paused');"))
-        == "1"
-    )
+    frame.locator(".refresh-toggle").click()
+    expect(frame.locator("[data-refresh]")).to_have_attribute("data-paused", "true")
 
     # acknowledge the P0: recorded with the user, shown on the page and by the command line
-    browser.evaluate(
-        frame(f"d.querySelector('li[data-incident=\"{p0}\"] button[data-ack]').click(); return true;")
-    )
-    who = browser.wait_for(
-        frame(
-            f"const li = d.querySelector('li[data-incident=\"{p0}\"]');"
-            " return li && li.querySelector('.ack-by b') && li.querySelector('.ack-by b').textContent;"
-        ),
-        "the acknowledgement on the page",
-    )
-    assert who == USER
-    escalation = browser.evaluate(
-        frame(f"return d.querySelector('li[data-incident=\"{p0}\"] .escalation').textContent;")
-    )
-    assert "no escalation" in escalation
-    assert browser.evaluate(frame("return d.querySelector('[data-refresh]').dataset.paused;")) == "true"
-    browser.screenshot(SCREENSHOTS / "now-acknowledged.png")
-    listing = subprocess.run(
-        [sys.executable, "-m", "flightdq.cli", "incident", "list", "--json"],
-        env=site.env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    rows = {row["id"]: row for row in json.loads(listing.stdout)["incidents"]}
+    card = frame.locator(f'li[data-incident="{p0}"]')
+    card.locator("button[data-ack]").click()
+    expect(card.locator(".ack-by b")).to_have_text(USER)
+    expect(card.locator('button[data-ack$="/unacknowledge"]')).to_be_visible()  # taken: only an undo left
+    assert card.locator('button[data-ack$="/acknowledge"]').count() == 0
+    expect(frame.locator("[data-refresh]")).to_have_attribute("data-paused", "true")
+    shot(page, "now-acknowledged.png")
+    rows = incident_list(site)
     assert rows[p0]["acknowledged_by"] == USER and rows[p0]["acknowledged_at"]
     assert all(row["acknowledged_by"] is None for i, row in rows.items() if i != p0)
-    browser.evaluate(frame("d.defaultView.localStorage.removeItem('flightdq-refresh-paused'); return true;"))
+
+    # ... and undo it: nobody holds it any more, on the page and for the command line
+    card.locator('button[data-ack$="/unacknowledge"]').click()
+    expect(card.locator(".ack-by.none")).to_be_visible()
+    expect(card.locator('button[data-ack$="/acknowledge"]')).to_be_visible()
+    assert incident_list(site)[p0]["acknowledged_by"] is None
+    frame.locator(".refresh-toggle").click()  # leave the auto-refresh on for the next tests
 
 
-def test_the_calendar_and_day_view_inside_the_airflow_ui(site, browser):
-    login(browser, site)
-    browser.navigate(f"{site.base}/plugin/{ROUTE}/flightdq/calendar")
-    browser.wait_for(frame("return !!d.querySelector('table.calendar');"), "the calendar inside the UI")
-    nav = browser.evaluate(
-        f"[...document.querySelectorAll('a[href$=\"/plugin/{ROUTE}\"]')].map(a => a.textContent.trim())"
-    )
-    assert "Flight data quality" in nav, nav  # the nav entry of the Airflow UI
+def test_symptoms_open_with_the_keyboard_alone(site, page):
+    from playwright.sync_api import expect
 
-    states = browser.evaluate(
-        frame(
-            "return Object.fromEntries([...d.querySelectorAll('a.cell')]"
-            ".map(c => [`${c.dataset.dataset}|${c.dataset.dt}|${c.dataset.check}`, c.dataset.state]));"
+    page.goto(f"{site.base}/flightdq/")
+    box = page.locator("li.now-incident details.symptoms").first
+    expect(box).to_be_attached()
+    listed = box.locator("li")
+    expect(listed.first).to_be_hidden()  # closed until asked
+    for _ in range(300):  # Tab from the top of the page until the symptoms' summary has the focus
+        page.keyboard.press("Tab")
+        if page.evaluate(
+            "() => document.activeElement && document.activeElement.matches('details.symptoms summary')"
+        ):
+            break
+    else:
+        raise AssertionError("Tab never reached the symptoms")
+    focused = page.locator("details.symptoms summary:focus")
+    page.keyboard.press("Enter")
+    opened = focused.locator("xpath=..")
+    expect(opened).to_have_attribute("open", "")
+    expect(opened.locator("li").first).to_be_visible()
+    ranks = [
+        {"P0": 0, "P1": 1, "P2": 2, "P3": 3}.get(s, 9)
+        for s in opened.locator("li").evaluate_all("items => items.map(li => li.dataset.severity)")
+    ]
+    assert ranks == sorted(ranks), ranks  # worst first
+    shot(page, "now-symptoms-keyboard.png")
+
+
+def test_a_note_on_an_incident(site, page):
+    from playwright.sync_api import expect
+
+    day = site.fault_day("duplicate_flight_ids")
+    frame = open_in_ui(page, site, f"day/{day}")
+    incident = frame.locator("article.incident").first
+    note = "Upstream confirmed a <b>replay</b> of 02:00-03:00; dedup ticket DATA-1234"
+    incident.locator("details.note-form summary").click()
+    incident.locator("details.note-form textarea").fill(note)
+    incident.locator("details.note-form button[type=submit]").click()
+    frame = page.frame_locator(IFRAME)
+    comment = frame.locator("article.incident ol.timeline li.ev-comment").last
+    expect(comment.locator(".detail")).to_have_text(note)  # as typed: markup is text, not HTML
+    expect(comment.locator(".by")).to_contain_text(USER)
+    assert comment.locator(".detail b").count() == 0
+    shot(page, "day-note.png")
+
+
+def test_the_calendar_and_day_view_inside_the_airflow_ui(site, page):
+    from playwright.sync_api import expect
+
+    frame = open_in_ui(page, site, "calendar")
+    expect(frame.locator("table.calendar").first).to_be_visible()
+    nav = page.locator(f'a[href$="/plugin/{ROUTE}"]').all_inner_texts()
+    assert "Flight data quality" in [n.strip() for n in nav], nav  # the nav entry of the Airflow UI
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", frame.locator('input[name="end"]').input_value())
+
+    states = dict(
+        frame.locator("a.cell").evaluate_all(
+            "cs => cs.map(c => [`${c.dataset.dataset}|${c.dataset.dt}|${c.dataset.check}`, c.dataset.state])"
         )
     )
     for fault in site.manifest.faults:
@@ -494,156 +473,96 @@ def test_the_calendar_and_day_view_inside_the_airflow_ui(site, browser):
 
     lost = next(f for f in site.manifest.faults if f.fault == "missing_raw_hours")
     selector = f'a.cell[data-dataset="{lost.dataset}"][data-dt="{lost.dt}"][data-check="{lost.check}"]'
-    cell = browser.evaluate(
-        frame(
-            f"const c = d.querySelector('{selector}');"
-            " return [c.dataset.state, getComputedStyle(c).backgroundColor];"
-        )
-    )
-    assert cell == ["P0", rgb(STATE_COLORS["P0"])], cell  # data loss: dark red
-    browser.screenshot(SCREENSHOTS / "calendar.png", docs="ui-calendar.png")
+    cell = frame.locator(selector)
+    assert cell.get_attribute("data-state") == "P0"
+    assert cell.evaluate("c => getComputedStyle(c).backgroundColor") == rgb(STATE_COLORS["P0"])
+    shot(page, "calendar.png", docs="ui-calendar.png")
 
     # click the red cell: its day view opens in the frame at that check, and the UI's address follows
-    browser.evaluate(frame(f"d.querySelector('{selector}').click(); return true;"))
-    row = browser.wait_for(
-        frame(
-            f'const r = d.querySelector(\'tr.check[data-dataset="{lost.dataset}"]'
-            f'[data-check="{lost.check}"]\');'
-            " return r && [r.dataset.status, r.dataset.state, r.innerText];"
-        ),
-        "the day view's failing check",
+    cell.click()
+    row = frame.locator(f'tr.check[data-dataset="{lost.dataset}"][data-check="{lost.check}"]')
+    expect(row).to_have_attribute("data-state", "P0")
+    assert row.get_attribute("data-status") == "fail"
+    expect(page).to_have_url(re.compile(rf"/plugin/{ROUTE}/flightdq/day/{lost.dt}"))
+    inside = frame_of(page)
+    inside.wait_for_function("() => window.scrollY > 0")  # opened at the cell's check
+    head, target = inside.evaluate(
+        "sel => { const h = document.getElementById('day-head').getBoundingClientRect();"
+        " const r = document.querySelector(sel).getBoundingClientRect();"
+        " return [[h.top, h.bottom], [r.top, r.bottom, window.innerHeight]]; }",
+        f'tr.check[data-dataset="{lost.dataset}"][data-check="{lost.check}"]',
     )
-    assert row[0] == "fail" and row[1] == "P0" and "missing" in row[2], row
-    assert browser.evaluate("location.pathname") == f"/plugin/{ROUTE}/flightdq/day/{lost.dt}"
-    time.sleep(0.5)  # the scroll to the cell's check
-    head, target, scrolled = browser.evaluate(
-        frame(
-            "const h = d.getElementById('day-head').getBoundingClientRect();"
-            f' const r = d.querySelector(\'tr.check[data-dataset="{lost.dataset}"]'
-            f'[data-check="{lost.check}"]\').getBoundingClientRect(); const w = d.defaultView;'
-            " return [[h.top, h.bottom], [r.top, r.bottom, w.innerHeight], w.scrollY];"
-        )
-    )
-    assert scrolled > 0, "the day view opened at the cell's check"
     assert -1 <= head[0] <= 2 and head[1] < target[2], head  # the day's header is still in view ...
     assert head[1] - 1 <= target[0] and target[1] <= target[2], (head, target)  # ... above the check
-    browser.screenshot(SCREENSHOTS / "day-from-cell.png")
-    sections = browser.evaluate(frame("return [...d.querySelectorAll('main > section')].map(s => s.id);"))
+    shot(page, "day-from-cell.png")
+    sections = frame.locator("main > section").evaluate_all("ss => ss.map(s => s.id)")
     assert sections[:4] == ["day-head", "incidents", "remediation", "checks"], sections
-    checks = browser.evaluate(frame("return [...d.querySelectorAll('tr.check')].map(r => r.dataset.state);"))
+    checks = frame.locator("tr.check").evaluate_all("rs => rs.map(r => r.dataset.state)")
     order = ["P0", "P1", "P2", "P3", "warn", "pass", "nodata"]
     assert checks == sorted(checks, key=order.index), checks  # P0 first
-    failing = browser.evaluate(frame("return d.querySelector('p.summary.failing').innerText;"))
-    assert f"{lost.check} on {lost.dataset}" in failing
-    runs = browser.evaluate(
-        frame("return [...d.querySelectorAll('table.runs a.runlink')].map(a => a.dataset.run);")
-    )
+    runs = frame.locator("table.runs a.runlink").evaluate_all("as => as.map(a => a.dataset.run)")
     assert site.daily_run_id in runs
-    browser.evaluate(frame("d.defaultView.scrollTo(0, 0); return true;"))
-    browser.screenshot(SCREENSHOTS / "day-view.png", docs="ui-day.png")
+    inside.evaluate("() => window.scrollTo(0, 0)")
+    shot(page, "day-view.png", docs="ui-day.png")
+
+    # a failing row is tinted by its severity: a milder one is not a P1's red (P3: tests/unit/test_ui.py)
+    tint = "r => getComputedStyle(r).backgroundColor"
+    frame = open_in_ui(page, site, f"day/{site.fault_day('duplicate_flight_ids')}")
+    p2 = frame.locator('tr.check[data-state="P2"]').first.evaluate(tint)
+    frame = open_in_ui(page, site, f"day/{site.fault_day('empty_partition')}")
+    p1 = frame.locator('tr.check[data-state="P1"]').first.evaluate(tint)
+    assert p2 != p1 and "rgba(0, 0, 0, 0)" not in (p1, p2), (p1, p2)
 
     # the repaired day: its remediation, the incident's timeline, and a link into the UI's run page
-    browser.navigate(f"{site.base}/plugin/{ROUTE}/flightdq/day/{site.repaired_day}")
-    outcome = browser.wait_for(
-        frame(
-            "const r = d.querySelector('table.remediations tr[data-outcome]'); return r && r.dataset.outcome;"
-        ),
-        "the remediation of the repaired day",
+    frame = open_in_ui(page, site, f"day/{site.repaired_day}")
+    expect(frame.locator("table.remediations tr[data-outcome]").first).to_have_attribute(
+        "data-outcome", "repaired"
     )
-    assert outcome == "repaired"
-    events = browser.evaluate(
-        frame("return [...d.querySelectorAll('ol.timeline li .event')].map(e => e.innerText);")
-    )
+    events = frame.locator("ol.timeline li .event").all_inner_texts()
     assert "detected" in events and "resolved" in events, events
-    browser.screenshot(SCREENSHOTS / "day-view-repaired.png")
-    browser.evaluate(frame("d.querySelector('table.remediations a.runlink').click(); return true;"))
+    shot(page, "day-view-repaired.png")
+    frame.locator("table.remediations a.runlink").first.click()
     run_page = f"/dags/flightdq_remediation/runs/{urllib.parse.quote(site.remediation_run_id, safe='')}"
-    path = browser.wait_for(
-        f"location.pathname === '{run_page}' && location.pathname", "the Airflow run page"
-    )
-    assert path == run_page
-    browser.wait_for("document.body.innerText.includes('repair_day')", "the run's task list")
-    browser.screenshot(SCREENSHOTS / "remediation-run.png")
+    page.wait_for_url(lambda url: urllib.parse.urlparse(url).path == run_page)
+    expect(page.get_by_text("repair_day").first).to_be_visible()
+    shot(page, "remediation-run.png")
 
 
-def test_ninety_one_days_open_on_the_latest_and_the_chart_fits(site, browser):
-    login(browser, site)
-    open_page(
-        browser, site, f"calendar?end={END}&days=91", "return !!d.querySelector('svg.chart');", "91 days"
-    )
-    time.sleep(0.3)
-    boxes = browser.evaluate(
-        frame(
-            "return [...d.querySelectorAll('[data-scroll-end]')].map(b => [b.scrollLeft, b.clientWidth,"
-            " b.scrollWidth]);"
+def test_no_repair_is_offered_where_it_cannot_help(site, page):
+    def offered(frame) -> list[str]:
+        return frame.locator("#day-head button[data-trigger]").evaluate_all(
+            "bs => bs.map(b => b.dataset.trigger)"
         )
-    )
-    assert boxes and all(width > seen for _, seen, width in boxes), boxes  # 91 days do not fit ...
-    assert all(left + seen >= width - 2 for left, seen, width in boxes), boxes  # ... it opens at the end
-    last = browser.evaluate(
-        frame(
-            "const a = [...d.querySelectorAll('table.calendar th.dayhead a')].pop().getBoundingClientRect();"
-            " return [a.left, a.right, d.documentElement.clientWidth];"
-        )
-    )
-    assert last[0] >= 0 and last[1] <= last[2], last  # the latest day is in view
-    chart, labels = browser.evaluate(
-        frame(
-            "const c = d.querySelector('svg.chart').getBoundingClientRect();"
-            " const ls = [...d.querySelectorAll('svg.chart text.xlabel')].map(t => {"
-            " const r = t.getBoundingClientRect(); return [r.left, r.right]; });"
-            " return [[c.left, c.right, d.documentElement.clientWidth], ls];"
-        )
-    )
-    assert chart[0] >= 0 and chart[1] <= chart[2], chart  # the chart fits the page's width
-    assert len(labels) >= 5
-    assert all(a[1] <= b[0] for a, b in itertools.pairwise(labels)), labels  # no overlap
-    browser.screenshot(SCREENSHOTS / "calendar-91-days.png")
+
+    frame = open_in_ui(page, site, f"day/{site.repaired_day}")  # passes again: nothing to repair
+    frame.locator("#day-head").wait_for()
+    assert offered(frame) == ["recheck"]
+    frame = open_in_ui(page, site, f"day/{site.fault_day('duplicate_flight_ids')}")  # a rebuild can help
+    frame.locator("#day-head button[data-trigger]").first.wait_for()
+    assert offered(frame) == ["dry_run", "repair", "recheck"]
 
 
-def test_a_dry_run_repair_is_triggered_from_the_day_view_with_the_day_filled_in(site, browser):
-    login(browser, site)
-    day = next(f for f in site.manifest.faults if f.fault == "duplicate_flight_ids").dt
-    open_page(
-        browser,
-        site,
-        f"day/{day}",
-        "return !!d.querySelector('button[data-trigger=\"dry_run\"]');",
-        "the day's actions",
-    )
-    buttons = browser.evaluate(
-        frame("return [...d.querySelectorAll('#day-head button[data-trigger]')].map(b => b.textContent);")
-    )
-    assert buttons == ["Dry-run repair", "Repair", "Re-check"], buttons
-    browser.evaluate(
-        frame("d.querySelector('#day-head button[data-trigger=\"dry_run\"]').click(); return true;")
-    )
-    shown = browser.wait_for(
-        frame(
-            "const g = d.getElementById('trigger-dialog');"
-            " return g.open && [g.querySelector('[data-field=dag]').textContent,"
-            " g.querySelector('[data-field=conf]').textContent];"
-        ),
-        "the confirmation dialog",
-    )
-    assert shown[0] == "flightdq_remediation" and json.loads(shown[1]) == {"date": day, "dry_run": True}
-    browser.screenshot(SCREENSHOTS / "trigger-dialog.png")
-    browser.evaluate(frame("d.querySelector('#trigger-dialog [data-confirm]').click(); return true;"))
-    run_id = browser.wait_for(
-        frame(
-            "const a = d.querySelector('#trigger-dialog .result.ok a.runlink'); return a && a.dataset.run;"
-        ),
-        "the triggered run",
-    )
-    browser.screenshot(SCREENSHOTS / "trigger-done.png")
-    # this site's DAGs stay paused (no scheduler runs here): the page says so, and so does the result
-    said = browser.evaluate(
-        frame(
-            "return [!!d.querySelector('[data-paused-dags~=flightdq_remediation]'),"
-            " d.querySelector('#trigger-dialog .result').textContent];"
-        )
-    )
-    assert said[0] and "flightdq_remediation is paused" in said[1], said
+def test_a_dry_run_of_a_lost_day_ends_green_live_and_leaves_its_plan(site, page):
+    """The day whose raw hours are lost: the dry run is triggered from the page, the scheduler runs
+    it, and its state changes on the page without a reload; it ends green, its plan (no ETL run can
+    help) is on the day, and from then on the page offers no Repair for that day, there or on Now."""
+    from playwright.sync_api import expect
+
+    day = site.fault_day("missing_raw_hours")
+    frame = open_in_ui(page, site, f"day/{day}")
+    frame.locator('#day-head button[data-trigger="dry_run"]').click()
+    dialog = frame.locator("#trigger-dialog")
+    expect(dialog).to_be_visible()
+    assert dialog.locator("[data-field=dag]").inner_text() == "flightdq_remediation"
+    assert json.loads(dialog.locator("[data-field=conf]").inner_text()) == {"date": day, "dry_run": True}
+    shot(page, "trigger-dialog.png")
+    inside = frame_of(page)
+    inside.evaluate("() => { window.__notReloaded = true; }")  # gone if the page reloads
+    dialog.locator("[data-confirm]").click()
+    link = dialog.locator(".result.ok a.runlink")
+    expect(link).to_be_attached()
+    run_id = link.get_attribute("data-run")
+    dialog.locator("[data-cancel]").click()
     url = f"{site.base}/api/v2/dags/flightdq_remediation/dagRuns/{urllib.parse.quote(run_id, safe='')}"
     status, _, body = http(url, headers={"Authorization": f"Bearer {site.token()}"})
     assert status == 200, body
@@ -651,87 +570,152 @@ def test_a_dry_run_repair_is_triggered_from_the_day_view_with_the_day_filled_in(
     assert run["conf"] == {"date": day, "dry_run": True} and run["run_type"] == "manual"
     assert run["triggering_user_name"] == USER and run["note"].startswith(f"Dry-run repair of {day}")
 
-    # the day view lists it among the remediation runs, dry runs included, and links into the UI
-    open_page(
-        browser, site, f"day/{day}", "return !!d.querySelector('table.remediation-runs');", "the run list"
+    # the run's row appears and follows the run to its end, without a reload
+    row = frame.locator(f'table.remediation-runs tr[data-run="{run_id}"]')
+    expect(row).to_be_attached()
+    seen = {row.get_attribute("data-state")}
+    deadline = time.monotonic() + RUN_MS / 1000
+    while row.get_attribute("data-state") not in ("success", "failed") and time.monotonic() < deadline:
+        seen.add(row.get_attribute("data-state"))
+        page.wait_for_timeout(500)
+    final = row.get_attribute("data-state")
+    assert final == "success", (final, seen)  # a dry run ends green, whatever its plan says
+    assert inside.evaluate("() => window.__notReloaded === true"), "the page reloaded"
+    assert seen - {"success"}, seen  # it was seen unfinished first: the state changed live
+    expect(row.locator(".runstate")).to_have_text("success")
+    expect(row.locator(".drymark")).to_be_visible()
+    shot(page, "dry-run-live.png")
+
+    # its plan on the day: a readable run id linking to the run, marked as a dry run; no Repair now
+    frame = open_in_ui(page, site, f"day/{day}")
+    planned = frame.locator(f'table.remediations tr[data-run="{run_id}"]')
+    expect(planned).to_have_attribute("data-dry-run", "true")
+    assert planned.get_attribute("data-outcome") == "not_repairable"  # what the plan found, marked dry run
+    assert planned.locator(".drymark").is_visible()
+    assert "not_repairable" in planned.inner_text() or "not repairable" in planned.inner_text()
+    shown = planned.locator("a.runlink code").inner_text()
+    assert re.fullmatch(r"manual__\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}", shown), shown
+    assert frame.locator("#day-head [data-advice=upstream]").is_visible()
+    offered = frame.locator("#day-head button[data-trigger]").evaluate_all(
+        "bs => bs.map(b => b.dataset.trigger)"
     )
-    listed = browser.evaluate(
-        frame(
-            "return [...d.querySelectorAll('table.remediation-runs tr[data-run]')]"
-            ".map(r => [r.dataset.run, r.dataset.dryRun]);"
-        )
+    assert "repair" not in offered and "recheck" in offered, offered
+    shot(page, "day-not-repairable.png")
+    frame = open_in_ui(page, site)
+    card = frame.locator(f'li[data-incident="{day}__data__1"]')
+    expect(card.locator("[data-advice=upstream]")).to_be_visible()
+    assert card.locator('button[data-trigger="repair"]').count() == 0
+
+
+def test_ninety_one_days_open_on_the_latest_and_the_chart_fits(site, page):
+    frame = open_in_ui(page, site, f"calendar?end={END}&days=91")
+    frame.locator("svg.chart").wait_for()
+    inside = frame_of(page)
+    inside.wait_for_function(
+        "() => [...document.querySelectorAll('[data-scroll-end]')]"
+        ".every(b => b.scrollLeft + b.clientWidth >= b.scrollWidth - 2)"
     )
-    assert [run_id, "true"] in listed, listed
-    browser.evaluate(frame(f"d.querySelector('tr[data-run=\"{run_id}\"] a.runlink').click(); return true;"))
-    path = f"/dags/flightdq_remediation/runs/{urllib.parse.quote(run_id, safe='')}"
-    assert browser.wait_for(f"location.pathname === '{path}' && location.pathname", "the run page") == path
-
-    # what the form's JSON schema can say, Airflow refuses at the trigger (a range is the first task's)
-    too_many = [str(FIRST + timedelta(days=i)) for i in range(32)]
-    request = urllib.request.Request(
-        f"{site.base}/api/v2/dags/flightdq_remediation/dagRuns",
-        data=json.dumps({"logical_date": None, "conf": {"days": too_many}}).encode(),
-        headers={"Authorization": f"Bearer {site.token()}", "Content-Type": "application/json"},
+    boxes = inside.evaluate(
+        "() => [...document.querySelectorAll('[data-scroll-end]')].map(b => [b.scrollLeft, b.clientWidth,"
+        " b.scrollWidth])"
     )
-    with pytest.raises(urllib.error.HTTPError) as refused:
-        urllib.request.urlopen(request, timeout=30)
-    assert refused.value.code == 400 and "days" in refused.value.read().decode()
+    assert boxes and all(width > seen for _, seen, width in boxes), boxes  # 91 days do not fit ...
+    last = inside.evaluate(
+        "() => { const a = [...document.querySelectorAll('table.calendar th.dayhead a')].pop()"
+        ".getBoundingClientRect(); return [a.left, a.right, document.documentElement.clientWidth]; }"
+    )
+    assert last[0] >= 0 and last[1] <= last[2], last  # the latest day is in view
+    chart, labels = inside.evaluate(
+        "() => { const c = document.querySelector('svg.chart').getBoundingClientRect();"
+        " const ls = [...document.querySelectorAll('svg.chart text.xlabel')].map(t => {"
+        " const r = t.getBoundingClientRect(); return [r.left, r.right]; });"
+        " return [[c.left, c.right, document.documentElement.clientWidth], ls]; }"
+    )
+    assert chart[0] >= 0 and chart[1] <= chart[2], chart  # the chart fits the page's width
+    assert len(labels) >= 5
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(labels)), labels  # no overlap
+    shot(page, "calendar-91-days.png")
 
 
-def test_the_page_follows_airflows_dark_mode(site, browser):
-    login(browser, site)
-    dark_bg, light_bg = "rgb(11, 17, 32)", "rgb(255, 255, 255)"
-    ready = "return d.documentElement.dataset.theme && getComputedStyle(d.body).backgroundColor;"
+BADGES = ".badge, .daychip, a.cell, span.cell, .chip"
 
-    def theme_of_page() -> tuple[str, str, str]:
-        return browser.evaluate(
-            frame(
-                "return [d.documentElement.dataset.theme, getComputedStyle(d.body).backgroundColor,"
-                " document.documentElement.className];"
+
+def test_badges_have_aa_contrast_light_and_dark(site, page):
+    """Every state badge with text, on the pages that show them, in both themes: the contrast of
+    the colours the browser renders, computed (WCAG 2 relative luminance), at least 4.5:1."""
+    pages = ("", "calendar", f"day/{site.fault_day('duplicate_flight_ids')}")
+    measured = []
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        for path in pages:
+            page.goto(f"{site.base}/flightdq/{path}")
+            page.wait_for_function(f"() => document.documentElement.dataset.theme === '{scheme}'")
+            found = page.locator(BADGES).evaluate_all(
+                "els => els.filter(e => e.textContent.trim()).map(e => { const s = getComputedStyle(e);"
+                " return [e.className, s.backgroundColor, s.color, e.textContent.trim()]; })"
             )
+            assert found, (scheme, path)
+            for classes, background, colour, text in found:
+                if background in ("rgba(0, 0, 0, 0)", "transparent"):
+                    continue  # on the page's own background: the text colour of the page
+                ratio = contrast(background, colour)
+                measured.append(ratio)
+                assert ratio >= 4.5, (scheme, path, classes, text, background, colour, round(ratio, 2))
+    assert len(measured) > 50, len(measured)
+
+
+def test_the_page_follows_airflows_dark_mode(site, page):
+    from playwright.sync_api import expect
+
+    dark_bg, light_bg = "rgb(11, 17, 32)", "rgb(255, 255, 255)"
+
+    def theme_of_page(frame) -> tuple[str, str]:
+        return frame.locator("html").evaluate(
+            "h => [h.dataset.theme, getComputedStyle(h.ownerDocument.body).backgroundColor]"
         )
 
     # Airflow's stored choice: dark. The UI turns dark, and so does the page in its frame
-    browser.navigate(f"{site.base}/auth/login")
-    browser.wait_for("document.readyState === 'complete'", "a page of the site")
-    browser.evaluate("localStorage.setItem('theme', 'dark'); true")
-    browser.navigate(f"{site.base}/plugin/{ROUTE}")
-    browser.wait_for(frame("return d.querySelectorAll('li.now-incident').length > 0;"), "the Now view")
-    browser.wait_for(frame(ready), "the page's theme")
-    theme, background, ui_classes = theme_of_page()
-    assert "dark" in ui_classes.split() and theme == "dark" and background == dark_bg
-    browser.screenshot(SCREENSHOTS / "now-dark.png")
-    open_page(
-        browser, site, f"day/{site.repaired_day}", "return !!d.querySelector('article.incident');", "a day"
-    )
-    assert theme_of_page()[:2] == ["dark", dark_bg]
-    browser.screenshot(SCREENSHOTS / "day-dark.png")
+    page.goto(f"{site.base}/auth/login")
+    page.evaluate("() => localStorage.setItem('theme', 'dark')")
+    frame = open_in_ui(page, site)
+    expect(frame.locator("html")).to_have_attribute("data-theme", "dark")
+    assert "dark" in (page.locator("html").get_attribute("class") or "").split()
+    assert theme_of_page(frame) == ["dark", dark_bg]
+    shot(page, "now-dark.png")
+    frame = open_in_ui(page, site, f"day/{site.repaired_day}")
+    expect(frame.locator("html")).to_have_attribute("data-theme", "dark")
+    assert theme_of_page(frame) == ["dark", dark_bg]
+    shot(page, "day-dark.png")
 
     # the UI switches to light while the page is open: the page follows at once
-    browser.evaluate("document.documentElement.classList.replace('dark', 'light'); true")
-    assert browser.wait_for(frame("return d.documentElement.dataset.theme === 'light';"), "the switch")
-    assert theme_of_page()[1] == light_bg
+    page.evaluate("() => document.documentElement.classList.replace('dark', 'light')")
+    expect(frame.locator("html")).to_have_attribute("data-theme", "light")
+    assert theme_of_page(frame)[1] == light_bg
 
     # "system": the browser's preference decides, for the UI and for the page on its own
-    browser.evaluate("localStorage.setItem('theme', 'system'); true")
-    browser.dark(True)
-    browser.navigate(f"{site.base}/flightdq/")
-    browser.wait_for("document.documentElement.dataset.theme === 'dark'", "prefers-color-scheme: dark")
-    browser.screenshot(SCREENSHOTS / "now-standalone-dark.png")
-    browser.dark(False)
-    browser.navigate(f"{site.base}/flightdq/")
-    browser.wait_for("document.documentElement.dataset.theme === 'light'", "prefers-color-scheme: light")
-    assert browser.evaluate("getComputedStyle(document.body).backgroundColor") == light_bg
-    browser.screenshot(SCREENSHOTS / "now-light.png")
+    page.evaluate("() => localStorage.setItem('theme', 'system')")
+    page.emulate_media(color_scheme="dark")
+    page.goto(f"{site.base}/flightdq/")
+    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    shot(page, "now-standalone-dark.png")
+    page.emulate_media(color_scheme="light")
+    page.goto(f"{site.base}/flightdq/")
+    expect(page.locator("html")).to_have_attribute("data-theme", "light")
+    assert page.evaluate("() => getComputedStyle(document.body).backgroundColor") == light_bg
+    shot(page, "now-light.png")
 
 
-def test_a_browser_without_a_login_is_sent_to_the_login_page(site, browser):
-    browser.navigate(f"{site.base}/flightdq/")
-    url = browser.wait_for("location.pathname.startsWith('/auth/login') && location.href", "the login page")
-    assert "next=" in url
-    browser.wait_for("document.querySelectorAll('input').length >= 2", "the login form")
-    assert "Partition health" not in browser.evaluate("document.body.innerText")
-    browser.screenshot(SCREENSHOTS / "not-logged-in.png")
+def test_a_browser_without_a_login_is_sent_to_the_login_page(site, chromium):
+    context = chromium.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"{site.base}/flightdq/")
+        page.wait_for_url(re.compile(r"/auth/login\?.*next="), timeout=WAIT_MS)
+        page.locator("input").nth(1).wait_for()
+        assert page.locator("body[data-page]").count() == 0
+        shot(page, "not-logged-in.png")
+    finally:
+        context.close()
 
 
 def test_check_and_repair_tasks_link_to_the_day_view(site):

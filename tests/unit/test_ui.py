@@ -193,7 +193,7 @@ def test_day_view_lists_each_check_with_observed_expected_and_its_run():
         (R, "partition_presence"),
     ]
     drift = view.checks[0]
-    assert (drift.observed, drift.expected, drift.state) == ("8,123", "10,980", "P2")
+    assert (drift.observed, drift.expected, drift.state) == ("8,123 flights", "10,980 flights", "P2")
     assert drift.run.dags == [("flightdq_daily_checks", "/airflow/dags/flightdq_daily_checks/runs/run-a")]
     presence = view.checks[2]
     assert presence.state == "pass" and len(presence.earlier) == 1
@@ -512,7 +512,10 @@ def test_the_plugin_registers_the_app_the_nav_entry_and_the_links():
     assert [link.name for link in plugin.operator_extra_links] == list(links.LINK_NAMES)
     from airflow.providers.standard.decorators.python import _PythonDecoratedOperator
 
-    assert all(_PythonDecoratedOperator in link.operators for link in plugin.operator_extra_links)
+    from flightdq.airflow.operators import CheckOperator
+
+    for link in plugin.operator_extra_links:  # @task functions and the check tasks of the checks DAGs
+        assert {_PythonDecoratedOperator, CheckOperator} <= set(link.operators), link.name
 
 
 # --- the app and its auth -------------------------------------------------------------------------
@@ -834,7 +837,7 @@ def test_now_lists_open_incidents_worst_first_then_oldest_with_their_clocks():
     assert (oldest_p0.age_minutes, oldest_p0.response_minutes, oldest_p0.overdue) == (20, 15, True)
     assert oldest_p0.clock == "overdue by 5 min" and oldest_p0.elapsed == 1.0
     assert (newest_p0.overdue, newest_p0.clock, newest_p0.elapsed) == (False, "10 min left", 5 / 15)
-    assert newest_p0.symptoms == ["freshness on flightdata_processed (P2)"] * 2
+    assert newest_p0.symptoms == [("P2", "freshness on flightdata_processed")] * 2
     assert newest_p0.cause == "partition_presence on flightdata_raw"
     assert monitor.clock == "overdue by 2 h 20 min"
     assert p2.clock == "3 h 30 min left"
@@ -1108,25 +1111,24 @@ def test_the_now_page_orders_incidents_and_refreshes_itself(client, auth_manager
     assert (
         'data-refresh="60"' in html and 'class="tab active" href="/flightdq/" aria-current="page">Now' in html
     )
-    assert "(read only)" in html and 'class="ack" disabled' in html
-    assert 'data-row="raw-snapshots"' in html and "Today by the hour" in html
+    assert 'class="ack" disabled' in html and "data-ack=" not in html  # a viewer may not acknowledge
+    assert re.findall(r'<tr data-row="([^"]+)"', html) == [
+        "raw-snapshots",
+        "flightdata_raw-checks",
+        "flightdata_processed-checks",
+    ]
     assert 'href="/flightdq/calendar"' in html
     assert client.get("/flightdq/?end=2026-11-22&days=7").text.count('class="calendar"') == 2  # old addresses
 
 
 def test_the_page_follows_airflows_colour_mode(client):
+    """The script and both palettes are served without a login (the browser test shows the page
+    following Airflow's choice); the dark palette changes the page's own colours."""
     theme = client.get("/flightdq/static/theme.js")
-    assert theme.status_code == 200
-    for clue in (
-        'localStorage.getItem("theme")',
-        "window.top.document.documentElement",
-        "prefers-color-scheme",
-        'contains("dark")',
-        "MutationObserver",
-    ):
-        assert clue in theme.text, clue
-    css = client.get("/flightdq/static/flightdq.css").text
-    assert ':root[data-theme="dark"]' in css and "@media (prefers-color-scheme: dark)" in css
+    assert theme.status_code == 200 and theme.headers["content-type"].startswith("text/javascript")
+    palettes = css_palettes(client.get("/flightdq/static/flightdq.css").text)
+    assert palettes["light"]["--bg"] != palettes["dark"]["--bg"]
+    assert palettes["light"]["--fg"] != palettes["dark"]["--fg"]
 
 
 # --- the trigger forms explain themselves -------------------------------------------------------------
@@ -1178,3 +1180,355 @@ def test_chart_labels_never_overlap_and_the_last_day_is_labelled(n):
     assert all(b - a >= LABEL_WIDTH for a, b in itertools.pairwise(xs)), xs
     assert label_indices(n, 960 / n)[-1] == n - 1 and label_indices(0, 1) == []
     assert 'class="chart"' in svg and 'viewBox="0 0 960 280"' in svg
+
+
+# --- colours: AA contrast, computed from the stylesheet ------------------------------------------------
+def css_palettes(css: str) -> dict[str, dict[str, str]]:
+    """The custom properties of `:root` (light) and `:root[data-theme="dark"]` (dark: light's,
+    overridden), and each `.s-<state>` rule's background and colour, per theme."""
+
+    def props(block: str) -> dict[str, str]:
+        return dict(re.findall(r"(--[\w-]+|background|color)\s*:\s*([^;]+);", block))
+
+    light: dict[str, str] = {}
+    for block in re.findall(r"(?m)^:root\s*\{([^}]*)\}", css):
+        light |= props(block)
+    dark = dict(light)
+    for block in re.findall(r'(?m)^:root\[data-theme="dark"\]\s*\{([^}]*)\}', css):
+        dark |= props(block)
+    palettes = {"light": light, "dark": dark}
+    for state in data.STATES:
+        plain = re.search(rf"(?m)^\.s-{state}\s*\{{([^}}]*)\}}", css)
+        themed = re.search(rf'(?m)^:root\[data-theme="dark"\] \.s-{state}\s*\{{([^}}]*)\}}', css)
+        for theme, palette in palettes.items():
+            rule = props(plain[1]) if plain else {}
+            if theme == "dark" and themed:
+                rule |= props(themed[1])
+            palette[f".s-{state}"] = rule  # type: ignore[assignment]
+    return palettes
+
+
+def resolve(value: str, palette: dict) -> str:
+    m = re.fullmatch(r"var\((--[\w-]+)\)", value.strip())
+    return resolve(palette[m[1]], palette) if m else value.strip()
+
+
+def luminance(hex_colour: str) -> float:
+    """WCAG 2 relative luminance of `#rrggbb` (or `#rgb`, `#fff`)."""
+    h = hex_colour.lstrip("#")
+    if len(h) == 3:
+        h = "".join(c * 2 for c in h)
+    channels = [int(h[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(a: str, b: str) -> float:
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_contrast_formula_matches_wcag_reference_values():
+    assert contrast("#000000", "#ffffff") == pytest.approx(21.0)
+    assert contrast("#777777", "#ffffff") == pytest.approx(4.48, abs=0.01)  # the classic AA near-miss
+    assert contrast("#16a34a", "#ffffff") < 4.5  # the old green badge: 3.3:1, refused
+
+
+def test_every_state_badge_has_aa_contrast_in_both_themes():
+    css = (REPO / "include/flightdq/ui/static/flightdq.css").read_text()
+    palettes = css_palettes(css)
+    seen = []
+    for theme, palette in palettes.items():
+        for state in data.STATES:
+            rule = palette[f".s-{state}"]
+            background, text = resolve(rule["background"], palette), resolve(rule["color"], palette)
+            ratio = contrast(background, text)
+            seen.append((theme, state, round(ratio, 2)))
+            assert ratio >= 4.5, (theme, state, background, text, ratio)
+    assert len(seen) == 2 * len(data.STATES)
+
+
+def test_a_p3_row_is_not_tinted_like_a_p1():
+    css = (REPO / "include/flightdq/ui/static/flightdq.css").read_text()
+    for theme, palette in css_palettes(css).items():
+        tints = {
+            state: resolve(palette[var], palette)
+            for state, var in (("P1", "--failrow"), ("P2", "--failrow-P2"), ("P3", "--failrow-P3"))
+        }
+        assert len(set(tints.values())) == 3, (theme, tints)
+    assert re.search(r'tr\.check\[data-state="P3"\]\s*\{\s*background:\s*var\(--failrow-P3\)', css)
+
+
+# --- only what can help: repair buttons, the next step, dry runs ------------------------------------------
+def remediation(dt, action, outcome, run_id, *, dry_run=False, reasons=("raw hours 02-03 lost",)):
+    return {
+        "dt": dt,
+        "action": action,
+        "outcome": outcome,
+        "message": "m",
+        "run_id": run_id,
+        "dry_run": dry_run,
+        "reasons": list(reasons),
+    }
+
+
+def test_no_repair_where_the_latest_plan_says_no_etl_run_can_help():
+    from flightdq.core.config import ResponseMinutes
+
+    incidents = [open_incident(D1, "P0", 30), open_incident(D2, "P0", 30)]
+    remediations = {
+        D1: [  # an older plan would have rebuilt; the newest dry run found the raw data lost
+            remediation(D1, "rebuild", "planned", "manual__2026-11-23T01:00:00+00:00", dry_run=True),
+            remediation(D1, "not_repairable", "planned", "manual__2026-11-23T02:00:00+00:00", dry_run=True),
+        ],
+        D2: [remediation(D2, "rebuild", "planned", "manual__2026-11-23T02:00:00+00:00", dry_run=True)],
+    }
+    rows = {
+        r.dt: r
+        for r in now.build_now(incidents, remediations, now=NOW, response_minutes=ResponseMinutes().of)
+    }
+    assert [a.key for a in rows[D1].actions] == ["dry_run", "recheck"]
+    assert rows[D1].advice and rows[D1].plan.reasons == ["raw hours 02-03 lost"]
+    assert [a.key for a in rows[D2].actions] == ["dry_run", "repair", "recheck"] and not rows[D2].advice
+
+    records = [rec(R, D1, "partition_presence", "fail", "P0")]
+    lost = day_view.build_day(D1, records, remediations[D1], [], dag_ids={})
+    assert not lost.repair_can_help and lost.plan.action == "not_repairable"
+    passing = day_view.build_day(D1, [rec(P, D1, "duplicates", "pass")], [], [], dag_ids={})
+    assert not passing.repair_can_help and not passing.failing
+    assert [a.key for a in actions.day_actions(D1, failing=False)] == ["recheck"]
+
+
+def test_the_pages_offer_no_repair_on_a_passing_or_not_repairable_day(client, auth_manager):
+    from flightdq.incidents.reconcile import reconcile
+    from flightdq.incidents.store import IncidentStore
+
+    client.cookies.set("_token", token(auth_manager, role="user"))
+    store = IncidentStore(LocalBlobStore(client.lake))
+    reconcile(store, [failing(D3, "partition_presence", "P0", dataset=R)], run_id="run-x", now=NOW)
+    history = HistoryStore(LocalBlobStore(client.lake))
+    run_id = "manual__2026-11-23T02:30:00.123456+00:00"
+    history.write_remediation(run_id, [remediation(D3, "not_repairable", "planned", run_id, dry_run=True)])
+
+    def triggers(html: str) -> list[str]:
+        return re.findall(r'data-trigger="(\w+)"', html)
+
+    day = client.get(f"/flightdq/day/{D3}").text
+    assert "repair" not in triggers(day) and "recheck" in triggers(day)
+    assert 'data-advice="upstream"' in day
+    now_page = client.get("/flightdq/").text
+    card = now_page[now_page.index(f'data-incident="{D3}__data__1"') :]
+    card = card[: card.index("</li>")]
+    assert "repair" not in triggers(card) and 'data-advice="upstream"' in card
+    # the dry run's row: a readable run id linked to its Airflow run, marked as a dry run
+    client.sources.remediation_runs_lookup = lambda day: [
+        {"dag_id": "flightdq_remediation", "run_id": run_id, "state": "success", "conf": {"date": D3}}
+    ]
+    day = client.get(f"/flightdq/day/{D3}").text
+    row = re.search(
+        r'<tr data-outcome="planned" data-dry-run="(\w+)" data-run="([^"]*)">(.*?)</tr>', day, re.S
+    )
+    assert row and row[1] == "true" and row[2] == run_id, day
+    assert 'class="drymark"' in row[3] and "manual__2026-11-23T02:30:00<" in row[3]
+    assert "/dags/flightdq_remediation/runs/manual__2026-11-23T02%3A30%3A00.123456%2B00%3A00" in row[3]
+    # without Airflow's run: still readable, never the file name's underscores
+    assert (
+        day_view.readable_run_key("manual__2026-11-23T02_30_00.123456+00_00") == "manual__2026-11-23T02:30:00"
+    )
+
+    write_history(client.lake, [rec(P, "2026-11-10", "duplicates", "pass", run="run-p")])
+    clean = client.get("/flightdq/day/2026-11-10").text
+    assert triggers(clean.split('id="incidents"')[0]) == ["recheck"]
+    assert 'data-advice="nothing"' in clean
+
+
+# --- acting on an incident: undo, notes --------------------------------------------------------------
+def test_an_acknowledgement_can_be_undone_and_escalation_applies_again(client, auth_manager):
+    from flightdq.core.config import IncidentPolicy
+    from flightdq.incidents.alerts import due_alerts
+    from flightdq.incidents.reconcile import reconcile
+    from flightdq.incidents.store import IncidentStore
+
+    store = IncidentStore(LocalBlobStore(client.lake))
+    reconcile(store, [failing(D2, "partition_presence", "P0", dataset=R)], run_id="run-a", now=at(-30))
+    incident_id = f"{D2}__data__1"
+    base = f"/flightdq/incidents/{incident_id}"
+    client.cookies.set("_token", token(auth_manager, role="user", username="alice"))
+    assert client.post(f"{base}/unacknowledge", headers=ACK_HEADERS).status_code == 409  # nothing to undo
+    assert client.post(f"{base}/acknowledge", headers=ACK_HEADERS).status_code == 200
+    assert client.post(f"{base}/unacknowledge").status_code == 403  # not from the page
+    client.cookies.set("_token", token(auth_manager, role="viewer"))
+    assert client.post(f"{base}/unacknowledge", headers=ACK_HEADERS).status_code == 403
+    assert store.get(incident_id).acknowledged_by == "alice"
+    client.cookies.set("_token", token(auth_manager, role="user", username="bob"))
+    page = client.get("/flightdq/").text
+    assert f'data-ack="/flightdq/incidents/{incident_id}/unacknowledge"' in page
+    undone = client.post(f"{base}/unacknowledge", headers=ACK_HEADERS)
+    assert undone.status_code == 200 and undone.json()["acknowledged_by"] is None
+    incident = store.get(incident_id)
+    assert incident.acknowledged_by is None and not incident.acknowledged_for("P0")
+    assert incident.timeline[-1].data == {"user": "bob"}
+    escalated = [a for a in due_alerts([incident], policy=IncidentPolicy(), now=NOW) if a.kind == "escalated"]
+    assert escalated  # the P0 is overdue and nobody holds it any more
+    page = client.get("/flightdq/").text
+    assert f'data-ack="/flightdq/incidents/{incident_id}/acknowledge"' in page
+
+
+def test_a_note_on_an_incident_is_stored_escaped_and_bounded(client, auth_manager):
+    from flightdq.incidents.reconcile import reconcile
+    from flightdq.incidents.store import COMMENT_MAX_CHARS, IncidentStore
+
+    store = IncidentStore(LocalBlobStore(client.lake))
+    reconcile(store, [failing(D2, "partition_presence", "P0", dataset=R)], run_id="run-a", now=at(-30))
+    incident_id = f"{D2}__data__1"
+    url = f"/flightdq/incidents/{incident_id}/notes"
+    text = "<script>alert(1)</script> upstream says the feed was down 02:00-04:00"
+    client.cookies.set("_token", token(auth_manager, role="user", username="alice"))
+    assert client.post(url, json={"text": text}).status_code == 403  # no page header: refused
+    client.cookies.set("_token", token(auth_manager, role="viewer"))
+    assert client.post(url, json={"text": text}, headers=ACK_HEADERS).status_code == 403
+    client.cookies.set("_token", token(auth_manager, role="user", username="alice"))
+    for bad, status in (
+        ({"text": "   "}, 409),
+        ({"text": "x" * (COMMENT_MAX_CHARS + 1)}, 409),
+        ({"t": 1}, 400),
+    ):
+        assert client.post(url, json=bad, headers=ACK_HEADERS).status_code == status, bad
+    assert client.post(url, content=b"x" * (5 * COMMENT_MAX_CHARS), headers=ACK_HEADERS).status_code == 413
+    assert len(store.get(incident_id).timeline) == 1  # nothing written by the refusals
+    assert client.post(url, json={"text": text}, headers=ACK_HEADERS).status_code == 200
+    assert (
+        client.post(
+            f"/flightdq/incidents/{D3}__data__1/notes", json={"text": "x"}, headers=ACK_HEADERS
+        ).status_code
+        == 404
+    )
+    note = store.get(incident_id).timeline[-1]
+    assert (note.event, note.detail, note.data) == ("comment", text, {"user": "alice"})
+    day = client.get(f"/flightdq/day/{D2}").text
+    assert "<script>alert(1)</script>" not in day and "&lt;script&gt;alert(1)&lt;/script&gt;" in day
+    assert re.search(r'class="ev ev-comment".*?<span class="by">alice:</span>', day, re.S)
+    assert f'data-note-form="/flightdq/incidents/{incident_id}/notes"' in day
+
+
+# --- live run state ----------------------------------------------------------------------------------
+def test_runs_json_gives_the_days_remediation_runs_and_their_state(client, auth_manager):
+    assert client.get(f"/flightdq/runs.json?day={D1}").status_code == 401
+    client.cookies.set("_token", token(auth_manager))
+    calls = []
+
+    def lookup(day):
+        calls.append(day)
+        return [
+            {
+                "dag_id": "flightdq_remediation",
+                "run_id": "manual__a",
+                "state": "running",
+                "conf": {"date": D1, "dry_run": True},
+                "run_after": "2026-11-23T02:00:00+00:00",
+            },
+            {
+                "dag_id": "flightdq_remediation",
+                "run_id": "manual__b",
+                "state": "success",
+                "conf": {"date": D2, "dry_run": False},
+                "run_after": "2026-11-23T01:00:00+00:00",
+            },
+            {
+                "dag_id": "flightdq_remediation",
+                "run_id": "manual__c",
+                "state": "queued",
+                "conf": {"days": [D1], "dry_run": False},
+                "run_after": "2026-11-23T02:30:00+00:00",
+                "awaiting_approval": True,
+            },
+        ]
+
+    client.sources.remediation_runs_lookup = lookup
+    answer = client.get(f"/flightdq/runs.json?day={D1}")
+    assert answer.status_code == 200 and answer.headers["cache-control"] == "no-store"
+    runs = answer.json()["runs"]
+    assert [(r["run_id"], r["state"], r["dry_run"], r["finished"], r["awaiting_approval"]) for r in runs] == [
+        ("manual__c", "queued", False, False, True),
+        ("manual__a", "running", True, False, False),
+    ]
+    assert calls == [D1]
+    assert client.get("/flightdq/runs.json?day=2026-13-01").status_code == 400
+    client.sources.remediation_runs_lookup = lambda day: None
+    assert client.get(f"/flightdq/runs.json?day={D1}").status_code == 503
+
+
+# --- readability ---------------------------------------------------------------------------------------
+def test_observed_values_carry_their_unit():
+    assert data.format_measure(9.2, R, "freshness") == "9.2 min"
+    assert data.format_measure(1204, P, "record_count_drift") == "1,204 flights"
+    assert data.format_measure(3, R, "partition_presence") == "3 h missing"
+    assert data.format_measure("<= 60 min", P, "freshness") == "<= 60 min"
+    assert data.format_measure(None, P, "freshness") == "\u2013"
+    assert data.format_measure("2 of 9 rows (22%) break a rule", P, "schema_validity").startswith("2 of 9")
+
+
+def test_symptoms_worst_first_and_reachable_by_keyboard(client, auth_manager):
+    from flightdq.incidents.reconcile import reconcile
+    from flightdq.incidents.store import IncidentStore
+
+    store = IncidentStore(LocalBlobStore(client.lake))
+    found = [
+        failing(D2, "partition_presence", "P1", dataset=R),
+        failing(D2, "freshness", "P3"),
+        failing(D2, "duplicates", "P2"),
+        failing(D2, "record_count_drift", "P1"),
+    ]
+    reconcile(store, found, run_id="run-a", now=at(-30))
+    client.cookies.set("_token", token(auth_manager))
+    page = client.get("/flightdq/").text
+    card = page[page.index(f'data-incident="{D2}__data__1"') :]
+    card = card[: card.index("</li>\n")]
+    # a disclosure (<details>/<summary>: focusable, opens with Enter or Space), not a title tooltip
+    box = re.search(r'<details class="symptoms"><summary>(.*?)</summary>(.*?)</details>', card, re.S)
+    assert box, card
+    assert re.findall(r'<li data-severity="(P\d)">', box[2]) == ["P1", "P2", "P3"]
+    day = client.get(f"/flightdq/day/{D2}").text
+    listed = day[day.index('<div class="symptoms">') :]
+    listed = listed[: listed.index("</ul>")]
+    assert re.findall(r'class="badge s-(P\d)"', listed) == ["P1", "P2", "P3"]
+
+
+def test_an_incidents_age_counts_from_when_the_data_broke():
+    raw = rec(R, D2, "partition_presence", "fail", "P0", details={"missing_hours": [5, 2, 3]})
+    incident = open_incident(D2, "P0", 30)  # detected at 02:30 on D2 + 1 day
+    assert now.broke_at(incident, [raw]).isoformat() == f"{D2}T03:00:00+00:00"  # hour 02 was due at 03:00
+    assert now.broke_at(incident, []).isoformat() == f"{D3}T00:00:00+00:00"  # the day as a whole
+    today = open_incident("2026-11-23", "P1", 30)
+    assert now.broke_at(today, []) == NOW - timedelta(minutes=30)  # never after its detection
+    monitor = open_incident(D2, "P2", 30, kind="monitor")
+    assert now.broke_at(monitor, [raw]) == NOW - timedelta(minutes=30)
+
+
+def test_the_calendar_date_input_is_iso_and_hours_say_their_verdict_in_text(client, auth_manager):
+    client.cookies.set("_token", token(auth_manager))
+    html = client.get("/flightdq/calendar").text
+    field = re.search(r'<input ([^>]*)name="end"([^>]*)>', html)
+    attrs = field[1] + field[2]
+    assert 'type="text"' in attrs and 'pattern="\\d{4}-\\d{2}-\\d{2}"' in attrs
+    assert re.search(r'value="\d{4}-\d{2}-\d{2}"', attrs)
+    page = client.get("/flightdq/").text
+    cells = re.findall(r'<span class="cell s-(\w+)"[^>]*aria-label="([^"]+)">([^<]*)</span>', page)
+    assert len(cells) == 72
+    assert all(text for state, _, text in cells if state != "future"), cells
+    assert len({(state, text) for state, _, text in cells}) == len({state for state, _, _ in cells})
+
+
+def test_an_incident_that_worsened_after_its_acknowledgement_can_be_taken_again(client, auth_manager):
+    from flightdq.incidents.reconcile import reconcile
+    from flightdq.incidents.store import IncidentStore
+
+    store = IncidentStore(LocalBlobStore(client.lake))
+    reconcile(store, [failing(D2, severity="P1")], run_id="run-a", now=at(-30))
+    store.acknowledge(f"{D2}__data__1", "alice", at(-20))
+    reconcile(store, [failing(D2, severity="P0")], run_id="run-b", now=at(-10))
+    client.cookies.set("_token", token(auth_manager, role="user", username="bob"))
+    page = client.get("/flightdq/").text
+    card = page[page.index(f'data-incident="{D2}__data__1"') :]
+    card = card[: card.index("</li>")]
+    assert re.findall(r'data-ack="[^"]+/(\w+)"', card) == ["acknowledge", "unacknowledge"]

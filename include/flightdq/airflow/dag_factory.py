@@ -184,25 +184,11 @@ def build_checks_dag(
 
         target = resolve_target()
 
-        check_tasks = []
-        for check in checks:
+        from flightdq.airflow.operators import CheckOperator
 
-            @task(task_id=f"check_{check}")
-            def run_check(target: dict, check: str = check) -> dict:
-                from flightdq.airflow.tasks import ChecksFailed, publish_check_links, run_check_group
-
-                context = get_current_context()
-                try:
-                    return run_check_group(check, target, context["run_id"])
-                except ChecksFailed as exc:  # a finding, not a glitch: do not retry
-                    raise AirflowFailException(f"{check} failed: {exc}") from None
-                except Exception as exc:  # the monitor could not look: `incidents` pages about it
-                    context["ti"].xcom_push(key=ERROR_CLASS_XCOM_KEY, value=type(exc).__name__)
-                    raise
-                finally:
-                    publish_check_links(context["ti"], check, target, context["run_id"])
-
-            check_tasks.append(run_check(target))
+        check_tasks = [
+            CheckOperator(task_id=f"check_{check}", check=check, target=target) for check in checks
+        ]
 
         # Runs after every check, failed ones included, but not when the target could not be resolved.
         @task(trigger_rule="all_done_min_one_success", retries=0)

@@ -4,7 +4,8 @@ Most of flightdq's tasks are `@task` functions, with no operator class of their 
 links on. Airflow 3.3 offers two plugin hooks that reach them: `global_operator_extra_links` (every
 task of every DAG) and `operator_extra_links`, links attached to the operator classes a link names
 in `operators`. These links name `_PythonDecoratedOperator`, the class behind `@task` (mapped or
-not), and `RepairDayOperator` (the remediation's `repair_day`), and the plugin registers them in
+not), `CheckOperator` (the checks DAGs' `check_<name>` tasks) and `RepairDayOperator` (the
+remediation's `repair_day`), and the plugin registers them in
 `operator_extra_links`. The api-server computes them when the
 task page asks (`BaseOperatorLink.get_link(operator, ti_key=...)`), and a link whose URL is empty is
 not shown, so DAGs other than flightdq's never see them.
@@ -31,7 +32,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.providers.standard.decorators.python import _PythonDecoratedOperator
 from airflow.sdk import BaseOperatorLink
 
-from flightdq.airflow.operators import RepairDayOperator
+from flightdq.airflow.operators import CheckOperator, RepairDayOperator
 from flightdq.core import links
 
 if TYPE_CHECKING:
@@ -105,7 +106,7 @@ def task_links(ti_key: TaskInstanceKey, *, reader=read_xcom, settings=_settings)
 class FlightDQLink(BaseOperatorLink):
     """A button on flightdq's `@task` tasks; subclasses name it."""
 
-    operators: ClassVar[list[type]] = [_PythonDecoratedOperator, RepairDayOperator]
+    operators: ClassVar[list[type]] = [_PythonDecoratedOperator, CheckOperator, RepairDayOperator]
     link_name: ClassVar[str] = ""
 
     @property

@@ -179,3 +179,58 @@ class RepairApprovalOperator(ApprovalOperator):
             decision = {"approved": chosen == [self.APPROVE], "by": name or "a person"}
             context["ti"].xcom_push(key=DECISION_XCOM_KEY, value=decision)
         return super().execute_complete(context=context, event=event)
+
+
+class CheckOperator(BaseOperator):
+    """One data-quality check over the run's days (`check_<name>` tasks of the checks DAGs).
+
+    A finding fails the task without a retry (`AirflowFailException`); a check that could not run
+    raises its error (retried as a glitch; `incidents` pages about the monitor). Either way the task
+    publishes its links, and reports its results to Airflow's OpenLineage provider as data-quality
+    assertions on the datasets it judged (`flightdq.airflow.lineage`), on success and on failure.
+
+    :param check: the check's name (`flightdq.core.contract.CHECKS`)
+    :param target: the run's target (`resolve_target`'s return value: days, as_of)
+    """
+
+    template_fields = ("target",)
+    ui_color = "#e0f2f1"
+
+    def __init__(self, *, check: str, target: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.check = check
+        self.target = target
+        self._results: list | None = None
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from flightdq.airflow.dag_factory import ERROR_CLASS_XCOM_KEY
+        from flightdq.airflow.tasks import ChecksFailed, publish_check_links, run_check_group
+
+        kept: list = []
+        self._results = kept
+        try:
+            return run_check_group(self.check, self.target, context["run_id"], keep=kept)
+        except ChecksFailed as exc:  # a finding, not a glitch: do not retry
+            raise AirflowFailException(f"{self.check} failed: {exc}") from None
+        except Exception as exc:  # the monitor could not look: `incidents` pages about it
+            context["ti"].xcom_push(key=ERROR_CLASS_XCOM_KEY, value=type(exc).__name__)
+            raise
+        finally:
+            publish_check_links(context["ti"], self.check, self.target, context["run_id"])
+
+    def _lineage(self, task_instance: Any) -> Any:
+        from flightdq.airflow.lineage import check_lineage
+        from flightdq.airflow.tasks import check_results_of_run
+        from flightdq.core.config import Settings
+
+        results = self._results
+        if not results and isinstance(self.target, Mapping):
+            results = check_results_of_run(self.check, self.target, task_instance.run_id)
+        settings = Settings.from_env()
+        return check_lineage(results or [], settings.backend, settings.lake)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        return self._lineage(task_instance)
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
+        return self._lineage(task_instance)

@@ -135,18 +135,31 @@ def publish_check_links(ti: Any, check: str, target: Mapping[str, Any], run_id: 
         log.warning("links for %s were not published", check, exc_info=True)
 
 
-def run_check_group(check: str, target: Mapping[str, Any], run_id: str) -> dict[str, Any]:
-    """Run one check over the target days, keep its results, log them; raise if any failed."""
+def run_check_group(
+    check: str, target: Mapping[str, Any], run_id: str, *, keep: list[CheckResult] | None = None
+) -> dict[str, Any]:
+    """Run one check over the target days, keep its results (in the history, and in `keep` when
+    given: the task's lineage reports them), log them; raise if any failed."""
     from flightdq.checks.runner import run_checks, summarize
 
     results = run_checks(
         _days(target), parse_moment(target["as_of"]), checks=[check], run_id=run_id, raise_errors=True
     )
+    if keep is not None:
+        keep.extend(results)
     log.info("%s results:\n%s", check, results_table(results))
     summary = summarize(results)
     if summary["failing"]:
         raise ChecksFailed(_failing_text(summary["failing"]))
     return summary
+
+
+def check_results_of_run(check: str, target: Mapping[str, Any], run_id: str) -> list[CheckResult]:
+    """What one check recorded in a run (its lineage, when the task kept none in memory)."""
+    from flightdq.backends.registry import get_backend
+
+    records = get_backend().history.read_run(run_id, target["days"])
+    return [CheckResult.from_dict(r) for r in records if r.get("check") == check]
 
 
 def report_run(

@@ -73,12 +73,13 @@ def review_markdown(
         "",
         "## Checks",
         "",
-        "| checked at | run | check | status | severity | observed | expected |",
-        "|---|---|---|---|---|---|---|",
+        "| checked at | run | dataset | check | status | severity | observed | expected |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for record in sorted(checks, key=lambda r: (r.get("checked_at", ""), r.get("check", ""))):
         lines.append(
-            f"| {record.get('checked_at', '')} | `{record.get('run_id', '')}` | {record.get('check')} | "
+            f"| {record.get('checked_at', '')} | `{record.get('run_id', '')}` | "
+            f"{record.get('dataset', '')} | {record.get('check')} | "
             f"{record['status']} | {record.get('severity') or ''} | {_cell(record.get('observed'))} | "
             f"{_cell(record.get('expected'))} |"
         )

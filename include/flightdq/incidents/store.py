@@ -49,6 +49,7 @@ INCIDENT_ID_FORM = "<YYYY-MM-DD>__<data|monitor>__<n>"
 _INCIDENT_ID_RE = re.compile(r"\d{4}-\d{2}-\d{2}__(data|monitor)__\d{1,9}")
 OPEN_INDEX = f"{INCIDENTS_ROOT}/open"
 SEVERITY_RANK = {"P0": 0, "P1": 1, "P2": 2, "P3": 3}  # lower is worse
+COMMENT_MAX_CHARS = 2000  # a person's note on an incident: longer is refused, never cut
 
 DATA, MONITOR = "data", "monitor"
 MONITOR_DATASET = "flightdq"  # the monitor's own symptoms: `monitoring_stopped`
@@ -88,6 +89,8 @@ class EventKind(StrEnum):
     REMEDIATION_FINISHED = "remediation_finished"
     NOTE = "note"  # anything else people should see on the timeline (a forced rebuild, a diagnosis)
     ACKNOWLEDGED = "acknowledged"  # someone took it (`data.user`); no escalation at this severity
+    UNACKNOWLEDGED = "unacknowledged"  # an acknowledgement withdrawn (`data.user`): escalation applies again
+    COMMENT = "comment"  # a person's free-text note (`data.user`, the text in `detail`)
 
 
 @dataclass
@@ -318,6 +321,46 @@ class IncidentStore:
         self.append(incident.kind, incident.dt, event)
         return self.get(incident_id) or incident
 
+    def _person_event(self, incident_id: str, user: str, what: str) -> Incident:
+        user = (user or "").strip()
+        if not user:
+            raise ValueError(f"{what} needs the user's name")
+        incident = self.get(incident_id)
+        if incident is None:
+            raise LookupError(f"no incident {incident_id!r}")
+        return incident
+
+    def unacknowledge(self, incident_id: str, user: str, now: datetime | None = None) -> Incident:
+        """Withdraw the incident's acknowledgement (taken by mistake, or handed back): its response
+        window applies again. Raises LookupError for an unknown incident, ValueError for one that
+        is resolved or not acknowledged."""
+        incident = self._person_event(incident_id, user, "withdrawing an acknowledgement")
+        if incident.resolved:
+            raise ValueError(f"incident {incident_id} is resolved: nothing to withdraw")
+        if incident.acknowledged_by is None:
+            raise ValueError(f"incident {incident_id} is not acknowledged")
+        user = user.strip()
+        at = max((now or utcnow()).isoformat(), incident.timeline[-1].at if incident.timeline else "")
+        detail = f"acknowledgement by {incident.acknowledged_by} withdrawn by {user}"
+        event = Event(at, EventKind.UNACKNOWLEDGED, detail, incident.severity, data={"user": user})
+        self.append(incident.kind, incident.dt, event)
+        return self.get(incident_id) or incident
+
+    def comment(self, incident_id: str, user: str, text: str, now: datetime | None = None) -> Incident:
+        """Put `user`'s free-text note on the incident's timeline (resolved ones too: a post-mortem
+        note). Raises LookupError for an unknown incident, ValueError for an empty note or one
+        longer than COMMENT_MAX_CHARS."""
+        incident = self._person_event(incident_id, user, "a note")
+        text = (text or "").strip()
+        if not text:
+            raise ValueError("the note is empty")
+        if len(text) > COMMENT_MAX_CHARS:
+            raise ValueError(f"the note has {len(text)} characters; at most {COMMENT_MAX_CHARS}")
+        at = max((now or utcnow()).isoformat(), incident.timeline[-1].at if incident.timeline else "")
+        event = Event(at, EventKind.COMMENT, text, None, data={"user": user.strip()})
+        self.append(incident.kind, incident.dt, event)
+        return self.get(incident_id) or incident
+
     def unresolved_days(
         self, datasets: Sequence[str], checks: Sequence[str], days: Iterable[date | str]
     ) -> set[str]:
@@ -424,3 +467,5 @@ def _apply(incident: Incident, failing: dict[tuple[str, str], Symptom], event: E
         incident.acknowledged_by = str(event.data.get("user") or event.detail)
         incident.acknowledged_at = event.at
         incident.acknowledged_severity = event.severity or incident.severity
+    elif event.event == EventKind.UNACKNOWLEDGED:
+        incident.acknowledged_by = incident.acknowledged_at = incident.acknowledged_severity = None

@@ -59,9 +59,13 @@ def _action(key: str, label: str, dag_id: str, conf: dict, explain: str, ui_root
     )
 
 
-def day_actions(day: str, ui_root: str = "", *, kind: str = "data") -> list[TriggerAction]:
-    """The runs one click away for a day. A monitor incident (a check could not run) is not about
-    the data: re-checking is the only thing to do for it."""
+def day_actions(
+    day: str, ui_root: str = "", *, kind: str = "data", failing: bool = True, repairable: bool = True
+) -> list[TriggerAction]:
+    """The runs one click away for a day, none that cannot help. A monitor incident (a check could
+    not run) is not about the data, and a day with nothing failing has nothing to repair:
+    re-checking is the only thing to do for them. A day the latest plan found no ETL run can help
+    (`repairable` False: raw data lost, an upstream problem) gets no Repair, only a new plan."""
     recheck = _action(
         "recheck",
         "Re-check",
@@ -71,9 +75,9 @@ def day_actions(day: str, ui_root: str = "", *, kind: str = "data") -> list[Trig
         "them). Repairs nothing.",
         ui_root,
     )
-    if kind != "data":
+    if kind != "data" or not failing:
         return [recheck]
-    return [
+    found = [
         _action(
             "dry_run",
             "Dry-run repair",
@@ -97,3 +101,4 @@ def day_actions(day: str, ui_root: str = "", *, kind: str = "data") -> list[Trig
         ),
         recheck,
     ]
+    return [a for a in found if repairable or a.key != "repair"]

@@ -10,8 +10,13 @@ Pages (every one needs an Airflow login, see `flightdq.ui.auth`):
 - `/day/YYYY-MM-DD` one day: its incidents (cause, symptoms, timeline), what was done about them,
                     each check's observed and expected values, and the Airflow runs behind them.
 
-One action writes: `POST /incidents/<id>/acknowledge` records who took an incident (it needs a user
-who may change DAG runs, and the page's own `X-Requested-By` header: see `auth.same_origin`). Runs
+- `/runs.json?day=YYYY-MM-DD` the remediation runs Airflow has for a day (state, dry run, waiting
+                    for approval): the pages poll it to show a run's state without a reload.
+
+Three actions write, each on the incident's timeline: `POST /incidents/<id>/acknowledge` records who
+took an incident, `POST /incidents/<id>/unacknowledge` withdraws that, `POST /incidents/<id>/notes`
+(JSON `{"text": ...}`, at most `COMMENT_MAX_CHARS` characters) adds a person's note. Each needs a user
+who may change DAG runs, and the page's own `X-Requested-By` header (see `auth.same_origin`). Runs
 are triggered by the browser through Airflow's REST API, not by this app (see `flightdq.ui.actions`).
 
 `/static/*` serves the stylesheet, the script and the icon from this package (no CDN); they hold
@@ -23,6 +28,7 @@ UI's frame, on their own, and under an `[api] base_url` with a path.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
@@ -33,6 +39,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from flightdq.core.links import PLUGIN_URL_PREFIX
+from flightdq.incidents.store import COMMENT_MAX_CHARS
 from flightdq.storage.history import HistoryStore
 from flightdq.ui import actions, counts, data, day_view
 from flightdq.ui import now as now_view
@@ -111,6 +118,7 @@ def create_app(
         ACTION_HEADER=ACTION_HEADER,
         ACTION_HEADER_VALUE=ACTION_HEADER_VALUE,
         REFRESH_SECONDS=REFRESH_SECONDS,
+        COMMENT_MAX_CHARS=COMMENT_MAX_CHARS,
     )
     env.filters.update(FILTERS)
 
@@ -176,7 +184,11 @@ def create_app(
         day = moment.date()
         incidents = read_open_incidents(blobs, day)
         history = HistoryStore(blobs)
-        remediations = {dt: history.read_remediations([dt]) for dt in {i.dt for i in incidents or []}}
+        incident_days = sorted({i.dt for i in incidents or []})
+        remediations = {dt: history.read_remediations([dt]) for dt in incident_days}
+        day_records: dict[str, list[dict[str, Any]]] = {}
+        for record in sources.check_records(blobs, incident_days, today=day) if incident_days else []:
+            day_records.setdefault(str(record.get("dt")), []).append(record)
         run_ids = {e.run_id for i in incidents or [] for e in i.timeline if e.run_id}
         base = _base(request)
         rows = now_view.build_now(
@@ -186,6 +198,7 @@ def create_app(
             response_minutes=settings.policy.incidents.response_minutes.of,
             dag_ids=sources.dag_ids_lookup(run_ids),
             ui_root=_ui_root(base, mount_prefix),
+            records=day_records,
         )
         today_day, hours = now_view.hourly_today(sources.check_records(blobs, [str(day)], today=day), moment)
         return render(
@@ -279,7 +292,12 @@ def create_app(
             title=f"{day:%A} {day}",
             tab="day",
             view=view,
-            actions=actions.day_actions(str(day), ui_root),
+            actions=actions.day_actions(
+                str(day),
+                ui_root,
+                failing=bool(view.failing) or view.open_incidents,
+                repairable=view.repair_can_help or not (view.failing or view.open_incidents),
+            ),
             remediation_dag_path=actions.dag_path(actions.REMEDIATION_DAG_ID, ui_root),
             response_minutes=settings.policy.incidents.response_minutes.of,
             weekday=f"{day:%A}",
@@ -292,6 +310,36 @@ def create_app(
             source=_source_text(settings),
         )
 
+    def person_action(request: Request, user: User, what: str) -> Any:
+        """The incident store, once the request may change an incident (from the page, by a user
+        who may change DAG runs)."""
+        if not same_origin(request):
+            raise Refused(403, f"{what} must come from the page itself ({ACTION_HEADER})", login=False)
+        if not user.can_act:
+            raise Refused(403, f"{user.name} may not change DAG runs, so may not do this", login=False)
+        from flightdq.incidents.store import IncidentStore
+
+        _, blobs = sources.open()
+        return IncidentStore(blobs)
+
+    def incident_reply(change: Callable[[], Any], what: str, user: User) -> JSONResponse:
+        try:
+            incident = change()
+        except LookupError as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=404)
+        except ValueError as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=409)
+        log.info("%s: %s on %s", user.name, what, incident.id)
+        return JSONResponse(
+            {
+                "id": incident.id,
+                "acknowledged_by": incident.acknowledged_by,
+                "acknowledged_at": incident.acknowledged_at,
+                "severity": incident.severity,
+            },
+            headers={"Cache-Control": "no-store"},
+        )
+
     @app.post("/incidents/{incident_id}/acknowledge")
     def acknowledge(
         request: Request,
@@ -300,28 +348,67 @@ def create_app(
     ) -> JSONResponse:
         """Record that the signed-in user took the incident (its timeline says who and when; no
         escalation reminder for it at this severity)."""
-        if not same_origin(request):
-            raise Refused(
-                403, f"an acknowledgement must come from the page itself ({ACTION_HEADER})", login=False
-            )
-        if not user.can_act:
-            raise Refused(403, f"{user.name} may not change DAG runs, so may not acknowledge", login=False)
-        from flightdq.incidents.store import IncidentStore
+        store = person_action(request, user, "an acknowledgement")
+        return incident_reply(lambda: store.acknowledge(incident_id, user.name, now()), "acknowledged", user)
 
-        _, blobs = sources.open()
+    @app.post("/incidents/{incident_id}/unacknowledge")
+    def unacknowledge(
+        request: Request,
+        incident_id: str,
+        user: User = Depends(authenticate),  # noqa: B008
+    ) -> JSONResponse:
+        """Withdraw the incident's acknowledgement: its response window and escalation apply again."""
+        store = person_action(request, user, "withdrawing an acknowledgement")
+        return incident_reply(
+            lambda: store.unacknowledge(incident_id, user.name, now()), "acknowledgement withdrawn", user
+        )
+
+    @app.post("/incidents/{incident_id}/notes")
+    async def add_note(
+        request: Request,
+        incident_id: str,
+        user: User = Depends(authenticate),  # noqa: B008
+    ) -> JSONResponse:
+        """Put the user's free-text note (JSON `{"text": ...}`) on the incident's timeline."""
+        store = person_action(request, user, "a note")
+        raw = await request.body()
+        if len(raw) > 4 * COMMENT_MAX_CHARS + 100:  # JSON escapes at most quadruple a character
+            return JSONResponse({"detail": f"the note is longer than {COMMENT_MAX_CHARS} characters"}, 413)
         try:
-            incident = IncidentStore(blobs).acknowledge(incident_id, user.name, now())
-        except LookupError as exc:
-            return JSONResponse({"detail": str(exc)}, status_code=404)
-        except ValueError as exc:
-            return JSONResponse({"detail": str(exc)}, status_code=409)
-        log.info("%s acknowledged %s", user.name, incident.id)
+            text = json.loads(raw or b"{}").get("text")
+        except (ValueError, AttributeError):
+            return JSONResponse({"detail": 'the body must be JSON: {"text": "..."}'}, status_code=400)
+        if not isinstance(text, str):
+            return JSONResponse({"detail": 'the body must be JSON: {"text": "..."}'}, status_code=400)
+        return incident_reply(lambda: store.comment(incident_id, user.name, text, now()), "note", user)
+
+    @app.get("/runs.json")
+    def runs_json(
+        day: str,
+        user: User = Depends(authenticate),  # noqa: B008
+    ) -> JSONResponse:
+        """The remediation runs of a day, for the pages to follow a run's state without a reload:
+        one query of Airflow's metadata DB, nothing from the lake."""
+        dt = _parse_day(day, "day")
+        found = sources.remediation_runs_lookup(str(dt))
+        if found is None:
+            return JSONResponse({"detail": "Airflow's runs could not be read"}, status_code=503)
+        runs = day_view.remediation_runs(found, str(dt), "")
         return JSONResponse(
             {
-                "id": incident.id,
-                "acknowledged_by": incident.acknowledged_by,
-                "acknowledged_at": incident.acknowledged_at,
-                "severity": incident.severity,
+                "day": str(dt),
+                "runs": [
+                    {
+                        "run_id": r.run_id,
+                        "state": r.state,
+                        "dry_run": r.dry_run,
+                        "days": r.days,
+                        "run_after": r.run_after,
+                        "awaiting_approval": bool(r.approval_url),
+                        "finished": r.state in ("success", "failed"),
+                    }
+                    for r in runs
+                ],
             },
             headers={"Cache-Control": "no-store"},
         )

@@ -21,7 +21,7 @@ STATE_COLORS = {
     "P2": "#f97316",
     "P3": "#facc15",
     "warn": "#93c5fd",
-    "pass": "#16a34a",
+    "pass": "#15803d",
     "nodata": "#e5e7eb",
 }
 BAND_COLOR = "#bfdbfe"

@@ -20,10 +20,12 @@ from typing import Any
 
 from flightdq.core.contract import (
     CHECKS,
+    DUPLICATES,
     FRESHNESS,
     PARTITION_PRESENCE,
     PROCESSED_DATASET,
     RAW_DATASET,
+    RECORD_COUNT_DRIFT,
 )
 
 log = logging.getLogger(__name__)
@@ -94,6 +96,29 @@ def format_value(value: Any) -> str:
     if isinstance(value, dict | list):
         return json.dumps(value, sort_keys=True, default=str)
     return str(value)
+
+
+# What a check's observed and expected numbers count (flightdq.checks: each check's CheckResult).
+UNITS: dict[tuple[str, str], str] = {
+    (RAW_DATASET, PARTITION_PRESENCE): "h missing",
+    (RAW_DATASET, FRESHNESS): "min",
+    (PROCESSED_DATASET, PARTITION_PRESENCE): "rows",
+    (PROCESSED_DATASET, FRESHNESS): "min",
+    (PROCESSED_DATASET, DUPLICATES): "extra rows",
+    (PROCESSED_DATASET, RECORD_COUNT_DRIFT): "flights",
+}
+
+
+def format_measure(value: Any, dataset: str, check: str) -> str:
+    """An observed or expected value with its unit (`9.2 min`, `1,204 flights`); text and missing
+    values as they are (`format_value`)."""
+    text = format_value(value)
+    unit = UNITS.get((dataset, check))
+    if unit and isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{text} {unit}"
+    if unit and isinstance(value, str) and value.startswith(("<", ">")) and value[-1:].isdigit():
+        return f"{value} {unit}"  # an expectation such as "<= 60" or ">0"
+    return text
 
 
 # --- calendar -------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,7 @@ from flightdq.ui.data import (
     DATASET_ORDER,
     FAILED,
     RANK,
+    format_measure,
     format_value,
     latest_records,
     record_state,
@@ -77,11 +79,11 @@ class CheckRow:
 
     @property
     def observed(self) -> str:
-        return format_value(self.record.get("observed"))
+        return format_measure(self.record.get("observed"), self.dataset, self.check)
 
     @property
     def expected(self) -> str:
-        return format_value(self.record.get("expected"))
+        return format_measure(self.record.get("expected"), self.dataset, self.check)
 
     @property
     def details_json(self) -> str:
@@ -107,6 +109,13 @@ class RemediationRow:
     etl_run_id: str | None
     etl_url: str | None
     still_failing: list[str]
+    dry_run: bool = False
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def run_text(self) -> str:
+        """The run, readable, when Airflow has no run of that id to link to."""
+        return readable_run_key(self.run_key)
 
 
 @dataclass
@@ -117,6 +126,7 @@ class EventRow:
     severity: str | None
     run: RunLink | None
     links: list[tuple[str, str | None]]  # (label, url or None when the value is not a link)
+    user: str = ""  # the person behind it (a note, an acknowledgement)
 
 
 @dataclass
@@ -176,10 +186,82 @@ class DayView:
     incidents: list[IncidentView] | None  # None: no incident data available
     missing_checks: list[tuple[str, str]] = field(default_factory=list)  # (dataset, check) never checked
     remediation_runs: list[RemediationRun] | None = None  # None: Airflow's runs could not be read
+    plan: LatestPlan | None = None  # what the latest remediation (a dry run too) planned for the day
 
     @property
     def failing(self) -> list[CheckRow]:
         return [c for c in self.checks if c.record.get("status") in FAILED]
+
+    @property
+    def open_incidents(self) -> bool:
+        return any(not i.resolved for i in self.incidents or [])
+
+    @property
+    def repair_can_help(self) -> bool:
+        """False when nothing is wrong (no failing check, no open incident) or the latest plan found
+        that no ETL run can help (raw data lost, an upstream problem)."""
+        if not self.failing and not self.open_incidents:
+            return False
+        return self.plan is None or self.plan.etl_can_help
+
+
+NO_ETL_ACTIONS = ("not_repairable", "upstream")  # recovery.plan.Action: plans no ETL run can carry out
+UPSTREAM_ADVICE = "no ETL run can help: check the upstream"
+_RUN_MOMENT = re.compile(r"(\d{4}-\d{2}-\d{2})T(\d{2})[:_](\d{2})[:_](\d{2})(?:\.(\d+))?")
+
+
+def readable_run_key(run_key: str) -> str:
+    """A run id as `safe_name` wrote it into a file name, readable again:
+    `manual__2026-12-06T12_11_13.688683+00_00` -> `manual__2026-12-06T12:11:13`."""
+    m = _RUN_MOMENT.search(run_key)
+    if not m:
+        return run_key
+    head = run_key[: m.start()]
+    tail = "__recheck" if run_key.endswith("__recheck") else ""
+    return f"{head}{m[1]}T{m[2]}:{m[3]}:{m[4]}{tail}"
+
+
+def run_moment(run_key: str) -> str:
+    """The moment in a run id or run key (`YYYY-MM-DDTHH:MM:SS.ffffff`, '' when it has none), to
+    order remediation records, which carry no time of their own."""
+    m = _RUN_MOMENT.search(run_key)
+    return f"{m[1]}T{m[2]}:{m[3]}:{m[4]}.{(m[5] or '').ljust(6, '0')}" if m else ""
+
+
+@dataclass
+class LatestPlan:
+    action: str  # recovery.plan.Action
+    outcome: str
+    reasons: list[str]
+    dry_run: bool
+    run_key: str
+
+    @property
+    def etl_can_help(self) -> bool:
+        return self.action not in NO_ETL_ACTIONS
+
+    @property
+    def advice(self) -> str:
+        return "" if self.etl_can_help else UPSTREAM_ADVICE
+
+
+def latest_plan(records: Iterable[Mapping[str, Any]], day: str) -> LatestPlan | None:
+    """The plan of the newest remediation record of `day` (dry runs included), by the moment in its
+    run id; None when no remediation has planned the day."""
+    mine = [r for r in records if r.get("dt", day) == day and r.get("action")]
+    if not mine:
+        return None
+    record = max(
+        enumerate(mine),
+        key=lambda ir: (run_moment(str(ir[1].get("run_id") or ir[1].get("run_key") or "")), ir[0]),
+    )[1]
+    return LatestPlan(
+        str(record.get("action", "")),
+        str(record.get("outcome", "")),
+        [str(r) for r in record.get("reasons") or []],
+        bool(record.get("dry_run")),
+        str(record.get("run_id") or record.get("run_key") or ""),
+    )
 
 
 def _link_items(links: Mapping[str, Any] | None, backend: str) -> list[tuple[str, str | None]]:
@@ -208,6 +290,12 @@ def normalize_incident(incident: Any) -> dict[str, Any]:
 def match_run_key(run_key: str, known_run_ids: Iterable[str]) -> str | None:
     """The run id whose history file name (`safe_name(run_id)`) is `run_key`."""
     return next((r for r in known_run_ids if safe_name(r) == run_key), None)
+
+
+def _symptom_rank(symptom: Mapping[str, Any]) -> tuple[int, str, str]:
+    """Worst severity first, then by name."""
+    rank = {"P0": 0, "P1": 1, "P2": 2, "P3": 3}
+    return rank.get(str(symptom.get("severity")), 4), str(symptom.get("check")), str(symptom.get("dataset"))
 
 
 def _check_order(check: str) -> int:
@@ -307,6 +395,9 @@ def build_day(
                         event.get("severity"),
                         run_links(run_id, dag_ids, ui_root) if run_id else None,
                         _link_items(event.get("links"), backend),
+                        str((event.get("data") or {}).get("user") or "")
+                        if event.get("event") == "comment"
+                        else "",
                     )
                 )
             cause = incident.get("cause") or {}
@@ -324,7 +415,7 @@ def build_day(
                     kind=str(incident.get("kind", "data")),
                     title=str(incident.get("title") or incident.get("check") or ""),
                     cause_message=str(cause.get("message", "")) if isinstance(cause, Mapping) else "",
-                    symptoms=symptoms[1:],  # the first is the cause
+                    symptoms=sorted(symptoms[1:], key=_symptom_rank),  # the first is the cause
                     acknowledged_by=incident.get("acknowledged_by"),
                     acknowledged_at=incident.get("acknowledged_at"),
                     acknowledged_severity=incident.get("acknowledged_severity"),
@@ -334,6 +425,13 @@ def build_day(
         incident_views.sort(key=lambda i: i.opened_at, reverse=True)
         incident_views.sort(key=lambda i: i.resolved)
 
+    airflow_runs = list(remediation_run_records or [])
+    dag_ids = dict(dag_ids)
+    for run in airflow_runs:  # the remediation runs Airflow knows of: their ids and DAG
+        if run.get("run_id"):
+            known_run_ids.add(str(run["run_id"]))
+            dag_ids.setdefault(str(run["run_id"]), [str(run.get("dag_id") or "flightdq_remediation")])
+    remediations = list(remediations)
     remediation_rows = []
     for record in remediations:
         if record.get("dt", day) != day:
@@ -351,8 +449,11 @@ def build_day(
                 etl,
                 etl_run_url(backend, etl),
                 list(record.get("still_failing") or []),
+                bool(record.get("dry_run")),
+                [str(r) for r in record.get("reasons") or []],
             )
         )
+    remediation_rows.sort(key=lambda r: run_moment(r.run.run_id if r.run else r.run_key), reverse=True)
 
     return DayView(
         day,
@@ -363,6 +464,7 @@ def build_day(
         incident_views,
         missing,
         None if remediation_run_records is None else remediation_runs(remediation_run_records, day, ui_root),
+        latest_plan(remediations, day),
     )
 
 

@@ -15,14 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flightdq.core.contract import PARTITION_PRESENCE, PROCESSED_DATASET, RAW_DATASET
 from flightdq.incidents.store import SEVERITY_RANK, EventKind, Incident
 from flightdq.ui.actions import TriggerAction, day_actions
 from flightdq.ui.data import STATE_LABELS, latest_records, record_state, worst
-from flightdq.ui.day_view import RunLink, match_run_key, run_links
+from flightdq.ui.day_view import LatestPlan, RunLink, latest_plan, match_run_key, run_links
 
 
 def duration_text(minutes: float) -> str:
@@ -53,9 +53,9 @@ class NowIncident:
     state: str
     cause: str  # "check on dataset"
     cause_message: str
-    symptoms: list[str]  # the other failing checks, "check on dataset (P2)"
+    symptoms: list[tuple[str, str]]  # the other failing checks, worst first: (severity, "check on dataset")
     opened_at: str
-    age_minutes: float
+    age_minutes: float  # since detection: the response clock's
     response_minutes: int
     acknowledged_by: str | None
     acknowledged_at: str | None
@@ -64,6 +64,13 @@ class NowIncident:
     escalation: str  # the latest escalation's detail (who it involves)
     remediation: LatestRemediation | None
     actions: list[TriggerAction] = field(default_factory=list)
+    broke_at: str = ""  # when the data broke (at the latest): the incident's age counts from here
+    broken_minutes: float = 0.0
+    plan: LatestPlan | None = None  # the latest remediation plan of its day
+
+    @property
+    def advice(self) -> str:
+        return self.plan.advice if self.plan else ""
 
     @property
     def overdue(self) -> bool:
@@ -115,6 +122,24 @@ def latest_remediation(
     )
 
 
+def broke_at(incident: Incident, records: Sequence[Mapping[str, Any]] = ()) -> datetime:
+    """When the incident's data broke, at the latest: a data incident's day is due hour by hour
+    (the first raw hour its raw presence verdict found missing, once that hour was over) and as a
+    whole once the day is over; a monitor incident broke when it was detected. Never after
+    detection."""
+    opened = datetime.fromisoformat(incident.opened_at)
+    if incident.kind != "data":
+        return opened
+    start = datetime.combine(date.fromisoformat(incident.dt), datetime.min.time(), tzinfo=UTC)
+    due = start + timedelta(days=1)
+    latest = latest_records(r for r in records if r.get("check") == PARTITION_PRESENCE)
+    raw = latest.get((RAW_DATASET, incident.dt, PARTITION_PRESENCE))
+    missing = [int(h) for h in ((raw or {}).get("details") or {}).get("missing_hours") or []]
+    if missing:
+        due = start + timedelta(hours=min(missing) + 1)
+    return min(opened, due)
+
+
 def build_now(
     incidents: Iterable[Incident],
     remediations: Mapping[str, Sequence[Mapping[str, Any]]],
@@ -123,15 +148,21 @@ def build_now(
     response_minutes: Callable[[str], int],
     dag_ids: Mapping[str, Sequence[str]] | None = None,
     ui_root: str = "",
+    records: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
 ) -> list[NowIncident]:
-    """The open incidents, worst severity first, then the oldest first."""
+    """The open incidents, worst severity first, then the oldest first. `records`: the check records
+    of their days (when the data broke)."""
     dag_ids = dag_ids or {}
+    records = records or {}
     rows = []
     for incident in incidents:
         if incident.resolved:
             continue
         cause = incident.cause
         escalated = incident.latest(EventKind.ESCALATED)
+        plan = latest_plan(remediations.get(incident.dt, []), incident.dt)
+        broke = broke_at(incident, records.get(incident.dt, []))
+        others = sorted(incident.symptoms[1:], key=lambda s: (SEVERITY_RANK.get(s.severity or "", 9), s.name))
         rows.append(
             NowIncident(
                 id=incident.id,
@@ -142,7 +173,7 @@ def build_now(
                 state=str(incident.state),
                 cause=cause.name if cause else "unknown",
                 cause_message=cause.message if cause else "",
-                symptoms=[f"{s.name} ({s.severity})" for s in incident.symptoms[1:]],
+                symptoms=[(s.severity or "", s.name) for s in others],
                 opened_at=incident.opened_at,
                 age_minutes=incident.age_minutes(now),
                 response_minutes=response_minutes(incident.severity),
@@ -152,7 +183,12 @@ def build_now(
                 escalated_at=escalated.at if escalated else None,
                 escalation=escalated.detail if escalated else "",
                 remediation=latest_remediation(incident, remediations.get(incident.dt, []), dag_ids, ui_root),
-                actions=day_actions(incident.dt, ui_root, kind=incident.kind),
+                actions=day_actions(
+                    incident.dt, ui_root, kind=incident.kind, repairable=plan is None or plan.etl_can_help
+                ),
+                broke_at=broke.isoformat(),
+                broken_minutes=(now - broke).total_seconds() / 60,
+                plan=plan,
             )
         )
     rows.sort(key=lambda r: (SEVERITY_RANK.get(r.severity, 9), r.opened_at, r.id))
@@ -168,7 +204,11 @@ class HourCell:
 
     @property
     def label(self) -> str:
-        return self.state if self.state in ("P0", "P1", "P2", "P3") else ""
+        """The verdict as text, not only as a colour."""
+        return HOUR_GLYPHS.get(self.state, self.state)
+
+
+HOUR_GLYPHS = {"pass": "\u2713", "warn": "!", "nodata": "\u2013", "future": ""}  # P0-P3: their names
 
 
 @dataclass

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shlex
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 from datetime import UTC, date, datetime, timedelta
@@ -73,8 +75,20 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _commands() -> tuple[str, str]:
+    """`flightdq` and `airflow` as a fresh shell can run them: this venv's `flightdq`, and the
+    repository's `scripts/airflow` (the venv's `airflow` with the project's settings) when this runs
+    from a checkout, else the venv's `airflow`."""
+    bin_dir = Path(sys.executable).parent
+    flightdq = bin_dir / "flightdq"
+    script = Path(__file__).resolve().parents[3] / "scripts" / "airflow"
+    airflow = script if script.is_file() else bin_dir / "airflow"
+    return shlex.quote(str(flightdq)), shlex.quote(str(airflow))
+
+
 def _banner(emulator: AwsEmulator, report: SeedReport | None, lake: Path | None) -> str:
     env = emulator.env()
+    flightdq, airflow = _commands()
     last = report.partitions[-1] if report and report.partitions else str(date.today() - timedelta(days=1))
     lines = [
         "",
@@ -93,9 +107,9 @@ def _banner(emulator: AwsEmulator, report: SeedReport | None, lake: Path | None)
     lines += [
         f"  export AWS_ENDPOINT_URL='{emulator.endpoint}'   # plain boto3 / aws cli only",
         "",
-        f"  flightdq validate --date {last} --json",
-        f"  flightdq remediate --date {last} --dry-run",
-        f'  airflow dags test flightdq_daily_checks -c \'{{"date": "{last}"}}\'',
+        f"  {flightdq} validate --date {last} --json",
+        f"  {flightdq} remediate --date {last} --dry-run",
+        f'  {airflow} dags test flightdq_daily_checks -c \'{{"date": "{last}"}}\'',
         "",
         "Ctrl-C stops the emulator (its state lives in memory and is gone then).",
     ]

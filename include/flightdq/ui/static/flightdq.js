@@ -4,8 +4,10 @@
 // - the calendar opens scrolled to its latest days;
 // - the Now view's clocks tick, and the view reloads itself every minute unless paused (the choice
 //   is remembered in localStorage);
-// - "Acknowledge" posts to this app with the page's own header (the app refuses a request without
-//   it: another site cannot send it);
+// - "Acknowledge" / "Undo acknowledgement" and "Add a note" post to this app with the page's own
+//   header (the app refuses a request without it: another site cannot send it);
+// - the remediation runs' states follow Airflow without a reload: the page polls the small
+//   runs.json of the day while a run is unfinished (and after a trigger), every few seconds;
 // - "Dry-run repair", "Repair", "Re-check" open a confirmation dialog, then trigger the DAG through
 //   Airflow's REST API with the user's own login (see flightdq/ui/actions.py for why).
 (function () {
@@ -116,8 +118,9 @@
     if (!button || button.disabled) {
       return;
     }
+    var idle = button.textContent;
     button.disabled = true;
-    button.textContent = "Acknowledging…";
+    button.textContent = button.dataset.busy || "…";
     fetch(button.dataset.ack, { method: "POST", credentials: "same-origin", headers: actionHeaders() })
       .then(reply)
       .then(function (result) {
@@ -129,13 +132,183 @@
         note.className = "ack-error";
         note.textContent = problem(result);
         button.after(note);
-        button.textContent = "Acknowledge";
+        button.textContent = idle;
         button.disabled = false;
       })
       .catch(function (err) {
-        button.textContent = "Acknowledge (failed: " + err + ")";
+        button.textContent = idle + " (failed: " + err + ")";
         button.disabled = false;
       });
+  });
+
+  // --- a note on an incident ------------------------------------------------------------------------
+  document.addEventListener("submit", function (event) {
+    var form = event.target.closest && event.target.closest("form[data-note-form]");
+    if (!form) {
+      return;
+    }
+    event.preventDefault();
+    var text = form.querySelector("textarea").value;
+    var status = form.querySelector(".note-result");
+    var submit = form.querySelector("button[type=submit]");
+    submit.disabled = true;
+    status.className = "note-result";
+    status.textContent = "Saving…";
+    fetch(form.dataset.noteForm, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: actionHeaders({ "Content-Type": "application/json" }),
+      body: JSON.stringify({ text: text }),
+    })
+      .then(reply)
+      .then(function (result) {
+        if (result.ok) {
+          window.location.reload();
+          return;
+        }
+        status.className = "note-result error";
+        status.textContent = problem(result);
+        submit.disabled = false;
+      })
+      .catch(function (err) {
+        status.className = "note-result error";
+        status.textContent = "The request failed: " + err;
+        submit.disabled = false;
+      });
+  });
+
+  // --- live run states ------------------------------------------------------------------------------
+  // One small JSON request of this app (Airflow's remediation runs of a day) every few seconds, only
+  // while something is unfinished: a finished run stops the polling.
+  var LIVE_EVERY_MS = 3000;
+  var LIVE_FOR_MS = 15 * 60 * 1000;
+  var FINISHED = { success: true, failed: true };
+  function runsUrl(day) {
+    return (body.dataset.base || "") + "/runs.json?day=" + encodeURIComponent(day);
+  }
+  function follow(day, update) {
+    var started = Date.now();
+    var poll = function () {
+      fetch(runsUrl(day), { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(reply)
+        .then(function (result) {
+          var more = result.ok && result.data ? update(result.data.runs || []) : true;
+          if (more && Date.now() - started < LIVE_FOR_MS) {
+            setTimeout(poll, LIVE_EVERY_MS);
+          }
+        })
+        .catch(function () {
+          if (Date.now() - started < LIVE_FOR_MS) {
+            setTimeout(poll, LIVE_EVERY_MS * 3);
+          }
+        });
+    };
+    setTimeout(poll, 500);
+  }
+  function stateSpan(state) {
+    var span = document.createElement("span");
+    span.className = "runstate runstate-" + state;
+    span.textContent = state;
+    return span;
+  }
+  var runsTable = document.querySelector("table[data-live-runs]");
+  var followingTable = false;
+  function followTable(expected) {
+    if (!runsTable || followingTable) {
+      return;
+    }
+    followingTable = true;
+    follow(runsTable.dataset.liveRuns, function (runs) {
+      var tbody = runsTable.querySelector("tbody");
+      runs.forEach(function (run) {
+        var row = tbody.querySelector('tr[data-run="' + CSS.escape(run.run_id) + '"]');
+        if (!row) {
+          row = document.createElement("tr");
+          row.dataset.run = run.run_id;
+          var link = document.createElement("a");
+          link.className = "runlink";
+          link.setAttribute("data-top", "");
+          link.href = runsTable.dataset.runBase + encodeURIComponent(run.run_id);
+          var code = document.createElement("code");
+          code.textContent = run.run_id.replace(/^(\w+__\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)[^_]*/, "$1");
+          link.appendChild(code);
+          var cells = [link, null, document.createTextNode(run.days), null, document.createTextNode(run.run_after.replace("T", " ").slice(0, 16))];
+          var kind = document.createElement("span");
+          if (run.dry_run) {
+            kind.className = "drymark";
+            kind.textContent = "dry run";
+          } else {
+            kind.textContent = "repair";
+          }
+          cells[1] = kind;
+          cells[3] = stateSpan(run.state);
+          cells.forEach(function (content, i) {
+            var td = document.createElement("td");
+            if (i === 4) {
+              td.className = "when";
+            }
+            td.appendChild(content);
+            row.appendChild(td);
+          });
+          tbody.insertBefore(row, tbody.firstChild);
+          var empty = document.querySelector(".runs-empty");
+          if (empty) {
+            empty.hidden = true;
+          }
+        }
+        row.dataset.dryRun = run.dry_run ? "true" : "false";
+        if (row.dataset.state !== run.state) {
+          row.dataset.state = run.state;
+          var old = row.querySelector(".runstate");
+          if (old) {
+            old.replaceWith(stateSpan(run.state));
+          }
+        }
+        var waiting = row.querySelector("a.approval");
+        if (waiting && !run.awaiting_approval) {
+          waiting.remove();
+        }
+      });
+      var seen = runs.map(function (r) {
+        return r.run_id;
+      });
+      var open = runs.some(function (r) {
+        return !r.finished;
+      });
+      var missing = expected && seen.indexOf(expected) < 0;
+      followingTable = open || missing;
+      return followingTable;
+    });
+  }
+  if (runsTable && [].some.call(runsTable.querySelectorAll("tr[data-state]"), function (row) {
+    return !FINISHED[row.dataset.state];
+  })) {
+    followTable();
+  }
+  document.addEventListener("flightdq:triggered", function (event) {
+    var detail = event.detail;
+    if (detail.dag !== "flightdq_remediation") {
+      return; // runs.json follows the remediation runs
+    }
+    if (runsTable && runsTable.dataset.liveRuns === detail.day) {
+      followTable(detail.runId);
+    }
+    document.querySelectorAll('[data-live-day="' + detail.day + '"]').forEach(function (line) {
+      line.hidden = false;
+      line.dataset.run = detail.runId;
+      line.textContent = detail.label + ": " + (detail.state || "queued");
+      follow(detail.day, function (runs) {
+        var run = runs.filter(function (r) {
+          return r.run_id === detail.runId;
+        })[0];
+        if (!run) {
+          return true;
+        }
+        line.dataset.state = run.state;
+        line.textContent = detail.label + ": " + run.state + (run.awaiting_approval ? " (waiting for approval)" : "");
+        return !run.finished;
+      });
+    });
   });
 
   // --- trigger a DAG run, after a confirmation ------------------------------------------------------
@@ -150,6 +323,7 @@
       return;
     }
     pending = {
+      label: button.dataset.label,
       api: button.dataset.api,
       dag: button.dataset.dag,
       conf: JSON.parse(button.dataset.conf),
@@ -216,6 +390,13 @@
             result.appendChild(link);
             confirm.hidden = true;
             dialog.querySelector("[data-cancel]").textContent = "Close";
+            if (pending.conf && pending.conf.date) {
+              document.dispatchEvent(
+                new CustomEvent("flightdq:triggered", {
+                  detail: { day: pending.conf.date, dag: pending.dag, runId: runId, label: pending.label, state: answer.data.state },
+                })
+              );
+            }
             pending = null;
           } else {
             result.className = "result error";
