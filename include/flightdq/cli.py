@@ -180,6 +180,7 @@ def _validate(args: argparse.Namespace) -> int:
     from flightdq.core.config import Settings
     from flightdq.core.report import incidents_table, results_json, results_table, summary_line, summary_of
     from flightdq.incidents.reconcile import findings_by_incident
+    from flightdq.incidents.store import IncidentStore
 
     as_of = _as_of(args)
     settings = Settings.from_env()
@@ -201,6 +202,7 @@ def _validate(args: argparse.Namespace) -> int:
         settings=settings,
         record=not args.no_record,
         progress=None if args.json else terminal_progress(sys.stderr, len(days)),
+        incident_days=IncidentStore(backend.blobs).unresolved_days,
     )
     incidents = findings_by_incident(results)
     summary = summary_of(results, incidents)

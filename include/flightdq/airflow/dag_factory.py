@@ -189,18 +189,25 @@ def build_checks_dag(
 
             @task(task_id=f"check_{check}")
             def run_check(target: dict, check: str = check) -> dict:
-                from flightdq.airflow.tasks import ChecksFailed, publish_check_links, run_check_group
+                from flightdq.airflow.tasks import (
+                    ChecksFailed,
+                    publish_check_links,
+                    run_check_group,
+                    task_backend,
+                )
 
                 context = get_current_context()
+                backend = None
                 try:
-                    return run_check_group(check, target, context["run_id"])
+                    backend = task_backend()
+                    return run_check_group(check, target, context["run_id"], backend)
                 except ChecksFailed as exc:  # a finding, not a glitch: do not retry
                     raise AirflowFailException(f"{check} failed: {exc}") from None
                 except Exception as exc:  # the monitor could not look: `incidents` pages about it
                     context["ti"].xcom_push(key=ERROR_CLASS_XCOM_KEY, value=type(exc).__name__)
                     raise
                 finally:
-                    publish_check_links(context["ti"], check, target, context["run_id"])
+                    publish_check_links(context["ti"], check, target, context["run_id"], backend)
 
             check_tasks.append(run_check(target))
 
@@ -242,12 +249,15 @@ def build_checks_dag(
             """Open, worsen or resolve incidents (a check task that failed opens "monitoring blind");
             send the alerts that are due, exactly once; say on each day's incident why it gets no ETL
             run. Fails (and retries) when an alert could not be delivered; nothing is lost meanwhile."""
-            from flightdq.airflow.tasks import note_run_plans, record_checks_that_could_not_run
-            from flightdq.incidents.manage import incidents_for_run
+            from flightdq.airflow.tasks import (
+                incidents_step,
+                note_run_plans,
+                record_checks_that_could_not_run,
+            )
 
             run_id = get_current_context()["run_id"]
             record_checks_that_could_not_run(target, run_id, summary["could_not_run"])
-            done = incidents_for_run(target["days"], run_id, dag_id)
+            done = incidents_step(target["days"], run_id, dag_id)
             note_run_plans(summary["plans"], run_id, dag_id)
             return done
 

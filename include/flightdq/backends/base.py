@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from flightdq.core.errors import DataFault
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
@@ -18,7 +20,13 @@ if TYPE_CHECKING:
 
 
 class BackendError(RuntimeError):
-    """An engine, catalog or storage call failed; the message names the query, run or object."""
+    """An engine, catalog or storage call failed; the message names the query, run or object. Unless
+    it is also a `DataFault`, it says nothing about the data: the monitor could not look."""
+
+
+class PartitionFileUnreadable(DataFault, BackendError):
+    """A data file of a processed partition could not be read or decoded by the engine (not Parquet,
+    a value that does not convert to its column's type): the data's own fault, on that file's day."""
 
 
 # A run in one of these states has not ended yet (Glue's names; the local registry says RUNNING).
