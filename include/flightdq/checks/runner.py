@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Any, TextIO
 
-from flightdq.backends.base import Backend
+from flightdq.backends.base import Backend, Records
 from flightdq.checks import CHECK_RUNNERS, CheckContext
 from flightdq.checks.context import IncidentDays, no_incident_days
 from flightdq.core.config import Settings
@@ -226,15 +226,15 @@ def terminal_progress(stream: TextIO, days: int, *, more_than: int = 3) -> Calla
 
 
 def record_results(
-    backend: Backend, run_id: str, check: str, results: Sequence[CheckResult], *, as_of: datetime
+    records: Records, run_id: str, check: str, results: Sequence[CheckResult], *, as_of: datetime
 ) -> list[str]:
     checked_at = utcnow().isoformat()
-    records = [
+    stamped = [
         r.to_dict()
-        | {"run_id": run_id, "as_of": as_of.isoformat(), "checked_at": checked_at, "backend": backend.name}
+        | {"run_id": run_id, "as_of": as_of.isoformat(), "checked_at": checked_at, "backend": records.name}
         for r in results
     ]
-    return backend.history.write(run_id, check, records)
+    return records.history.write(run_id, check, stamped)
 
 
 def summarize(results: Sequence[CheckResult]) -> dict[str, Any]:

@@ -73,6 +73,7 @@ class AwsBackend:
         self._storage = S3Lake(lambda: self._client("s3"), self._catalog.locations)
         self._job = GlueEtlJob(self._clients)
         self._diagnosis = UpstreamDiagnosis(self._clients, settings.ingestion_function)
+        self.writable = True  # S3 and Glue: what may be written is the connection's IAM policy
         self.console = AwsConsole(aws_region())  # Athena queries, Glue runs, S3 prefixes
 
     def __repr__(self) -> str:

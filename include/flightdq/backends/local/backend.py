@@ -258,6 +258,10 @@ class LocalBackend:
         ]
         return self.catalog.relocate(PROCESSED_TABLE, stale)
 
+    def catalog_columns(self, start: date, end: date) -> None:
+        """None: DuckDB reads the files' own columns; the catalog holds no column types."""
+        return None
+
     def relative_location(self, dt: str) -> str:
         return self.partition_folder(dt).relative_to(self.lake).as_posix()
 
