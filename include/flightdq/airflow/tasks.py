@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from flightdq.airflow.runs import ASSET_TRIGGER, DAILY, INTRADAY, REMEDIATION_DAG_ID  # noqa: F401 (INTRADAY: the modes, side by side)
 from flightdq.core.contract import CHECKS, PROCESSED_DATASET
 from flightdq.core.dates import InputError, day_range, echo, parse_day, parse_moment
 from flightdq.core.links import airflow_run_url
@@ -26,9 +27,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DAILY, INTRADAY = "daily", "intraday"
-ASSET_TRIGGER = "asset"  # a target's "trigger" when asset events named its days
-REMEDIATION_DAG_ID = "flightdq_remediation"
 RUN_ID_RE = re.compile(r"[A-Za-z0-9_.:+\-]{1,250}")  # an Airflow run id, as the checks DAG passes it on
 
 
