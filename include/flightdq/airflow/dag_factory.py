@@ -48,10 +48,11 @@ DEFAULT_HEARTBEAT_CRON = "*/5 * * * *"
 
 
 class TriggerRemediation(BaseOperator):
-    """Starts a run of `trigger_dag_id` with `conf` (templated), not waiting for it: the standard
-    provider's TriggerDagRunOperator, imported when the task runs. Its module imports Airflow's ORM
-    models (about 20 ms), which every parse of the daily DAG file would otherwise pay: the whole
-    file's budget is twice a one-task DAG's."""
+    """Starts a run of `trigger_dag_id` with `conf` (templated), not waiting for it; skipped when
+    `conf` renders empty (the run asks for no repair). The standard provider's TriggerDagRunOperator
+    does the triggering, imported when the task runs: its module imports Airflow's ORM models (about
+    20 ms), which every parse of the daily DAG file would otherwise pay, and the whole file's budget
+    is twice a one-task DAG's."""
 
     template_fields = ("conf",)
     ui_color = "#ffefeb"  # TriggerDagRunOperator's
@@ -63,6 +64,10 @@ class TriggerRemediation(BaseOperator):
         self.trigger_run_id: str | None = None
 
     def execute(self, context: Any) -> None:
+        if not self.conf:
+            from airflow.sdk.exceptions import AirflowSkipException
+
+            raise AirflowSkipException("no day of this run needs a repair")
         from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 
         trigger = TriggerDagRunOperator(
@@ -301,16 +306,13 @@ def build_checks_dag(
         if remediate:
             # After `incidents`: the repair's timeline steps find the incident its findings opened.
             # `all_done`: an alert that could not be delivered (it stays pending) holds no repair back.
-            @task.short_circuit(trigger_rule="all_done")
-            def remediation_needed(summary: dict) -> bool:
-                return summary["remediation"] is not None
-
+            # Skipped when the report asks for no repair.
             trigger_remediation = TriggerRemediation(
                 task_id="trigger_remediation",
                 trigger_dag_id=REMEDIATION_DAG_ID,
                 conf="{{ ti.xcom_pull(task_ids='report')['remediation'] }}",
+                trigger_rule="all_done",
             )
-            needed = remediation_needed(summary)
-            recorded >> needed >> trigger_remediation
+            [summary, recorded] >> trigger_remediation
 
     return checks_dag()

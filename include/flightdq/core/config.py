@@ -24,7 +24,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from flightdq.core.dates import InputError, echo
+from flightdq.core.dates import echo
+from flightdq.core.errors import ConfigError
 from flightdq.core.results import Severity
 
 # Relative: `./lake` of the directory flightdq runs in, unless FLIGHTDQ_LAKE says otherwise.
@@ -32,10 +33,6 @@ DEFAULT_LAKE = Path("lake")
 DEFAULT_POLICY = Path(__file__).with_name("policy.yaml")
 BACKENDS = ("local", "aws")
 SCHEMA_ENGINES = ("sql", "gx")  # schema_validity.engine: the suite compiled to SQL, or GX on pandas
-
-
-class ConfigError(InputError):
-    """The environment or the policy file is wrong; the message names the key."""
 
 
 WEEK_MINUTES = 7 * 24 * 60
@@ -296,28 +293,12 @@ def load_policy(path: Path | str | None = None) -> Policy:
 DEFAULT_SLACK_CONN_ID = "slack_flightdq"
 # Read before Slack went through an Airflow connection; now refused with what to do instead.
 RETIRED_SLACK_WEBHOOK_SETTING = "FLIGHTDQ_SLACK_WEBHOOK_URL"
-# What schedules flightdq_daily_checks: the 02:00 UTC cron, a repaired partition (an event of the
-# flightdata_processed asset), or either. Read when the DAG file is parsed, so only from the environment.
-DAILY_SCHEDULE_MODES = ("cron", "asset", "cron_or_asset")
-DEFAULT_DAILY_SCHEDULE = "cron_or_asset"
 
 
 def slack_conn_id(env: Mapping[str, str] | None = None) -> str:
     """The Airflow connection (type `slackwebhook`) Slack alerts go through: FLIGHTDQ_SLACK_CONN_ID."""
     env = os.environ if env is None else env
     return env.get("FLIGHTDQ_SLACK_CONN_ID", "").strip() or DEFAULT_SLACK_CONN_ID
-
-
-def daily_schedule_mode(env: Mapping[str, str] | None = None) -> str:
-    """FLIGHTDQ_DAILY_SCHEDULE, one of DAILY_SCHEDULE_MODES (default cron_or_asset). Cheap: the
-    environment only, no policy file."""
-    env = os.environ if env is None else env
-    mode = env.get("FLIGHTDQ_DAILY_SCHEDULE", "").strip().lower() or DEFAULT_DAILY_SCHEDULE
-    if mode not in DAILY_SCHEDULE_MODES:
-        raise ConfigError(
-            f"FLIGHTDQ_DAILY_SCHEDULE={echo(mode, 40)} is not one of {', '.join(DAILY_SCHEDULE_MODES)}"
-        )
-    return mode
 
 
 @dataclass(frozen=True)

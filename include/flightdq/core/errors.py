@@ -16,6 +16,10 @@ _FILE = re.compile(r"[^\s'\"()\[\],]+\.parquet\b")
 _COLUMN = re.compile(r"""\bcolumn ["'`]?([A-Za-z_][A-Za-z0-9_]{0,63})["'`]?""", re.IGNORECASE)
 
 
+class ConfigError(InputError):
+    """The environment or the policy file is wrong; the message names the key."""
+
+
 class EnvironmentFault(InputError):
     """An error of the environment flightdq runs in, never evidence about the data: permission
     denied, an unreadable folder, a folder that is not a lake, missing credentials, a locked
