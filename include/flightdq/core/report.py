@@ -44,8 +44,8 @@ def _table(
     rows: Sequence[Sequence[object]], headers: Sequence[str], widths: Sequence[int | None]
 ) -> list[str]:
     """The rows under their headers, columns aligned by tabulate (two spaces apart, a dashed rule):
-    a cell longer than its column's width is cut with "…", or wrapped where the width is None's
-    neighbour in `maxcolwidths` (the last, free-text column)."""
+    a cell longer than its column's width is cut with "…"; a column whose width is None (free text,
+    wrapped by the caller into lines) is kept whole, its lines stacked in the row."""
     from tabulate import tabulate
 
     cut = [
