@@ -41,8 +41,7 @@ _Airflow DAG built by `flightdq.airflow.dag_factory`; the logic lives in `includ
 """
 
 from flightdq.airflow.dag_factory import build_checks_dag
-from flightdq.airflow.tasks import DAILY
-from flightdq.core.config import daily_schedule_mode
+from flightdq.airflow.runs import DAILY, daily_schedule_mode
 from flightdq.core.contract import CHECKS
 
 build_checks_dag(

@@ -9,7 +9,7 @@ _Airflow DAG built by `flightdq.airflow.dag_factory`; the logic lives in `includ
 """
 
 from flightdq.airflow.dag_factory import build_checks_dag
-from flightdq.airflow.tasks import INTRADAY
+from flightdq.airflow.runs import INTRADAY
 from flightdq.core.contract import FRESHNESS
 
 build_checks_dag(

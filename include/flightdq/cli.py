@@ -180,6 +180,7 @@ def _validate(args: argparse.Namespace) -> int:
     from flightdq.core.config import Settings
     from flightdq.core.report import incidents_table, results_json, results_table, summary_line, summary_of
     from flightdq.incidents.reconcile import findings_by_incident
+    from flightdq.incidents.store import IncidentStore
 
     as_of = _as_of(args)
     settings = Settings.from_env()
@@ -201,6 +202,7 @@ def _validate(args: argparse.Namespace) -> int:
         settings=settings,
         record=not args.no_record,
         progress=None if args.json else terminal_progress(sys.stderr, len(days)),
+        incident_days=IncidentStore(backend.blobs).unresolved_days,
     )
     incidents = findings_by_incident(results)
     summary = summary_of(results, incidents)
@@ -309,18 +311,30 @@ def _incident(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"incidents": rows}, indent=2), file=args.stdout)
         return EXIT_OK
-    head = f"{'sev':<4} {'incident':<24} {'state':<12} {'age':>8} {'respond in':>10}  {'acknowledged by':<16}"
-    print(f"{head}  cause", file=args.stdout)
+    from tabulate import tabulate
+
+    table = []
     for row in rows:
         late = row["age_minutes"] - row["response_minutes"]
         flag = f"OVERDUE by {late}m: " if row["overdue"] else ""
+        symptoms = f" (+{len(row['symptoms'])} symptoms)" if row["symptoms"] else ""
         respond = "now" if row["overdue"] else f"{row['respond_within_minutes']}m"
-        print(
-            f"{row['severity']:<4} {row['id']:<24} {row['state']:<12} {row['age_minutes']:>6}m "
-            f"{respond:>10}  {row['acknowledged_by'] or '-':<16}  {flag}{row['title']}"
-            + (f" (+{len(row['symptoms'])} symptoms)" if row["symptoms"] else ""),
-            file=args.stdout,
+        table.append(
+            (
+                row["severity"],
+                row["id"],
+                row["state"],
+                f"{row['age_minutes']}m",
+                respond,
+                row["acknowledged_by"] or "-",
+                f"{flag}{row['title']}{symptoms}",
+            )
         )
+    headers = ("sev", "incident", "state", "age", "respond in", "acknowledged by", "cause")
+    aligns = ("left", "left", "left", "right", "right", "left", "left")
+    print(
+        tabulate(table, headers, tablefmt="plain", colalign=aligns, disable_numparse=True), file=args.stdout
+    )
     print(f"{len(rows)} incident(s)" + ("" if args.all else " open"), file=args.stdout)
     return EXIT_OK
 

@@ -23,7 +23,7 @@ import pytest
 from flightdq.backends.aws.backend import AwsBackend
 from flightdq.backends.aws.catalog import register_partitions_with_client
 from flightdq.backends.aws.clients import AwsTuning
-from flightdq.backends.base import BackendError
+from flightdq.backends.base import BackendError, PartitionFileUnreadable
 from flightdq.backends.local.backend import LocalBackend
 from flightdq.backends.registry import get_backend
 from flightdq.checks import queries
@@ -31,6 +31,7 @@ from flightdq.checks.runner import run_checks
 from flightdq.core.config import Settings
 from flightdq.core.contract import CHECKS, GLUE_DATABASE, PROCESSED_BUCKET, PROCESSED_TABLE
 from flightdq.core.dates import InputError, iter_days
+from flightdq.core.errors import DataFault
 from flightdq.etl import glue_entry as glue_job
 from flightdq.etl.transform import EtlError
 from flightdq.recovery.execute import repair_day
@@ -265,10 +266,23 @@ def test_a_failed_query_names_its_id_and_athenas_reason(aws, lake):
         "HIVE_CURSOR_ERROR: injected: the object was rewritten while read"
     )
 
+    assert not isinstance(raised.value, DataFault)  # names no data file: the monitor's failure
+
     with pytest.raises(
         BackendError, match=r"Athena query [0-9a-f-]{36} \(adhoc\) ended FAILED: .*no_such_column"
-    ):
+    ) as raised:
         backend.run_sql("SELECT no_such_column FROM flightdata_processed WHERE dt = '2026-11-25'")
+    assert not isinstance(raised.value, DataFault)
+
+
+def test_a_query_athena_could_not_read_a_data_file_for_is_a_data_fault(aws, lake):
+    """Athena names the object it choked on in its reason: the adapter raises the typed fault."""
+    backend = aws_backend(lake)
+    bad = f"s3://flightdata-processed/flightdata_processed/dt={END}/part-00000.parquet"
+    aws.faults.fail_next_query(f"HIVE_BAD_DATA: Malformed Parquet file. {bad}")
+    with pytest.raises(PartitionFileUnreadable) as raised:
+        backend.run_sql(f"SELECT count(*) AS n FROM flightdata_processed WHERE dt = '{END}'")
+    assert raised.value.files == (bad,)
 
 
 def test_throttling_is_retried_with_growing_backoff_and_a_bound(aws, lake):

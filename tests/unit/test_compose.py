@@ -1,8 +1,11 @@
 """docker-compose.yaml, its Dockerfile and .env, and scripts/airflow: they parse, and their mounts,
 commands, image and environment match the repository.
 
-No Docker is needed: the file is read with PyYAML (merge keys included), the Dockerfile as text. When
-a `docker compose` client is installed, `docker compose config` must accept the file too.
+No Docker is needed: the file is read with PyYAML (merge keys included), the Dockerfile as text, and
+the facts that matter are checked on the file as written: the services and their healthchecks, the
+variables it reads (each documented in .env.example), which of them are required and which have a
+default. Compose's own interpolation is not re-implemented here: when a `docker compose` client is
+installed, `docker compose config` must accept the file.
 """
 
 from __future__ import annotations
@@ -33,9 +36,9 @@ COMPONENTS = {  # service -> the Airflow command it runs
     "airflow-triggerer": "triggerer",
 }
 RUNTIME_DIRS = (".airflow-docker/logs", ".airflow-docker/config", "lake")  # made at run time, gitignored
-# Compose's ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?error}, ${NAME?error}; `$${...}` is an
-# escaped dollar (the shell's, inside a command) and is not interpolated.
-INTERPOLATION = re.compile(r"(?<!\$)\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
+# A variable compose reads: ${NAME}, ${NAME:-default}, ${NAME:?error}...; `$${...}` is an escaped
+# dollar (the shell's, inside a command), not a variable.
+VARIABLE = re.compile(r"(?<!\$)\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
 
 
 @pytest.fixture(scope="module")
@@ -43,24 +46,11 @@ def compose() -> dict:
     return yaml.safe_load(COMPOSE.read_text())
 
 
-class MissingVariable(Exception):
-    """What compose does for `${NAME:?message}` when NAME is unset or empty: refuse to start."""
-
-
-def interpolate(value: str, env: dict[str, str] | None = None) -> str:
-    """Compose's interpolation with `env` (by default the empty environment of a fresh clone)."""
-    env = env or {}
-
-    def one(m: re.Match) -> str:
-        value, op = env.get(m["name"]), m["op"] or ""
-        empty_is_unset = op.startswith(":")
-        if value is not None and (value or not empty_is_unset):
-            return value
-        if op.endswith("?"):
-            raise MissingVariable(f"{m['name']}: {m['arg']}")
-        return m["arg"] or ""
-
-    return INTERPOLATION.sub(one, str(value))
+def variable(raw: object) -> re.Match:
+    """A value that is exactly one `${NAME...}`, as written (its name, `op` and `arg`)."""
+    match = VARIABLE.fullmatch(str(raw))
+    assert match, f"{raw!r} is not one ${{...}} variable"
+    return match
 
 
 def dotenv(path: Path) -> dict[str, str]:
@@ -72,11 +62,6 @@ def dotenv(path: Path) -> dict[str, str]:
             assert sep, f"{path.name}: not NAME=value: {line!r}"
             found[name.strip()] = value.strip()
     return found
-
-
-def example_env() -> dict[str, str]:
-    """The environment of a clone after `make compose-env`: .env.example, plus a Fernet key."""
-    return {**dotenv(ENV_EXAMPLE), "AIRFLOW__CORE__FERNET_KEY": "a-generated-key"}
 
 
 def airflow_services(compose: dict) -> dict[str, dict]:
@@ -93,9 +78,9 @@ def mounts(service: dict) -> dict[str, str]:
     return found
 
 
-def environment(service: dict, env: dict[str, str] | None = None) -> dict[str, str]:
-    env = example_env() if env is None else env
-    return {k: interpolate(v, env) for k, v in (service.get("environment") or {}).items()}
+def environment(service: dict) -> dict[str, str]:
+    """A service's environment as written in the file (variables not substituted)."""
+    return {k: str(v) for k, v in (service.get("environment") or {}).items()}
 
 
 def pins(path: Path) -> dict[str, str]:
@@ -118,7 +103,7 @@ def init_script(compose: dict) -> str:
 
 def compose_variables() -> set[str]:
     """Every variable docker-compose.yaml interpolates (comments included: they quote real ones)."""
-    return {m["name"] for m in INTERPOLATION.finditer(COMPOSE.read_text())}
+    return {m["name"] for m in VARIABLE.finditer(COMPOSE.read_text())}
 
 
 def requirement_version(package: str) -> str:
@@ -186,9 +171,11 @@ def test_every_airflow_service_runs_the_one_image_built_from_the_dockerfile(comp
             (build, "Dockerfile") if isinstance(build, str) else (build["context"], build["dockerfile"])
         )
         assert (REPO / context / dockerfile).resolve() == DOCKERFILE, name
-        images.add(interpolate(svc["image"], example_env()))
-    assert len(images) == 1, images
-    assert not next(iter(images)).startswith("apache/airflow"), (
+        images.add(svc["image"])
+    (image,) = images  # one image for every service
+    default = variable(image)
+    assert default["op"] == ":-" and default["arg"], image
+    assert not default["arg"].startswith("apache/airflow"), (
         "the built image must not pose as the official one"
     )
 
@@ -272,13 +259,12 @@ def test_env_example_documents_every_variable_compose_reads():
 
 
 def test_compose_refuses_to_start_without_a_fernet_key(compose):
+    """Required (`:?`: unset or empty stops compose, with the message), and not committed: .env.example
+    leaves it empty for `make compose-env` to fill."""
     for name, svc in airflow_services(compose).items():
-        raw = svc["environment"]["AIRFLOW__CORE__FERNET_KEY"]
-        match = INTERPOLATION.fullmatch(raw)
-        assert match and match["name"] == "AIRFLOW__CORE__FERNET_KEY" and match["op"] == ":?", name
-        with pytest.raises(MissingVariable):
-            interpolate(raw, {"AIRFLOW__CORE__FERNET_KEY": ""})
-        assert environment(svc)["AIRFLOW__CORE__FERNET_KEY"] == "a-generated-key"
+        key = variable(svc["environment"]["AIRFLOW__CORE__FERNET_KEY"])
+        assert key["name"] == "AIRFLOW__CORE__FERNET_KEY" and key["op"] == ":?" and key["arg"], name
+    assert dotenv(ENV_EXAMPLE)["AIRFLOW__CORE__FERNET_KEY"] == ""
 
 
 def test_make_compose_env_writes_a_fresh_fernet_key_and_never_overwrites(tmp_path):
@@ -330,12 +316,12 @@ def test_backend_comes_from_the_environment(compose):
     from flightdq.core.config import BACKENDS
 
     for name, svc in airflow_services(compose).items():
-        raw = svc["environment"]["FLIGHTDQ_BACKEND"]
-        assert INTERPOLATION.fullmatch(raw) and INTERPOLATION.fullmatch(raw)["name"] == "FLIGHTDQ_BACKEND"
-        assert interpolate(raw) == "local", name
-        assert interpolate(raw, {"FLIGHTDQ_BACKEND": "aws"}) == "aws"
-        assert interpolate(raw) in BACKENDS
-        assert environment(svc)["AIRFLOW_CONN_AWS_DEFAULT"].startswith("aws://"), name
+        backend = variable(svc["environment"]["FLIGHTDQ_BACKEND"])
+        assert backend["name"] == "FLIGHTDQ_BACKEND" and backend["op"] == ":-", name  # .env may set it
+        assert backend["arg"] == "local" and backend["arg"] in BACKENDS, name  # the default
+        connection = variable(svc["environment"]["AIRFLOW_CONN_AWS_DEFAULT"])
+        assert connection["op"] == ":-" and connection["arg"].startswith("aws://"), name
+    assert dotenv(ENV_EXAMPLE)["FLIGHTDQ_BACKEND"] in BACKENDS
 
 
 def test_login_is_real_and_components_share_one_config(compose):

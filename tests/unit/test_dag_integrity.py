@@ -63,7 +63,6 @@ def test_each_check_has_its_own_task(dagbag):
         "check_freshness",
         "report",
         "verdict",
-        "remediation_needed",
         "trigger_remediation",
         "incidents",
     }

@@ -161,11 +161,20 @@ def test_the_embedded_lake_has_no_ingestion_lambda(tmp_path):
     assert diagnosis_text(diag) == f"Upstream diagnosis: {LOCAL_REASON}"
 
 
-def test_both_backends_implement_the_whole_interface():
-    methods = [name for name, value in vars(Backend).items() if callable(value) and not name.startswith("_")]
-    assert "upstream_diagnosis" in methods
+def test_both_backends_implement_the_whole_interface(tmp_path):
+    """Every method of every port `Backend` is made of, and every attribute the ports declare."""
+    ports = [cls for cls in Backend.__mro__ if cls.__module__ == Backend.__module__]
+    methods = {
+        name for cls in ports for name, value in vars(cls).items() if callable(value) and name[0] != "_"
+    }
+    attributes = {name for cls in ports for name in getattr(cls, "__annotations__", {})}
+    assert {"upstream_diagnosis", "run_sql", "run_etl", "catalog_columns"} <= methods
+    assert {"history", "dialect", "console", "writable"} <= attributes
     for backend in (LocalBackend, AwsBackend):
         assert [m for m in methods if not callable(getattr(backend, m, None))] == [], backend.__name__
+    (tmp_path / "flightdata-raw").mkdir()
+    local = LocalBackend(Settings.from_env({"FLIGHTDQ_LAKE": str(tmp_path)}))
+    assert [a for a in attributes if not hasattr(local, a)] == []
 
 
 def test_the_ingestion_function_is_a_setting():

@@ -162,7 +162,9 @@ def end_of_day(day):
 
 
 @pytest.mark.parametrize("raise_errors", [False, True], ids=["cli-and-remediation", "dag-task"])
-def test_a_raw_hour_folder_that_cannot_be_listed_ends_the_run_instead_of_judging_the_day(lake, raise_errors):
+def test_a_raw_hour_folder_that_cannot_be_listed_ends_the_run_instead_of_judging_the_day(
+    lake, backend, raise_errors
+):
     """An hour folder that is a symlink loop cannot be listed (ELOOP, a real OS error, where root's
     permissions cannot stand in): the checks raise the environment's error whether confined (the
     CLI, remediation) or not (a DAG's check task, which then fails: monitoring blind). Never a
@@ -176,7 +178,14 @@ def test_a_raw_hour_folder_that_cannot_be_listed_ends_the_run_instead_of_judging
     shutil.rmtree(hour)
     hour.symlink_to(hour)
     with pytest.raises(InputError, match=str(hour)) as raised:  # the CLI's exit 2
-        run_checks([DAY], end_of(DAY), checks=["partition_presence"], record=False, raise_errors=raise_errors)
+        run_checks(
+            [DAY],
+            end_of(DAY),
+            checks=["partition_presence"],
+            backend=backend,
+            record=False,
+            raise_errors=raise_errors,
+        )
     from flightdq.core.errors import EnvironmentFault
 
     assert isinstance(raised.value, EnvironmentFault)

@@ -69,16 +69,10 @@ def healthy_weeks(lake) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        (
-            "record_count_drift:\n  drop_fail_ratio: .nan\n",
-            "policy: record_count_drift.drop_fail_ratio must be a finite number in (0, 1], got nan",
-        ),
+        ("record_count_drift:\n  drop_fail_ratio: .nan\n", ("record_count_drift.drop_fail_ratio", "nan")),
         ("record_count_drift:\n  drop_severe_ratio: .inf\n", "record_count_drift.drop_severe_ratio"),
         ("record_count_drift:\n  drop_fail_ratio: 0\n", "record_count_drift.drop_fail_ratio"),
-        (
-            "record_count_drift:\n  history_weeks: 0\n",
-            "policy: record_count_drift.history_weeks must be a whole number in [1, 52], got 0",
-        ),
+        ("record_count_drift:\n  history_weeks: 0\n", ("record_count_drift.history_weeks", "got 0")),
         ("record_count_drift:\n  min_history_days: 0\n", "record_count_drift.min_history_days"),
         ("record_count_drift:\n  min_history_days: 9\n", "record_count_drift.min_history_days"),
         ("validation:\n  max_range_days: 0\n", "validation.max_range_days"),
@@ -103,7 +97,8 @@ def test_every_policy_number_is_finite_and_in_its_range(tmp_path, text, message)
     path.write_text(text)
     with pytest.raises(ConfigError) as raised:
         load_policy(path)
-    assert message in str(raised.value)
+    for named in (message,) if isinstance(message, str) else message:  # the key, and the bad value
+        assert named in str(raised.value)
     assert "\n" not in str(raised.value)
 
 

@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from test_notifiers import TOKEN, Webhook
 
+from flightdq.airflow.notifiers import notifiers_from_env
 from flightdq.core.results import CheckResult, Severity, Status
 from flightdq.incidents.manage import manage_incidents
-from flightdq.incidents.notifiers import FileNotifier, notifiers_from_env
+from flightdq.incidents.notifiers import FileNotifier
 from flightdq.incidents.outbox import AlertDeliveryError
 from flightdq.incidents.store import IncidentStore, State
 
@@ -210,14 +211,15 @@ def test_incident_cli_lists_open_incidents_and_writes_a_review(lake, backend, ch
 
 
 def test_on_aws_an_incident_links_the_athena_queries_behind_it(lake, backend, channels):
+    from flightdq.core.links import AwsConsole, NoConsole
     from flightdq.incidents.manage import result_links
 
     result = presence(Status.FAIL)
     result.details["queries"] = [
         {"template": "partition_stats", "engine": "athena", "query_execution_id": "q-123"}
     ]
-    assert result_links("local", result) == {}
-    links = result_links("aws", result)
+    assert result_links(NoConsole(), result) == {}
+    links = result_links(AwsConsole(), result)
     assert list(links) == ["athena_query"] and "q-123" in links["athena_query"]
     manage_incidents(
         backend,
@@ -226,7 +228,7 @@ def test_on_aws_an_incident_links_the_athena_queries_behind_it(lake, backend, ch
         links={},
         notifiers=channels,
         now=T0,
-        links_for=lambda r: result_links("aws", r),
+        links_for=lambda r: result_links(AwsConsole(), r),
     )
     (alert,) = file_alerts(lake)
     assert "q-123" in alert["links"]["athena_query"]

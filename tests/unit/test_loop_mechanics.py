@@ -92,8 +92,9 @@ def test_the_daily_dag_asks_for_the_repair_only_after_its_incidents_step():
     from airflow.dag_processing.dagbag import DagBag
 
     dag = DagBag(dag_folder=str(DAGS / "flightdq_daily_checks.py")).dags["flightdq_daily_checks"]
-    assert "incidents" in dag.get_task("remediation_needed").upstream_task_ids
-    assert dag.get_task("trigger_remediation").upstream_task_ids == {"remediation_needed"}
+    trigger = dag.get_task("trigger_remediation")
+    assert trigger.upstream_task_ids == {"report", "incidents"}
+    assert trigger.trigger_rule == "all_done"  # an alert that could not go out holds no repair back
     remediation = DagBag(dag_folder=str(DAGS / "flightdq_remediation.py")).dags["flightdq_remediation"]
     assert "incidents" not in remediation.task_ids  # incidents are reconciled by the checks runs alone
 
@@ -238,3 +239,26 @@ def test_html_in_a_users_name_is_shown_not_rendered_in_the_review(tmp_path):
     store.acknowledge(incident.id, "<img src=x onerror=alert(1)>|x", now=T0 + timedelta(minutes=1))
     text = review_markdown(store.get(incident.id), [], [], now=T0 + timedelta(hours=1))
     assert "<img" not in text and "&lt;img src=x onerror=alert(1)&gt;\\|x" in text
+
+
+def test_the_trigger_starts_the_remediation_with_the_days_or_skips_when_none_need_it():
+    """What the daily DAG's last task does when the scheduler runs it: Airflow 3's trigger (the task
+    runner acts on DagRunTriggerException) with the report's request, or a skip without one."""
+    from airflow.sdk.exceptions import AirflowSkipException, DagRunTriggerException
+
+    from flightdq.airflow.dag_factory import TriggerRemediation
+
+    nothing = TriggerRemediation(
+        task_id="trigger_remediation", trigger_dag_id="flightdq_remediation", conf=None
+    )
+    with pytest.raises(AirflowSkipException):
+        nothing.execute({})
+    request = {"days": [str(DT)], "dry_run": False, "checked_by": CHECKS_RUN}
+    repair = TriggerRemediation(
+        task_id="trigger_remediation", trigger_dag_id="flightdq_remediation", conf=request
+    )
+    with pytest.raises(DagRunTriggerException) as raised:
+        repair.execute({})
+    assert raised.value.trigger_dag_id == "flightdq_remediation" and raised.value.conf == request
+    assert not raised.value.wait_for_completion
+    assert repair.trigger_run_id and repair.trigger_run_id.startswith("manual__")

@@ -11,9 +11,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from flightdq.airflow.notifiers import SlackNotifier, SnsNotifier, notifiers_from_env
 from flightdq.core.config import ConfigError, Settings
 from flightdq.incidents.alerts import Alert
-from flightdq.incidents.notifiers import FileNotifier, SlackNotifier, SnsNotifier, notifiers_from_env
+from flightdq.incidents.notifiers import FileNotifier
 from flightdq.incidents.outbox import Outbox
 
 TOKEN = "T0000/B0000/not-a-real-secret"

@@ -152,34 +152,40 @@ def test_plain_mappings_of_events_work_too():
 # --- what schedules the daily checks -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("setting", ["cron", "asset", "cron_or_asset", "", " Cron_Or_Asset "])
-def test_the_daily_schedule_follows_the_setting(setting, monkeypatch):
+@pytest.mark.parametrize(
+    ("setting", "on_cron", "on_asset"),
+    [
+        ("cron", True, False),
+        ("asset", False, True),
+        ("cron_or_asset", True, True),
+        ("", True, True),  # the default: either
+        (" Cron_Or_Asset ", True, True),  # spaces and case do not matter
+    ],
+)
+def test_the_daily_schedule_follows_the_setting(setting, on_cron, on_asset, monkeypatch):
+    """What starts the parsed DAG's runs: the 02:00 UTC cron, an event of the processed asset (the
+    asset itself: Airflow 3.3's scheduler attaches no events to a run made for an `Asset.ref`), or
+    either, as the setting says."""
     from airflow.dag_processing.dagbag import DagBag
     from airflow.sdk import Asset, AssetOrTimeSchedule, CronDataIntervalTimetable
-
-    from flightdq.airflow.assets import FLIGHTDATA_PROCESSED
-    from flightdq.airflow.dag_factory import checks_schedule
 
     monkeypatch.setenv("FLIGHTDQ_DAILY_SCHEDULE", setting)
     bag = DagBag(dag_folder=str(DAGS / "flightdq_daily_checks.py"))
     assert bag.import_errors == {}
-    dag = bag.dags["flightdq_daily_checks"]
-    mode = setting.strip().lower() or "cron_or_asset"  # the default
-    schedule = dag.timetable
-    # the asset the repairs emit, itself: Airflow 3.3's scheduler attaches no events to a run made
-    # for an `Asset.ref` (the run has no day to check)
-    processed = FLIGHTDATA_PROCESSED
-    if mode == "asset":
-        assert dag.schedule == processed
+    timetable = bag.dags["flightdq_daily_checks"].timetable
+    crons = [
+        t
+        for t in (timetable, getattr(timetable, "timetable", None))
+        if isinstance(t, CronDataIntervalTimetable)
+    ]
+    assert [c.expression for c in crons] == (["0 2 * * *"] if on_cron else [])
+    assert isinstance(timetable, AssetOrTimeSchedule) is (on_cron and on_asset)
+    condition = getattr(timetable, "asset_condition", None)
+    if on_asset:
+        assert isinstance(condition, Asset) and condition.name == "flightdata_processed"
+        assert not isinstance(condition, type(Asset.ref(name="flightdata_processed")))
     else:
-        cron = schedule.timetable if mode == "cron_or_asset" else schedule
-        assert isinstance(cron, CronDataIntervalTimetable) and cron.expression == "0 2 * * *"
-        assert (mode == "cron_or_asset") == isinstance(schedule, AssetOrTimeSchedule)
-    if mode != "cron":
-        assert schedule.asset_condition == processed
-        assert not isinstance(schedule.asset_condition, type(Asset.ref(name=processed.name)))
-    # the factory gives the same schedule for the same mode (the DAG file only passes the setting)
-    assert repr(checks_schedule("0 2 * * *", mode)) == repr(dag.schedule)
+        assert not isinstance(condition, Asset)
 
 
 def test_a_bad_daily_schedule_setting_is_an_import_error(monkeypatch):

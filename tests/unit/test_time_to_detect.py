@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from flightdq.airflow.tasks import INTRADAY, ChecksFailed, resolve_target, run_check_group
+from flightdq.airflow.tasks import INTRADAY, ChecksFailed, resolve_target, run_check_group, task_backend
 from flightdq.core.contract import FRESHNESS
 from flightdq.incidents.manage import incidents_for_run
 from flightdq_dev.generator import generate_lake
@@ -32,7 +32,7 @@ def replay(lake, alerts_file, monkeypatch, first: datetime, last: datetime) -> l
         run_id = f"scheduled__{(moment - EVERY).isoformat()}"
         target = resolve_target({}, mode=INTRADAY, data_interval_end=moment, run_after=moment, max_days=31)
         with suppress(ChecksFailed):  # a finding: the incidents step turns it into an alert
-            run_check_group(FRESHNESS, target, run_id)
+            run_check_group(FRESHNESS, target, run_id, task_backend())
         before = len(alerts_file.read_text().splitlines()) if alerts_file.exists() else 0
         incidents_for_run(target["days"], run_id, "flightdq_freshness", now=moment)
         lines = alerts_file.read_text().splitlines() if alerts_file.exists() else []

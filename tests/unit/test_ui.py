@@ -394,17 +394,19 @@ def test_check_task_links_per_backend():
             details={"queries": [{"engine": "athena", "query_execution_id": "q-2"}]},
         ),
     ]
-    local = links.check_task_links("local", [D1, D2], records, base_url="")
+    local = links.check_task_links(links.NoConsole(), [D1, D2], records, base_url="")
     assert local == {links.DAY_VIEW: f"/plugin/flight-data-quality/flightdq/day/{D2}"}  # the failing day
-    aws = links.check_task_links("aws", [D1, D2], records, region="eu-west-1", base_url="")
+    aws = links.check_task_links(links.AwsConsole("eu-west-1"), [D1, D2], records, base_url="")
     assert aws[links.ATHENA_QUERY].endswith("/history/q-2")
     assert aws[links.S3_PARTITION].endswith(
         "prefix=flightdata_processed%2Fdt%3D2026-11-21%2F&showversions=false"
     )
     assert links.S3_RAW not in aws
-    passing = links.check_task_links("local", [D1, D2], records[:1], base_url="")
+    passing = links.check_task_links(links.NoConsole(), [D1, D2], records[:1], base_url="")
     assert passing[links.DAY_VIEW].endswith("?end=2026-11-21&days=14")  # nothing failed: the range
-    raw = links.check_task_links("aws", [D1], [rec(R, D1, "freshness", "fail", "P2")], base_url="")
+    raw = links.check_task_links(
+        links.AwsConsole(), [D1], [rec(R, D1, "freshness", "fail", "P2")], base_url=""
+    )
     assert links.S3_RAW in raw and links.S3_PARTITION not in raw and links.ATHENA_QUERY not in raw
     assert links.query_execution_ids(records) == ["q-1", "q-2"]
 
@@ -414,20 +416,22 @@ def test_check_task_links_from_what_the_task_recorded(tmp_path):
     history.write("r1", "duplicates", [rec(P, D2, "duplicates", "fail", "P3", run="r1")])
     history.write("r1", "freshness", [rec(P, D1, "freshness", "fail", "P1", run="r1")])
     history.write("r0", "duplicates", [rec(P, D1, "duplicates", "fail", "P3", run="r0")])
-    got = links.check_task_links_from_history(history, "r1", "duplicates", [D1, D2], "local", base_url="")
+    got = links.check_task_links_from_history(
+        history, "r1", "duplicates", [D1, D2], links.NoConsole(), base_url=""
+    )
     assert got == {links.DAY_VIEW: f"/plugin/flight-data-quality/flightdq/day/{D2}"}
 
 
 def test_remediation_task_links_per_backend():
-    assert links.remediation_task_links("local", D1, etl_run_id="local-etl__x", base_url="") == {
+    assert links.remediation_task_links(links.NoConsole(), D1, etl_run_id="local-etl__x", base_url="") == {
         links.DAY_VIEW: f"/plugin/flight-data-quality/flightdq/day/{D1}"
     }
-    aws = links.remediation_task_links("aws", D1, etl_run_id="jr_1", region="eu-west-1", base_url="")
+    aws = links.remediation_task_links(links.AwsConsole("eu-west-1"), D1, etl_run_id="jr_1", base_url="")
     assert aws[links.GLUE_JOB_RUN].endswith("#/job/flightdata-etl/run/jr_1")
     assert aws[links.S3_PARTITION].startswith(
         "https://s3.console.aws.amazon.com/s3/buckets/flightdata-processed"
     )
-    span = links.remediation_task_links("local", None, days=[D1, D2], base_url="")
+    span = links.remediation_task_links(links.NoConsole(), None, days=[D1, D2], base_url="")
     assert span[links.DAY_VIEW].endswith("?end=2026-11-21&days=14")
 
 

@@ -93,7 +93,10 @@ def task_links(ti_key: TaskInstanceKey, *, reader=read_xcom, settings=_settings)
         result = reader(ti_key.dag_id, ti_key.run_id, ti_key.task_id, RETURN_KEY, ti_key.map_index)
         if isinstance(result, Mapping) and result.get("dt"):
             return links.remediation_task_links(
-                backend, str(result["dt"]), etl_run_id=result.get("etl_run_id"), base_url=base
+                links.console_links(backend),
+                str(result["dt"]),
+                etl_run_id=result.get("etl_run_id"),
+                base_url=base,
             )
     for task_id in TARGET_TASKS:
         target = reader(ti_key.dag_id, ti_key.run_id, task_id, RETURN_KEY, -1)

@@ -204,19 +204,21 @@ class CheckOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         from flightdq.airflow.dag_factory import ERROR_CLASS_XCOM_KEY
-        from flightdq.airflow.tasks import ChecksFailed, publish_check_links, run_check_group
+        from flightdq.airflow.tasks import ChecksFailed, publish_check_links, run_check_group, task_backend
 
         kept: list = []
         self._results = kept
+        backend = None
         try:
-            return run_check_group(self.check, self.target, context["run_id"], keep=kept)
+            backend = task_backend()
+            return run_check_group(self.check, self.target, context["run_id"], backend, keep=kept)
         except ChecksFailed as exc:  # a finding, not a glitch: do not retry
             raise AirflowFailException(f"{self.check} failed: {exc}") from None
         except Exception as exc:  # the monitor could not look: `incidents` pages about it
             context["ti"].xcom_push(key=ERROR_CLASS_XCOM_KEY, value=type(exc).__name__)
             raise
         finally:
-            publish_check_links(context["ti"], self.check, self.target, context["run_id"])
+            publish_check_links(context["ti"], self.check, self.target, context["run_id"], backend)
 
     def _lineage(self, task_instance: Any) -> Any:
         from flightdq.airflow.lineage import check_lineage

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from flightdq.airflow.runs import ASSET_TRIGGER, DAILY, INTRADAY, REMEDIATION_DAG_ID  # noqa: F401 (INTRADAY: the modes, side by side)
 from flightdq.core.contract import CHECKS, PROCESSED_DATASET
 from flightdq.core.dates import InputError, day_range, echo, parse_day, parse_moment
 from flightdq.core.links import airflow_run_url
@@ -21,13 +22,11 @@ from flightdq.core.report import results_table
 from flightdq.core.results import CheckResult
 
 if TYPE_CHECKING:
+    from flightdq.backends.base import Backend
     from flightdq.core.config import Settings
 
 log = logging.getLogger(__name__)
 
-DAILY, INTRADAY = "daily", "intraday"
-ASSET_TRIGGER = "asset"  # a target's "trigger" when asset events named its days
-REMEDIATION_DAG_ID = "flightdq_remediation"
 RUN_ID_RE = re.compile(r"[A-Za-z0-9_.:+\-]{1,250}")  # an Airflow run id, as the checks DAG passes it on
 
 
@@ -117,33 +116,55 @@ def _settings_from_env() -> Settings:
     return Settings.from_env()
 
 
+def task_backend(settings: Settings | None = None) -> Backend:
+    """The backend a task body builds once, at its start, and passes down: nothing below the task
+    looks one up."""
+    from flightdq.backends.registry import get_backend
+
+    return get_backend(settings)
+
+
 def _days(target: Mapping[str, Any]) -> list[date]:
     return [date.fromisoformat(d) for d in target["days"]]
 
 
-def publish_check_links(ti: Any, check: str, target: Mapping[str, Any], run_id: str) -> None:
+def publish_check_links(
+    ti: Any, check: str, target: Mapping[str, Any], run_id: str, backend: Backend | None = None
+) -> None:
     """Push the links a check task shows (day view; on AWS its Athena queries and S3 prefixes).
-    Never fails the task: a missing link is not worth a red check."""
+    Never fails the task: a missing link is not worth a red check. `backend`: the task's, when it
+    got as far as building one."""
     try:
-        from flightdq.backends.registry import get_backend
         from flightdq.core.links import LINKS_XCOM_KEY, check_task_links_from_history
 
-        backend = get_backend()
-        links = check_task_links_from_history(backend.history, run_id, check, target["days"], backend.name)
+        backend = backend or task_backend()
+        links = check_task_links_from_history(backend.history, run_id, check, target["days"], backend.console)
         ti.xcom_push(key=LINKS_XCOM_KEY, value=links)
     except Exception:
         log.warning("links for %s were not published", check, exc_info=True)
 
 
 def run_check_group(
-    check: str, target: Mapping[str, Any], run_id: str, *, keep: list[CheckResult] | None = None
+    check: str,
+    target: Mapping[str, Any],
+    run_id: str,
+    backend: Backend,
+    *,
+    keep: list[CheckResult] | None = None,
 ) -> dict[str, Any]:
     """Run one check over the target days, keep its results (in the history, and in `keep` when
     given: the task's lineage reports them), log them; raise if any failed."""
     from flightdq.checks.runner import run_checks, summarize
+    from flightdq.incidents.store import IncidentStore
 
     results = run_checks(
-        _days(target), parse_moment(target["as_of"]), checks=[check], run_id=run_id, raise_errors=True
+        _days(target),
+        parse_moment(target["as_of"]),
+        checks=[check],
+        backend=backend,
+        run_id=run_id,
+        raise_errors=True,
+        incident_days=IncidentStore(backend.blobs).unresolved_days,
     )
     if keep is not None:
         keep.extend(results)
@@ -167,10 +188,9 @@ def report_run(
 ) -> dict[str, Any]:
     """Gather every result this run recorded and log them as one table. Notes the checks that left
     no results (their task failed before recording)."""
-    from flightdq.backends.registry import get_backend
     from flightdq.checks.runner import summarize
 
-    backend = get_backend(settings)
+    backend = task_backend(settings)
     records = backend.history.read_run(run_id, target["days"])
     results = [CheckResult.from_dict(r) for r in records]
     log.info("data-quality results for %s:\n%s", ", ".join(target["days"]), results_table(results))
@@ -196,11 +216,10 @@ def record_checks_that_could_not_run(
 ) -> list[CheckResult]:
     """Record an `error` for each (dataset, day) of each check whose task failed without a result
     (`missing`: check -> error class, when the task could say). The monitor pages about itself."""
-    from flightdq.backends.registry import get_backend
     from flightdq.checks.runner import record_results, task_failed_results
 
     settings = settings or _settings_from_env()
-    backend = get_backend(settings)
+    backend = task_backend(settings)
     found = []
     for check, error_class in missing.items():
         results = task_failed_results(check, _days(target), error_class, settings)
@@ -212,10 +231,9 @@ def record_checks_that_could_not_run(
 def plan_run_days(target: Mapping[str, Any], run_id: str, settings: Settings | None = None) -> list[dict]:
     """The remediation plan of every day this run found something on, from the results it recorded
     and the raw evidence (nothing is run again): what the daily DAG triggers remediation for."""
-    from flightdq.backends.registry import get_backend
     from flightdq.recovery.plan import plan_recorded, plans_table
 
-    backend = get_backend(settings or _settings_from_env())
+    backend = task_backend(settings or _settings_from_env())
     results = [CheckResult.from_dict(r) for r in backend.history.read_run(run_id, target["days"])]
     days = sorted({date.fromisoformat(r.dt) for r in results if r.failed})
     plans = plan_recorded(backend, days, [r for r in results if date.fromisoformat(r.dt) in days])
@@ -251,7 +269,6 @@ def note_run_plans(
     """Put on each day's incident why it gets no ETL run (upstream, data loss, no evidence), with
     the upstream diagnosis where raw data is missing or low; with `partial_rebuilds`, also the
     rebuilds from partial raw data (the remediation DAG, which carries them out)."""
-    from flightdq.backends.registry import get_backend
     from flightdq.recovery.execute import note_plans
     from flightdq.recovery.plan import REPAIR_ACTIONS, DayPlan
 
@@ -261,7 +278,7 @@ def note_run_plans(
         if plan.action not in REPAIR_ACTIONS or (partial_rebuilds and plan.partial)
     ]
     if unrepaired:
-        note_plans(get_backend(), unrepaired, run_id, {"airflow_run": airflow_run_url(dag_id, run_id)})
+        note_plans(task_backend(), unrepaired, run_id, {"airflow_run": airflow_run_url(dag_id, run_id)})
 
 
 def verdict_text(summary: Mapping[str, Any]) -> str:
@@ -320,11 +337,10 @@ def resolve_remediation_request(
 def plan_remediation(request: Mapping[str, Any], run_id: str) -> list[dict[str, Any]]:
     """Each day's plan. Asked by a checks run (`checked_by`), from the results that run recorded:
     the days are not judged again. Asked by a person, from a validation of the days now."""
-    from flightdq.backends.registry import get_backend
     from flightdq.recovery.execute import note_started
     from flightdq.recovery.plan import plan_days, plan_from_history, plans_table
 
-    backend = get_backend()
+    backend = task_backend()
     days = _days(request)
     checked_by = request.get("checked_by")
     plans = (
@@ -409,11 +425,10 @@ def finish_remediation(
     """Record how every day ended, and say so on the days' incidents. The repaired days are not
     checked here: each emitted an event of `flightdata_processed`, and the daily checks' run on
     that event is the re-validation (and the one place incidents resolve)."""
-    from flightdq.backends.registry import get_backend
     from flightdq.recovery.execute import SETTLED, finish, note_finished, note_plans, outcomes_table
     from flightdq.recovery.plan import REPAIR_ACTIONS, DayPlan
 
-    backend = get_backend()
+    backend = task_backend()
     day_plans = [DayPlan.from_dict(p) for p in plans]
     ended = finish(
         backend,
@@ -444,13 +459,12 @@ def finish_remediation(
 
 def heartbeat_step(run_id: str, now: datetime, settings: Settings | None = None) -> dict[str, Any]:
     """The dead-man's switch: page "monitoring stopped" when no verdict came for too long."""
-    from flightdq.backends.registry import get_backend
+    from flightdq.airflow.notifiers import notifiers_from_env
     from flightdq.incidents.heartbeat import heartbeat
     from flightdq.incidents.manage import manage_incidents
-    from flightdq.incidents.notifiers import notifiers_from_env
 
     settings = settings or _settings_from_env()
-    backend = get_backend(settings)
+    backend = task_backend(settings)
     policy = settings.policy.incidents
     result = heartbeat(
         backend.history, now, window_minutes=policy.stale_verdict_minutes, severity=policy.stopped_severity
@@ -463,4 +477,23 @@ def heartbeat_step(run_id: str, now: datetime, settings: Settings | None = None)
         links={"airflow_run": airflow_run_url("flightdq_heartbeat", run_id)},
         notifiers=notifiers_from_env(settings.lake, settings.backend, settings.aws_conn_id),
         now=now,
+    )
+
+
+def incidents_step(
+    days: Sequence[str], run_id: str, dag_id: str, settings: Settings | None = None
+) -> dict[str, Any]:
+    """The DAGs' `incidents` task: the run's results into incidents and alerts, on the channels
+    chosen here (the file; Slack and SNS through their Airflow connections)."""
+    from flightdq.airflow.notifiers import notifiers_from_env
+    from flightdq.incidents.manage import incidents_for_run
+
+    settings = settings or _settings_from_env()
+    return incidents_for_run(
+        days,
+        run_id,
+        dag_id,
+        settings=settings,
+        backend=task_backend(settings),
+        notifiers=notifiers_from_env(settings.lake, settings.backend, settings.aws_conn_id),
     )

@@ -1,6 +1,9 @@
-"""The one small interface both backends implement: the lake's storage, its catalog, its SQL engine,
-the check history, the ETL job, and what can be learnt about the data's source upstream. Checks and
-DAGs see only this."""
+"""The ports both backends implement, one small Protocol per concern: the SQL engine (`SqlEngine`),
+the catalog (`Catalog`), the lake's storage (`LakeStorage`: the processed partitions' files, the raw
+listing and snapshots), flightdq's own records (`Records`), the ETL job (`EtlJob`, and
+`ExternalEtl` for a job run by a service), and what can be learnt upstream (`Upstream`). A function
+takes the narrowest port it uses; `Backend` is all of them, built once by an entry point (a CLI
+command, a DAG task, an operator) and passed down. Nothing below the entry points builds one."""
 
 from __future__ import annotations
 
@@ -9,16 +12,25 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from flightdq.core.errors import DataFault
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
     from flightdq.core.config import Settings
+    from flightdq.core.links import ConsoleLinks
     from flightdq.storage.blobstore import BlobStore
     from flightdq.storage.history import HistoryStore
 
 
 class BackendError(RuntimeError):
-    """An engine, catalog or storage call failed; the message names the query, run or object."""
+    """An engine, catalog or storage call failed; the message names the query, run or object. Unless
+    it is also a `DataFault`, it says nothing about the data: the monitor could not look."""
+
+
+class PartitionFileUnreadable(DataFault, BackendError):
+    """A data file of a processed partition could not be read or decoded by the engine (not Parquet,
+    a value that does not convert to its column's type): the data's own fault, on that file's day."""
 
 
 # A run in one of these states has not ended yet (Glue's names; the local registry says RUNNING).
@@ -74,11 +86,18 @@ class ExternalEtl(Protocol):
         """What a wait for a run of the job needs (see `EtlWait`)."""
 
 
-class Backend(Protocol):
-    name: str
-    settings: Settings
-    blobs: BlobStore  # flightdq's own records: history, remediations, incidents
-    history: HistoryStore
+class EtlJob(Protocol):
+    """The `flightdata-etl` job, as a caller in this process runs it."""
+
+    def run_etl(self, day: date, *, force: bool = False) -> EtlRun:
+        """Rebuild the day's processed partition with the ETL job, or wait for the run already going
+        for that day; returns the run in a terminal state. The job refuses to replace a partition
+        with one that holds fewer rows or covers fewer hours unless `force`."""
+
+
+class SqlEngine(Protocol):
+    """The SQL engine over the processed table (Athena, or DuckDB on the embedded lake)."""
+
     query_log: list[dict[str, Any]]  # one entry per query run (template, query id, bytes scanned...)
     dialect: str  # the SQL dialect `run_sql` takes: "trino" (Athena) or "duckdb" (embedded)
 
@@ -99,6 +118,10 @@ class Backend(Protocol):
         check's statement does), so the embedded engine may run it one partition at a time and its
         memory does not grow with the range; Athena runs it whole."""
 
+
+class Catalog(Protocol):
+    """The catalog's partitions of the processed table (Glue, or the embedded SQLite catalog)."""
+
     def registered_partitions(self, start: date, end: date) -> set[str]:
         """The `dt` values registered in the catalog for the processed table within [start, end]."""
 
@@ -107,6 +130,18 @@ class Backend(Protocol):
 
     def register_partitions(self, dts: Iterable[str]) -> list[str]:
         """Register processed partitions (idempotent); returns the ones that were new."""
+
+    def catalog_columns(
+        self, start: date, end: date
+    ) -> tuple[dict[str, str], dict[str, dict[str, str]]] | None:
+        """The catalog's table columns (name -> type, partition keys left out) and each registered
+        partition's within [start, end], as the engine reads the files (Athena reads them as Glue
+        says); None where the engine reads the files' own columns (the embedded lake)."""
+
+
+class LakeStorage(Protocol):
+    """The lake's objects: the processed partitions' files (listing, footers, rows) and the raw
+    snapshots (listing, bodies)."""
 
     def processed_partitions_in_storage(self, start: date | None, end: date | None) -> dict[str, list[str]]:
         """dt -> Parquet files found in storage under the partition's prefix (empty list: folder only)."""
@@ -123,11 +158,7 @@ class Backend(Protocol):
         """file -> top-level column -> its Parquet type, spelled by `core.parquet_types` (the same
         on every backend), from the files' footers only, never the data: what schema validity
         judges the files on. A file whose footer cannot be read raises, or, when `unreadable` is
-        given, is left out and named there with what went wrong (`describe_error`: no values).
-
-        An AWS backend also has `catalog_columns(start, end)`: the Glue table's columns and each
-        registered partition's, as the engine (Athena) reads them. The embedded engine reads the
-        files' own columns, so the local backend has no such method."""
+        given, is left out and named there with what went wrong (`describe_error`: no values)."""
 
     def raw_snapshot_times(self, start: date, end: date) -> dict[str, dict[int, list[int]]]:
         """dt -> hour -> the snapshot `time`s of the raw objects found, from listing only."""
@@ -135,14 +166,17 @@ class Backend(Protocol):
     def read_raw_snapshot(self, day: date, hour: int, unix: int) -> bytes | None:
         """The body of one raw snapshot object (`.json` or `.json.gz`, as stored), or None."""
 
-    def run_etl(self, day: date, *, force: bool = False) -> EtlRun:
-        """Rebuild the day's processed partition with the ETL job, or wait for the run already going
-        for that day; returns the run in a terminal state. The job refuses to replace a partition
-        with one that holds fewer rows or covers fewer hours unless `force`."""
 
-    def require_credentials(self) -> None:
-        """Raise a one-line ConfigError when the backend has no credentials to work with (AWS);
-        nothing to check on the embedded lake. No API call is made."""
+class Records(Protocol):
+    """flightdq's own records: check history, remediations, incidents (in the lake, or on S3)."""
+
+    name: str  # the backend's name, stamped on each record
+    blobs: BlobStore
+    history: HistoryStore
+
+
+class Upstream(Protocol):
+    """What can be learnt about the data's source (the ingestion Lambda)."""
 
     def upstream_diagnosis(self, start: datetime, end: datetime) -> dict[str, Any]:
         """What the runbook has a person look up when raw data is missing or low, over [start, end]
@@ -151,3 +185,16 @@ class Backend(Protocol):
         JSON; best-effort, never raises for an AWS failure: a part that failed is `{"error": code}`.
         `{"available": False, "reason": ...}` where there is no ingestion Lambda (the embedded lake).
         `flightdq.incidents.diagnosis.diagnosis_text` renders it."""
+
+
+class Backend(SqlEngine, Catalog, LakeStorage, Records, EtlJob, Upstream, Protocol):
+    """Every port, as one object: what an entry point builds once (`registry.get_backend`) and
+    passes down; each function below takes the narrowest port it uses."""
+
+    settings: Settings
+    console: ConsoleLinks  # the console pages this backend can link to (none on the embedded lake)
+    writable: bool  # False: opened to read only (`--no-record`, `--dry-run`); records nothing
+
+    def require_credentials(self) -> None:
+        """Raise a one-line ConfigError when the backend has no credentials to work with (AWS);
+        nothing to check on the embedded lake. No API call is made."""

@@ -8,7 +8,8 @@ one statement per range, the files' schemas judged from their footers by `file_s
 `gx_validation` (GX itself on pandas, a day at a time; the reference the compiler is tested
 against). `schema_validity`'s docstring says which runs where and why.
 
-May import: `flightdq.core`, `flightdq.storage`, `flightdq.backends`, `flightdq.incidents`.
+May import: `flightdq.core`, `flightdq.storage`, `flightdq.etl`, `flightdq.backends` (never the
+incidents above it: drift's baseline is told the incident days by its caller).
 """
 
 from __future__ import annotations

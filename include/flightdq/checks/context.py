@@ -5,6 +5,7 @@ Queries that serve several checks (partition stats, raw listing) run once per co
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,17 @@ if TYPE_CHECKING:
     from flightdq.core.config import Policy
 
 
+# (datasets, checks, days) -> the days among `days` with an open data incident that has a failing
+# symptom among `checks` on `datasets`: `IncidentStore(blobs).unresolved_days`, passed by the caller
+# (the checks sit below the incidents and never read their store).
+IncidentDays = Callable[[Sequence[str], Sequence[str], Iterable[date]], set[str]]
+
+
+def no_incident_days(datasets: Sequence[str], checks: Sequence[str], days: Iterable[date]) -> set[str]:
+    """For a caller that knows of no incidents: none."""
+    return set()
+
+
 @dataclass
 class CheckContext:
     backend: Backend
@@ -26,6 +38,8 @@ class CheckContext:
     # Set when the results are recorded: what a check keeps beside them (schema_validity's
     # GX-shaped results) goes under this run id.
     run_id: str | None = None
+    # The days with an open incident, which record_count_drift leaves out of its baseline.
+    incident_days: IncidentDays = no_incident_days
     _memo: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property

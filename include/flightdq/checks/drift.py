@@ -2,8 +2,9 @@
 
 Normal is the median of the same weekday over the previous weeks (a normal Saturday is compared
 with Saturdays), counting only the hours that are over so a day in progress is judged on its hours
-so far. Baseline days with an unresolved incident (or whose latest presence or drift verdict
-failed) and days with no rows are left out, a repaired day counts again, and the median keeps one
+so far. Baseline days with an unresolved incident (the caller says which days:
+`CheckContext.incident_days`) or whose latest presence or drift verdict failed, and days with no
+rows, are left out; a repaired day counts again, and the median keeps one
 odd day from moving the normal. One query per range: daily counts when every checked day is over,
 hourly counts (`hourly_flight_counts`) when one is still in progress. Fewer comparable
 days than the policy asks for gives "not enough history", not an alarm; a zero never passes.
@@ -19,7 +20,6 @@ from flightdq.checks import queries
 from flightdq.checks.context import CheckContext
 from flightdq.core.contract import PARTITION_PRESENCE, PROCESSED_DATASET, RECORD_COUNT_DRIFT
 from flightdq.core.results import CheckResult, Severity, Status
-from flightdq.incidents.store import IncidentStore
 
 INCIDENT_CHECKS = (PARTITION_PRESENCE, RECORD_COUNT_DRIFT)
 ALL_HOURS = 0  # the hour a whole day's count is filed under when no hourly split is needed
@@ -35,9 +35,7 @@ def run(ctx: CheckContext) -> list[CheckResult]:
     all_baseline = {b for day in ctx.days for b in baseline_days(day, policy.history_weeks)}
     hourly, unreadable = _hourly_counts(ctx, history_start, all_baseline)
     latest = ctx.backend.history.latest(all_baseline)
-    unresolved = IncidentStore(ctx.backend.blobs).unresolved_days(
-        [PROCESSED_DATASET], INCIDENT_CHECKS, all_baseline
-    )
+    unresolved = ctx.incident_days([PROCESSED_DATASET], INCIDENT_CHECKS, all_baseline)
     incidents = unresolved | {
         dt
         for (dataset, dt, check), record in latest.items()

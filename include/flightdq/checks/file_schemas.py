@@ -119,9 +119,9 @@ def read_day_schemas(ctx: CheckContext, rules: Sequence[CompiledRule]) -> dict[s
 
     days = in_parallel(one_day, ctx.days)
     found = {str(day): schema for day, schema in zip(ctx.days, days, strict=True)}
-    catalog_columns = getattr(ctx.backend, "catalog_columns", None)
-    if catalog_columns is not None:  # AWS: Athena reads the files as the Glue catalog says
-        table, partitions = catalog_columns(ctx.first_day, ctx.last_day)
+    catalog = ctx.backend.catalog_columns(ctx.first_day, ctx.last_day)
+    if catalog is not None:  # AWS: Athena reads the files as the Glue catalog says
+        table, partitions = catalog
         table_failures = check_schema(rules, table, dialect="trino")
         for dt, schema in found.items():
             if not schema.files:

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from flightdq.checks.context import CheckContext
 from flightdq.core.contract import PARTITION_PRESENCE, PROCESSED_DATASET, RAW_DATASET, SCHEMA_VALIDITY
 from flightdq.core.dates import day_start
-from flightdq.core.errors import describe_error
+from flightdq.core.errors import DataFault, describe_error
 from flightdq.core.results import CheckResult, Severity, Status
 
 
@@ -115,10 +115,10 @@ def _processed_or_blocked(ctx: CheckContext, day: date) -> CheckResult:
     processed alone (raw presence is a listing: it stays evaluated, never blocked by a Parquet file)."""
     try:
         return check_processed(ctx, day)
-    except Exception as exc:
+    except DataFault as exc:
+        if len(ctx.days) > 1:
+            raise  # the runner runs a range again day by day
         described = describe_error(exc)
-        if len(ctx.days) > 1 or " in " not in described:
-            raise  # the runner runs a range again day by day, and judges an error that names no file
         return CheckResult(
             PROCESSED_DATASET,
             str(day),

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from flightdq.checks import sql_cache
 
 if TYPE_CHECKING:
-    from flightdq.backends.base import Backend
+    from flightdq.backends.base import SqlEngine
 
 SQL_DIR = Path(__file__).with_name("sql")
 ATHENA_DIALECT = "trino"
@@ -76,10 +76,10 @@ def _render(name: str, dialect: str, params: Mapping[str, object]) -> str:
 
 
 def run(
-    backend: Backend, name: str, *, start_dt: str, end_dt: str, **params: str | int | float
+    engine: SqlEngine, name: str, *, start_dt: str, end_dt: str, **params: str | int | float
 ) -> list[dict]:
-    """Run the template `name` on `backend` for the days [start_dt, end_dt] (every template filters
-    `dt` on them), rendered in the backend's dialect. Every template computes per partition
+    """Run the template `name` on `engine` for the days [start_dt, end_dt] (every template filters
+    `dt` on them), rendered in the engine's dialect. Every template computes per partition
     (`GROUP BY dt ... ORDER BY dt`), so the engine may run it a partition at a time."""
-    sql = render(name, backend.dialect, start_dt=start_dt, end_dt=end_dt, **params)
-    return backend.run_sql(sql, label=name, dt_range=(start_dt, end_dt), by_partition=True)
+    sql = render(name, engine.dialect, start_dt=start_dt, end_dt=end_dt, **params)
+    return engine.run_sql(sql, label=name, dt_range=(start_dt, end_dt), by_partition=True)

@@ -12,9 +12,9 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Any, TextIO
 
-from flightdq.backends.base import Backend
-from flightdq.backends.registry import get_backend
+from flightdq.backends.base import Backend, Records
 from flightdq.checks import CHECK_RUNNERS, CheckContext
+from flightdq.checks.context import IncidentDays, no_incident_days
 from flightdq.core.config import Settings
 from flightdq.core.contract import (
     CHECKS,
@@ -25,7 +25,7 @@ from flightdq.core.contract import (
     SCHEMA_VALIDITY,
 )
 from flightdq.core.dates import InputError, echo, utcnow
-from flightdq.core.errors import describe_error
+from flightdq.core.errors import DataFault, describe_error
 from flightdq.core.results import CheckResult, Status
 from flightdq.storage.blobstore import StorageError
 
@@ -66,23 +66,25 @@ def run_checks(
     *,
     checks: Iterable[str] = CHECKS,
     datasets: Iterable[str] = DATASETS,
-    backend: Backend | None = None,
+    backend: Backend,
     settings: Settings | None = None,
     run_id: str | None = None,
     record: bool = True,
     raise_errors: bool = False,
     progress: Callable[[str, int, int], None] | None = None,
+    incident_days: IncidentDays = no_incident_days,
 ) -> list[CheckResult]:
     """Run `checks` on `days` as they stood at `as_of`; keep the results in the check history.
+    `backend`: the one the entry point (a CLI command, a task) built; `settings` default to its own.
 
     A check that raises becomes an `error` result for its days (or, with `raise_errors`, the
     exception propagates: Airflow then retries the task). `progress(check, done, total)` is told
-    before each check starts and once all are done (check "").
+    before each check starts and once all are done (check ""). `incident_days`: which days have an
+    open incident (`IncidentStore(backend.blobs).unresolved_days`), left out of drift's baseline.
     """
     checks, datasets = list(dict.fromkeys(checks)), list(dict.fromkeys(datasets))  # each once
     validate_request(days, as_of, checks, datasets)
-    settings = settings or Settings.from_env()
-    backend = backend or get_backend(settings)
+    settings = settings or backend.settings
     run_id = run_id or f"cli__{utcnow():%Y%m%dT%H%M%S}__{uuid.uuid4().hex[:8]}"
     ctx = CheckContext(
         backend=backend,
@@ -90,6 +92,7 @@ def run_checks(
         as_of=as_of,
         policy=settings.policy,
         run_id=run_id if record else None,
+        incident_days=incident_days,
     )
     results: list[CheckResult] = []
     for done, check in enumerate(checks):
@@ -167,7 +170,9 @@ def _log_error(check: str, day: date, exc: Exception, *, data_fault: bool) -> No
 
 
 def _names_a_file(exc: Exception) -> bool:
-    return " in " in describe_error(exc)
+    """A fault in the data (a file the engine could not read or decode), told by its type: the
+    engine adapters raise `DataFault` where the file is read."""
+    return isinstance(exc, DataFault)
 
 
 def _errors(
@@ -221,15 +226,15 @@ def terminal_progress(stream: TextIO, days: int, *, more_than: int = 3) -> Calla
 
 
 def record_results(
-    backend: Backend, run_id: str, check: str, results: Sequence[CheckResult], *, as_of: datetime
+    records: Records, run_id: str, check: str, results: Sequence[CheckResult], *, as_of: datetime
 ) -> list[str]:
     checked_at = utcnow().isoformat()
-    records = [
+    stamped = [
         r.to_dict()
-        | {"run_id": run_id, "as_of": as_of.isoformat(), "checked_at": checked_at, "backend": backend.name}
+        | {"run_id": run_id, "as_of": as_of.isoformat(), "checked_at": checked_at, "backend": records.name}
         for r in results
     ]
-    return backend.history.write(run_id, check, records)
+    return records.history.write(run_id, check, stamped)
 
 
 def summarize(results: Sequence[CheckResult]) -> dict[str, Any]:

@@ -11,6 +11,13 @@ placeholders. A value is always a string literal, quoted by doubling `'` (Trino 
 The folder is `$FLIGHTDQ_SQL_CACHE`, else `$XDG_CACHE_HOME/flightdq/sql` or `~/.cache/flightdq/sql`;
 `FLIGHTDQ_SQL_CACHE=off` turns the cache off. A cache that cannot be read or written is ignored
 (the statement is rendered in place): it holds nothing that cannot be made again.
+
+Why it stays (issue 21 asked): it is not about parsing DAG files, which import neither sqlglot nor
+this module (`flightdq_dev.bench_parse`). It is about every `flightdq validate` and every check task:
+rendering every template in both dialects and compiling the suite takes a median of 157 ms with
+the cache off against 49 ms from it (7 fresh processes each); a whole one-day `validate` of a
+small lake, a median of 1.21 s against 0.81 s (2 cores, loaded). Rendering at build time would
+still need this placeholder scheme, for a suite edited after the build.
 """
 
 from __future__ import annotations

@@ -31,13 +31,13 @@ from flightdq.checks.suite_sql import FAILING_ROWS, MISSING_SUFFIX, TOTAL_ROWS, 
 from flightdq.core.contract import PARTITION_KEY, PROCESSED_TABLE
 
 if TYPE_CHECKING:
-    from flightdq.backends.base import Backend
+    from flightdq.backends.base import SqlEngine
 
 QUERY_LABEL = "schema_validity_rows"
 
 
 def validate_days(
-    backend: Backend,
+    engine: SqlEngine,
     suite: dict,
     rules: Sequence[CompiledRule],
     days: Sequence[date],
@@ -64,12 +64,12 @@ def validate_days(
             end_dt=str(values["end_dt"]),
             dts=values.get("dts"),
             missing_counts=True,
-            dialect=backend.dialect,
+            dialect=engine.dialect,
         )
 
     inputs = json.dumps([suite, PROCESSED_TABLE], sort_keys=True)
-    sql = sql_cache.render(f"row-rules:{backend.dialect}", inputs, values, build)
-    rows = backend.run_sql(sql, label=QUERY_LABEL, dt_range=(first, last), dts=set(dts), by_partition=True)
+    sql = sql_cache.render(f"row-rules:{engine.dialect}", inputs, values, build)
+    rows = engine.run_sql(sql, label=QUERY_LABEL, dt_range=(first, last), dts=set(dts), by_partition=True)
     return {
         str(row[PARTITION_KEY]): _report(suite, rules, row, schema_outcomes[str(row[PARTITION_KEY])])
         for row in rows

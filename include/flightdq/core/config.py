@@ -5,15 +5,27 @@ One place reads `FLIGHTDQ_*` variables; everything else receives a `Settings`.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping
-from dataclasses import Field, dataclass, field, fields
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Annotated, Any, ClassVar, Literal
 
-from flightdq.core.dates import InputError, echo
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from flightdq.core.dates import echo
+from flightdq.core.errors import ConfigError
 from flightdq.core.results import Severity
 
 # Relative: `./lake` of the directory flightdq runs in, unless FLIGHTDQ_LAKE says otherwise.
@@ -21,108 +33,144 @@ DEFAULT_LAKE = Path("lake")
 DEFAULT_POLICY = Path(__file__).with_name("policy.yaml")
 BACKENDS = ("local", "aws")
 SCHEMA_ENGINES = ("sql", "gx")  # schema_validity.engine: the suite compiled to SQL, or GX on pandas
-# Policy keys whose value is one of a few words.
-CHOICES: dict[str, tuple[str, ...]] = {"schema_validity.engine": SCHEMA_ENGINES}
-
-
-class ConfigError(InputError):
-    """The environment or the policy file is wrong; the message names the key."""
-
-
-class Bounds(NamedTuple):
-    """The range a policy number must lie in: [low, high], or (low, high] when `open_low`."""
-
-    low: float
-    high: float
-    open_low: bool = False
-
-    def __contains__(self, value: object) -> bool:
-        if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
-            return False
-        return (self.low < value if self.open_low else self.low <= value) and value <= self.high
-
-    def __str__(self) -> str:
-        return f"{'(' if self.open_low else '['}{self.low:g}, {self.high:g}]"
-
-
-def _bounded(default: float, low: float, high: float, *, open_low: bool = False) -> Any:
-    """A policy number with its range: every value the policy file gives for it is checked."""
-    return field(default=default, metadata={"bounds": Bounds(low, high, open_low)})
 
 
 WEEK_MINUTES = 7 * 24 * 60
 YEAR_MINUTES = 365 * 24 * 60
 
+# The policy file's values, checked by pydantic (v2) when a file is loaded (`policy_from`): numbers
+# finite and in their range (a whole number stays whole: 1.0 is not a count), words among their
+# choices, severities P0..P3, escalation rows [minutes, who] in ascending minutes, and no unknown
+# key. The sections are plain frozen dataclasses: code that builds one by keyword is not checked.
+_SECTION = ConfigDict(extra="forbid")
+
+
+def _whole(low: int, high: int) -> Any:
+    return Annotated[int, Strict(), Field(ge=low, le=high)]
+
+
+def _ratio(*, open_low: bool = False) -> Any:
+    low = {"gt": 0} if open_low else {"ge": 0}
+    return Annotated[float, Strict(), Field(le=1, allow_inf_nan=False, **low)]
+
+
+def _ascending(steps: tuple[tuple[int, str], ...]) -> tuple[tuple[int, str], ...]:
+    if [m for m, _ in steps] != sorted(m for m, _ in steps):
+        raise ValueError("minutes must be ascending")
+    return steps
+
+
+Flag = Annotated[bool, Strict()]
+Who = Annotated[str, Strict(), StringConstraints(strip_whitespace=True, min_length=1)]
+Steps = Annotated[
+    tuple[tuple[Annotated[int, Strict(), Field(ge=0, le=YEAR_MINUTES)], Who], ...],
+    Field(min_length=1),
+    AfterValidator(_ascending),
+]
+
+
+def _not_below(section: Any, low: str, high: str) -> None:
+    if getattr(section, low) > getattr(section, high):
+        raise PydanticCustomError("order", "must not be below {other}", {"key": high, "other": low})
+
 
 @dataclass(frozen=True)
 class PresencePolicy:
+    __pydantic_config__: ClassVar[ConfigDict] = _SECTION
     processed_missing_with_raw: Severity = Severity.P1
     raw_missing: Severity = Severity.P0
-    processed_grace_minutes: int = _bounded(60, 0, 24 * 60)
+    processed_grace_minutes: _whole(0, 24 * 60) = 60
 
 
 @dataclass(frozen=True)
 class DriftPolicy:
-    drop_fail_ratio: float = _bounded(0.20, 0, 1, open_low=True)
+    __pydantic_config__: ClassVar[ConfigDict] = _SECTION
+    drop_fail_ratio: _ratio(open_low=True) = 0.20
     drop_fail_severity: Severity = Severity.P2
-    drop_severe_ratio: float = _bounded(0.50, 0, 1, open_low=True)
+    drop_severe_ratio: _ratio(open_low=True) = 0.50
     drop_severe_severity: Severity = Severity.P1
-    history_weeks: int = _bounded(4, 1, 52)
-    min_history_days: int = _bounded(2, 1, 52)  # and at most history_weeks (one comparable day a week)
+    history_weeks: _whole(1, 52) = 4
+    min_history_days: _whole(1, 52) = 2  # and at most history_weeks (one comparable day a week)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DriftPolicy:
+        _not_below(self, "drop_fail_ratio", "drop_severe_ratio")
+        if self.min_history_days > self.history_weeks:
+            raise PydanticCustomError(
+                "order",
+                "must not be above {other} (one comparable day a week)",
+                {"key": "min_history_days", "other": "history_weeks"},
+            )
+        return self
 
 
 @dataclass(frozen=True)
 class SchemaPolicy:
+    __pydantic_config__: ClassVar[ConfigDict] = _SECTION
     schema_change_severity: Severity = Severity.P1
-    row_fail_ratio: float = _bounded(0.01, 0, 1)
+    row_fail_ratio: _ratio() = 0.01
     row_fail_severity: Severity = Severity.P2
-    row_severe_ratio: float = _bounded(0.05, 0, 1)
+    row_severe_ratio: _ratio() = 0.05
     row_severe_severity: Severity = Severity.P1
-    worst_rules_reported: int = _bounded(5, 1, 100)
-    engine: str = "sql"  # one of SCHEMA_ENGINES
+    worst_rules_reported: _whole(1, 100) = 5
+    engine: Literal["sql", "gx"] = "sql"  # one of SCHEMA_ENGINES
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SchemaPolicy:
+        _not_below(self, "row_fail_ratio", "row_severe_ratio")
+        return self
 
 
 @dataclass(frozen=True)
 class DuplicatesPolicy:
+    __pydantic_config__: ClassVar[ConfigDict] = _SECTION
     any_severity: Severity = Severity.P3
-    ratio: float = _bounded(0.01, 0, 1)
+    ratio: _ratio() = 0.01
     ratio_severity: Severity = Severity.P2
 
 
 @dataclass(frozen=True)
 class FreshnessPolicy:
-    lag_fail_minutes: int = _bounded(60, 1, WEEK_MINUTES)
+    __pydantic_config__: ClassVar[ConfigDict] = _SECTION
+    lag_fail_minutes: _whole(1, WEEK_MINUTES) = 60
     lag_fail_severity: Severity = Severity.P2
-    lag_severe_minutes: int = _bounded(240, 1, WEEK_MINUTES)
+    lag_severe_minutes: _whole(1, WEEK_MINUTES) = 240
     lag_severe_severity: Severity = Severity.P1
+
+    @model_validator(mode="after")
+    def _ordered(self) -> FreshnessPolicy:
+        _not_below(self, "lag_fail_minutes", "lag_severe_minutes")
+        return self
 
 
 @dataclass(frozen=True)
 class ValidationPolicy:
-    max_range_days: int = _bounded(31, 1, 366)
+    __pydantic_config__: ClassVar[ConfigDict] = _SECTION
+    max_range_days: _whole(1, 366) = 31
 
 
 @dataclass(frozen=True)
 class RemediationPolicy:
-    max_parallel_etl: int = _bounded(1, 1, 64)
-    rebuild_partial_raw: bool = True  # raw hours lost, partition missing/broken: rebuild from the rest
-    upstream_margin: float = _bounded(
-        0.10, 0, 1
-    )  # processed as far below normal as raw (within it): upstream
-    raw_samples: int = _bounded(6, 1, 100)  # raw snapshots read per day to measure how full raw data is
+    __pydantic_config__: ClassVar[ConfigDict] = _SECTION
+    max_parallel_etl: _whole(1, 64) = 1
+    rebuild_partial_raw: Flag = True  # raw hours lost, partition missing/broken: rebuild from the rest
+    upstream_margin: _ratio() = 0.10  # processed as far below normal as raw (within it): upstream
+    raw_samples: _whole(1, 100) = 6  # raw snapshots read per day to measure how full raw data is
     # a real repair of this many days or more, or any forced repair, waits for a person's approval
     # (Airflow's Required Actions); 0: no repair waits
-    approval_from_days: int = _bounded(2, 0, 366)
+    approval_from_days: _whole(0, 366) = 2
 
 
 @dataclass(frozen=True)
 class ResponseMinutes:
     """The runbook's response times: how long an incident of each severity may stay unresolved."""
 
-    P0: int = _bounded(15, 1, YEAR_MINUTES)
-    P1: int = _bounded(60, 1, YEAR_MINUTES)
-    P2: int = _bounded(240, 1, YEAR_MINUTES)
-    P3: int = _bounded(1440, 1, YEAR_MINUTES)
+    __pydantic_config__: ClassVar[ConfigDict] = _SECTION
+
+    P0: _whole(1, YEAR_MINUTES) = 15
+    P1: _whole(1, YEAR_MINUTES) = 60
+    P2: _whole(1, YEAR_MINUTES) = 240
+    P3: _whole(1, YEAR_MINUTES) = 1440
 
     def of(self, severity: Severity | str) -> int:
         return getattr(self, str(severity))
@@ -132,15 +180,17 @@ class ResponseMinutes:
 class EscalationMatrix:
     """The runbook's escalation matrix: (minutes since the incident opened, who is involved from then)."""
 
-    P0: tuple = (
+    __pydantic_config__: ClassVar[ConfigDict] = _SECTION
+
+    P0: Steps = (
         (0, "On-call engineer"),
         (15, "Senior engineer"),
         (30, "Engineering manager"),
         (60, "Director/VP"),
     )
-    P1: tuple = ((0, "On-call engineer"), (30, "Senior engineer"), (60, "Engineering manager"))
-    P2: tuple = ((15, "On-call engineer"), (60, "Senior engineer"))
-    P3: tuple = ((0, "On-call engineer"),)
+    P1: Steps = ((0, "On-call engineer"), (30, "Senior engineer"), (60, "Engineering manager"))
+    P2: Steps = ((15, "On-call engineer"), (60, "Senior engineer"))
+    P3: Steps = ((0, "On-call engineer"),)
 
     def involved_at(self, severity: Severity | str, minutes: float) -> list[str]:
         """Everyone the matrix involves `minutes` after opening (each row adds to the ones before)."""
@@ -149,15 +199,17 @@ class EscalationMatrix:
 
 @dataclass(frozen=True)
 class IncidentPolicy:
+    __pydantic_config__: ClassVar[ConfigDict] = _SECTION
     response_minutes: ResponseMinutes = field(default_factory=ResponseMinutes)
     escalation: EscalationMatrix = field(default_factory=EscalationMatrix)
     blind_overdue_severity: Severity = Severity.P1  # a check still unable to run past its response time
-    stale_verdict_minutes: int = _bounded(180, 15, WEEK_MINUTES)  # no verdict this long: "monitoring stopped"
+    stale_verdict_minutes: _whole(15, WEEK_MINUTES) = 180  # no verdict this long: "monitoring stopped"
     stopped_severity: Severity = Severity.P1
 
 
 @dataclass(frozen=True)
 class Policy:
+    __pydantic_config__: ClassVar[ConfigDict] = _SECTION
     partition_presence: PresencePolicy = field(default_factory=PresencePolicy)
     record_count_drift: DriftPolicy = field(default_factory=DriftPolicy)
     schema_validity: SchemaPolicy = field(default_factory=SchemaPolicy)
@@ -169,97 +221,35 @@ class Policy:
     incidents: IncidentPolicy = field(default_factory=IncidentPolicy)
 
 
-def _coerce(key: str, value: Any, spec: Field) -> Any:
-    default = spec.default
-    if isinstance(default, Severity):
-        try:
-            return Severity(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"policy key {key}: {echo(value)} is not a severity P0..P3") from None
-    if isinstance(default, tuple):
-        return _steps(key, value)
-    if isinstance(default, str) and key in CHOICES:
-        if value not in CHOICES[key]:
-            raise ConfigError(f"policy key {key}: {echo(value)} is not one of {', '.join(CHOICES[key])}")
-        return value
-    if isinstance(default, bool):
-        if not isinstance(value, bool):
-            raise ConfigError(f"policy key {key}: {echo(value)} is not true or false")
-        return value
-    bounds = spec.metadata.get("bounds")
-    if not isinstance(bounds, Bounds):
-        raise ConfigError(f"policy key {key}: unsupported value {echo(value)}")
-    whole = isinstance(default, int)
-    fits = value in bounds and (isinstance(value, int) or not whole)
-    if not fits:
-        kind = "whole number" if whole else "finite number"
-        raise ConfigError(f"policy: {key} must be a {kind} in {bounds}, got {echo(value)}")
-    return value if whole else float(value)
+@lru_cache(maxsize=1)
+def _policy_adapter() -> TypeAdapter[Policy]:
+    """Built on first use: a process that never loads a policy (a DAG file being parsed) pays
+    nothing for the validators."""
+    return TypeAdapter(Policy)
 
 
-def _steps(key: str, value: Any) -> tuple:
-    """An escalation row list: [[minutes, "who"], ...], minutes ascending."""
-    if not isinstance(value, list) or not value:
-        raise ConfigError(f"policy key {key}: expected a list of [minutes, who] pairs")
-    steps = []
-    for item in value:
-        ok = (
-            isinstance(item, list)
-            and len(item) == 2
-            and isinstance(item[0], int)
-            and not isinstance(item[0], bool)
-            and 0 <= item[0] <= YEAR_MINUTES
-            and isinstance(item[1], str)
-            and item[1].strip()
-        )
-        if not ok:
-            raise ConfigError(
-                f"policy key {key}: {echo(item)} is not a [minutes, who] pair with minutes in "
-                f"[0, {YEAR_MINUTES}]"
-            )
-        steps.append((item[0], item[1].strip()))
-    if [m for m, _ in steps] != sorted(m for m, _ in steps):
-        raise ConfigError(f"policy key {key}: minutes must be ascending")
-    return tuple(steps)
-
-
-def _build(cls: type, data: Any, prefix: str) -> Any:
+def policy_from(data: Any) -> Policy:
+    """The policy a parsed policy file holds; a bad value is a one-line ConfigError naming its key
+    and the value (the first problem pydantic found)."""
     if not isinstance(data, dict):
-        raise ConfigError(f"policy key {prefix or '<top>'}: expected a mapping, got {echo(data)}")
-    defaults = cls()
-    known = {f.name for f in fields(cls)}
-    for key in data:
-        if key not in known:
-            raise ConfigError(f"policy key {echo(f'{prefix}{key}', 80)}: unknown key")
-    values = {}
-    for f in fields(cls):
-        if f.name not in data:
-            continue
-        default = getattr(defaults, f.name)
-        key = f"{prefix}{f.name}"
-        if hasattr(default, "__dataclass_fields__"):
-            values[f.name] = _build(type(default), data[f.name], f"{key}.")
-        else:
-            values[f.name] = _coerce(key, data[f.name], f)
-    built = cls(**values)
-    _check_order(built, prefix)
-    return built
+        raise ConfigError(f"policy key <top>: expected a mapping, got {echo(data)}")
+    try:
+        return _policy_adapter().validate_python(data)
+    except ValidationError as exc:
+        raise ConfigError(_one_line(exc.errors(include_url=False)[0])) from None
 
 
-def _check_order(section: Any, prefix: str) -> None:
-    pairs = [
-        ("drop_fail_ratio", "drop_severe_ratio"),
-        ("row_fail_ratio", "row_severe_ratio"),
-        ("lag_fail_minutes", "lag_severe_minutes"),
-    ]
-    for low, high in pairs:
-        if hasattr(section, low) and getattr(section, low) > getattr(section, high):
-            raise ConfigError(f"policy key {prefix}{high}: must not be below {prefix}{low}")
-    if hasattr(section, "min_history_days") and section.min_history_days > section.history_weeks:
-        raise ConfigError(
-            f"policy key {prefix}min_history_days: must not be above {prefix}history_weeks "
-            "(one comparable day a week)"
-        )
+def _one_line(error: Mapping[str, Any]) -> str:
+    """`policy key freshness.lag_fail_minutes: Input should be less than or equal to 10080, got 99999`."""
+    path = [str(part) for part in error["loc"] if not isinstance(part, int)]
+    context = error.get("ctx") or {}
+    if error["type"] == "order":  # a rule between two keys of a section: name both, in full
+        key, other = (".".join([*path, context[name]]) for name in ("key", "other"))
+        return f"policy key {key}: {error['msg'].replace(context['other'], other)}"
+    key = ".".join(path) or "<top>"
+    if error["type"] == "unexpected_keyword_argument":
+        return f"policy key {echo(key, 80)}: unknown key"
+    return f"policy key {key}: {error['msg']}, got {echo(error['input'])}"
 
 
 MAX_POLICY_BYTES = 64 * 1024  # a policy is a page of settings; the default is under 4 KiB
@@ -297,34 +287,18 @@ def load_policy(path: Path | str | None = None) -> Policy:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or type(exc).__name__
         raise ConfigError(f"policy file {path}: not valid YAML ({problem}{where})") from None
-    return _build(Policy, data, "")
+    return policy_from(data)
 
 
 DEFAULT_SLACK_CONN_ID = "slack_flightdq"
 # Read before Slack went through an Airflow connection; now refused with what to do instead.
 RETIRED_SLACK_WEBHOOK_SETTING = "FLIGHTDQ_SLACK_WEBHOOK_URL"
-# What schedules flightdq_daily_checks: the 02:00 UTC cron, a repaired partition (an event of the
-# flightdata_processed asset), or either. Read when the DAG file is parsed, so only from the environment.
-DAILY_SCHEDULE_MODES = ("cron", "asset", "cron_or_asset")
-DEFAULT_DAILY_SCHEDULE = "cron_or_asset"
 
 
 def slack_conn_id(env: Mapping[str, str] | None = None) -> str:
     """The Airflow connection (type `slackwebhook`) Slack alerts go through: FLIGHTDQ_SLACK_CONN_ID."""
     env = os.environ if env is None else env
     return env.get("FLIGHTDQ_SLACK_CONN_ID", "").strip() or DEFAULT_SLACK_CONN_ID
-
-
-def daily_schedule_mode(env: Mapping[str, str] | None = None) -> str:
-    """FLIGHTDQ_DAILY_SCHEDULE, one of DAILY_SCHEDULE_MODES (default cron_or_asset). Cheap: the
-    environment only, no policy file."""
-    env = os.environ if env is None else env
-    mode = env.get("FLIGHTDQ_DAILY_SCHEDULE", "").strip().lower() or DEFAULT_DAILY_SCHEDULE
-    if mode not in DAILY_SCHEDULE_MODES:
-        raise ConfigError(
-            f"FLIGHTDQ_DAILY_SCHEDULE={echo(mode, 40)} is not one of {', '.join(DAILY_SCHEDULE_MODES)}"
-        )
-    return mode
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,10 @@ _FILE = re.compile(r"[^\s'\"()\[\],]+\.parquet\b")
 _COLUMN = re.compile(r"""\bcolumn ["'`]?([A-Za-z_][A-Za-z0-9_]{0,63})["'`]?""", re.IGNORECASE)
 
 
+class ConfigError(InputError):
+    """The environment or the policy file is wrong; the message names the key."""
+
+
 class EnvironmentFault(InputError):
     """An error of the environment flightdq runs in, never evidence about the data: permission
     denied, an unreadable folder, a folder that is not a lake, missing credentials, a locked
@@ -26,6 +30,26 @@ class EnvironmentFault(InputError):
 class UnreadableStorage(EnvironmentFault):
     """A folder or data file of the lake is there but cannot be listed or read (permission denied,
     an I/O error): an error of the environment, not a missing or empty partition."""
+
+
+class DataFault(Exception):
+    """A read the data itself blocked: a data file of a partition that cannot be decoded, a value
+    that does not convert to its column's type. A finding about that day's data (schema validity
+    names the file), never about the monitor. Raised where the file is read, carrying the files
+    (`files`, as the engine named them); the runner and the checks tell it from a blind monitor by
+    this type, never by a message's wording."""
+
+    def __init__(self, message: str, *, files: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.files = files
+
+
+def data_files_named(text: str) -> tuple[str, ...]:
+    """The data files (`.parquet` paths or URIs) an engine's or library's own error text names.
+    Only the adapters of those engines call this, where the error happens, to raise a typed
+    `DataFault` carrying the files: DuckDB, Arrow and Athena say which file they choked on only
+    in their message."""
+    return tuple(sorted(set(_FILE.findall(text))))
 
 
 def describe_error(exc: BaseException) -> str:

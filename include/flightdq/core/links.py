@@ -3,11 +3,12 @@
 Plain functions of plain values, no Airflow import, so the DAG tasks (on the worker), the operator
 extra links (in the api-server, `flightdq.airflow.extra_links`) and the UI plugin build the same URLs.
 
-- local backend: the "Flight data quality" page of the Airflow UI (the plugin's day view, or its
+- every backend: the "Flight data quality" page of the Airflow UI (the plugin's day view, or its
   calendar for a range of days);
-- aws backend: the same page, plus the AWS console: the Athena query behind a check (from the
-  query execution id the backend logged), the Glue job run that rebuilt a day, and the S3 prefix of
-  the day's processed partition (and of its raw snapshots).
+- plus what the backend's console shows (`ConsoleLinks`, `backend.console`): on AWS the Athena
+  query behind a check (from the query execution id the backend logged), the Glue job run that
+  rebuilt a day, and the S3 prefix of the day's processed partition (and of its raw snapshots); the
+  embedded lake has none (`NoConsole`). Nothing here branches on a backend's name.
 
 A task publishes its links as one XCom, `LINKS_XCOM_KEY` -> {link name: url}; the extra links read
 it back (see `flightdq.airflow.extra_links`). Names are the buttons' labels in the task instance view.
@@ -16,9 +17,10 @@ it back (see `flightdq.airflow.extra_links`). Names are the buttons' labels in t
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote, urlencode, urlsplit
 
 from flightdq.core.contract import ETL_JOB_NAME, PROCESSED_BUCKET, PROCESSED_DATASET, RAW_BUCKET
@@ -132,9 +134,75 @@ def aws_region(env: Mapping[str, str] | None = None) -> str:
     return env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
 
 
+# --- console links: what each backend can show ------------------------------------------------
+class ConsoleLinks(Protocol):
+    """The console pages a backend can link to (each backend has one as `backend.console`); None
+    where it has no such page. Link builders take one of these, never a backend's name."""
+
+    def query(self, query: Mapping[str, Any]) -> str | None:
+        """The page of one logged query (`query_log` entry)."""
+
+    def etl_run(self, etl_run_id: str | None) -> str | None:
+        """The page of one ETL job run."""
+
+    def partition(self, day: date | str) -> str | None:
+        """The storage listing of a day's processed partition."""
+
+    def raw_day(self, day: date | str) -> str | None:
+        """The storage listing of a day's raw snapshots."""
+
+
+class NoConsole:
+    """The embedded lake: no console (its ETL runs are in the local job registry, shown in the day view)."""
+
+    def query(self, query: Mapping[str, Any]) -> str | None:
+        return None
+
+    def etl_run(self, etl_run_id: str | None) -> str | None:
+        return None
+
+    def partition(self, day: date | str) -> str | None:
+        return None
+
+    def raw_day(self, day: date | str) -> str | None:
+        return None
+
+
+@dataclass(frozen=True)
+class AwsConsole:
+    """The AWS console in `region`: Athena query pages, Glue job runs, S3 prefixes."""
+
+    region: str = DEFAULT_REGION
+
+    def query(self, query: Mapping[str, Any]) -> str | None:
+        qid = next((query[k] for k in QUERY_ID_KEYS if query.get(k)), None)
+        return athena_query_url(str(qid), self.region) if qid else None
+
+    def etl_run(self, etl_run_id: str | None) -> str | None:
+        return glue_job_run_url(etl_run_id, self.region) if etl_run_id else None
+
+    def partition(self, day: date | str) -> str | None:
+        return processed_partition_console_url(day, self.region)
+
+    def raw_day(self, day: date | str) -> str | None:
+        return raw_day_console_url(day, self.region)
+
+
+CONSOLES: dict[str, Callable[[], ConsoleLinks]] = {
+    "local": NoConsole,
+    "aws": lambda: AwsConsole(aws_region()),
+}
+
+
+def console_links(backend: str) -> ConsoleLinks:
+    """The console links of the backend named `backend` (for a process that has its name but builds
+    no backend: the api-server's extra links, the UI); an unknown name has none."""
+    return CONSOLES.get(backend, NoConsole)()
+
+
 # --- what a task shows --------------------------------------------------------------------------
 def query_execution_ids(records: Iterable[Mapping[str, Any]]) -> list[str]:
-    """The Athena query execution ids behind check records (`details.queries`, in run order)."""
+    """The query execution ids behind check records (`details.queries`, in run order)."""
     found: list[str] = []
     for record in records:
         for query in (record.get("details") or {}).get("queries") or []:
@@ -155,18 +223,17 @@ def focus_day(records: Iterable[Mapping[str, Any]], days: Sequence[date | str]) 
 
 
 def check_task_links(
-    backend: str,
+    console: ConsoleLinks,
     days: Sequence[date | str],
     records: Iterable[Mapping[str, Any]] = (),
     *,
-    region: str | None = None,
     base_url: str | None = None,
 ) -> dict[str, str]:
     """Links for a check task that checked `days` and recorded `records` (its history records).
     Links into the Airflow UI are site-relative (`ui_path`) unless `base_url` is given.
 
-    local: the day view of the first failing day (or the calendar of the range when nothing
-    failed); aws: also the Athena query behind the check and the S3 prefix of that day's data.
+    The day view of the first failing day (or the calendar of the range when nothing failed); and
+    what the backend's console shows: the query behind the check, the storage of that day's data.
     """
     records = list(records)
     base_url = ui_path() if base_url is None else base_url
@@ -178,17 +245,16 @@ def check_task_links(
     )
     if view:
         links[DAY_VIEW] = view
-    if backend == "aws" and day:
-        region = region or aws_region()
-        ids = query_execution_ids(r for r in records if r.get("dt") == day) or query_execution_ids(records)
-        if ids:
-            links[ATHENA_QUERY] = athena_query_url(ids[0], region)
-        datasets = {r.get("dataset") for r in records if r.get("dt") == day}
-        if not datasets or PROCESSED_DATASET in datasets:
-            links[S3_PARTITION] = processed_partition_console_url(day, region)
-        if datasets - {PROCESSED_DATASET}:
-            links[S3_RAW] = raw_day_console_url(day, region)
-    return links
+    if not day:
+        return links
+    queries = query_execution_ids(r for r in records if r.get("dt") == day) or query_execution_ids(records)
+    datasets = {r.get("dataset") for r in records if r.get("dt") == day}
+    found = {
+        ATHENA_QUERY: console.query({"query_execution_id": queries[0]}) if queries else None,
+        S3_PARTITION: console.partition(day) if not datasets or PROCESSED_DATASET in datasets else None,
+        S3_RAW: console.raw_day(day) if datasets - {PROCESSED_DATASET} else None,
+    }
+    return links | {name: url for name, url in found.items() if url}
 
 
 def check_task_links_from_history(
@@ -196,59 +262,48 @@ def check_task_links_from_history(
     run_id: str,
     check: str,
     days: Sequence[date | str],
-    backend: str,
+    console: ConsoleLinks,
     *,
-    region: str | None = None,
     base_url: str | None = None,
 ) -> dict[str, str]:
     """`check_task_links` for what one check task of a run recorded (`history`: a HistoryStore):
     what a task pushes as its `LINKS_XCOM_KEY` XCom, whether the check passed or not."""
     records = [r for r in history.read_run(run_id, [str(d) for d in days]) if r.get("check") == check]
-    return check_task_links(backend, days, records, region=region, base_url=base_url)
+    return check_task_links(console, days, records, base_url=base_url)
 
 
 def remediation_task_links(
-    backend: str,
+    console: ConsoleLinks,
     day: date | str | None,
     *,
     etl_run_id: str | None = None,
     days: Sequence[date | str] = (),
-    region: str | None = None,
     base_url: str | None = None,
 ) -> dict[str, str]:
-    """Links for a remediation task: one day (`repair_day`) or the run's days (`plan`, `finish`).
-
-    local: the day view (or calendar); aws: also the Glue job run that rebuilt the day and the S3
-    prefix of the partition it wrote.
-    """
+    """Links for a remediation task: one day (`repair_day`) or the run's days (`plan`, `finish`):
+    the day view (or calendar), and what the console shows of the ETL run that rebuilt the day and
+    of the partition it wrote."""
     base_url = ui_path() if base_url is None else base_url
     links: dict[str, str] = {}
     view = day_view_url(day, base_url=base_url) if day else days_view_url(days, base_url=base_url)
     if view:
         links[DAY_VIEW] = view
-    if backend == "aws":
-        region = region or aws_region()
-        if etl_run_id:
-            links[GLUE_JOB_RUN] = glue_job_run_url(etl_run_id, region)
-        if day:
-            links[S3_PARTITION] = processed_partition_console_url(day, region)
-    return links
+    found = {
+        GLUE_JOB_RUN: console.etl_run(etl_run_id),
+        S3_PARTITION: console.partition(day) if day else None,
+    }
+    return links | {name: url for name, url in found.items() if url}
 
 
-def etl_run_url(backend: str, etl_run_id: str | None, *, region: str | None = None) -> str | None:
-    """Where an ETL run can be looked at: the Glue console on AWS; nothing locally (the run lives in
-    the local job registry, shown in the day view)."""
-    if backend == "aws" and etl_run_id:
-        return glue_job_run_url(etl_run_id, region or aws_region())
-    return None
+def etl_run_url(backend: str, etl_run_id: str | None) -> str | None:
+    """Where an ETL run can be looked at, for a caller that has the backend's name only
+    (`console_links(backend).etl_run`)."""
+    return console_links(backend).etl_run(etl_run_id)
 
 
-def query_url(backend: str, query: Mapping[str, Any], *, region: str | None = None) -> str | None:
-    """The Athena console page of one logged query (None for the embedded engine)."""
-    qid = next((query[k] for k in QUERY_ID_KEYS if query.get(k)), None)
-    if backend == "aws" and qid:
-        return athena_query_url(str(qid), region or aws_region())
-    return None
+def query_url(backend: str, query: Mapping[str, Any]) -> str | None:
+    """The console page of one logged query, for a caller that has the backend's name only."""
+    return console_links(backend).query(query)
 
 
 def _as_date(day: date | str) -> date:

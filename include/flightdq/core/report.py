@@ -40,22 +40,42 @@ def _cell(value: object, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _table(
+    rows: Sequence[Sequence[object]], headers: Sequence[str], widths: Sequence[int | None]
+) -> list[str]:
+    """The rows under their headers, columns aligned by tabulate (two spaces apart, a dashed rule):
+    a cell longer than its column's width is cut with "…"; a column whose width is None (free text,
+    wrapped by the caller into lines) is kept whole, its lines stacked in the row."""
+    from tabulate import tabulate
+
+    cut = [
+        [_cell(c, w) if w else ("-" if c is None else str(c)) for c, w in zip(row, widths, strict=True)]
+        for row in rows
+    ]
+    text = tabulate(cut, headers=list(headers), tablefmt="simple", disable_numparse=True, missingval="-")
+    return [line.rstrip() for line in text.splitlines()]
+
+
 def results_table(
     results: Sequence[CheckResult], *, show_passes: bool = False, width: int | None = None
 ) -> str:
     width = width or shutil.get_terminal_size((120, 24)).columns
     message_width = max(30, width - sum(_WIDTHS) - 2 * len(_WIDTHS))
-    shown = [r for r in results if show_passes or r.status is not Status.PASS]
-    indent = " " * (sum(_WIDTHS) + 2 * len(_WIDTHS))
-    lines = ["  ".join(c.ljust(w) for c, w in zip(_COLUMNS, (*_WIDTHS, 0), strict=True)).rstrip()]
-    lines.append("  ".join("-" * w for w in (*_WIDTHS, message_width)))
-    for r in sorted(shown, key=severity_key):
-        dataset = _DATASET_SHORT.get(r.dataset, r.dataset)
-        cells = (r.severity, r.dt, dataset, r.check, str(r.status).upper(), r.observed, r.expected)
-        head = "  ".join(_cell(c, w).ljust(w) for c, w in zip(cells, _WIDTHS, strict=True))
-        wrapped = textwrap.wrap(r.message or "-", message_width) or ["-"]
-        lines.append(f"{head}  {wrapped[0]}")
-        lines += [f"{indent}{more}" for more in wrapped[1:]]
+    shown = sorted((r for r in results if show_passes or r.status is not Status.PASS), key=severity_key)
+    rows = [
+        (
+            r.severity,
+            r.dt,
+            _DATASET_SHORT.get(r.dataset, r.dataset),
+            r.check,
+            str(r.status).upper(),
+            r.observed,
+            r.expected,
+            "\n".join(textwrap.wrap(r.message or "-", message_width)) or "-",
+        )
+        for r in shown
+    ]
+    lines = _table(rows, _COLUMNS, (*_WIDTHS, None))
     passed = sum(1 for r in results if r.status is Status.PASS)
     if passed and not show_passes:
         lines.append(f"(+ {passed} passing checks not shown; --all shows them)")
@@ -70,39 +90,42 @@ def incidents_table(
     incidents: Sequence[Mapping[str, Any]], results: Sequence[CheckResult], *, width: int | None = None
 ) -> str:
     """One block per incident (as `findings_by_incident` groups them): its cause with observed and
-    expected, the cause's message wrapped under it, and its other symptoms folded into one line."""
+    expected (a tabulate row), the cause's message wrapped under it, and its other symptoms folded
+    into one line (the text under a row is a block of prose, not a column: it takes the width)."""
     width = width or shutil.get_terminal_size((120, 24)).columns
     by_check = {(r.dt, r.dataset, r.check): r for r in results}
-    indent = " " * (_INCIDENT_WIDTHS[0] + 2)
-    text_width = max(40, width - len(indent))
-    lines = ["  ".join(c.ljust(w) for c, w in zip(_INCIDENT_COLUMNS, _INCIDENT_WIDTHS, strict=True)).rstrip()]
-    lines.append("  ".join("-" * w for w in _INCIDENT_WIDTHS))
+    rows, texts = [], []
     for incident in incidents:
         cause = incident["cause"]
         found = by_check.get((incident["dt"], cause["dataset"], cause["check"]))
         label = f"{_DATASET_SHORT.get(cause['dataset'], cause['dataset'])} {cause['check']}"
         if incident["kind"] != "data":
             label = f"{incident['kind']}: {label}"
-        cells = (
-            incident["severity"],
-            incident["dt"],
-            label,
-            found.observed if found else None,
-            found.expected if found else None,
-        )
-        lines.append(
-            "  ".join(_cell(c, w).ljust(w) for c, w in zip(cells, _INCIDENT_WIDTHS, strict=True)).rstrip()
-        )
-        lines += [indent + line for line in textwrap.wrap(incident["message"] or "-", text_width)]
-        symptoms = incident.get("symptoms") or []
-        if symptoms:
-            folded = ", ".join(
-                f"{_DATASET_SHORT.get(s['dataset'], s['dataset'])} {s['check']} "
-                f"({'blocked' if s.get('status') == str(Status.ERROR) else s['severity']})"
-                for s in symptoms
+        rows.append(
+            (
+                incident["severity"],
+                incident["dt"],
+                label,
+                found.observed if found else None,
+                found.expected if found else None,
             )
-            also = f"+ {len(symptoms)} symptom(s): {folded}"
-            lines += [indent + line for line in textwrap.wrap(also, text_width, subsequent_indent="  ")]
+        )
+        symptoms = incident.get("symptoms") or []
+        folded = ", ".join(
+            f"{_DATASET_SHORT.get(s['dataset'], s['dataset'])} {s['check']} "
+            f"({'blocked' if s.get('status') == str(Status.ERROR) else s['severity']})"
+            for s in symptoms
+        )
+        texts.append(
+            (incident["message"] or "-", f"+ {len(symptoms)} symptom(s): {folded}" if symptoms else "")
+        )
+    head, rule, *row_lines = _table(rows, _INCIDENT_COLUMNS, _INCIDENT_WIDTHS)
+    indent = " " * head.index("dt")  # the text under a row starts under its day
+    text_width = max(40, width - len(indent))
+    lines = [head, rule]
+    for row, (message, also) in zip(row_lines, texts, strict=True):
+        lines += [row, *(indent + line for line in textwrap.wrap(message, text_width))]
+        lines += [indent + line for line in textwrap.wrap(also, text_width, subsequent_indent="  ")]
     passed = sum(1 for r in results if r.status is Status.PASS)
     if passed:
         lines.append(

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from flightdq.core.config import IncidentPolicy, Settings
 from flightdq.core.dates import utcnow
-from flightdq.core.links import airflow_run_url, query_url
+from flightdq.core.links import ConsoleLinks, airflow_run_url
 from flightdq.core.results import CheckResult
 from flightdq.incidents.alerts import Alert, due_alerts
-from flightdq.incidents.notifiers import Notifier, notifiers_from_env
+from flightdq.incidents.notifiers import Notifier, plain_notifiers
 from flightdq.incidents.outbox import AlertDeliveryError, Outbox
 from flightdq.incidents.reconcile import reconcile
 from flightdq.incidents.reviews import write_review
@@ -125,9 +125,9 @@ def manage_incidents(
     return summary
 
 
-def result_links(backend: str, result: CheckResult) -> dict[str, str]:
-    """Links to what stands behind one result: on AWS, the Athena queries that computed it."""
-    urls = [url for q in result.details.get("queries", []) if (url := query_url(backend, q))]
+def result_links(console: ConsoleLinks, result: CheckResult) -> dict[str, str]:
+    """Links to what stands behind one result: the console pages of the queries that computed it."""
+    urls = [url for q in result.details.get("queries", []) if (url := console.query(q))]
     return {f"athena_query_{n}" if n else "athena_query": url for n, url in enumerate(urls)}
 
 
@@ -139,15 +139,20 @@ def incidents_for_run(
     results_run_ids: Sequence[str] | None = None,
     settings: Settings | None = None,
     now: datetime | None = None,
+    notifiers: Sequence[Notifier] | None = None,
+    backend: Backend | None = None,
 ) -> dict[str, Any]:
     """Turn the results a run recorded into incidents and alerts (what the DAGs' `incidents` task and
-    `flightdq remediate` run): `manage_incidents` with the run's links and the configured notifiers.
+    `flightdq remediate` run): `manage_incidents` with the run's links and the `notifiers` the
+    entry point chose (default: the plain channels, `plain_notifiers`).
     `results_run_ids`: the runs whose results count (default: this run), later ones winning for
-    the same (dataset, day, check): a remediation's plan, then its re-check."""
-    from flightdq.backends.registry import get_backend
+    the same (dataset, day, check): a remediation's plan, then its re-check. `backend`: the one
+    the entry point built (`recovery.execute.remediate` does not pass its own yet: then one is made)."""
+    settings = settings or (backend.settings if backend is not None else Settings.from_env())
+    if backend is None:
+        from flightdq.backends.registry import get_backend
 
-    settings = settings or Settings.from_env()
-    backend = get_backend(settings)
+        backend = get_backend(settings)
     latest: dict[tuple[str, str, str], dict] = {}
     for results_run in results_run_ids or [run_id]:
         for record in backend.history.read_run(results_run, days):
@@ -158,8 +163,8 @@ def incidents_for_run(
         [CheckResult.from_dict(r) for r in records],
         run_id=run_id,
         links={"airflow_run": airflow_run_url(dag_id, run_id)} if dag_id else {},
-        links_for=lambda result: result_links(backend.name, result),
-        notifiers=notifiers_from_env(settings.lake, settings.backend, settings.aws_conn_id),
+        links_for=lambda result: result_links(backend.console, result),
+        notifiers=list(notifiers) if notifiers is not None else plain_notifiers(settings.lake),
         now=now,
     )
     log.info("incidents: %s", {k: v for k, v in summary.items() if v})

@@ -11,24 +11,24 @@ from flightdq.core.dates import utcnow
 from flightdq.incidents.store import INCIDENTS_ROOT, Incident, IncidentStore
 
 if TYPE_CHECKING:
-    from flightdq.backends.base import Backend
+    from flightdq.backends.base import Records
 
 REVIEWS_ROOT = f"{INCIDENTS_ROOT}/reviews"
 
 
 def write_review(
-    backend: Backend, store: IncidentStore, incident_id: str, now: datetime | None = None
+    records: Records, store: IncidentStore, incident_id: str, now: datetime | None = None
 ) -> tuple[str, str]:
     """Write the incident's post-incident review as Markdown; returns where it is, and the text."""
     incident = store.get(incident_id)
     if incident is None:
         raise KeyError(f"no incident {incident_id}")
     text = review_markdown(
-        incident, backend.history.read([incident.dt]), backend.history.read_remediations([incident.dt]), now
+        incident, records.history.read([incident.dt]), records.history.read_remediations([incident.dt]), now
     )
     key = f"{REVIEWS_ROOT}/{incident.id}.md"
-    backend.blobs.put(key, text.encode())
-    return backend.blobs.location(key), text
+    records.blobs.put(key, text.encode())
+    return records.blobs.location(key), text
 
 
 def _cell(text: Any) -> str:

@@ -22,8 +22,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from flightdq.backends.aws.clients import AwsClients
-from flightdq.backends.base import BackendError
+from flightdq.backends.base import BackendError, PartitionFileUnreadable
 from flightdq.core.contract import ATHENA_WORKGROUP, GLUE_DATABASE, QUERY_RESULTS_BUCKET
+from flightdq.core.errors import data_files_named
 
 if TYPE_CHECKING:
     from pyathena.converter import DefaultTypeConverter
@@ -76,6 +77,10 @@ class Athena:
             what = f"Athena query {cursor.query_id} ({label})" if cursor.query_id else what
             if last and last[0].state in ("FAILED", "CANCELLED"):
                 reason = last[0].state_change_reason or last[0].error_message or "Athena gave no reason"
+                if files := data_files_named(reason):  # Athena choked on a data file it read
+                    raise PartitionFileUnreadable(
+                        f"{what} ended {last[0].state}: {reason}", files=files
+                    ) from None
                 raise BackendError(f"{what} ended {last[0].state}: {reason}") from None
             raise BackendError(f"{what}: {type(exc.__cause__ or exc).__name__}: {exc}") from exc
         finally:

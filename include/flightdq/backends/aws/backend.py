@@ -40,6 +40,7 @@ from flightdq.backends.aws.glue_job import GlueEtlJob, glue_wait_attempts
 from flightdq.backends.aws.s3 import DEFAULT_HISTORY_URI, S3BlobStore, S3Lake
 from flightdq.backends.base import EtlRun, EtlWait
 from flightdq.core.contract import ETL_JOB_NAME
+from flightdq.core.links import AwsConsole, aws_region
 from flightdq.storage.history import HistoryStore
 
 if TYPE_CHECKING:
@@ -72,6 +73,8 @@ class AwsBackend:
         self._storage = S3Lake(lambda: self._client("s3"), self._catalog.locations)
         self._job = GlueEtlJob(self._clients)
         self._diagnosis = UpstreamDiagnosis(self._clients, settings.ingestion_function)
+        self.writable = True  # S3 and Glue: what may be written is the connection's IAM policy
+        self.console = AwsConsole(aws_region())  # Athena queries, Glue runs, S3 prefixes
 
     def __repr__(self) -> str:
         return f"AwsBackend(conn_id={self.settings.aws_conn_id!r}, history={self.blobs.location('')!r})"

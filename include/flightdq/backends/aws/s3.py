@@ -15,7 +15,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from flightdq.backends.aws.clients import partition_day
-from flightdq.backends.base import BackendError
+from flightdq.backends.base import BackendError, PartitionFileUnreadable
 from flightdq.core import layout, parquet_types
 from flightdq.core.arrow import unify_by_name
 from flightdq.core.contract import PROCESSED_BUCKET, PROCESSED_PREFIX, RAW_BUCKET
@@ -128,10 +128,18 @@ class S3Lake:
                 f"(s3://{bucket}/{prefix or layout.processed_partition_prefix(day)})"
             )
         s3 = self._s3()
-        tables = [
-            pq.read_table(io.BytesIO(s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read()))
-            for o in objects
-        ]
+        tables = []
+        for obj in objects:
+            body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
+            try:
+                tables.append(pq.read_table(io.BytesIO(body)))
+            except Exception as exc:
+                if not _is_arrow_error(exc):
+                    raise
+                raise PartitionFileUnreadable(
+                    f"processed partition dt={day} cannot be read: {describe_error(exc)}",
+                    files=(f"s3://{bucket}/{obj['Key']}",),
+                ) from exc
         return concat_by_name(tables, f"processed partition dt={day}")
 
     def partition_file_schemas(self, day: date) -> dict[str, pa.Schema]:
@@ -161,8 +169,12 @@ class S3Lake:
                 with S3RangeReader(s3, bucket, obj["Key"], obj["Size"]) as handle:
                     found[name] = read(pq.ParquetFile(handle))
             except Exception as exc:  # pyarrow raises several types for an object that is not Parquet
-                if unreadable is None or not _is_arrow_error(exc):
+                if not _is_arrow_error(exc):
                     raise
+                if unreadable is None:
+                    raise PartitionFileUnreadable(
+                        f"footer of {name}: {describe_error(exc)}", files=(name,)
+                    ) from exc
                 unreadable[name] = describe_error(exc)
         return found
 

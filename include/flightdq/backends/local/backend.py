@@ -25,7 +25,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from flightdq.backends.base import BackendError, EtlRun
+from flightdq.backends.base import BackendError, EtlRun, PartitionFileUnreadable
 from flightdq.backends.local.catalog import LocalCatalog, owner_alive
 from flightdq.core import layout, parquet_types
 from flightdq.core.arrow import unify_by_name
@@ -38,8 +38,9 @@ from flightdq.core.contract import (
     PROCESSED_TABLE,
     RAW_BUCKET,
 )
-from flightdq.core.errors import EnvironmentFault, describe_error
+from flightdq.core.errors import EnvironmentFault, data_files_named, describe_error
 from flightdq.core.layout import data_files, folder_entries
+from flightdq.core.links import NoConsole
 from flightdq.storage.blobstore import LocalBlobStore
 from flightdq.storage.history import HistoryStore
 
@@ -132,6 +133,7 @@ class LocalBackend:
         self._conn: duckdb.DuckDBPyConnection | None = None
         self.query_log: list[dict[str, Any]] = []  # drained by the runner into each check's details
         self._lock = threading.Lock()
+        self.console = NoConsole()  # no console: the day view shows the local ETL runs
 
     # --- engine -------------------------------------------------------------------------------
     def _connection(self) -> duckdb.DuckDBPyConnection:
@@ -190,6 +192,7 @@ class LocalBackend:
     ) -> list[dict[str, Any]]:
         with self._lock:
             conn = self._connection()
+            partitions: list[list[str]] = []
             try:
                 started = time.perf_counter()
                 partitions = [files for files in self._partition_files(dt_range, dts) if files]
@@ -203,9 +206,12 @@ class LocalBackend:
             except EnvironmentFault:
                 raise
             except Exception as exc:  # duckdb raises many types: name the query, never the data
-                raise BackendError(
-                    f"query {label} failed on the embedded engine: {describe_error(exc)}"
-                ) from exc
+                message = f"query {label} failed on the embedded engine: {describe_error(exc)}"
+                read = {f for files in partitions for f in files}
+                named = tuple(f for f in data_files_named(str(exc)) if f in read)
+                if named:  # the engine choked on a file it was given: that file's day's data
+                    raise PartitionFileUnreadable(message, files=named) from exc
+                raise BackendError(message) from exc
 
     def _run_by_partition(
         self, conn: duckdb.DuckDBPyConnection, sql: str, partitions: list[list[str]]
@@ -251,6 +257,10 @@ class LocalBackend:
             if location != self.relative_location(dt) and self.partition_folder(dt).is_dir()
         ]
         return self.catalog.relocate(PROCESSED_TABLE, stale)
+
+    def catalog_columns(self, start: date, end: date) -> None:
+        """None: DuckDB reads the files' own columns; the catalog holds no column types."""
+        return None
 
     def relative_location(self, dt: str) -> str:
         return self.partition_folder(dt).relative_to(self.lake).as_posix()
@@ -336,9 +346,17 @@ class LocalBackend:
         files = data_files(self.partition_folder(day))
         if not files:
             raise BackendError(f"processed partition dt={day} has no Parquet files")
-        schemas = [ds.dataset(str(f), format="parquet").schema for f in files]
-        unified = unify_by_name(schemas)
-        return ds.dataset([str(f) for f in files], format="parquet", schema=unified).to_table()
+        import pyarrow as pa
+
+        try:
+            schemas = [ds.dataset(str(f), format="parquet").schema for f in files]
+            unified = unify_by_name(schemas)
+            return ds.dataset([str(f) for f in files], format="parquet", schema=unified).to_table()
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
+            named = data_files_named(str(exc)) or tuple(str(f) for f in files)
+            raise PartitionFileUnreadable(
+                f"processed partition dt={day} cannot be read: {describe_error(exc)}", files=named
+            ) from exc
 
     def partition_file_schemas(self, day: date) -> dict[str, pa.Schema]:
         import pyarrow.parquet as pq
@@ -369,7 +387,9 @@ class LocalBackend:
                     rows = conn.execute(_FOOTER_SQL, [str(path)]).fetchall()
                 except Exception as exc:  # duckdb raises several types for a file that is not Parquet
                     if unreadable is None:
-                        raise BackendError(f"footer of {name}: {describe_error(exc)}") from exc
+                        raise PartitionFileUnreadable(
+                            f"footer of {name}: {describe_error(exc)}", files=(str(path),)
+                        ) from exc
                     unreadable[name] = describe_error(exc)
                     continue
                 found[name] = parquet_types.from_duckdb(rows)
