@@ -316,8 +316,8 @@ def run_local_etl(
 
     lake_root = Path(lake_root)
     folder = publish.run_folder(lake_root, day, f"local-{uuid.uuid4().hex[:16]}")
-    started = time.time()
     try:
+        started = publish.start_local_run(folder)
         outcome = run_local_job(lake_root, day, folder)
         if fail_after_write:
             raise EtlError(
@@ -326,7 +326,10 @@ def run_local_etl(
     except BaseException:
         publish.discard_local(folder)
         raise
-    published = publish.publish_local(lake_root, day, folder, started=started, force=force)
+    try:
+        published = publish.publish_local(lake_root, day, folder, started=started, force=force)
+    finally:
+        publish.discard_local(folder)  # gone already once published or refused
     partition = lake_root / PROCESSED_BUCKET / layout.processed_partition_prefix(day)
     return dataclasses.replace(
         outcome,

@@ -360,19 +360,18 @@ def publish_run(backend: Any, run: Any, *, force: bool = False) -> Published:
             with suppress(OSError):
                 sizes[key] = (backend.lake / RAW_BUCKET / key).stat().st_size
     else:
+        from flightdq.etl.s3_io import list_objects
+
         s3, glue = backend.publish_clients()
         published = publish_s3(s3, glue, run.dt, run.output_prefix, started=run.started_at, force=force)
-        sizes = {key: _size_or_none(s3, key) for key in published.skipped}
+        listed = {}
+        if published.skipped:  # sizes from the day's listing (the role lists raw keys, never reads them)
+            prefix = layout.raw_day_prefix(day)
+            listed = {o["Key"]: o["Size"] for o in list_objects(s3, Bucket=RAW_BUCKET, Prefix=prefix)}
+        sizes = {key: listed.get(key) for key in published.skipped}
     if sizes:  # raw objects found unreadable: missing snapshots from now on
         backend.history.write_quarantine(run.dt, {k: v for k, v in sizes.items() if v is not None})
     return published
-
-
-def _size_or_none(s3: Any, key: str) -> int | None:
-    try:
-        return int(s3.head_object(Bucket=RAW_BUCKET, Key=key)["ContentLength"])
-    except Exception:  # gone since: nothing to quarantine
-        return None
 
 
 def discard_run(backend: Any, run: Any) -> None:
@@ -617,13 +616,21 @@ def _epoch(moment: Any) -> float:
 
 def run_folder(lake_root: Path, dt: date | str, run_id: str) -> Path:
     """The output prefix a local run of the day is given: `<lake>/flightdata-processed/
-    flightdata_processed/dt=D/run=<id>/` (the S3 key layout under the lake folder)."""
+    flightdata_processed/dt=D/run=<id>/` (the S3 key layout under the lake folder). Make it before the
+    job starts and take its modification time as the run's start (`start_local_run`)."""
     return (
         Path(lake_root)
         / PROCESSED_BUCKET
         / layout.processed_partition_prefix(dt)
         / f"{RUN_FOLDER}{safe_run_id(run_id)}"
     )
+
+
+def start_local_run(folder: Path) -> float:
+    """Make a run's folder (empty) and return its modification time: the run's start on the file
+    system's clock, which publish compares the files' times with."""
+    folder.mkdir(parents=True)
+    return folder.stat().st_mtime
 
 
 def discard_local(folder: Path) -> None:
@@ -675,8 +682,10 @@ def publish_local(
             staging = parent / f".dt={dt}.staging-{uuid.uuid4().hex}"
             try:
                 output_prefix.rename(staging)  # out of the day's folder, so the swap can exchange it
+                for marker in (SUCCESS_MARKER, SKIPPED_FILE):  # the run's, not the partition's
+                    (staging / marker).unlink(missing_ok=True)
                 swap_in(staging, partition, dt)
-                (partition / PUBLISHED_MARKER).write_text(output_prefix.name)
+                published_marker(parent, dt).write_text(output_prefix.name)
             finally:
                 shutil.rmtree(staging, ignore_errors=True)  # gone already after a successful swap
             stale = [
@@ -701,14 +710,17 @@ def publish_local(
     )
 
 
-PUBLISHED_MARKER = "_PUBLISHED"  # in a local day's folder: the run folder whose files it holds
+def published_marker(parent: Path, dt: str) -> Path:
+    """Beside a local day's folder (hidden, as its lock): the name of the run folder it was last
+    published from."""
+    return parent / f".dt={dt}.published"
 
 
 def _published_already(lake_root: Path, partition: Path, output_prefix: Path) -> Published:
     """A run folder that is gone: published by the run's owner (a caller that attached to the run
     publishes it too), or discarded by it (refused)."""
     dt = partition.name.removeprefix("dt=")
-    marker = partition / PUBLISHED_MARKER
+    marker = published_marker(partition.parent, dt)
     if not marker.is_file() or marker.read_text().strip() != output_prefix.name:
         raise NoOutput(
             f"dt={dt}: {output_prefix.name} is gone and was not published: the repair that ran it "
@@ -742,16 +754,16 @@ def _local_objects(folder: Path) -> list[StoredObject]:
 
 
 def _contain_local(lake_root: Path, dt: str, output_prefix: Path, started: float) -> None:
-    """Step 1 on the embedded lake (the module's doc)."""
+    """Step 1 on the embedded lake (the module's doc). `started` is the run folder's modification
+    time when it was made, just before the job started (the file system's clock, as the files')."""
     root = lake_root / PROCESSED_BUCKET
-    since = started - CLOCK_SLACK_SECONDS
     run_prefix = output_prefix.relative_to(root).as_posix() + "/"
     written = []
     for path in root.rglob("*"):
         key = path.relative_to(root).as_posix()
         if key.startswith(run_prefix) or not path.is_file() or _machinery(key):
             continue
-        if path.stat().st_mtime < since:
+        if path.stat().st_mtime <= started:  # the file system's clock on both sides: no slack needed
             continue
         # the local catalog's Location of a day is its folder: no run= folder is ever live
         if _outside_verdict(key, run_prefix, dt, lambda day: None) == "visible":
@@ -782,11 +794,12 @@ LOCK_WAIT_SECONDS = 600.0  # how long a publish waits for another one of the sam
 
 
 @contextmanager
-def day_lock(parent: Path, day: date | str, wait_seconds: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
+def day_lock(parent: Path, day: date | str, wait_seconds: float | None = None) -> Iterator[None]:
     """One publish per day at a time in this lake (recovery deletes leftovers a concurrent one would
-    own): wait for the other one (at most `wait_seconds`)."""
+    own): wait for the other one (at most `wait_seconds`, default `LOCK_WAIT_SECONDS`)."""
     import fcntl
 
+    wait_seconds = LOCK_WAIT_SECONDS if wait_seconds is None else wait_seconds
     deadline = time.monotonic() + wait_seconds
     with (parent / f".dt={day}.lock").open("a") as handle:
         while True:

@@ -278,8 +278,10 @@ class LocalBackend:
                 return waited
             # its owner died while we waited: the claim above marks it taken over and the day is ours
         folder = self.run_folder(dt, run_id)
-        started = time.time()
+        started: float | None = None
         try:
+            folder.mkdir(parents=True)  # its time is the run's start, on the file system's clock
+            started = folder.stat().st_mtime
             run_local_job(
                 self.settings.etl_job, ["--dt", dt, "--output_prefix", str(folder), "--lake", str(self.lake)]
             )
@@ -315,7 +317,7 @@ class LocalBackend:
                     error=run["error"],
                     attached=True,
                     output_prefix=self._relative(self.run_folder(run["dt"], run_id)),
-                    started_at=_epoch(run["started_at"]),
+                    started_at=_started(self.run_folder(run["dt"], run_id)),
                 )
             if not owner_alive(run["pid"], run.get("owner")):  # it died while we waited
                 return EtlRun(run_id, run["dt"], "ABANDONED", error="its process is gone", attached=True)
@@ -468,11 +470,12 @@ def run_local_job(job: str | None, arguments: list[str]) -> None:
         raise LocalJobFailed(f"ETL job {command[0]} exited with status {done.returncode}: {detail[0][:500]}")
 
 
-def _epoch(moment: str | None) -> float | None:
-    """A registry timestamp (`YYYY-MM-DDTHH:MM:SS.fffZ`, UTC) in seconds since the epoch."""
-    if not moment:
+def _started(folder: Path) -> float | None:
+    """A run's start on the file system's clock: its folder's modification time (None: gone)."""
+    try:
+        return folder.stat().st_mtime
+    except OSError:
         return None
-    return datetime.fromisoformat(moment.replace("Z", "+00:00")).timestamp()
 
 
 def spill_directory() -> str:
