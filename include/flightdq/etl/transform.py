@@ -25,7 +25,6 @@ import logging
 import os
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass

@@ -637,6 +637,8 @@ def discard_local(folder: Path) -> None:
     """Delete a run's folder (a failed or refused run)."""
     if folder.name.startswith(RUN_FOLDER):
         shutil.rmtree(folder, ignore_errors=True)
+        with suppress(OSError):  # a day's folder made only to hold the run's: not a partition
+            folder.parent.rmdir()
 
 
 def publish_local(
@@ -823,9 +825,14 @@ def recover(parent: Path, day: date | str) -> None:
     one never moved in; delete old copies and staging folders that are no longer needed."""
     partition = parent / f"dt={day}"
     olds = sorted(parent.glob(f".dt={day}.old-*"), key=lambda p: p.stat().st_mtime)
-    if olds and not partition.exists():
+    # The day's folder may be there without data: a run folder made in it since the crash.
+    if olds and not (partition.exists() and layout.data_files(partition)):
         restored = olds.pop()
-        restored.rename(partition)
+        if partition.exists():
+            _move_files_in(layout.data_files(restored), partition)
+            shutil.rmtree(restored, ignore_errors=True)
+        else:
+            restored.rename(partition)
         _fsync_dir(parent)
         log.warning(
             "dt=%s: restored the previous partition from %s (a repair crashed mid-swap)", day, restored

@@ -13,6 +13,7 @@ error of the environment, raised before anything is read or created. Nothing her
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -289,6 +290,8 @@ class LocalBackend:
             error = str(exc) if isinstance(exc, (LocalJobFailed, RuntimeError)) else describe_error(exc)
             self.catalog.finish_etl_run(run_id, "FAILED", error=error[:1000])
             shutil.rmtree(folder, ignore_errors=True)  # what it wrote is garbage: no reader sees it
+            with contextlib.suppress(OSError):  # a day's folder made only to hold the run's
+                folder.parent.rmdir()
             return EtlRun(
                 run_id, dt, "FAILED", error=error, output_prefix=self._relative(folder), started_at=started
             )
