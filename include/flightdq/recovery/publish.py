@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import shutil
 import time
@@ -57,8 +58,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Clocks differ a little (the job's host, S3's, a file system's timestamps): an object modified up to
-# this long before the run's start still counts as possibly written by the run.
+# An object of a run's prefix modified more than this after its `_SUCCESS` was written after it
+# (S3 stamps objects to the second; the job's uploads may finish out of order within that).
 CLOCK_SLACK_SECONDS = 2.0
 SWAP_GRACE_SECONDS = 1.0  # how long an old partition swapped out stays readable for readers already in it
 
@@ -558,7 +559,9 @@ def _contain_s3(
     from flightdq.etl.partitions import catalog_location, split_location
     from flightdq.etl.s3_io import delete_keys
 
-    since = started - CLOCK_SLACK_SECONDS
+    # S3 lists LastModified to the second (truncated): anything stamped in the second the run
+    # started or later may be the run's.
+    since = math.floor(started)
     written = [
         o for o in listed if not o["Key"].startswith(run_prefix) and _epoch(o.get("LastModified")) >= since
     ]
