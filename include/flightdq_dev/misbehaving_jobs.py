@@ -11,8 +11,8 @@ reads and writes of keys under the processed bucket), and runs on either backend
 The misbehaviours (`MISBEHAVIOURS`): `writes_nothing` (succeeds without writing), `no_success`
 (writes the data, not `_SUCCESS`), `shrunk_day` (drops half the day's flights), `wrong_schema`
 (a column of another type), `writes_outside` (its output, plus a copy into the live partition's
-folder and into another day's), `writes_twice` (its file twice over), `succeeds_twice` (more data
-after its `_SUCCESS`, then `_SUCCESS` again).
+folder and into another day's), `writes_twice` (its file twice over), `succeeds_twice` (a second
+attempt writing its data again after the first one's `_SUCCESS`).
 """
 
 from __future__ import annotations
@@ -155,11 +155,10 @@ def writes_twice_(job: JobIO) -> None:
 
 
 def succeeds_twice_(job: JobIO) -> None:
-    """Succeeds, then writes more data and `_SUCCESS` again (a second attempt of the same run)."""
+    """Succeeds, then a second attempt of the same run writes its data again after that `_SUCCESS`."""
     job.write_ours()
     time.sleep(AFTER_SUCCESS_SECONDS)  # past the clock slack the audit allows
     job.put(job.prefix + "part-00001.parquet", job.get(job.prefix + PART))
-    job.put(job.prefix + "_SUCCESS", b"")
 
 
 AFTER_SUCCESS_SECONDS = 3.5  # > publish.CLOCK_SLACK_SECONDS + S3's one-second LastModified

@@ -287,7 +287,8 @@ class LocalBackend:
                 self.settings.etl_job, ["--dt", dt, "--output_prefix", str(folder), "--lake", str(self.lake)]
             )
         except Exception as exc:
-            error = str(exc) if isinstance(exc, (LocalJobFailed, RuntimeError)) else describe_error(exc)
+            # the job's own errors and a bad setting, as they say it; anything else by its kind only
+            error = str(exc) if isinstance(exc, (RuntimeError, ConfigError)) else describe_error(exc)
             self.catalog.finish_etl_run(run_id, "FAILED", error=error[:1000])
             shutil.rmtree(folder, ignore_errors=True)  # what it wrote is garbage: no reader sees it
             with contextlib.suppress(OSError):  # a day's folder made only to hold the run's
