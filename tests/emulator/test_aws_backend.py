@@ -483,6 +483,8 @@ def test_the_glue_entry_point_takes_glues_arguments(aws, lake, monkeypatch, caps
     monkeypatch.setenv("AWS_ENDPOINT_URL", aws.endpoint)  # plain boto3, as on Glue
     day = HEALTHY[3]
     prefix = f"s3://{PROCESSED_BUCKET}/flightdata_processed/dt={day}/run=manual/"
+    located = aws_backend(lake)._catalog.locations(day, day)
+    assert located
     code = glue_job.main(
         ["--JOB_NAME", "flightdata-etl", "--dt", str(day), "--JOB_RUN_ID", "jr_manual",
          "--output_prefix", prefix, "--job-bookmark-option", "job-bookmark-disable"]
@@ -493,10 +495,9 @@ def test_the_glue_entry_point_takes_glues_arguments(aws, lake, monkeypatch, caps
         f"flightdata_processed/dt={day}/run=manual/_SUCCESS",
         f"flightdata_processed/dt={day}/run=manual/part-00000.parquet",
     }  # written under its prefix only: the catalog still points where it did
-    run_prefix = f"flightdata_processed/dt={day}/run=jr_manual/"
-    assert partition_keys(aws, day) == [f"{run_prefix}_SUCCESS", f"{run_prefix}part-00000.parquet"]
+    assert aws_backend(lake)._catalog.locations(day, day) == located  # it never touches the catalog
     with pytest.raises(InputError, match="not a real calendar day"):
-        glue_job.main(["--dt", "2026-02-30"])
+        glue_job.main(["--dt", "2026-02-30", "--output_prefix", prefix])
 
 
 # --- the catalog --------------------------------------------------------------------------------------
