@@ -187,7 +187,7 @@ class FakeGlue:
         self.starts = 0
         self.registered: list[str] = []
 
-    def start_etl(self, day, *, force=False):
+    def start_etl(self, day):
         self.starts += 1
         return self.started
 
