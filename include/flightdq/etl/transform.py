@@ -25,7 +25,6 @@ import logging
 import os
 import sys
 import tempfile
-import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
@@ -35,7 +34,6 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from flightdq.core import layout
 from flightdq.core.contract import (
     ETL_JOB_NAME,
-    PROCESSED_BUCKET,
     RAW_BUCKET,
     STATE_FIELDS,
     processed_arrow_schema,
@@ -301,40 +299,14 @@ def run_local_job(lake_root: Path, day: date, output_prefix: Path) -> EtlOutcome
 def run_local_etl(
     lake_root: Path, day: date, *, force: bool = False, fail_after_write: bool = False
 ) -> EtlOutcome:
-    """Rebuild the day's processed partition in a local lake, job and repair in one call (what the
-    generator, the bench and `python -m flightdq.etl.transform` without `--output_prefix` use): the
-    local job writes into a run folder of the day (`run_local_job`), then the repair's publish
-    (`flightdq.recovery.publish.publish_local`) audits it against the partition it replaces (never
-    fewer flights or hours unless `force`: `ShrinkRefused`) and swaps it in atomically. A failure
-    leaves the old partition untouched. The catalog is not touched.
+    """Rebuild the day's processed partition in a local lake, job and repair in one call: what the
+    generator and the bench call by this name. It is `flightdq.recovery.publish.rebuild_local` (our
+    local job, then the repair's audit and atomic swap); the one import of the repair's layer from
+    this package (tests/unit/test_layers.py names it), kept for those callers until they call
+    `rebuild_local` themselves."""
+    from flightdq.recovery.publish import rebuild_local
 
-    `fail_after_write=True` is a FAULT-INJECTION HOOK for tests only: it raises EtlError after the
-    job wrote its folder, before the publish.
-    """
-    from flightdq.recovery import publish
-
-    lake_root = Path(lake_root)
-    folder = publish.run_folder(lake_root, day, f"local-{uuid.uuid4().hex[:16]}")
-    try:
-        started = publish.start_local_run(folder)
-        outcome = run_local_job(lake_root, day, folder)
-        if fail_after_write:
-            raise EtlError(
-                f"dt={day}: fault injected after the run folder was written (fail_after_write=True)"
-            )
-    except BaseException:
-        publish.discard_local(folder)
-        raise
-    try:
-        published = publish.publish_local(lake_root, day, folder, started=started, force=force)
-    finally:
-        publish.discard_local(folder)  # gone already once published or refused
-    partition = lake_root / PROCESSED_BUCKET / layout.processed_partition_prefix(day)
-    return dataclasses.replace(
-        outcome,
-        files=[(partition / PART_FILE).relative_to(lake_root).as_posix()],
-        replaced=published.replaced,
-    )
+    return rebuild_local(lake_root, day, force=force, fail_after_write=fail_after_write)
 
 
 def _raw_files(lake_root: Path, day: date) -> list[Path]:
@@ -430,7 +402,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.output_prefix:
             outcome = run_local_job(lake, day, lake / args.output_prefix)
         else:
-            outcome = run_local_etl(lake, day, force=args.force)
+            from flightdq.recovery.publish import rebuild_local  # the CLI's convenience, local only
+
+            outcome = rebuild_local(lake, day, force=args.force)
     except RuntimeError as exc:  # the job's failures are EtlErrors, the publish's refusals BackendErrors
         print(f"{ETL_JOB_NAME}: error: {exc}", file=sys.stderr)
         return 1

@@ -56,6 +56,8 @@ from flightdq.etl.transform import SKIPPED_FILE
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from flightdq.etl.transform import EtlOutcome
+
 log = logging.getLogger(__name__)
 
 # An object of a run's prefix modified more than this after its `_SUCCESS` was written after it
@@ -719,6 +721,47 @@ def published_marker(parent: Path, dt: str) -> Path:
     """Beside a local day's folder (hidden, as its lock): the name of the run folder it was last
     published from."""
     return parent / f".dt={dt}.published"
+
+
+def rebuild_local(
+    lake_root: Path, day: date, *, force: bool = False, fail_after_write: bool = False
+) -> EtlOutcome:
+    """Rebuild the day's processed partition in a local lake, job and repair in one call (the
+    generator's, the bench's and `python -m flightdq.etl.transform` without `--output_prefix`): our
+    local job writes into a run folder of the day (`flightdq.etl.transform.run_local_job`), then
+    `publish_local` audits it against the partition it replaces (never fewer flights or hours unless
+    `force`: `ShrinkRefused`) and swaps it in atomically. A failure leaves the old partition
+    untouched. The catalog is not touched; no job registry is involved (the backend's `run_etl` is).
+
+    `fail_after_write=True` is a FAULT-INJECTION HOOK for tests only: it raises EtlError after the
+    job wrote its folder, before the publish.
+    """
+    import dataclasses
+
+    from flightdq.etl.transform import PART_FILE, EtlError, run_local_job
+
+    lake_root = Path(lake_root)
+    folder = run_folder(lake_root, day, f"local-{uuid.uuid4().hex[:16]}")
+    try:
+        started = start_local_run(folder)
+        outcome = run_local_job(lake_root, day, folder)
+        if fail_after_write:
+            raise EtlError(
+                f"dt={day}: fault injected after the run folder was written (fail_after_write=True)"
+            )
+    except BaseException:
+        discard_local(folder)
+        raise
+    try:
+        published = publish_local(lake_root, day, folder, started=started, force=force)
+    finally:
+        discard_local(folder)  # gone already once published or refused
+    partition = lake_root / PROCESSED_BUCKET / layout.processed_partition_prefix(day)
+    return dataclasses.replace(
+        outcome,
+        files=[(partition / PART_FILE).relative_to(lake_root).as_posix()],
+        replaced=published.replaced,
+    )
 
 
 def _published_already(lake_root: Path, partition: Path, output_prefix: Path) -> Published:
