@@ -331,6 +331,8 @@ def test_a_refused_shrink_fails_the_task_for_good_and_a_register_emits(small_lak
     with pytest.raises(AirflowFailException, match="refused: the rebuilt partition"):  # not retried
         repair_task().execute(context)
     assert emitted(context) == []
+    refusal = context["ti"].xcoms["refusal"]  # for the finish task's record: the kind, not prose
+    assert (refusal["dt"], refusal["failure"]) == (str(END), "shrink_refused")
     assert {p.name: p.read_bytes() for p in backend.partition_folder(END).glob("*.parquet")} == before
 
     backend.catalog.unregister("flightdata_processed", str(END))
