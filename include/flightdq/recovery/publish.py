@@ -381,11 +381,16 @@ def discard_run(backend: Any, run: Any) -> None:
     """Delete what a run that failed wrote under its prefix (garbage no reader sees)."""
     if not run.output_prefix:
         return
-    if backend.name == "local":
-        discard_local(backend.lake / run.output_prefix)
-    else:
-        s3, _glue = backend.publish_clients()
-        discard_s3(s3, run.output_prefix)
+    try:
+        if backend.name == "local":
+            discard_local(backend.lake / run.output_prefix)
+        else:
+            s3, _glue = backend.publish_clients()
+            discard_s3(s3, run.output_prefix)
+    except Exception as exc:  # the run's failure matters more; the next publish deletes the rest
+        log.warning(
+            "dt=%s: could not delete %s of failed run %s: %s", run.dt, run.output_prefix, run.run_id, exc
+        )
 
 
 # --- S3 and the Glue catalog -------------------------------------------------------------------------
