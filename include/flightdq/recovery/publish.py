@@ -659,12 +659,14 @@ def publish_local(
     started: float | None,
     force: bool = False,
     attached: bool = False,
+    mark: bool = True,
 ) -> Published:
     """Contain, audit and publish what a local run wrote into `output_prefix` (the day's `run=`
     folder; see the module's doc). The day's files are replaced whole by the atomic local swap
     (`swap_in`), under the day's lock; a crash mid-swap is repaired by the next publish.
     `attached`: the caller waited for a run another repair started, which publishes it too: a folder
-    already published by it is a success, one it refused a refusal."""
+    already published by it is a success, one it refused a refusal (`mark`: note the run folder
+    published beside the day, hidden, for such callers; no job registry, no such callers: False)."""
     lake_root = Path(lake_root)
     dt = str(day)
     partition = lake_root / PROCESSED_BUCKET / layout.processed_partition_prefix(dt)
@@ -697,7 +699,8 @@ def publish_local(
                 for marker in (SUCCESS_MARKER, SKIPPED_FILE):  # the run's, not the partition's
                     (staging / marker).unlink(missing_ok=True)
                 swap_in(staging, partition, dt)
-                published_marker(parent, dt).write_text(output_prefix.name)
+                if mark:
+                    published_marker(parent, dt).write_text(output_prefix.name)
             finally:
                 shutil.rmtree(staging, ignore_errors=True)  # gone already after a successful swap
             stale = [
@@ -758,7 +761,7 @@ def rebuild_local(
         discard_local(folder)
         raise
     try:
-        published = publish_local(lake_root, day, folder, started=started, force=force)
+        published = publish_local(lake_root, day, folder, started=started, force=force, mark=False)
     finally:
         discard_local(folder)  # gone already once published or refused
     partition = lake_root / PROCESSED_BUCKET / layout.processed_partition_prefix(day)
