@@ -40,7 +40,12 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from flightdq.airflow.assets import FLIGHTDATA_PROCESSED
 from flightdq.airflow.dag_factory import DEFAULT_ARGS, FORM_MAX_DAYS, START_DATE
-from flightdq.airflow.operators import DECISION_XCOM_KEY, RepairApprovalOperator, RepairDayOperator
+from flightdq.airflow.operators import (
+    DECISION_XCOM_KEY,
+    REFUSAL_XCOM_KEY,
+    RepairApprovalOperator,
+    RepairDayOperator,
+)
 from flightdq.airflow.pools import ETL_POOL
 
 
@@ -176,6 +181,8 @@ def flightdq_remediation() -> None:
         context = get_current_context()
         pulled = context["ti"].xcom_pull(task_ids="repair_day", default=None)  # one repair: a dict
         repairs = [pulled] if isinstance(pulled, dict) else [r for r in pulled or [] if r]
+        refused = context["ti"].xcom_pull(task_ids="repair_day", key=REFUSAL_XCOM_KEY, default=None)
+        repairs += [refused] if isinstance(refused, dict) else [r for r in refused or [] if r]
         decision = context["ti"].xcom_pull(task_ids="approve", key=DECISION_XCOM_KEY, default=None)
         rejected_by = decision["by"] if decision and not decision["approved"] else None
         return finish_remediation(request, plans, repairs, context["run_id"], rejected_by=rejected_by)

@@ -1,10 +1,11 @@
-"""The Glue job's atomic swap on the emulator (moto on 127.0.0.1, Athena's SQL run on DuckDB over the
+"""The repair's atomic swap on the emulator (moto on 127.0.0.1, Athena's SQL run on DuckDB over the
 Parquet under each registered partition's Location, as Athena reads it).
 
-A rebuild writes the day under `dt=D/run=<run id>/`, verifies it, points the Glue partition at it in
-one UpdatePartition call, then deletes the old objects. A reader querying the day meanwhile sees the
-old day or the new one, never both; a job that dies on either side of the switch leaves readers on
-one whole day, and the next run deletes what it left.
+A rebuild is our Glue job writing the day under `dt=D/run=<run id>/` (the job contract), then the
+repair's publish (`flightdq.recovery.publish.publish_s3`): it audits the prefix, points the Glue
+partition at it in one UpdatePartition call, then deletes the old objects. A reader querying the day
+meanwhile sees the old day or the new one, never both; a repair that dies on either side of the
+switch leaves readers on one whole day, and the next one deletes what it left.
 
 Each test takes a day of its own. The old partition is made smaller than the rebuild (a slice of its
 flights) so that old, new and doubled counts all differ.
@@ -27,6 +28,7 @@ from flightdq.checks.runner import run_checks
 from flightdq.core.config import Settings
 from flightdq.core.contract import GLUE_DATABASE, PROCESSED_BUCKET, PROCESSED_TABLE
 from flightdq.etl import glue_entry as glue_job
+from flightdq.recovery import publish
 from flightdq_dev.emulator import AwsEmulator, seed_from_lake
 from flightdq_dev.generator import generate_lake
 
@@ -97,6 +99,19 @@ def counts(backend: AwsBackend, day: date) -> tuple[int, int]:
     return int(row["n"]), int(row["f"])
 
 
+def rebuild(aws: AwsEmulator, day: date, run_id: str, **publishing) -> publish.Published:
+    """What a repair does: our job writes the day under a run prefix of its own, then the repair
+    publishes it (`publishing`: `pause`, `force`). The run starts in a second after the test's own
+    writes (S3 stamps objects to the second: the publish takes what is stamped since as the run's)."""
+    time.sleep(1.0 - time.time() % 1.0 + 0.01)
+    started = time.time()
+    prefix = publish.run_prefix_uri(str(day), run_id)
+    glue_job.run_job(day, s3=aws.client("s3"), output_prefix=prefix)
+    return publish.publish_s3(
+        aws.client("s3"), aws.client("glue"), str(day), prefix, started=started, **publishing
+    )
+
+
 def shrink_old_partition(aws: AwsEmulator, day: date) -> tuple[int, int]:
     """Replace the seeded (flat `dt=D/`) partition's file by a slice of its flights; returns the
     (old, new) flight counts the day will have before and after a rebuild."""
@@ -147,9 +162,7 @@ def test_a_reader_during_the_swap_sees_the_old_day_or_the_new_one_never_both(aws
     thread.start()
     try:
         reads_after(2)
-        outcome = glue_job.run_job(
-            day, s3=aws.client("s3"), glue=aws.client("glue"), run_id="jr_swap", pause=pause
-        )
+        outcome = rebuild(aws, day, "jr_swap", pause=pause)
         reads_after(2)
     finally:
         stop.set()
@@ -157,7 +170,7 @@ def test_a_reader_during_the_swap_sees_the_old_day_or_the_new_one_never_both(aws
     assert not errors, errors
     assert set(seen) <= {(old, old), (new, new)}, f"a mixed or doubled day was read: {set(seen)}"
     # reads that started and ended inside each pause (the first one there may have started before it)
-    written, switched = (seen[first + 1 : last] for first, last in (stages["written"], stages["switched"]))
+    written, switched = (seen[first + 1 : last] for first, last in (stages["audited"], stages["switched"]))
     assert len(written) >= 2 and set(written) == {(old, old)}  # new prefix complete, not switched: old
     assert len(switched) >= 2 and set(switched) == {(new, new)}  # switched, old objects still there: new
     assert seen[0] == (old, old) and seen[-1] == (new, new)
@@ -166,7 +179,7 @@ def test_a_reader_during_the_swap_sees_the_old_day_or_the_new_one_never_both(aws
     assert outcome.location == f"s3://{PROCESSED_BUCKET}/{run_prefix}" == location(aws, day)
     assert not outcome.registered and outcome.previous_location.endswith(f"/dt={day}/")
     assert keys(aws, day) == [f"{run_prefix}_SUCCESS", f"{run_prefix}part-00000.parquet"]
-    assert sorted(k.removeprefix(f"s3://{PROCESSED_BUCKET}/") for k in outcome.replaced) == old_keys
+    assert sorted(k.removeprefix(f"s3://{PROCESSED_BUCKET}/") for k in outcome.deleted) == old_keys
 
 
 def test_a_job_dying_before_the_switch_leaves_the_old_day_served_and_the_next_run_cleans_up(aws, lake):
@@ -176,11 +189,11 @@ def test_a_job_dying_before_the_switch_leaves_the_old_day_served_and_the_next_ru
     flat = keys(aws, day)
 
     def die(stage: str) -> None:
-        if stage == "written":
-            raise glue_job.JobKilled(stage)
+        if stage == "audited":
+            raise publish.JobKilled(stage)
 
-    with pytest.raises(glue_job.JobKilled):
-        glue_job.run_job(day, s3=aws.client("s3"), glue=aws.client("glue"), run_id="jr_dead", pause=die)
+    with pytest.raises(publish.JobKilled):
+        rebuild(aws, day, "jr_dead", pause=die)
     dead = f"flightdata_processed/dt={day}/run=jr_dead/"
     assert keys(aws, day) == sorted([*flat, f"{dead}_SUCCESS", f"{dead}part-00000.parquet"])  # no cleanup ran
     assert location(aws, day) == f"s3://{PROCESSED_BUCKET}/flightdata_processed/dt={day}/"
@@ -191,10 +204,10 @@ def test_a_job_dying_before_the_switch_leaves_the_old_day_served_and_the_next_ru
     }
     assert backend.read_partition(day).num_rows == old
 
-    outcome = glue_job.run_job(day, s3=aws.client("s3"), glue=aws.client("glue"), run_id="jr_next")
+    outcome = rebuild(aws, day, "jr_next")
     nxt = f"flightdata_processed/dt={day}/run=jr_next/"
     assert keys(aws, day) == [f"{nxt}_SUCCESS", f"{nxt}part-00000.parquet"]  # the leftover is gone too
-    assert f"s3://{PROCESSED_BUCKET}/{dead}part-00000.parquet" in outcome.replaced
+    assert f"s3://{PROCESSED_BUCKET}/{dead}part-00000.parquet" in outcome.deleted
     assert counts(backend, day) == (new, new)
 
 
@@ -206,10 +219,10 @@ def test_a_job_dying_after_the_switch_has_given_readers_the_new_day_already(aws,
 
     def die(stage: str) -> None:
         if stage == "switched":
-            raise glue_job.JobKilled(stage)
+            raise publish.JobKilled(stage)
 
-    with pytest.raises(glue_job.JobKilled):
-        glue_job.run_job(day, s3=aws.client("s3"), glue=aws.client("glue"), run_id="jr_late", pause=die)
+    with pytest.raises(publish.JobKilled):
+        rebuild(aws, day, "jr_late", pause=die)
     late = f"flightdata_processed/dt={day}/run=jr_late/"
     assert location(aws, day) == f"s3://{PROCESSED_BUCKET}/{late}"
     assert set(flat) < set(keys(aws, day))  # the old objects are still there...
@@ -218,21 +231,26 @@ def test_a_job_dying_after_the_switch_has_given_readers_the_new_day_already(aws,
     assert backend.processed_partitions_in_storage(day, day) == {
         str(day): [f"s3://{PROCESSED_BUCKET}/{late}part-00000.parquet"]
     }
-    glue_job.run_job(day, s3=aws.client("s3"), glue=aws.client("glue"), run_id="jr_after")
+    rebuild(aws, day, "jr_after")
     after = f"flightdata_processed/dt={day}/run=jr_after/"
     assert keys(aws, day) == [f"{after}_SUCCESS", f"{after}part-00000.parquet"]
     assert counts(backend, day) == (new, new)
 
 
-def test_a_failure_before_the_switch_removes_the_new_prefix_and_keeps_the_old_day(aws, lake):
+def test_a_failure_before_the_switch_removes_the_new_prefix_and_keeps_the_old_day(aws, lake, monkeypatch):
     day = DAYS[3]
     backend = backend_for(lake)
     before = keys(aws, day)
     rows = counts(backend, day)
+    real_verify = glue_job._verify_uploaded
+
+    def verify_then_fail(*args) -> None:
+        real_verify(*args)
+        raise glue_job.EtlError("fault injected after the upload")
+
+    monkeypatch.setattr(glue_job, "_verify_uploaded", verify_then_fail)
     with pytest.raises(glue_job.EtlError, match="fault injected after the upload"):
-        glue_job.run_job(
-            day, s3=aws.client("s3"), glue=aws.client("glue"), run_id="jr_fail", fail_after_upload=True
-        )
+        rebuild(aws, day, "jr_fail")
     assert keys(aws, day) == before and counts(backend, day) == rows
     assert location(aws, day).endswith(f"/dt={day}/")
 
@@ -254,7 +272,7 @@ def test_a_day_missing_from_the_catalog_is_created_at_the_new_prefix(aws, lake):
     (processed,) = [r for r in results if r.dataset == PROCESSED_TABLE]
     assert processed.status == "fail" and processed.details["state"] == "not_registered"
 
-    outcome = glue_job.run_job(day, s3=aws.client("s3"), glue=glue, run_id="jr_new")
+    outcome = rebuild(aws, day, "jr_new")
     prefix = f"flightdata_processed/dt={day}/run=jr_new/"
     assert outcome.registered and location(aws, day) == f"s3://{PROCESSED_BUCKET}/{prefix}"
     assert keys(aws, day) == [f"{prefix}_SUCCESS", f"{prefix}part-00000.parquet"]
@@ -279,7 +297,7 @@ def test_a_day_missing_from_the_catalog_is_created_at_the_new_prefix(aws, lake):
 def test_the_checks_pass_on_a_swapped_day_and_on_a_flat_one(aws, lake):
     swapped, flat = DAYS[6], DAYS[5]
     backend = backend_for(lake)
-    glue_job.run_job(swapped, s3=aws.client("s3"), glue=aws.client("glue"), run_id="jr_swap")
+    rebuild(aws, swapped, "jr_swap")
     assert location(aws, flat).endswith(f"/dt={flat}/")
     assert location(aws, swapped).endswith("/run=jr_swap/")
     results = run_checks(
@@ -330,7 +348,7 @@ def test_a_location_anywhere_is_followed_and_never_deleted_by_a_swap(aws, lake):
     }
     assert backend.read_partition(day).num_rows == rows[0]
 
-    outcome = glue_job.run_job(day, s3=s3, glue=glue, run_id="jr_home")
+    outcome = rebuild(aws, day, "jr_home")
     assert outcome.previous_location.endswith(f"/restored/{day}")
     assert location(aws, day) == f"s3://{PROCESSED_BUCKET}/flightdata_processed/dt={day}/run=jr_home/"
     assert s3.head_object(Bucket=PROCESSED_BUCKET, Key=elsewhere)  # not ours to delete

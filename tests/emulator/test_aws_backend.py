@@ -354,8 +354,10 @@ def test_a_glue_run_that_fails_is_reported_and_the_retry_rebuilds_the_day(aws, l
     assert [r["JobRunState"] for r in runs] == ["FAILED", "SUCCEEDED"]
     assert repaired["etl_run_id"] == runs[1]["Id"] and repaired["attached"] is False
     assert flight_ids(backend, day) == before
-    run_prefix = f"flightdata_processed/dt={day}/run={runs[1]['Id']}/"
+    run_prefix = runs[1]["Arguments"]["--output_prefix"].removeprefix(f"s3://{PROCESSED_BUCKET}/")
+    assert run_prefix.startswith(f"flightdata_processed/dt={day}/run=")
     assert partition_keys(aws, day) == [f"{run_prefix}_SUCCESS", f"{run_prefix}part-00000.parquet"]
+    assert repaired["location"] == f"s3://{PROCESSED_BUCKET}/{run_prefix}"
 
 
 @pytest.mark.parametrize("state", ["TIMEOUT", "STOPPED", "ERROR"])
@@ -461,36 +463,55 @@ def test_a_start_whose_answer_is_lost_attaches_to_the_run_it_started(aws, lake, 
 # --- the Glue job itself --------------------------------------------------------------------------
 
 
-def test_the_glue_job_failing_after_its_upload_leaves_the_old_partition(aws, lake):
+def test_the_glue_job_failing_after_its_upload_leaves_the_old_partition(aws, lake, monkeypatch):
     day = HEALTHY[3]
     s3 = aws.client("s3")
     before = {
         k: s3.get_object(Bucket=PROCESSED_BUCKET, Key=k)["Body"].read() for k in partition_keys(aws, day)
     }
+    real_verify = glue_job._verify_uploaded
+
+    def verify_then_fail(*args) -> None:
+        real_verify(*args)
+        raise EtlError("fault injected after the upload")
+
+    monkeypatch.setattr(glue_job, "_verify_uploaded", verify_then_fail)
+    prefix = f"s3://{PROCESSED_BUCKET}/flightdata_processed/dt={day}/run=jr_midway/"
     with pytest.raises(EtlError, match="fault injected after the upload"):
-        glue_job.run_job(day, s3=s3, glue=aws.client("glue"), run_id="jr_midway", fail_after_upload=True)
+        glue_job.run_job(day, s3=s3, output_prefix=prefix)
     after = {
         k: s3.get_object(Bucket=PROCESSED_BUCKET, Key=k)["Body"].read() for k in partition_keys(aws, day)
     }
-    assert after == before and before
+    assert after == before and before  # what it wrote under its prefix is gone again
+    monkeypatch.undo()
 
+    none = END + timedelta(days=3)
     with pytest.raises(EtlError, match="no raw snapshots"):
-        glue_job.run_job(END + timedelta(days=3), s3=s3, glue=aws.client("glue"), run_id="jr_none")
-    assert partition_keys(aws, END + timedelta(days=3)) == []
+        glue_job.run_job(
+            none, s3=s3, output_prefix=f"s3://{PROCESSED_BUCKET}/flightdata_processed/dt={none}/run=x/"
+        )
+    assert partition_keys(aws, none) == []
 
 
 def test_the_glue_entry_point_takes_glues_arguments(aws, lake, monkeypatch, capsys):
     monkeypatch.setenv("AWS_ENDPOINT_URL", aws.endpoint)  # plain boto3, as on Glue
     day = HEALTHY[3]
+    prefix = f"s3://{PROCESSED_BUCKET}/flightdata_processed/dt={day}/run=manual/"
+    located = aws_backend(lake)._catalog.locations(day, day)
+    assert located
     code = glue_job.main(
         ["--JOB_NAME", "flightdata-etl", "--dt", str(day), "--JOB_RUN_ID", "jr_manual",
-         "--job-bookmark-option", "job-bookmark-disable"]
+         "--output_prefix", prefix, "--job-bookmark-option", "job-bookmark-disable"]
     )  # fmt: skip
     assert code == 0 and '"rows"' in capsys.readouterr().out
-    run_prefix = f"flightdata_processed/dt={day}/run=jr_manual/"
-    assert partition_keys(aws, day) == [f"{run_prefix}_SUCCESS", f"{run_prefix}part-00000.parquet"]
+    manual = partition_keys(aws, day)
+    assert {k for k in manual if "/run=manual/" in k} == {
+        f"flightdata_processed/dt={day}/run=manual/_SUCCESS",
+        f"flightdata_processed/dt={day}/run=manual/part-00000.parquet",
+    }  # written under its prefix only: the catalog still points where it did
+    assert aws_backend(lake)._catalog.locations(day, day) == located  # it never touches the catalog
     with pytest.raises(InputError, match="not a real calendar day"):
-        glue_job.main(["--dt", "2026-02-30"])
+        glue_job.main(["--dt", "2026-02-30", "--output_prefix", prefix])
 
 
 # --- the catalog --------------------------------------------------------------------------------------

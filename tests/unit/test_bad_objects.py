@@ -4,6 +4,7 @@ the shrink refusal the real run makes."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import UTC, date, datetime
 
@@ -84,7 +85,12 @@ def test_the_glue_job_rebuilds_from_the_readable_rest_and_names_the_bad_objects(
         for key in bad:
             s3.put_object(Bucket=RAW_BUCKET, Key=key, Body=b"<html>" + b"x" * 394)
 
-        outcome = glue_entry.run_job(END, s3=s3, glue=aws.client("glue"), run_id="jr_bad", force=True)
+        prefix = f"s3://flightdata-processed/flightdata_processed/dt={END}/run=jr_bad/"
+        outcome = glue_entry.run_job(END, s3=s3, output_prefix=prefix)
+        named = s3.get_object(
+            Bucket="flightdata-processed", Key=f"flightdata_processed/dt={END}/run=jr_bad/_SKIPPED.json"
+        )["Body"].read()
 
     assert outcome.skipped == sorted(f"s3://{RAW_BUCKET}/{k}" for k in bad)
     assert outcome.lost_hours == [9] and outcome.rows > 0
+    assert json.loads(named) == sorted(bad)  # the job contract: the keys it left out, for the repair

@@ -11,6 +11,7 @@ import os
 import random
 import subprocess
 import sys
+import time
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -22,6 +23,7 @@ import pytest
 from flightdq.core import layout
 from flightdq.core.contract import PROCESSED_COLUMN_NAMES, processed_arrow_schema
 from flightdq.etl import transform as etl
+from flightdq.recovery.publish import ShrinkRefused
 
 DAY = date(2026, 11, 20)
 T0 = int(datetime(2026, 11, 20, tzinfo=UTC).timestamp())  # DAY 00:00 UTC
@@ -92,11 +94,14 @@ def read_partition(lake: Path, day: date = DAY) -> pa.Table:
 
 
 def leftovers(lake: Path) -> list[str]:
-    """Everything in the processed prefix except partitions and the per-day lock files."""
+    """Everything in the processed prefix except partitions and the per-day lock and published
+    markers, and any run folder left inside a partition."""
     root = lake / "flightdata-processed" / "flightdata_processed"
     return sorted(
-        p.name for p in root.iterdir() if not p.name.startswith("dt=") and not p.name.endswith(".lock")
-    )
+        p.name
+        for p in root.iterdir()
+        if not p.name.startswith("dt=") and not p.name.endswith((".lock", ".published"))
+    ) + sorted(p.relative_to(root).as_posix() for p in root.glob("dt=*/run=*"))
 
 
 # --- transform rules -------------------------------------------------------------------------------
@@ -636,9 +641,16 @@ def test_a_crash_between_the_two_renames_is_recovered_by_the_next_run(tmp_path: 
     staging.mkdir()
     (staging / "part-00000.parquet").write_bytes(b"half written")
 
-    # Recovery happens first, whatever the run does next: here it then fails before its own swap.
+    # A run that fails before its publish leaves the old copy as it was (recovery is the publish's);
+    # a publish that is refused (a smaller day) recovers first, then keeps the old partition.
     with pytest.raises(etl.EtlError, match="fault injected"):
         etl.run_local_etl(tmp_path, DAY, fail_after_write=True)
+    assert (old / "part-00000.parquet").read_bytes() == before
+    last_hour = etl._raw_files(tmp_path, DAY)[-1]  # hour 01's only snapshot: its flight goes missing
+    aside = last_hour.rename(tmp_path / "aside.json")
+    with pytest.raises(ShrinkRefused):
+        etl.run_local_etl(tmp_path, DAY)
+    aside.rename(last_hour)
     assert (part / "part-00000.parquet").read_bytes() == before
     assert leftovers(tmp_path) == []
 
@@ -663,19 +675,28 @@ def test_a_crash_after_the_swap_leaves_an_old_copy_that_the_next_run_deletes(tmp
     assert leftovers(tmp_path) == []
 
 
-def test_a_second_run_for_the_same_day_is_refused_while_one_holds_the_lock(tmp_path: Path) -> None:
+def test_a_second_publish_of_the_same_day_waits_for_the_one_holding_the_lock(tmp_path, monkeypatch) -> None:
     import fcntl
+    import threading
+
+    from flightdq.backends.base import BackendError
+    from flightdq.recovery import publish
 
     _small_day(tmp_path)
     root = partition_dir(tmp_path).parent
     root.mkdir(parents=True)
     with (root / f".dt={DAY}.lock").open("a") as held:
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        with pytest.raises(etl.EtlError, match=rf"dt={DAY}: another ETL run"):
+        monkeypatch.setattr(publish, "LOCK_WAIT_SECONDS", 0.3)
+        with pytest.raises(BackendError, match=rf"dt={DAY}: another repair of this day is still publishing"):
             etl.run_local_etl(tmp_path, DAY)
-        fcntl.flock(held, fcntl.LOCK_UN)
-    assert not partition_dir(tmp_path).exists()
-    assert etl.run_local_etl(tmp_path, DAY).rows == 4
+        assert not any(partition_dir(tmp_path).glob("*.parquet"))  # nothing published
+        assert leftovers(tmp_path) == []  # and the run's folder is gone
+        monkeypatch.setattr(publish, "LOCK_WAIT_SECONDS", 30.0)
+        threading.Timer(1.0, lambda: fcntl.flock(held, fcntl.LOCK_UN)).start()
+        started = time.monotonic()
+        assert etl.run_local_etl(tmp_path, DAY).rows == 4  # it waited for the lock, then published
+        assert time.monotonic() - started >= 0.9
 
 
 def test_etl_does_not_touch_other_days(tmp_path: Path) -> None:
@@ -776,7 +797,23 @@ def test_the_etl_package_imports_only_itself_and_core_even_inside_functions() ->
                 if name.split(".")[0] in ("airflow", "great_expectations")
                 or (name.startswith("flightdq.") and name.split(".")[1] not in ("etl", "core"))
             ]
-    assert found == []
+    # The exceptions, local only: `run_local_etl` (the generator's and the bench's rebuild) and the
+    # command line without --output_prefix are the local job followed by the repair's publish; the
+    # Glue job runs neither.
+    assert [f.split(" ", 1)[1] for f in found] == ["flightdq.recovery.publish"] * 2
+    assert all(f.startswith("transform.py:") for f in found)
+    assert all(_function_at(int(f.split(":")[1].split()[0])) in ("run_local_etl", "main") for f in found)
+
+
+def _function_at(line: int) -> str:
+    """The name of the function of transform.py whose body holds `line`."""
+    tree = ast.parse((ETL_PACKAGE / "transform.py").read_text())
+    (name,) = [
+        node.name
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef) and node.lineno <= line <= (node.end_lineno or node.lineno)
+    ]
+    return name
 
 
 def test_once_the_etl_found_a_snapshot_unreadable_presence_counts_it_missing(small_lake):

@@ -13,6 +13,7 @@ import pytest
 
 from conftest import SMALL_LAKE_END
 from flightdq.etl import transform as etl
+from flightdq.recovery import publish
 
 # One reader process: the presence check of `validate` (catalog location, then the files there) in a
 # loop, bounded by count and time; prints how often it looked and what each failure said.
@@ -75,7 +76,7 @@ def test_a_reader_listing_the_day_beside_swaps_never_finds_it_empty(small_lake, 
     from flightdq.core import layout
 
     if not exchange:
-        monkeypatch.setattr(etl, "_exchange", lambda a, b: False)  # what such a file system answers
+        monkeypatch.setattr(publish, "_exchange", lambda a, b: False)  # what such a file system answers
     day = SMALL_LAKE_END
     partition = small_lake.partition_folder(day)
     stray = partition / "part-00009.parquet"  # an old partition's file the rebuild does not write

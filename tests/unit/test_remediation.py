@@ -65,13 +65,13 @@ def test_two_remediations_of_one_day_started_together_run_the_etl_once(small_lak
     backend = small_lake
     for path in backend.partition_folder(END).glob("*.parquet"):
         path.unlink()
-    real_etl = etl.run_local_etl
+    real_etl = etl.contract_job
 
     def slow_etl(*args, **kwargs):
         time.sleep(1.0)  # long enough for the second caller to find the first run going
         return real_etl(*args, **kwargs)
 
-    monkeypatch.setattr(etl, "run_local_etl", slow_etl)
+    monkeypatch.setattr(etl, "contract_job", slow_etl)
     ended = {}
     barrier = threading.Barrier(2)
 
@@ -97,10 +97,13 @@ def test_an_etl_failing_halfway_leaves_the_old_partition_and_the_day_still_faili
     table = pq.read_table(file)
     pq.write_table(pa.concat_tables([table, table.slice(0, 3)]), file)  # 3 duplicated flights
     before = file.read_bytes()
-    real_etl = etl.run_local_etl
-    monkeypatch.setattr(
-        etl, "run_local_etl", lambda lake, day, **kw: real_etl(lake, day, fail_after_write=True)
-    )
+    real_etl = etl.contract_job
+
+    def fails_after_writing(argv):
+        real_etl(argv)
+        raise etl.EtlError("fault injected after writing the run's folder")
+
+    monkeypatch.setattr(etl, "contract_job", fails_after_writing)
 
     (ended,) = remediate(backend, [END], AS_OF, dry_run=False, run_id="t5")
     assert ended.outcome is Outcome.STILL_FAILING
@@ -108,6 +111,7 @@ def test_an_etl_failing_halfway_leaves_the_old_partition_and_the_day_still_faili
     assert file.read_bytes() == before  # untouched, and still readable
     assert backend.read_partition(END).num_rows == table.num_rows + 3
     assert [p.name for p in backend.partition_folder(END).parent.iterdir() if "staging" in p.name] == []
+    assert list(backend.partition_folder(END).glob("run=*")) == []  # the failed run's folder is gone
     assert [r["state"] for r in backend.etl_runs(END)] == ["FAILED"]
 
 
@@ -183,7 +187,7 @@ class FakeGlue:
         self.starts = 0
         self.registered: list[str] = []
 
-    def start_etl(self, day, *, force=False):
+    def start_etl(self, day):
         self.starts += 1
         return self.started
 
@@ -240,17 +244,32 @@ def test_a_shorter_look_keeps_the_same_longest_wait(monkeypatch):
     assert (kwargs["waiter_delay"], kwargs["waiter_max_attempts"]) == (2.0, 30 * 360 // 2)
 
 
-def test_after_the_trigger_a_succeeded_run_is_registered_and_emits_the_day(monkeypatch):
+def test_after_the_trigger_a_succeeded_run_is_published_registered_and_emits_the_day(monkeypatch):
+    from flightdq.recovery.publish import Published
+
     glue, context = FakeGlue(attached=True), task_context()
+    prefix = f"s3://flightdata-processed/flightdata_processed/dt={END}/run=r1/"
+    glue.ended = replace(glue.ended, output_prefix=prefix, started_at=1.0)
+    published = []
+
+    def publish(backend, run, *, force=False):  # S3 and the catalog: tests/emulator/test_glue_deferral.py
+        published.append((run.run_id, run.output_prefix, force))
+        return Published(run.dt, 7, prefix, "replaced 6 flights in 2 hours with 7 flights in 2 hours")
+
+    monkeypatch.setattr("flightdq.recovery.execute.publish_run", publish)
     task = repair_task()
     deferred(task, glue, monkeypatch, context)
+    assert published == []  # nothing is published before the run ended
     done = task.execute_complete(context, {"status": "success", "run_id": "jr_1"})
+    assert published == [("jr_1", prefix, False)]  # the repair publishes what the run wrote
     assert done == {
         "dt": str(END),
         "action": "rebuild",
         "etl_run_id": "jr_1",
-        "rows": None,
+        "rows": 7,
         "attached": True,
+        "location": prefix,
+        "replaced": "replaced 6 flights in 2 hours with 7 flights in 2 hours",
         "skipped": [],
     }
     assert glue.registered == [str(END)]
@@ -304,15 +323,17 @@ def test_a_refused_shrink_fails_the_task_for_good_and_a_register_emits(small_lak
 
     backend = small_lake
     monkeypatch.setattr("flightdq.backends.registry.get_backend", lambda *a, **k: backend)
-    monkeypatch.setattr(
-        etl,
-        "run_local_etl",
-        lambda *a, **k: (_ for _ in ()).throw(etl.ShrinkRefused("fewer rows (injected)")),
-    )
+    from flightdq_dev import misbehaving_jobs
+
+    monkeypatch.setattr(etl, "contract_job", misbehaving_jobs.shrunk_day)  # half the day's flights
+    before = {p.name: p.read_bytes() for p in backend.partition_folder(END).glob("*.parquet")}
     context = task_context()
-    with pytest.raises(AirflowFailException, match="fewer rows"):  # not retried
+    with pytest.raises(AirflowFailException, match="refused: the rebuilt partition"):  # not retried
         repair_task().execute(context)
     assert emitted(context) == []
+    refusal = context["ti"].xcoms["refusal"]  # for the finish task's record: the kind, not prose
+    assert (refusal["dt"], refusal["failure"]) == (str(END), "shrink_refused")
+    assert {p.name: p.read_bytes() for p in backend.partition_folder(END).glob("*.parquet")} == before
 
     backend.catalog.unregister("flightdata_processed", str(END))
     done = repair_task(Action.REGISTER).execute(context)

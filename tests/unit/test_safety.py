@@ -15,8 +15,9 @@ from flightdq.checks.runner import run_checks
 from flightdq.core.config import RemediationPolicy, Settings
 from flightdq.core.results import CheckResult, Severity, Status
 from flightdq.etl import transform as etl
-from flightdq.recovery.execute import Outcome, remediate
-from flightdq.recovery.plan import Action, plan_day, plan_days
+from flightdq.recovery.execute import Outcome, remediate, repair_day
+from flightdq.recovery.plan import Action, DayPlan, plan_day, plan_days
+from flightdq.recovery.publish import RepairRefused, ShrinkRefused
 from flightdq.storage.blobstore import StorageError
 from flightdq_dev.generator import generate_lake
 
@@ -90,12 +91,15 @@ def test_a_rebuild_that_would_shrink_the_partition_is_refused_unless_forced(smal
         ):
             path.unlink()
 
-    with pytest.raises(etl.ShrinkRefused, match="refused: the rebuilt partition"):
+    with pytest.raises(ShrinkRefused, match="refused: the rebuilt partition"):
         etl.run_local_etl(backend.lake, END)
     assert partition.read_bytes() == before  # byte for byte
-    run = backend.run_etl(END)  # through the job registry: a refusal, not a failure to retry
-    assert run.state == "REFUSED" and "refused" in run.error
+    with pytest.raises(RepairRefused) as refused:  # through the repair: a refusal, not a failure to retry
+        repair_day(backend, DayPlan(str(END), Action.REBUILD))
+    assert refused.value.kind == "shrink_refused"
+    assert [r["state"] for r in backend.etl_runs(END)] == ["SUCCEEDED"]  # the job did write the day
     assert partition.read_bytes() == before
+    assert list(backend.partition_folder(END).glob("run=*")) == []  # what it wrote is gone
 
     forced = etl.run_local_etl(backend.lake, END, force=True)
     assert forced.replaced.startswith("FORCED: replaced")
@@ -232,25 +236,30 @@ def test_a_kill_right_after_the_swap_leaves_nothing_for_the_next_run_to_trip_on(
         "from datetime import date\n"
         "from flightdq.core.config import Settings\n"
         "from flightdq.backends.local.backend import LocalBackend\n"
-        "from flightdq.etl import transform\n"
+        "from flightdq.recovery import publish\n"
+        "from flightdq.recovery.execute import repair_day\n"
+        "from flightdq.recovery.plan import Action, DayPlan\n"
         "real = shutil.rmtree\n"
         "def die(path, *a, **k):\n"
         "    if '.old-' in str(path) or '.staging-' in str(path):  # the old partition, swapped out\n"
         "        os._exit(9)\n"
         "    return real(path, *a, **k)\n"
-        "transform.shutil.rmtree = die\n"
-        f"LocalBackend(Settings.from_env()).run_etl(date.fromisoformat('{END}'))\n"
+        "publish.shutil.rmtree = die\n"
+        f"repair_day(LocalBackend(Settings.from_env()), DayPlan('{END}', Action.REBUILD))\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 9, done.stderr[-2000:]
-    assert [r["state"] for r in backend.etl_runs(END)] == ["RUNNING"]  # the dead run's row
+    assert [r["state"] for r in backend.etl_runs(END)] == ["SUCCEEDED"]  # the job ended; its publish died
 
-    run = backend.run_etl(END)
-    assert run.succeeded, run.error
-    assert sorted(r["state"] for r in backend.etl_runs(END)) == ["ABANDONED", "SUCCEEDED"]
+    repaired = repair_day(backend, DayPlan(str(END), Action.REBUILD))
+    assert repaired["rows"] == pq.read_metadata(backend.partition_folder(END) / "part-00000.parquet").num_rows
+    assert sorted(r["state"] for r in backend.etl_runs(END)) == ["SUCCEEDED", "SUCCEEDED"]
     assert list(backend.partition_folder(END).parent.glob(".dt=*")) == [
-        p for p in backend.partition_folder(END).parent.glob(".dt=*") if p.name.endswith(".lock")
+        p
+        for p in backend.partition_folder(END).parent.glob(".dt=*")
+        if p.name.endswith((".lock", ".published"))
     ]
+    assert list(backend.partition_folder(END).glob("run=*")) == []
 
 
 @pytest.mark.slow

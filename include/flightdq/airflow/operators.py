@@ -7,8 +7,9 @@ Airflow's triggerer, not by a worker.
 - rebuild on a backend whose ETL is a service of its own (`ExternalEtl`: AWS Glue): start the day's
   run, or attach to the one already going (never two runs for one day), then defer to the amazon
   provider's `GlueJobCompleteTrigger`; `execute_complete` reads how the run ended and finishes the
-  day (a failed run raises with its id and Glue's ErrorMessage; a run that succeeded gets its
-  partition registered);
+  day (a failed run raises with its id and Glue's ErrorMessage; what a run that succeeded wrote under
+  its prefix is audited and published by the repair, `flightdq.recovery.publish`: a refusal is
+  final, not retried);
 - rebuild on the embedded lake: run the ETL in the task. It is a function in this process (DuckDB
   and Parquet files on local disk), with no external service to wait for: deferring would only move
   the same work elsewhere.
@@ -47,6 +48,9 @@ log = logging.getLogger(__name__)
 # The run a deferred repair waits for ({"run_id", "dt", "attached"}), kept in an XCom rather than
 # the deferral's kwargs: `airflow dags test` resumes the task with the trigger's event alone.
 ETL_RUN_XCOM_KEY = "etl_run"
+# A repair the repair refused (a typed `RepairRefused`: {"dt", "error", "failure": its kind}), kept
+# for the task that records how the remediation ended: a refusal fails the task, with no return value.
+REFUSAL_XCOM_KEY = "refusal"
 # Seconds between two looks at a Glue run by the triggerer; unset: the backend's tuning (30 s).
 # The whole-DAG tests on the emulator shorten it.
 POLL_SECONDS_ENV = "FLIGHTDQ_GLUE_POLL_SECONDS"
@@ -80,10 +84,12 @@ class RepairDayOperator(BaseOperator):
         rebuild_needed(plan)
         force = self._force(context)
         if not isinstance(backend, ExternalEtl):  # the embedded ETL: run here (see the module's doc)
-            return self._done(context, self._refusal_is_final(lambda: repair_day(backend, plan, force=force)))
-        run = backend.start_etl(date.fromisoformat(plan.dt), force=force)
+            return self._done(
+                context, self._refusal_is_final(context, plan, lambda: repair_day(backend, plan, force=force))
+            )
+        run = backend.start_etl(date.fromisoformat(plan.dt))
         if not run.going:  # it ended already (a run attached to at its very end)
-            return self._done(context, self._finish(backend, plan, run))
+            return self._done(context, self._finish(context, backend, plan, run, force=force))
         context["ti"].xcom_push(
             key=ETL_RUN_XCOM_KEY, value={"run_id": run.run_id, "dt": run.dt, "attached": run.attached}
         )
@@ -108,7 +114,7 @@ class RepairDayOperator(BaseOperator):
                 f"ETL run {run_id} for {plan.dt} is still {run.state} but the wait for it ended: "
                 f"{(event or {}).get('message', 'no reason given')}; left running (a retry attaches to it)"
             )
-        return self._done(context, self._finish(backend, plan, run))
+        return self._done(context, self._finish(context, backend, plan, run, force=self._force(context)))
 
     def _plan(self) -> DayPlan:
         from flightdq.recovery.plan import DayPlan
@@ -120,18 +126,25 @@ class RepairDayOperator(BaseOperator):
             return self.force
         return bool(context["params"].get("force", False))
 
-    def _finish(self, backend: Backend, plan: DayPlan, run: EtlRun) -> dict[str, Any]:
+    def _finish(
+        self, context: Context, backend: Backend, plan: DayPlan, run: EtlRun, *, force: bool
+    ) -> dict[str, Any]:
+        """Audit and publish what the run wrote (`flightdq.recovery.publish`): the repair's, not the job's."""
         from flightdq.recovery.execute import finish_rebuild
 
-        return self._refusal_is_final(lambda: finish_rebuild(backend, plan, run))
+        return self._refusal_is_final(context, plan, lambda: finish_rebuild(backend, plan, run, force=force))
 
     @staticmethod
-    def _refusal_is_final(repair: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    def _refusal_is_final(
+        context: Context, plan: DayPlan, repair: Callable[[], dict[str, Any]]
+    ) -> dict[str, Any]:
         from flightdq.recovery.execute import RepairRefused
 
         try:
             return repair()
         except RepairRefused as exc:  # a refusal is an answer, not a glitch: do not retry
+            refusal = {"dt": plan.dt, "error": str(exc), "failure": exc.kind}
+            context["ti"].xcom_push(key=REFUSAL_XCOM_KEY, value=refusal)
             raise AirflowFailException(str(exc)) from None
 
     def _trigger(self, backend: ExternalEtl, run_id: str) -> Any:

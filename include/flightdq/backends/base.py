@@ -39,7 +39,9 @@ ETL_GOING_STATES = frozenset({"STARTING", "RUNNING", "STOPPING", "WAITING"})
 
 @dataclass(frozen=True)
 class EtlRun:
-    """One run of the `flightdata-etl` job for one day, as the job registry knows it."""
+    """One run of the ETL job for one day, as the job registry knows it. The run only wrote its
+    output prefix (the job contract, docs/aws.md); publishing it is the repair's
+    (`flightdq.recovery.publish`)."""
 
     run_id: str
     dt: str
@@ -48,6 +50,8 @@ class EtlRun:
     error: str | None = None
     attached: bool = False  # True when this caller found the run already going and waited for it
     skipped: tuple[str, ...] = ()  # raw objects it could not read and left out (missing snapshots)
+    output_prefix: str | None = None  # the run's `--output_prefix` (None: a run started without one)
+    started_at: float | None = None  # when it started, seconds since the epoch (None: unknown)
 
     @property
     def succeeded(self) -> bool:
@@ -75,9 +79,10 @@ class ExternalEtl(Protocol):
     waited for elsewhere. The embedded lake's ETL is a function run in the caller's process, with
     nothing to wait for, so the local backend is not one."""
 
-    def start_etl(self, day: date, *, force: bool = False) -> EtlRun:
-        """Start the day's run, or attach to the run already going for it (never two runs for one
-        day); returns at once, the run as the service describes it now."""
+    def start_etl(self, day: date) -> EtlRun:
+        """Start the day's run with a new run-scoped output prefix (the job contract), or attach to
+        the run already going for it (never two runs for one day); returns at once, the run as the
+        service describes it now."""
 
     def etl_run(self, run_id: str, dt: str, *, attached: bool = False) -> EtlRun:
         """One run as the service describes it now; a run that ended badly carries its error."""
@@ -89,10 +94,10 @@ class ExternalEtl(Protocol):
 class EtlJob(Protocol):
     """The `flightdata-etl` job, as a caller in this process runs it."""
 
-    def run_etl(self, day: date, *, force: bool = False) -> EtlRun:
-        """Rebuild the day's processed partition with the ETL job, or wait for the run already going
-        for that day; returns the run in a terminal state. The job refuses to replace a partition
-        with one that holds fewer rows or covers fewer hours unless `force`."""
+    def run_etl(self, day: date) -> EtlRun:
+        """Run the ETL job for the day with a new run-scoped output prefix (the job contract: it only
+        writes there), or wait for the run already going for that day; returns the run in a terminal
+        state. Auditing and publishing what it wrote is the repair's (`flightdq.recovery.publish`)."""
 
 
 class SqlEngine(Protocol):

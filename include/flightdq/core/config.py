@@ -310,6 +310,10 @@ class Settings:
     history_uri: str | None = None  # AWS: where flightdq keeps its records (s3://bucket/prefix/)
     ingestion_function: str = "flightdata-processor"  # AWS: the ingestion Lambda the diagnosis looks at
     slack_conn_id: str = DEFAULT_SLACK_CONN_ID  # the Airflow connection Slack alerts use, when it exists
+    # The ETL job a repair runs (FLIGHTDQ_ETL_JOB; docs/aws.md "The ETL job contract"): on AWS the
+    # Glue job's name (default `flightdata-etl`); on the embedded lake `module:function` (called
+    # in-process with the job's arguments) or a command line (run with them appended). None: ours.
+    etl_job: str | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -332,6 +336,7 @@ class Settings:
             history_uri=env.get("FLIGHTDQ_HISTORY_URI") or None,
             ingestion_function=env.get("FLIGHTDQ_INGESTION_FUNCTION", "").strip() or "flightdata-processor",
             slack_conn_id=slack_conn_id(env),
+            etl_job=env.get("FLIGHTDQ_ETL_JOB", "").strip() or None,
         )
 
 

@@ -1,8 +1,8 @@
-"""Registering processed partitions in the Glue Data Catalog with a plain boto3 Glue client: the Glue
-job does it after writing a day, and the AWS backend (`flightdq.backends.aws.catalog`) for catalog
-repair. Partitions get the table's StorageDescriptor with their own Location (the folder that holds
-the day: `flightdq.etl.partitions`); an entry Glue reports
-as AlreadyExistsException is fine, any other error raises EtlError.
+"""Registering processed partitions in the Glue Data Catalog with a plain boto3 Glue client: the
+repair's publish (`flightdq.etl.partitions.point_partition_at`), and the AWS backend
+(`flightdq.backends.aws.catalog`) for catalog repair. Partitions get the table's StorageDescriptor
+with their own Location (the folder that holds the day: `flightdq.etl.partitions`); an entry Glue
+reports as AlreadyExistsException is fine, any other error raises EtlError.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Where a processed partition's files are on S3, and the calls of its atomic swap.
 
-Layout. The Glue job writes each rebuild of day D under a prefix of its own,
-`flightdata_processed/dt=D/run=<run id>/` (the Parquet file, then, once verified, an empty `_SUCCESS`
-marker), and makes it the partition by pointing the Glue partition's `StorageDescriptor.Location` at
-it in one UpdatePartition call (CreatePartition when the day was not registered). Athena reads a
+Layout. The ETL job writes each rebuild of day D under a prefix of its own (the job contract),
+`flightdata_processed/dt=D/run=<run id>/` (the Parquet files, then an empty `_SUCCESS` marker), and
+the repair (`flightdq.recovery.publish`) makes it the partition by pointing the Glue partition's
+`StorageDescriptor.Location` at it in one UpdatePartition call (CreatePartition when the day was not
+registered). Athena reads a
 partition's Location, so readers see the old files or the new ones, never both. A partition whose
 files sit directly under `dt=D/` (the contract's original layout, a foreign lake, a fault corpus) is
 read the same way: its Location is `dt=D/`, and the files directly under it are its data (Athena does
@@ -15,7 +16,7 @@ Which files are a day's:
   complete run prefix (one holding `_SUCCESS`; newest by the marker's LastModified, then by name),
   else the data files directly under `dt=D/`, else none (`DayObjects.stored_prefix`).
 
-Plain boto3 clients are passed in; the Glue job ships this module (`flightdq.etl` and `flightdq.core`).
+Plain boto3 clients are passed in; only `flightdq.etl` and `flightdq.core` are imported.
 """
 
 from __future__ import annotations

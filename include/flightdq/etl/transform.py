@@ -12,7 +12,8 @@ run of states of one icao24 with one callsign (null is a value of its own), spli
 between consecutive states of that icao24+callsign exceeds 30 minutes. Out-of-range values are
 passed through untouched: the data-quality checks must see bad data.
 
-Run it as `python -m flightdq.etl.transform --dt YYYY-MM-DD [--lake PATH]`.
+Run it as `python -m flightdq.etl.transform --dt YYYY-MM-DD --output_prefix FOLDER [--lake PATH]` (the
+job contract: it only writes FOLDER; the repair audits and publishes it, `flightdq.recovery.publish`).
 """
 
 from __future__ import annotations
@@ -22,13 +23,9 @@ import dataclasses
 import json
 import logging
 import os
-import shutil
 import sys
 import tempfile
-import time
-import uuid
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
@@ -37,13 +34,13 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from flightdq.core import layout
 from flightdq.core.contract import (
     ETL_JOB_NAME,
-    PROCESSED_BUCKET,
     RAW_BUCKET,
     STATE_FIELDS,
     processed_arrow_schema,
 )
 from flightdq.core.dates import InputError, day_end, day_start, parse_day
 from flightdq.core.errors import describe_error
+from flightdq.etl.partitions import SUCCESS_MARKER  # the job contract: written last, the output is complete
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -52,6 +49,7 @@ log = logging.getLogger(__name__)
 
 GAP_SECONDS = 1800  # contact lost for more than this splits a flight
 PART_FILE = "part-00000.parquet"
+SKIPPED_FILE = "_SKIPPED.json"  # the job contract: raw keys the run could not read
 PARQUET_COMPRESSION = "zstd"
 # DuckDB spills beyond this. 512 MB once ran out on a small day (read_json reserves buffers of up to
 # 2 x MAX_SNAPSHOT_BYTES per thread); a global day peaks near 650 MB RSS, within a Glue 5.0 worker.
@@ -79,72 +77,6 @@ class EtlOutcome:
 
 class EtlError(RuntimeError):
     """The ETL for a day failed; the message names the day and what went wrong."""
-
-
-class ShrinkRefused(EtlError):
-    """The rebuilt partition would hold fewer rows or cover fewer hours than the one it replaces."""
-
-
-# --- never make a day worse -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Coverage:
-    """How much of its day a partition holds: its flights (distinct `flight_id`s, so duplicated rows
-    are no loss when a rebuild drops them) and the UTC hours its flights start in."""
-
-    rows: int
-    hours: frozenset[int]
-
-    def __str__(self) -> str:
-        return f"{self.rows} flights in {len(self.hours)} hours"
-
-
-def coverage(table: pa.Table) -> Coverage:
-    import pyarrow.compute as pc
-
-    flights = (
-        len(pc.unique(table.column("flight_id"))) if "flight_id" in table.column_names else table.num_rows
-    )
-    if table.num_rows == 0 or "first_seen" not in table.column_names:
-        return Coverage(flights, frozenset())
-    hours = pc.unique(pc.hour(table.column("first_seen").drop_null())).to_pylist()
-    return Coverage(flights, frozenset(int(h) for h in hours))
-
-
-def coverage_of_files(files: Iterable[Any]) -> Coverage | None:
-    """The coverage of a stored partition (paths or seekable file objects), or None when it cannot be
-    read (a broken partition is no yardstick: replacing it cannot make the day worse)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    parts = []
-    try:
-        for source in files:
-            columns = [c for c in ("flight_id", "first_seen") if c in pq.read_schema(source).names]
-            parts.append(pq.read_table(source, columns=columns))
-    except (OSError, ValueError, pa.ArrowException):
-        return None
-    return coverage(pa.concat_tables(parts)) if parts else Coverage(0, frozenset())
-
-
-def audit_replacement(day: date | str, new: Coverage, old: Coverage | None, *, force: bool) -> str:
-    """Refuse (ShrinkRefused) to replace a partition with one that holds fewer rows or covers fewer
-    hours, unless `force`. Returns what the replacement is, for the job's outcome and the logs."""
-    if old is None:
-        return f"replaced an unreadable or missing partition with {new}"
-    lost_hours = sorted(old.hours - new.hours)
-    shrinks = new.rows < old.rows or bool(lost_hours)
-    if shrinks and not force:
-        hours = f"; hours lost: {', '.join(f'{h:02d}' for h in lost_hours)}" if lost_hours else ""
-        raise ShrinkRefused(
-            f"dt={day}: refused: the rebuilt partition ({new}) holds less than the one it would replace "
-            f"({old}){hours}; the old partition is kept (force to replace it anyway)"
-        )
-    if shrinks:
-        log.warning("dt=%s: FORCED: replacing %s with %s", day, old, new)
-        return f"FORCED: replaced {old} with {new}"
-    return f"replaced {old} with {new}"
 
 
 # --- the transform ---------------------------------------------------------------------------------
@@ -329,61 +261,52 @@ def _to_contract(flights: pa.Table, schema: pa.Schema, day: date) -> pa.Table:
 # --- the local job -----------------------------------------------------------------------------------
 
 
-def run_local_etl(
-    lake_root: Path, day: date, *, force: bool = False, fail_after_write: bool = False
-) -> EtlOutcome:
-    """Rebuild the day's processed partition in a local lake from the day's raw snapshots.
-
-    The partition is replaced whole and atomically: built in a hidden staging folder beside it,
-    verified, then swapped in by two renames. A failure before the swap leaves the old partition
-    untouched; a crash between the two renames is repaired at the start of the next run. No raw
-    snapshot at all for the day is an error (the old partition is kept: raw data that is gone cannot
-    rebuild it), and so is a rebuild that would hold fewer rows or cover fewer hours than the
-    partition it replaces, unless `force` (`audit_replacement`). The catalog is not touched.
-
-    `fail_after_write=True` is a FAULT-INJECTION HOOK for tests only: it raises EtlError after the
-    staging files are written and verified, before the swap.
-    """
-    lake_root = Path(lake_root)
-    partition = lake_root / PROCESSED_BUCKET / layout.processed_partition_prefix(day)
-    parent = partition.parent
+def run_local_job(lake_root: Path, day: date, output_prefix: Path) -> EtlOutcome:
+    """The local `flightdata-etl` under the job contract (docs/aws.md): read the day's raw snapshots
+    in the lake, write the day's Parquet file into `output_prefix` (a `dt=D/run=<id>/` folder the
+    repair chose), then `_SKIPPED.json` naming the raw keys it could not read (if any), then an empty
+    `_SUCCESS` last. Nothing else is written anywhere; the catalog is not touched. No raw snapshot at
+    all for the day is an error (raw data that is gone cannot rebuild it). Checking what was written
+    and making it the day's partition is the repair's (`flightdq.recovery.publish`)."""
+    lake_root, output_prefix = Path(lake_root), Path(output_prefix)
+    raw_files = _raw_files(lake_root, day)
+    if not raw_files:
+        raise EtlError(
+            f"dt={day}: no raw snapshots under {lake_root / RAW_BUCKET / layout.raw_day_prefix(day)}; "
+            "the processed partition is left as it is"
+        )
+    table, raw_states, skipped = _transform(raw_files, day)
+    raw_root = lake_root / RAW_BUCKET
     try:
-        parent.mkdir(parents=True, exist_ok=True)
-        with _day_lock(parent, day):
-            _recover(parent, day)
-            raw_files = _raw_files(lake_root, day)
-            if not raw_files:
-                raise EtlError(
-                    f"dt={day}: no raw snapshots under "
-                    f"{lake_root / RAW_BUCKET / layout.raw_day_prefix(day)}; "
-                    "the processed partition is left as it is"
-                )
-            table, raw_states, skipped = _transform(raw_files, day)
-            old = coverage_of_files(layout.data_files(partition)) if partition.exists() else None
-            replaced = audit_replacement(day, coverage(table), old, force=force)
-            staging = parent / f".dt={day}.staging-{uuid.uuid4().hex}"
-            try:
-                staging.mkdir()
-                write_verified(table, staging / PART_FILE, day)
-                if fail_after_write:
-                    raise EtlError(
-                        f"dt={day}: fault injected after the staging files were written "
-                        "(fail_after_write=True)"
-                    )
-                _swap(staging, partition, day)
-            finally:
-                shutil.rmtree(staging, ignore_errors=True)  # gone already after a successful swap
+        output_prefix.mkdir(parents=True, exist_ok=True)
+        write_verified(table, output_prefix / PART_FILE, day)
+        if skipped:
+            keys = [Path(f).relative_to(raw_root).as_posix() for f in skipped]
+            (output_prefix / SKIPPED_FILE).write_text(json.dumps(keys))
+        (output_prefix / SUCCESS_MARKER).write_bytes(b"")
     except OSError as exc:
-        raise EtlError(f"dt={day}: file system error: {exc}") from exc
+        raise EtlError(f"dt={day}: file system error writing {output_prefix}: {exc}") from exc
     return EtlOutcome(
         dt=str(day),
         rows=table.num_rows,
         raw_objects=len(raw_files) - len(skipped),
         raw_states=raw_states,
-        files=[(partition / PART_FILE).relative_to(lake_root).as_posix()],
-        replaced=replaced,
+        files=[(output_prefix / PART_FILE).relative_to(lake_root).as_posix()],
         skipped=[Path(f).relative_to(lake_root).as_posix() for f in skipped],
     )
+
+
+def run_local_etl(
+    lake_root: Path, day: date, *, force: bool = False, fail_after_write: bool = False
+) -> EtlOutcome:
+    """Rebuild the day's processed partition in a local lake, job and repair in one call: what the
+    generator and the bench call by this name. It is `flightdq.recovery.publish.rebuild_local` (our
+    local job, then the repair's audit and atomic swap); the one import of the repair's layer from
+    this package (tests/unit/test_layers.py names it), kept for those callers until they call
+    `rebuild_local` themselves."""
+    from flightdq.recovery.publish import rebuild_local
+
+    return rebuild_local(lake_root, day, force=force, fail_after_write=fail_after_write)
 
 
 def _raw_files(lake_root: Path, day: date) -> list[Path]:
@@ -398,40 +321,9 @@ def _raw_files(lake_root: Path, day: date) -> list[Path]:
     )
 
 
-@contextmanager
-def _day_lock(parent: Path, day: date) -> Iterator[None]:
-    """One run per day at a time in this lake (recovery deletes leftovers a concurrent run would own)."""
-    import fcntl
-
-    with (parent / f".dt={day}.lock").open("a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise EtlError(f"dt={day}: another ETL run for this day is in progress") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _recover(parent: Path, day: date) -> None:
-    """Repair what a crashed run left: restore the old partition if it was moved away and the new one
-    never moved in; delete old copies and staging folders that are no longer needed."""
-    partition = parent / f"dt={day}"
-    olds = sorted(parent.glob(f".dt={day}.old-*"), key=lambda p: p.stat().st_mtime)
-    if olds and not partition.exists():
-        restored = olds.pop()
-        restored.rename(partition)
-        _fsync_dir(parent)
-        log.warning("dt=%s: restored the previous partition from %s (a run crashed mid-swap)", day, restored)
-    for leftover in [*olds, *parent.glob(f".dt={day}.staging-*")]:
-        log.warning("dt=%s: removing leftover %s", day, leftover)
-        shutil.rmtree(leftover, ignore_errors=True)
-
-
 def write_verified(table: pa.Table, path: Path, day: date | str) -> None:
     """Write the Parquet file, flush it to disk and read it all back: rows and schema must be the built
-    ones. Both entry points (the local job and the Glue job) write through here."""
+    ones. Both jobs (the local one and the Glue one) write through here."""
     import pyarrow.parquet as pq
 
     pq.write_table(table, path, compression=PARQUET_COMPRESSION)
@@ -444,84 +336,12 @@ def write_verified(table: pa.Table, path: Path, day: date | str) -> None:
         )
 
 
-def _swap(staging: Path, partition: Path, day: date) -> None:
-    """Put the new partition in place of the old one so that a reader listing the folder always finds
-    the old partition's files or the new one's, never none.
-
-    The folder stays: when the new files have the old ones' names (every rebuild by this job), each
-    replaces its namesake by a rename over it, which is atomic. An old partition of other file names
-    is traded for the new folder in one step where the file system can (Linux's renameat2
-    RENAME_EXCHANGE) and deleted after `SWAP_GRACE_SECONDS`, so a reader that opened the old folder
-    just before finishes listing it; elsewhere the new files move in first and the old ones go
-    after (a reader may then see both sets for a moment, never none)."""
-    parent = partition.parent
-    new = layout.data_files(staging)
-    if not partition.exists():
-        staging.rename(partition)
-    elif {p.name for p in layout.data_files(partition)} <= {p.name for p in new}:
-        _move_files_in(new, partition)
-    elif _exchange(staging, partition):
-        old = parent / f".dt={day}.old-{uuid.uuid4().hex}"
-        staging.rename(old)  # a leftover is removed by the next run's recovery
-        _fsync_dir(parent)
-        time.sleep(SWAP_GRACE_SECONDS)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        _move_files_in(new, partition)
-    _fsync_dir(parent)
-
-
-SWAP_GRACE_SECONDS = 1.0  # how long an old partition swapped out stays readable for readers already in it
-
-
-def _move_files_in(new: list[Path], partition: Path) -> None:
-    """Rename each new data file over its namesake in `partition`, then delete the data files there
-    that the new partition does not hold."""
-    for path in new:
-        path.replace(partition / path.name)
-    _fsync_dir(partition)
-    kept = {path.name for path in new}
-    for path in layout.data_files(partition):
-        if path.name not in kept:
-            path.unlink(missing_ok=True)
-
-
-_RENAME_EXCHANGE = 2  # linux/fs.h
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Swap the folders `a` and `b` atomically (renameat2 with RENAME_EXCHANGE). False where the
-    system or file system cannot; other errors raise."""
-    import ctypes
-    import errno
-
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        renameat2 = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    at_fdcwd = -100
-    done = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE)
-    if done == 0:
-        return True
-    code = ctypes.get_errno()
-    if code in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
-        return False
-    raise OSError(code, os.strerror(code), str(b))
-
-
 def _fsync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    # Some file systems cannot fsync a directory; the renames have happened all the same.
-    with suppress(OSError):
-        _fsync(path)
 
 
 # --- command line ----------------------------------------------------------------------------------
@@ -532,9 +352,24 @@ class _ArgumentParser(argparse.ArgumentParser):
         raise InputError(message)
 
 
+def contract_job(argv: list[str]) -> EtlOutcome:
+    """The local job called in-process with the job contract's arguments (`--dt`, `--output_prefix`,
+    `--lake`): what the embedded lake's repair runs by default (`FLIGHTDQ_ETL_JOB` unset). Raises
+    InputError for bad arguments and EtlError when the job fails, naming the day."""
+    parser = _ArgumentParser(prog=ETL_JOB_NAME)
+    parser.add_argument("--dt", required=True)
+    parser.add_argument("--output_prefix", required=True)
+    parser.add_argument("--lake", required=True)
+    args = parser.parse_args(argv)
+    lake = Path(args.lake)
+    return run_local_job(lake, parse_day(args.dt, "--dt"), lake / args.output_prefix)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """`python -m flightdq.etl.transform --dt YYYY-MM-DD [--lake PATH]`: run the job on the local lake and
-    print its outcome as one JSON line. Exit 0 on success, 1 when the job failed, 2 on bad input."""
+    """`python -m flightdq.etl.transform --dt YYYY-MM-DD --output_prefix FOLDER [--lake PATH]`: the local
+    job under the job contract (`run_local_job`: writes the day into FOLDER, nothing else). Without
+    `--output_prefix`: rebuild the day's partition, job and publish in one go (`run_local_etl`).
+    Prints the outcome as one JSON line. Exit 0 on success, 1 when the job failed, 2 on bad input."""
     parser = _ArgumentParser(
         prog=ETL_JOB_NAME,
         description="Rebuild one UTC day's processed partition from its raw snapshots in the local lake.",
@@ -542,7 +377,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dt", required=True, help="the UTC day to rebuild, YYYY-MM-DD")
     parser.add_argument("--lake", help="local lake root (default: $FLIGHTDQ_LAKE, else ./lake)")
     parser.add_argument(
-        "--force", action="store_true", help="replace the partition even with one that holds less"
+        "--output_prefix",
+        help="the run folder to write the day into (the job contract); a relative one is under the lake",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="without --output_prefix: replace the partition even with less"
     )
     try:
         args = parser.parse_args(argv)
@@ -558,9 +397,15 @@ def main(argv: list[str] | None = None) -> int:
         from flightdq.core.config import DEFAULT_LAKE
 
         lake = DEFAULT_LAKE
+    lake = lake.expanduser()
     try:
-        outcome = run_local_etl(lake.expanduser(), day, force=args.force)
-    except EtlError as exc:
+        if args.output_prefix:
+            outcome = run_local_job(lake, day, lake / args.output_prefix)
+        else:
+            from flightdq.recovery.publish import rebuild_local  # the CLI's convenience, local only
+
+            outcome = rebuild_local(lake, day, force=args.force)
+    except RuntimeError as exc:  # the job's failures are EtlErrors, the publish's refusals BackendErrors
         print(f"{ETL_JOB_NAME}: error: {exc}", file=sys.stderr)
         return 1
     print(json.dumps(asdict(outcome)))

@@ -25,12 +25,11 @@ from flightdq.core.dates import InputError, day_start
 from flightdq.core.errors import describe_error
 from flightdq.core.results import CheckResult
 from flightdq.recovery.plan import REPAIR_ACTIONS, Action, DayPlan, plan_days
+from flightdq.recovery.publish import RepairRefused, discard_run, publish_run
+
+__all__ = ["RepairRefused"]  # the typed refusals live with the audit (`flightdq.recovery.publish`)
 
 log = logging.getLogger(__name__)
-
-
-class RepairRefused(BackendError):
-    """The ETL refused to replace the partition with a smaller one: retrying cannot change that."""
 
 
 class Outcome(StrEnum):
@@ -62,18 +61,21 @@ class DayOutcome:
     message: str
     etl_run_id: str | None = None
     still_failing: list[str] = field(default_factory=list)
+    failure: str | None = None  # why a repair failed, as a kind (`RepairRefused.kind`, or "failed")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"outcome": str(self.outcome)}
 
 
 def repair_day(backend: Backend, plan: DayPlan, *, force: bool = False) -> dict[str, Any]:
-    """Carry out one day's plan. Raises BackendError naming the ETL run if the run failed (a run
-    that refused to shrink the partition, unless `force`, is a failed run: the old partition stays)."""
+    """Carry out one day's plan: for a rebuild, run the ETL job into a run-scoped prefix, wait for it,
+    then audit and publish what it wrote (`finish_rebuild`). Raises BackendError naming the ETL run if
+    the run failed, a typed RepairRefused if what it wrote may not replace the partition (smaller,
+    unless `force`; or the job broke the job contract): the old partition stays either way."""
     if plan.action is Action.REGISTER:
         return register_day(backend, plan)
     rebuild_needed(plan)
-    return finish_rebuild(backend, plan, backend.run_etl(date.fromisoformat(plan.dt), force=force))
+    return finish_rebuild(backend, plan, backend.run_etl(date.fromisoformat(plan.dt)), force=force)
 
 
 def register_day(backend: Backend, plan: DayPlan) -> dict[str, Any]:
@@ -88,23 +90,31 @@ def rebuild_needed(plan: DayPlan) -> None:
         raise InputError(f"day {plan.dt} is planned as {plan.action}, which is not a repair")
 
 
-def finish_rebuild(backend: Backend, plan: DayPlan, run: EtlRun) -> dict[str, Any]:
-    """After the day's ETL run ended: raise unless it succeeded, else register the partition. The
-    second half of a rebuild, wherever the run was waited for (here, or Airflow's triggerer)."""
-    if run.state == "REFUSED":  # the job kept the old partition: the same input gives the same answer
-        raise RepairRefused(f"ETL run {run.run_id} for {plan.dt}: {run.error}")
+def finish_rebuild(backend: Backend, plan: DayPlan, run: EtlRun, *, force: bool = False) -> dict[str, Any]:
+    """After the day's ETL run ended: raise unless it succeeded (what it wrote is deleted), else
+    contain, audit and publish what it wrote (`flightdq.recovery.publish.publish_run`) and register
+    the partition. The second half of a rebuild, wherever the run was waited for (here, or Airflow's
+    triggerer)."""
     if not run.succeeded:
+        if not run.attached:  # the caller that started it cleans up after it
+            discard_run(backend, run)
         raise BackendError(
             f"ETL run {run.run_id} for {plan.dt} ended {run.state}: {run.error or 'no reason given'}"
         )
+    try:
+        published = publish_run(backend, run, force=force)
+    except RepairRefused as exc:  # the same type, naming the run
+        raise type(exc)(f"ETL run {run.run_id} for {plan.dt}: {exc}") from exc
     backend.register_partitions([plan.dt])
     return {
         "dt": plan.dt,
         "action": str(plan.action),
         "etl_run_id": run.run_id,
-        "rows": run.rows,
+        "rows": published.rows,
         "attached": run.attached,
-        "skipped": list(run.skipped),  # unreadable raw objects the rebuild left out, by key
+        "location": published.location,
+        "replaced": published.replaced,
+        "skipped": list(published.skipped),  # unreadable raw objects the rebuild left out, by key
     }
 
 
@@ -177,6 +187,7 @@ def outcomes(
                     f"{plan.action} failed: {repair.get('error', 'no repair was recorded')}",
                     run_id,
                     failing_after.get(plan.dt, []),
+                    failure=repair.get("failure", "failed"),
                 )
             )
         elif plan.partial:
@@ -285,7 +296,7 @@ def remediate(
             repairs[plan.dt] = repair_day(backend, plan, force=force)
         except BackendError as exc:
             log.error("repair of %s failed: %s", plan.dt, exc)
-            repairs[plan.dt] = {"dt": plan.dt, "error": str(exc)}
+            repairs[plan.dt] = {"dt": plan.dt, "error": str(exc), "failure": getattr(exc, "kind", "failed")}
     ended = finish(backend, plans, repairs, as_of, dry_run=dry_run, run_id=run_id)
     if not dry_run:  # the plan's findings and the re-checks open, update or resolve incidents
         from flightdq.incidents.manage import incidents_for_run

@@ -247,7 +247,7 @@ def plan_days(
 
 def _refused_shrink(backend: Backend, plan: DayPlan) -> DayPlan:
     """A partial rebuild over a readable partition that holds flights starting in the lost raw hours
-    would cover fewer hours: the ETL refuses that unless forced (`audit_replacement`). Say so now,
+    would cover fewer hours: the repair refuses that unless forced (`publish.audit_replacement`). Say so now,
     so that a dry run predicts what the real run does."""
     if not plan.partial:
         return plan

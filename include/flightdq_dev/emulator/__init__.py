@@ -11,8 +11,10 @@ calls itself and forwards every other request unchanged to moto (nothing in moto
   moto's S3, with the Glue table's column types. It proves the plumbing (states, typed result pages
   with the header row first, bytes scanned, the CSV in the output location, pruning, the catalog)
   and the dialect translation, not Trino's own semantics.
-- **Glue** Start/Get JobRun(s) of `flightdata-etl` (the job stays in moto): MaxConcurrentRuns is
-  enforced atomically and `flightdq.etl.glue_entry` runs in a thread; pollers see the run progress.
+- **Glue** Start/Get JobRun(s) of `flightdata-etl` and of the jobs a test adds (`glue_jobs`: a
+  team's own job, one that misbehaves on purpose; the job definitions stay in moto): MaxConcurrentRuns
+  is enforced atomically and the job's code (`flightdq.etl.glue_entry` for `flightdata-etl`) runs in
+  a thread; pollers see the run progress.
 - **S3** PUTs are serialised, so the conditional create (`If-None-Match: *`) is atomic, as on S3.
 - **Faults** for tests (`emulator.faults`).
 

@@ -1,7 +1,10 @@
-"""The emulated Glue job runs: the proxy answers StartJobRun, GetJobRun and GetJobRuns of the ETL job
-`flightdata-etl` (the job itself stays in moto). A start enforces the job's MaxConcurrentRuns
-atomically and really runs `flightdq.etl.glue_entry` in a thread, STARTING -> RUNNING ->
-SUCCEEDED/FAILED (with ErrorMessage), so pollers (the backend, the provider's trigger) see it progress."""
+"""The emulated Glue job runs: the proxy answers StartJobRun, GetJobRun and GetJobRuns of the ETL jobs
+it has code for (`EmulatedGlue.jobs`: `flightdata-etl` runs `flightdq.etl.glue_entry`; a test adds a
+team's own job, or a misbehaving one, by name; the job definitions themselves stay in moto). A start
+enforces the job's MaxConcurrentRuns atomically and really runs the job's code in a thread, with the
+run's arguments as a Glue script gets them (`--dt D --output_prefix P --JOB_RUN_ID ...`) and an S3
+client of the emulator: STARTING -> RUNNING -> SUCCEEDED, or FAILED with the exception as its
+ErrorMessage, so pollers (the backend, the provider's trigger) see it progress."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import logging
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -58,9 +62,22 @@ class GlueRun:
         return {k: v for k, v in out.items() if v is not None}
 
 
+# A job's code: called with the run's arguments (`["--dt", D, "--output_prefix", P, "--JOB_RUN_ID", id,
+# ...]`) and a boto3 S3 client of the emulator; raising fails the run, with the error as ErrorMessage.
+JobCode = Callable[[list[str], Any], Any]
+
+
+def our_job(argv: list[str], s3: Any) -> Any:
+    """`flightdata-etl` as deployed: `flightdq.etl.glue_entry`'s entry point."""
+    from flightdq.etl import glue_entry
+
+    return glue_entry.main(argv, s3=s3)
+
+
 class EmulatedGlue:
     def __init__(self, emulator: AwsEmulator) -> None:
         self.emulator = emulator
+        self.jobs: dict[str, JobCode] = {ETL_JOB_NAME: our_job}  # job name -> its code
         self.runs: list[GlueRun] = []
         self.threads: list[threading.Thread] = []
         self._lock = threading.Lock()
@@ -74,7 +91,7 @@ class EmulatedGlue:
 
     def start_job_run(self, params: dict[str, Any], region: str) -> dict[str, Any] | None:
         name = params.get("JobName")
-        if name != ETL_JOB_NAME:
+        if name not in self.jobs:
             return None  # moto answers for other jobs
         glue = self.emulator._moto_client("glue", region)
         try:
@@ -85,7 +102,7 @@ class EmulatedGlue:
             raise AwsError("ConcurrentRunsExceededException", f"Concurrent runs exceeded for {name}")
         with self._lock:  # check and start in one step, as Glue does
             limit = (job.get("ExecutionProperty") or {}).get("MaxConcurrentRuns", 1)
-            if len([r for r in self.runs if r.state in GLUE_ACTIVE]) >= limit:
+            if len([r for r in self.runs if r.job_name == name and r.state in GLUE_ACTIVE]) >= limit:
                 raise AwsError("ConcurrentRunsExceededException", f"Concurrent runs exceeded for {name}")
             arguments = {**(job.get("DefaultArguments") or {}), **(params.get("Arguments") or {})}
             arguments.update(job.get("NonOverridableArguments") or {})
@@ -99,17 +116,21 @@ class EmulatedGlue:
         return {"JobRunId": run.id}
 
     def get_job_run(self, params: dict[str, Any], region: str) -> dict[str, Any] | None:
-        if params.get("JobName") != ETL_JOB_NAME:
+        if params.get("JobName") not in self.jobs:
             return None
-        run = next((r for r in self.runs if r.id == params.get("RunId")), None)
+        run = next(
+            (r for r in self.runs if r.id == params.get("RunId") and r.job_name == params.get("JobName")),
+            None,
+        )
         if run is None:
             raise AwsError("EntityNotFoundException", f"Job run {params.get('RunId')} not found")
         return {"JobRun": run.as_dict()}
 
     def get_job_runs(self, params: dict[str, Any], region: str) -> dict[str, Any] | None:
-        if params.get("JobName") != ETL_JOB_NAME:
+        if params.get("JobName") not in self.jobs:
             return None
-        newest_first = sorted(self.runs, key=lambda r: r.started, reverse=True)
+        mine = [r for r in self.runs if r.job_name == params.get("JobName")]
+        newest_first = sorted(mine, key=lambda r: r.started, reverse=True)
         offset, size = int(params.get("NextToken") or 0), int(params.get("MaxResults") or 100)
         body: dict[str, Any] = {"JobRuns": [r.as_dict() for r in newest_first[offset : offset + size]]}
         if offset + size < len(newest_first):
@@ -117,9 +138,8 @@ class EmulatedGlue:
         return body
 
     def _run(self, run: GlueRun, region: str) -> None:
-        """One job run, in its own thread: the ETL for its `--dt` (or an injected failure)."""
-        from flightdq.core.dates import parse_day
-        from flightdq.etl import glue_entry as glue_job
+        """One job run, in its own thread: the job's code with the run's arguments (or an injected
+        failure)."""
         from flightdq.etl.transform import EtlError
 
         emulator = self.emulator
@@ -131,15 +151,10 @@ class EmulatedGlue:
             if failure is not None:
                 final, run.error_message = failure
             else:
-                glue_job.run_job(
-                    parse_day(str(run.arguments.get("--dt")), "--dt"),
-                    s3=emulator.client("s3", region),
-                    glue=emulator.client("glue", region),
-                    run_id=run.id,
-                    force=run.arguments.get("--force") == "true",
-                )
+                argv = [part for key, value in run.arguments.items() for part in (key, str(value))]
+                self.jobs[run.job_name]([*argv, "--JOB_RUN_ID", run.id], emulator.client("s3", region))
                 final = "SUCCEEDED"
-        except Exception as exc:
+        except BaseException as exc:  # SystemExit from argparse included: the run fails, as on Glue
             run.error_message = str(exc) if isinstance(exc, EtlError) else f"{type(exc).__name__}: {exc}"
             log.warning("emulated Glue run %s failed: %s", run.id, run.error_message)
         finally:

@@ -157,6 +157,12 @@ class AwsEmulator:
             return self._clients[key]
 
     @property
+    def glue_jobs(self) -> dict[str, Any]:
+        """Glue job name -> the code a run of it runs (`flightdq_dev.emulator.glue.JobCode`): add a
+        team's own job, or one that misbehaves on purpose, beside `flightdata-etl`."""
+        return self._glue.jobs
+
+    @property
     def sns_topic_arn(self) -> str:
         return f"arn:aws:sns:{self.region}:{ACCOUNT_ID}:{SNS_TOPIC}"
 
@@ -182,11 +188,11 @@ class AwsEmulator:
             "FLIGHTDQ_SNS_TOPIC_ARN": self.sns_topic_arn,
         }
 
-    def job_runs(self, dt: str | None = None) -> list[dict[str, Any]]:
-        """The runs of `flightdata-etl` (for one `--dt`, if given), oldest first."""
+    def job_runs(self, dt: str | None = None, job_name: str = ETL_JOB_NAME) -> list[dict[str, Any]]:
+        """The runs of `flightdata-etl` (or `job_name`; for one `--dt`, if given), oldest first."""
         glue = self.client("glue")
         runs: list[dict[str, Any]] = []
-        for page in glue.get_paginator("get_job_runs").paginate(JobName=ETL_JOB_NAME):
+        for page in glue.get_paginator("get_job_runs").paginate(JobName=job_name):
             runs += page.get("JobRuns") or []
         if dt is not None:
             runs = [r for r in runs if (r.get("Arguments") or {}).get("--dt") == dt]

@@ -71,7 +71,7 @@ class AwsBackend:
         self._athena = Athena(self._clients, self.query_log)
         self._catalog = GlueCatalog(self._clients)
         self._storage = S3Lake(lambda: self._client("s3"), self._catalog.locations)
-        self._job = GlueEtlJob(self._clients)
+        self._job = GlueEtlJob(self._clients, settings.etl_job or ETL_JOB_NAME)
         self._diagnosis = UpstreamDiagnosis(self._clients, settings.ingestion_function)
         self.writable = True  # S3 and Glue: what may be written is the connection's IAM policy
         self.console = AwsConsole(aws_region())  # Athena queries, Glue runs, S3 prefixes
@@ -138,18 +138,18 @@ class AwsBackend:
         return self._storage.read_raw_snapshot(day, hour, unix)
 
     # --- the ETL job: Glue --------------------------------------------------------------------------
-    def run_etl(self, day: date, *, force: bool = False) -> EtlRun:
-        return self._job.run_etl(day, force=force)
+    def run_etl(self, day: date) -> EtlRun:
+        return self._job.run_etl(day)
 
-    def start_etl(self, day: date, *, force: bool = False) -> EtlRun:
-        return self._job.start_etl(day, force=force)
+    def start_etl(self, day: date) -> EtlRun:
+        return self._job.start_etl(day)
 
     def etl_run(self, run_id: str, dt: str, *, attached: bool = False) -> EtlRun:
         return self._job.etl_run(run_id, dt, attached=attached)
 
     def etl_wait(self) -> EtlWait:
         return EtlWait(
-            job_name=ETL_JOB_NAME,
+            job_name=self._job.job_name,
             aws_conn_id=self.settings.aws_conn_id,
             poll_seconds=self.tuning.glue_poll_seconds,
             max_polls=glue_wait_attempts(self.tuning),
@@ -157,6 +157,11 @@ class AwsBackend:
 
     def etl_runs(self, day: date | str) -> list[dict[str, Any]]:
         return self._job.etl_runs(day)
+
+    def publish_clients(self) -> tuple[Any, Any]:
+        """The plain S3 and Glue catalog clients the repair's publish works with
+        (`flightdq.recovery.publish.publish_s3`)."""
+        return self._client("s3"), self._client("glue_catalog")
 
     def active_etl_run(self, dt: str) -> dict[str, Any] | None:
         return self._job.active_etl_run(dt)

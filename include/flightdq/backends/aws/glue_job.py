@@ -1,11 +1,14 @@
-"""The Glue job `flightdata-etl` seen from Airflow: before starting, a run already going for the day
-(same `--dt`) is attached to instead of starting another. `ConcurrentRunsExceededException` means
+"""The ETL Glue job (`settings.etl_job`, default `flightdata-etl`) seen from Airflow: a run is started
+with the job contract's arguments (`--dt` and a new run-scoped `--output_prefix`, docs/aws.md "The
+ETL job contract"); before starting, a run already going for the day (same `--dt`) is attached to
+instead of starting another. `ConcurrentRunsExceededException` means
 wait and retry (bounded), re-checking for a run of the day each time: never a second run for one day,
 never a silent failure. Waiting for the run's end is the amazon provider's: its `job_complete`
 waiter here (`run_etl`, the CLI's path), or its `GlueJobCompleteTrigger` in Airflow's triggerer
 (the remediation DAG's repair task starts the run with `start_etl` and defers).
 
-What the job itself does is `flightdq.etl.glue_entry`.
+What our job does is `flightdq.etl.glue_entry`; auditing and publishing what a run wrote is the
+repair's (`flightdq.recovery.publish`).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
@@ -25,7 +29,8 @@ from flightdq.backends.aws.clients import (
     partition_day,
 )
 from flightdq.backends.base import ETL_GOING_STATES, BackendError, EtlRun
-from flightdq.core.contract import ETL_JOB_NAME
+from flightdq.core import layout
+from flightdq.core.contract import ETL_JOB_NAME, PROCESSED_BUCKET
 from flightdq.etl.s3_io import error_code, error_message
 
 log = logging.getLogger(__name__)
@@ -37,44 +42,56 @@ GLUE_TERMINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "STOPPED", "TIMEOUT", "
 class GlueEtlJob:
     """Runs of `flightdata-etl`: start or attach, wait, and list the runs of a day."""
 
-    def __init__(self, clients: AwsClients) -> None:
+    def __init__(self, clients: AwsClients, job_name: str = ETL_JOB_NAME) -> None:
         self._clients = clients
+        self.job_name = job_name
         self._job_checked = False
 
-    def run_etl(self, day: date, *, force: bool = False) -> EtlRun:
+    def run_etl(self, day: date) -> EtlRun:
         """Run `flightdata-etl --dt <day>`, or attach to the run already going for that day, and wait
         for it to end (the provider's `job_complete` waiter, in this process). A run that ended
         STOPPED, ERROR, TIMEOUT, FAILED (or EXPIRED) comes back as not succeeded, with its id and
         Glue's ErrorMessage. Airflow's repair task does not wait here: it starts with `start_etl`
         and defers to the triggerer (`flightdq.airflow.operators`)."""
-        started = self.start_etl(day, force=force)
+        started = self.start_etl(day)
         return self.wait_for_run(started.run_id, started.dt, attached=started.attached)
 
-    def start_etl(self, day: date, *, force: bool = False) -> EtlRun:
-        """Start the day's run, or attach to the one already going for it; returns at once with the
-        run as Glue describes it now (usually STARTING or RUNNING)."""
+    def start_etl(self, day: date) -> EtlRun:
+        """Start the day's run with a new run-scoped output prefix, or attach to the one already going
+        for it; returns at once with the run as Glue describes it now (usually STARTING or RUNNING)."""
         dt = partition_day(day)
         self._check_job_once()
         going = self.active_etl_run(dt)
         if going is not None:
-            log.info("Glue run %s of %s for dt=%s is already going: attaching", going["Id"], ETL_JOB_NAME, dt)
+            log.info(
+                "Glue run %s of %s for dt=%s is already going: attaching", going["Id"], self.job_name, dt
+            )
             run_id, attached = going["Id"], True
         else:
-            run_id, attached = self._start_run(dt, force=force)
+            run_id, attached = self._start_run(dt)
         return self.etl_run(run_id, dt, attached=attached)
 
     def etl_run(self, run_id: str, dt: str, *, attached: bool = False) -> EtlRun:
         """One run as Glue describes it now; a run that ended other than SUCCEEDED carries Glue's
         ErrorMessage (or says that Glue gave none)."""
-        what = f"Glue run {run_id} of {ETL_JOB_NAME} for dt={dt}"
+        what = f"Glue run {run_id} of {self.job_name} for dt={dt}"
         run = self._clients.call(
-            "glue_job", "get_job_run", what, JobName=ETL_JOB_NAME, RunId=run_id, PredecessorsIncluded=False
+            "glue_job", "get_job_run", what, JobName=self.job_name, RunId=run_id, PredecessorsIncluded=False
         )["JobRun"]
         state = run.get("JobRunState") or "UNKNOWN"
         error = run.get("ErrorMessage")
         if state not in GLUE_ACTIVE_STATES and state != "SUCCEEDED" and not error:
             error = f"Glue reported {state} without an error message"
-        return EtlRun(run_id, dt, state, error=error, attached=attached)
+        started = run.get("StartedOn")
+        return EtlRun(
+            run_id,
+            dt,
+            state,
+            error=error,
+            attached=attached,
+            output_prefix=(run.get("Arguments") or {}).get("--output_prefix"),
+            started_at=_started(run) if started is not None else None,
+        )
 
     def wait_for_run(self, run_id: str, dt: str, *, attached: bool) -> EtlRun:
         """Wait with the provider's `job_complete` waiter (a look every `glue_poll_seconds`, for
@@ -82,14 +99,14 @@ class GlueEtlJob:
         from botocore.exceptions import WaiterError
 
         tuning = self._clients.tuning
-        what = f"Glue run {run_id} of {ETL_JOB_NAME} for dt={dt}"
+        what = f"Glue run {run_id} of {self.job_name} for dt={dt}"
         delay = tuning.glue_poll_seconds
         waiter = self._clients.hook("glue_job").get_waiter(
             "job_complete", client=self._clients.client("glue_job")
         )
         try:
             waiter.wait(
-                JobName=ETL_JOB_NAME,
+                JobName=self.job_name,
                 RunId=run_id,
                 WaiterConfig={"Delay": delay, "MaxAttempts": glue_wait_attempts(tuning)},
             )
@@ -135,14 +152,15 @@ class GlueEtlJob:
 
         token = None
         while True:
-            kwargs: dict[str, Any] = {"JobName": ETL_JOB_NAME, "MaxResults": 200}
+            kwargs: dict[str, Any] = {"JobName": self.job_name, "MaxResults": 200}
             if token:
                 kwargs["NextToken"] = token
             try:
-                page = self._clients.call("glue_job", "get_job_runs", f"Glue job {ETL_JOB_NAME}", **kwargs)
+                page = self._clients.call("glue_job", "get_job_runs", f"Glue job {self.job_name}", **kwargs)
             except ClientError as exc:
                 raise BackendError(
-                    f"listing runs of Glue job {ETL_JOB_NAME} failed: {error_code(exc)}: {error_message(exc)}"
+                    f"listing runs of Glue job {self.job_name} failed: "
+                    f"{error_code(exc)}: {error_message(exc)}"
                 ) from exc
             yield from page.get("JobRuns") or []
             token = page.get("NextToken")
@@ -155,22 +173,22 @@ class GlueEtlJob:
             return
         self._job_checked = True
         try:
-            job = self._clients.call("glue_job", "get_job", f"Glue job {ETL_JOB_NAME}", JobName=ETL_JOB_NAME)[
-                "Job"
-            ]
+            job = self._clients.call(
+                "glue_job", "get_job", f"Glue job {self.job_name}", JobName=self.job_name
+            )["Job"]
         except Exception as exc:  # the start call will report a missing job with its own error
-            log.warning("could not read Glue job %s: %s", ETL_JOB_NAME, exc)
+            log.warning("could not read Glue job %s: %s", self.job_name, exc)
             return
         limit = (job.get("ExecutionProperty") or {}).get("MaxConcurrentRuns", 1)
         if limit != 1:
             log.warning(
                 "Glue job %s allows %s concurrent runs; flightdq relies on 1 (docs/aws.md): two callers "
                 "starting the same day at the same moment could then both start a run",
-                ETL_JOB_NAME,
+                self.job_name,
                 limit,
             )
 
-    def _start_run(self, dt: str, *, force: bool = False) -> tuple[str, bool]:
+    def _start_run(self, dt: str) -> tuple[str, bool]:
         """Start a run for `dt`; returns (run id, attached). While Glue refuses because the job's run
         slot is taken, wait and retry (bounded); before each retry look for a run of `dt` that someone
         else started meanwhile and attach to it instead."""
@@ -178,14 +196,14 @@ class GlueEtlJob:
         from botocore.exceptions import ConnectionError as BotoConnectionError
 
         tuning = self._clients.tuning
-        what = f"Glue job {ETL_JOB_NAME} for dt={dt}"
+        what = f"Glue job {self.job_name} for dt={dt}"
         started = time.monotonic()
         delay = tuning.concurrent_retry_seconds
         refusals = 0
         while True:
             try:
                 response = self._clients.client("glue_job").start_job_run(
-                    JobName=ETL_JOB_NAME, Arguments={"--dt": dt, "--force": "true" if force else "false"}
+                    JobName=self.job_name, Arguments={"--dt": dt, "--output_prefix": output_prefix(dt)}
                 )
                 log.info("%s: started run %s", what, response["JobRunId"])
                 return response["JobRunId"], False
@@ -212,6 +230,14 @@ class GlueEtlJob:
             log.warning("%s: %s; waiting %.1fs before trying again", what, reason, delay)
             self._clients.sleep(delay)
             delay = min(delay * 2, 120.0)
+
+
+def output_prefix(dt: str) -> str:
+    """A new run-scoped output prefix for a run of the day (the job contract):
+    `s3://<processed bucket>/flightdata_processed/dt=D/run=<run id>/`; the run id is the repair's own
+    (Glue's JobRunId is known only once the run started)."""
+    run_id = f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{uuid.uuid4().hex[:12]}"
+    return f"s3://{PROCESSED_BUCKET}/{layout.processed_partition_prefix(dt)}run={run_id}/"
 
 
 def glue_wait_attempts(tuning: AwsTuning) -> int:

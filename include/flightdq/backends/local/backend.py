@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import shutil
 import stat
 import tempfile
 import threading
@@ -272,33 +274,47 @@ class LocalBackend:
         return path if path.is_absolute() else self.lake / path
 
     # --- the ETL job ----------------------------------------------------------------------------
-    def run_etl(self, day: date, *, force: bool = False, wait_seconds: float = 3600.0) -> EtlRun:
-        """Run `flightdata-etl` for `day` here and now, unless a run for that day is already going:
-        then wait for that one and report it (never a second run for the same day)."""
-        from flightdq.etl import transform as etl
-
+    def run_etl(self, day: date, *, wait_seconds: float = 3600.0) -> EtlRun:
+        """Run the ETL job (`settings.etl_job`, default ours: `local_etl_job`) for `day` here and now,
+        with the job contract's arguments (`--dt`, `--output_prefix` = the day's `run=<run id>/`
+        folder, and `--lake`), unless a run for that day is already going: then wait for that one and
+        report it (never a second run for the same day). The run only writes its folder; publishing it
+        is the repair's (`flightdq.recovery.publish`). A run that failed has its folder deleted."""
+        dt = str(day)
         run_id = f"local-etl__{day}__{uuid.uuid4().hex[:12]}"
         deadline = time.monotonic() + wait_seconds
-        while (going := self.catalog.claim_etl_run(str(day), run_id, os.getpid())) is not None:
+        while (going := self.catalog.claim_etl_run(dt, run_id, os.getpid())) is not None:
             waited = self._wait_for_run(going, max(deadline - time.monotonic(), 0.0))
             if waited.state != "ABANDONED":
                 return waited
             # its owner died while we waited: the claim above marks it taken over and the day is ours
+        folder = self.run_folder(dt, run_id)
+        started: float | None = None
         try:
-            outcome = etl.run_local_etl(self.lake, day, force=force)
+            folder.mkdir(parents=True)  # its time is the run's start, on the file system's clock
+            started = folder.stat().st_mtime
+            run_local_job(
+                self.settings.etl_job, ["--dt", dt, "--output_prefix", str(folder), "--lake", str(self.lake)]
+            )
         except Exception as exc:
-            error = str(exc) if isinstance(exc, etl.EtlError) else describe_error(exc)
-            state = "REFUSED" if isinstance(exc, etl.ShrinkRefused) else "FAILED"
-            self.catalog.finish_etl_run(run_id, state, error=error[:1000])
-            return EtlRun(run_id, str(day), state, error=error)
-        self.catalog.finish_etl_run(run_id, "SUCCEEDED", rows=outcome.rows)
-        if outcome.skipped:  # raw objects found unreadable: missing snapshots from now on
-            sizes = {}
-            for key in outcome.skipped:
-                with contextlib.suppress(OSError):
-                    sizes[str(Path(key).relative_to(RAW_BUCKET))] = (self.lake / key).stat().st_size
-            self.history.write_quarantine(str(day), sizes)
-        return EtlRun(run_id, str(day), "SUCCEEDED", rows=outcome.rows, skipped=tuple(outcome.skipped))
+            # the job's own errors and a bad setting, as they say it; anything else by its kind only
+            error = str(exc) if isinstance(exc, (RuntimeError, ConfigError)) else describe_error(exc)
+            self.catalog.finish_etl_run(run_id, "FAILED", error=error[:1000])
+            shutil.rmtree(folder, ignore_errors=True)  # what it wrote is garbage: no reader sees it
+            with contextlib.suppress(OSError):  # a day's folder made only to hold the run's
+                folder.parent.rmdir()
+            return EtlRun(
+                run_id, dt, "FAILED", error=error, output_prefix=self._relative(folder), started_at=started
+            )
+        self.catalog.finish_etl_run(run_id, "SUCCEEDED")
+        return EtlRun(run_id, dt, "SUCCEEDED", output_prefix=self._relative(folder), started_at=started)
+
+    def run_folder(self, dt: str, run_id: str) -> Path:
+        """The output prefix of a run of the day: `dt=D/run=<run id>/` in the lake (the S3 layout)."""
+        return self.partition_folder(dt) / f"run={run_id}"
+
+    def _relative(self, path: Path) -> str:
+        return path.relative_to(self.lake).as_posix() + "/"
 
     def _wait_for_run(self, run_id: str, wait_seconds: float) -> EtlRun:
         deadline = time.monotonic() + wait_seconds
@@ -308,7 +324,14 @@ class LocalBackend:
                 raise BackendError(f"ETL run {run_id} vanished from the job registry")
             if run["state"] != "RUNNING":
                 return EtlRun(
-                    run_id, run["dt"], run["state"], rows=run["rows"], error=run["error"], attached=True
+                    run_id,
+                    run["dt"],
+                    run["state"],
+                    rows=run["rows"],
+                    error=run["error"],
+                    attached=True,
+                    output_prefix=self._relative(self.run_folder(run["dt"], run_id)),
+                    started_at=_started(self.run_folder(run["dt"], run_id)),
                 )
             if not owner_alive(run["pid"], run.get("owner")):  # it died while we waited
                 return EtlRun(run_id, run["dt"], "ABANDONED", error="its process is gone", attached=True)
@@ -428,6 +451,55 @@ class LocalBackend:
             "available": False,
             "reason": "not available locally: the embedded lake has no ingestion Lambda",
         }
+
+
+class LocalJobFailed(BackendError):
+    """The local ETL job ended badly (an exit status other than 0, or it raised)."""
+
+
+DEFAULT_LOCAL_JOB = "flightdq.etl.transform:contract_job"
+_CALLABLE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+
+
+def run_local_job(job: str | None, arguments: list[str]) -> None:
+    """Run the embedded lake's ETL job with the job contract's arguments. `job` (`settings.etl_job`):
+    `module:function` is imported and called in this process as `function(arguments)` (it raises
+    when the job fails; an int it returns is an exit status, 0 for success); anything else is a
+    command line, run with the arguments appended (`python` is this interpreter: e.g.
+    `python -m flightdq.etl.transform`). None: ours (`flightdq.etl.transform:contract_job`)."""
+    import importlib
+    import shlex
+    import subprocess
+    import sys
+
+    job = job or DEFAULT_LOCAL_JOB
+    if _CALLABLE.match(job):
+        module, _, name = job.partition(":")
+        try:
+            function = getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError) as exc:
+            raise ConfigError(f"FLIGHTDQ_ETL_JOB={job!r}: no such function ({exc})") from None
+        status = function(list(arguments))
+        if isinstance(status, int) and not isinstance(status, bool) and status != 0:
+            raise LocalJobFailed(f"ETL job {job} exited with status {status}")
+        return
+    command = shlex.split(job)
+    if not command:
+        raise ConfigError("FLIGHTDQ_ETL_JOB is empty")
+    if command[0] in ("python", "python3"):
+        command[0] = sys.executable  # the interpreter this process runs on, with its packages
+    done = subprocess.run([*command, *arguments], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        detail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise LocalJobFailed(f"ETL job {command[0]} exited with status {done.returncode}: {detail[0][:500]}")
+
+
+def _started(folder: Path) -> float | None:
+    """A run's start on the file system's clock: its folder's modification time (None: gone)."""
+    try:
+        return folder.stat().st_mtime
+    except OSError:
+        return None
 
 
 def spill_directory() -> str:
