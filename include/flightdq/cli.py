@@ -233,7 +233,14 @@ def _remediate(args: argparse.Namespace) -> int:
     if not args.dry_run:  # a real run may alert: where to must work before anything is repaired
         check_alerts_file(alerts_file(settings.lake))
     run_id = f"cli-remediate__{utcnow():%Y%m%dT%H%M%S}__{uuid.uuid4().hex[:8]}"
-    ended = remediate(backend, days, as_of, dry_run=args.dry_run, run_id=run_id, force=args.force)
+    notifiers = None
+    if not args.dry_run:  # the DAGs' channels: the file, Slack and SNS through Airflow connections
+        from flightdq.airflow.notifiers import notifiers_from_env
+
+        notifiers = notifiers_from_env(settings.lake, settings.backend, settings.aws_conn_id)
+    ended = remediate(
+        backend, days, as_of, dry_run=args.dry_run, run_id=run_id, force=args.force, notifiers=notifiers
+    )
     print(outcomes_table(ended), file=args.stdout)
     return EXIT_OK if all(o.outcome in SETTLED for o in ended) else EXIT_FAILED
 

@@ -34,7 +34,7 @@ def replay(lake, alerts_file, monkeypatch, first: datetime, last: datetime) -> l
         with suppress(ChecksFailed):  # a finding: the incidents step turns it into an alert
             run_check_group(FRESHNESS, target, run_id, task_backend())
         before = len(alerts_file.read_text().splitlines()) if alerts_file.exists() else 0
-        incidents_for_run(target["days"], run_id, "flightdq_freshness", now=moment)
+        incidents_for_run(target["days"], run_id, "flightdq_freshness", backend=task_backend(), now=moment)
         lines = alerts_file.read_text().splitlines() if alerts_file.exists() else []
         sent += [(moment, json.loads(line)) for line in lines[before:]]
         moment += EVERY

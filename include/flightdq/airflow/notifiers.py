@@ -88,7 +88,7 @@ def notifiers_from_env(
     if slack_connection_exists(conn_id):
         notifiers.append(SlackNotifier(conn_id))
     else:
-        log.info("no Airflow connection %r: Slack alerts are off", conn_id)
+        log.debug("no Airflow connection %r: Slack alerts are off", conn_id)
     if backend == "aws" and env.get("FLIGHTDQ_SNS_TOPIC_ARN"):
         notifiers.append(SnsNotifier(env["FLIGHTDQ_SNS_TOPIC_ARN"], aws_conn_id))
     return notifiers

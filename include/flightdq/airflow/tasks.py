@@ -493,7 +493,6 @@ def incidents_step(
         days,
         run_id,
         dag_id,
-        settings=settings,
         backend=task_backend(settings),
         notifiers=notifiers_from_env(settings.lake, settings.backend, settings.aws_conn_id),
     )

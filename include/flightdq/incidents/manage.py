@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from flightdq.core.config import IncidentPolicy, Settings
+from flightdq.core.config import IncidentPolicy
 from flightdq.core.dates import utcnow
 from flightdq.core.links import ConsoleLinks, airflow_run_url
 from flightdq.core.results import CheckResult
@@ -136,23 +136,18 @@ def incidents_for_run(
     run_id: str,
     dag_id: str | None,
     *,
+    backend: Backend,
     results_run_ids: Sequence[str] | None = None,
-    settings: Settings | None = None,
     now: datetime | None = None,
     notifiers: Sequence[Notifier] | None = None,
-    backend: Backend | None = None,
 ) -> dict[str, Any]:
     """Turn the results a run recorded into incidents and alerts (what the DAGs' `incidents` task and
     `flightdq remediate` run): `manage_incidents` with the run's links and the `notifiers` the
     entry point chose (default: the plain channels, `plain_notifiers`).
     `results_run_ids`: the runs whose results count (default: this run), later ones winning for
     the same (dataset, day, check): a remediation's plan, then its re-check. `backend`: the one
-    the entry point built (`recovery.execute.remediate` does not pass its own yet: then one is made)."""
-    settings = settings or (backend.settings if backend is not None else Settings.from_env())
-    if backend is None:
-        from flightdq.backends.registry import get_backend
-
-        backend = get_backend(settings)
+    the entry point built."""
+    settings = backend.settings
     latest: dict[tuple[str, str, str], dict] = {}
     for results_run in results_run_ids or [run_id]:
         for record in backend.history.read_run(results_run, days):

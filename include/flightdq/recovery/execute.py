@@ -24,6 +24,8 @@ from flightdq.core.contract import PROCESSED_DATASET
 from flightdq.core.dates import InputError, day_start
 from flightdq.core.errors import describe_error
 from flightdq.core.results import CheckResult
+from flightdq.incidents.notifiers import Notifier
+from flightdq.incidents.store import IncidentStore
 from flightdq.recovery.plan import REPAIR_ACTIONS, Action, DayPlan, plan_days
 from flightdq.recovery.publish import RepairRefused, discard_run, publish_run
 
@@ -261,7 +263,12 @@ def finish(
     recheck_days = [date.fromisoformat(p.dt) for p in acted] if recheck else []
     rechecked = (
         run_checks(
-            recheck_days, as_of, backend=backend, settings=backend.settings, run_id=f"{run_id}__recheck"
+            recheck_days,
+            as_of,
+            backend=backend,
+            settings=backend.settings,
+            run_id=f"{run_id}__recheck",
+            incident_days=IncidentStore(backend.blobs).unresolved_days,
         )
         if recheck_days
         else []
@@ -269,7 +276,7 @@ def finish(
     ended = outcomes(plans, rechecked, repairs, dry_run=dry_run, rechecked=recheck, rejected_by=rejected_by)
     # Dry runs are recorded too (marked so), for the day view to show what a repair would do; not
     # on a backend opened read-only (`flightdq remediate --dry-run` changes nothing at all).
-    if not dry_run or getattr(backend, "writable", True):
+    if not dry_run or backend.writable:
         reasons = {p.dt: p.reasons for p in plans}
         records = [o.to_dict() | {"dry_run": dry_run, "reasons": reasons.get(o.dt, [])} for o in ended]
         backend.history.write_remediation(run_id, records)
@@ -284,9 +291,11 @@ def remediate(
     dry_run: bool,
     run_id: str,
     force: bool = False,
+    notifiers: Sequence[Notifier] | None = None,
 ) -> list[DayOutcome]:
     """The whole loop in one process (what `flightdq remediate` runs; the DAG runs the same steps
-    as separate tasks)."""
+    as separate tasks). `notifiers`: the alert channels the entry point chose (default: the plain
+    ones, `incidents.notifiers.plain_notifiers`)."""
     plans = plan_days(backend, days, as_of, run_id=run_id, record=not dry_run, force=force)
     if not dry_run:
         note_started(backend, plans, run_id, {}, force=force)
@@ -303,19 +312,29 @@ def remediate(
 
         note_finished(backend, ended, run_id, {})
         days_checked = [str(d) for d in days]
-        incidents_for_run(days_checked, run_id, None, results_run_ids=[run_id, f"{run_id}__recheck"])
+        incidents_for_run(
+            days_checked,
+            run_id,
+            None,
+            backend=backend,
+            results_run_ids=[run_id, f"{run_id}__recheck"],
+            notifiers=notifiers,
+        )
         note_plans(backend, [p for p in plans if p.action not in REPAIR_ACTIONS or p.partial], run_id, {})
     return ended
 
 
 def outcomes_table(ended: Sequence[DayOutcome]) -> str:
-    lines = [f"{'dt':<10}  {'action':<14}  {'outcome':<14}  message", "-" * 100]
-    lines += [f"{o.dt:<10}  {o.action!s:<14}  {o.outcome!s:<14}  {o.message}" for o in ended]
-    counts: dict[str, int] = {}
-    for o in ended:
-        counts[str(o.outcome)] = counts.get(str(o.outcome), 0) + 1
-    lines.append(", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
-    return "\n".join(lines)
+    from collections import Counter
+
+    from tabulate import tabulate
+
+    rows = [(o.dt, str(o.action), str(o.outcome), o.message) for o in ended]
+    table = tabulate(
+        rows, headers=("dt", "action", "outcome", "message"), tablefmt="simple", disable_numparse=True
+    )
+    counts = Counter(str(o.outcome) for o in ended)
+    return table + "\n" + ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
 
 
 def note_started(

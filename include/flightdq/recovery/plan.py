@@ -41,6 +41,7 @@ from flightdq.core.contract import (
     SCHEMA_VALIDITY,
 )
 from flightdq.core.results import CheckResult, Status
+from flightdq.incidents.store import IncidentStore
 
 if TYPE_CHECKING:
     from flightdq.backends.base import Backend
@@ -238,7 +239,13 @@ def plan_days(
     from flightdq.recovery.evidence import raw_fullness_of
 
     results = run_checks(
-        days, as_of, backend=backend, settings=backend.settings, run_id=run_id, record=record
+        days,
+        as_of,
+        backend=backend,
+        settings=backend.settings,
+        run_id=run_id,
+        record=record,
+        incident_days=IncidentStore(backend.blobs).unresolved_days,
     )
     policy = backend.settings.policy.remediation
     plans = plan_from_results(days, results, policy, raw_fullness_of(backend, policy.raw_samples))
@@ -296,9 +303,10 @@ def plan_recorded(
 
 def plans_table(plans: Sequence[DayPlan]) -> str:
     """The plan as one table for a task log (a dry run's whole result)."""
-    lines = [f"{'dt':<10}  {'action':<14}  why", "-" * 100]
-    lines += [f"{p.dt:<10}  {p.action!s:<14}  {'; '.join(p.reasons) or '-'}" for p in plans]
-    return "\n".join(lines)
+    from tabulate import tabulate
+
+    rows = [(p.dt, str(p.action), "; ".join(p.reasons) or "-") for p in plans]
+    return tabulate(rows, headers=("dt", "action", "why"), tablefmt="simple", disable_numparse=True)
 
 
 def _hours(hours: Sequence[int]) -> str:
