@@ -14,7 +14,7 @@ Steps, all in Spark (the driver downloads nothing):
 1. `spark.read.json` of the day's raw prefix (`year=/month=/day=/hour=/states_<unix>.json[.gz]`, gzip by
    the name's suffix), one document per object, every state field read as its JSON text. An object
    that cannot be read (malformed JSON, a truncated .json.gz) is left out, as a missing snapshot, and
-   named in `<output_prefix>_SKIPPED.json`; no readable object at all fails the run;
+   named (by its raw key) in `<output_prefix>_SKIPPED.json`; no readable object at all fails the run;
 2. the states as the relation `raw_states(file_ord, i, st)` and the day's transform, the same SQL the
    embedded lake runs on DuckDB (`flightdq.etl.flights_sql`, rendered for Spark SQL), in ANSI mode so
    that a value of the wrong type fails the run instead of becoming a null;
@@ -75,7 +75,7 @@ class SparkJobOutcome:
     raw_objects: int  # snapshots read
     output_prefix: str
     files: list[str]  # the Parquet files written, URIs
-    skipped: list[str] = field(default_factory=list)  # unreadable snapshots left out, URIs
+    skipped: list[str] = field(default_factory=list)  # unreadable snapshots left out, raw keys
 
 
 def local_session(master: str = "local[2]", app_name: str = ETL_JOB_NAME) -> SparkSession:
@@ -96,10 +96,13 @@ def raw_day_uri(raw_root: str, day: date) -> str:
 
 def run_day(spark: SparkSession, day: date, raw_root: str, output_prefix: str) -> SparkJobOutcome:
     """The job for one day (steps in the module's docstring). Raises SparkJobError naming the day."""
+    from py4j.protocol import Py4JJavaError
     from pyspark.sql.utils import AnalysisException, CapturedException
 
     if not output_prefix.endswith("/"):
         raise SparkJobError(f"dt={day}: --output_prefix must end with '/': {output_prefix}")
+    if "%" in output_prefix:  # Hadoop takes a URI's escapes literally: file:///a/dt%3D... is no dt=
+        raise SparkJobError(f"dt={day}: --output_prefix must not be percent-encoded: {output_prefix}")
     _configure(spark)
     fs, prefix_path = _fs(spark, output_prefix)
     if fs.exists(prefix_path) and len(fs.listStatus(prefix_path)) > 0:
@@ -125,11 +128,11 @@ def run_day(spark: SparkSession, day: date, raw_root: str, output_prefix: str) -
             written = _write(spark, flights, output_prefix, fs, prefix_path)
         finally:
             flights.unpersist()
-    except CapturedException as exc:
+    except (CapturedException, Py4JJavaError) as exc:
         raise SparkJobError(
-            f"dt={day}: reading or transforming {len(files)} raw snapshots failed: "
-            f"{type(exc).__name__}: {str(exc).splitlines()[0][:500]}"
+            f"dt={day}: reading or transforming {len(files)} raw snapshots failed: {_spark_error(exc)}"
         ) from exc
+    skipped = [_raw_key(uri, day) for uri in skipped]
     if skipped:
         _put(spark, fs, output_prefix + SKIPPED_FILE, json.dumps(skipped).encode())
     _put(spark, fs, output_prefix + SUCCESS_MARKER, b"")
@@ -141,6 +144,23 @@ def run_day(spark: SparkSession, day: date, raw_root: str, output_prefix: str) -
         files=written,
         skipped=skipped,
     )
+
+
+def _spark_error(exc: BaseException) -> str:
+    """What went wrong, by Spark's error class (e.g. CAST_INVALID_INPUT), without quoting the data."""
+    import re
+
+    text = str(exc)
+    found = re.search(r"\[([A-Z][A-Z0-9_.]+)\]", text)
+    if found:
+        return f"Spark error {found.group(1)}"
+    java = re.search(r"([a-zA-Z0-9_.]+(?:Exception|Error))", text)
+    return f"{type(exc).__name__} ({java.group(1) if java else 'no detail'})"
+
+
+def _raw_key(uri: str, day: date) -> str:
+    """The raw zone key (`year=.../states_<unix>.json[.gz]`) of a snapshot's URI."""
+    return uri[uri.index(layout.raw_day_prefix(day)) :]
 
 
 def _configure(spark: SparkSession) -> None:
