@@ -124,7 +124,7 @@ def test_main_takes_glue_arguments_and_refuses_a_prefix_that_holds_objects(spark
 def test_a_value_of_the_wrong_type_or_no_raw_data_fails_without_a_success_marker(
     spark, tmp_path: Path
 ) -> None:
-    moment = 1_795_000_000  # 2026-11-18 08:53 UTC
+    moment = 1_795_000_000  # 2026-11-18 11:06 UTC
     day = date(2026, 11, 18)
     state = ["abcdef", "DLH1    ", "Germany", moment, moment, 8.5, "north", 10000.0, False, 230.0]
     state += [90.0, 0.0, None, 10000.0, "1000", False, 0]
