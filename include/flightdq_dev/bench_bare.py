@@ -95,7 +95,8 @@ def raw_pass(day_folder: Path) -> None:
     import duckdb
 
     paths = sorted(str(p) for p in day_folder.rglob("states_*.json*"))
-    connection = duckdb.connect(config={"threads": 2})
+    # 4 GB: an unbounded sort of a 10-s day would take most of a shared 24 GB machine
+    connection = duckdb.connect(config={"threads": 2, "memory_limit": "4GB"})
     sql = """
         SELECT lower(trim(st[1])) AS icao24, nullif(trim(st[2]), '') AS callsign, st[3] AS origin_country,
                CAST(st[5] AS BIGINT) AS last_contact, CAST(st[6] AS DOUBLE) AS longitude,

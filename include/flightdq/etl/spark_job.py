@@ -22,6 +22,12 @@ Steps, all in Spark (the driver downloads nothing):
    UTC, the contract's non-null columns required), then `_SKIPPED.json` if any, then `_SUCCESS`.
 
 Any failure raises (Glue marks the run FAILED with the message) and no `_SUCCESS` is written.
+
+Deployment: a Glue 5.0 job (type `glueetl`, Python 3.11) with this file as its script and
+`--additional-python-modules` carrying the flightdq wheel, sqlglot==30.30.0 (the SQL is rendered for
+Spark when the job starts) and pyarrow==26.0.1 (the contract's schema is defined in Arrow). The
+job's sort and shuffles spill to the workers' disks: the driver holds only the list of the day's
+objects and the flights' null counts.
 `run_day(spark, day, raw_root, output_prefix)` is the job for callers that hold a session (tests, the
 bench, the emulator's Glue); `main(argv)` is the Glue script's entry point.
 """
@@ -133,6 +139,9 @@ def run_day(spark: SparkSession, day: date, raw_root: str, output_prefix: str) -
             f"dt={day}: reading or transforming {len(files)} raw snapshots failed: {_spark_error(exc)}"
         ) from exc
     skipped = [_raw_key(uri, day) for uri in skipped]
+    marker = spark.sparkContext._jvm.org.apache.hadoop.fs.Path(output_prefix + SUCCESS_MARKER)
+    if fs.exists(marker):  # a committer that writes its own marker anyway: ours comes last
+        fs.delete(marker, False)
     if skipped:
         _put(spark, fs, output_prefix + SKIPPED_FILE, json.dumps(skipped).encode())
     _put(spark, fs, output_prefix + SUCCESS_MARKER, b"")
