@@ -303,7 +303,11 @@ def etl_at_cadence(env: dict[str, str], workdir: Path, runs: int) -> list[tuple[
             wall, peak, printed = run(argv, env | {"SPARK_LOCAL_IP": "127.0.0.1"})
             if not (out / "_SUCCESS").exists():
                 raise SystemExit(f"the Spark job wrote no _SUCCESS: {printed[-2000:]}")
-            print(f"  {'Spark job on local[2], 60-s day (once)':<46} {wall:7.2f} s  peak {peak:6.0f} MB")
+            jvm_peak = float(printed.split()[-1])
+            print(
+                f"  {'Spark job on local[2], 60-s day (once)':<46} {wall:7.2f} s  peak {peak:6.0f} MB "
+                f"(Python), {jvm_peak:.0f} MB (JVM)"
+            )
             rows.append(("(Spark job local[2] / local ETL, 60-s day)", wall / etl.wall, None))
     return rows
 

@@ -50,11 +50,20 @@ def duckdb_etl(raw_root: Path, out: Path) -> None:
 
 
 def spark_etl(raw_root: Path, out: Path) -> None:
+    """The Spark job on local[2]; prints its rows and the JVM's peak memory (VmHWM, MB): the JVM is
+    the Python process's grandchild, outside the bench's wait4 figures."""
     from flightdq.etl import spark_job
 
     shutil.rmtree(out, ignore_errors=True)
-    argv = ["--dt", str(DAY), "--raw_root", f"file://{raw_root}/", "--output_prefix", f"file://{out}/"]
-    spark_job.main([*argv, "--master", "local[2]"])
+    spark = spark_job.local_session("local[2]")
+    try:
+        outcome = spark_job.run_day(spark, DAY, f"file://{raw_root}/", f"file://{out}/")
+        jvm = spark.sparkContext._gateway.proc.pid
+        status = Path(f"/proc/{jvm}/status").read_text()
+        peak_kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
+    finally:
+        spark.stop()
+    print(outcome.rows, peak_kb // 1024)
 
 
 if __name__ == "__main__":
