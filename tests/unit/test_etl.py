@@ -856,3 +856,14 @@ def test_a_reader_beside_repeated_swaps_never_sees_the_day_missing(small_lake):
         stop.set()
         thread.join(timeout=10)
     assert looks[0] > 100 and seen_missing == []
+
+
+def test_the_flights_sql_is_rendered_only_for_the_engines_that_run_it() -> None:
+    from flightdq.etl.flights_sql import flights_sql
+
+    with pytest.raises(ValueError, match="no rendering of the flights SQL for 'trino'"):
+        flights_sql("trino", DAY)
+    for dialect in ("duckdb", "spark"):  # every placeholder filled with the day's bounds
+        sql = flights_sql(dialect, DAY, gap_seconds=1800)
+        assert ":day_" not in sql and ":gap_seconds" not in sql
+        assert str(T0) in sql and str(NEXT_T0) in sql
