@@ -280,19 +280,21 @@ def test_a_state_repeated_in_later_snapshots_counts_once(tmp_path: Path) -> None
 
 
 def test_a_repeat_counts_once_per_callsign_and_never_splits_or_stretches_a_flight(tmp_path: Path) -> None:
-    """One sort by icao24+callsign and time: a repeat is its first copy's neighbour at a gap of 0. The
-    copy of the earliest snapshot is the one kept; a state with the same last_contact but another
-    callsign is no repeat (the API changed the callsign): it belongs to that callsign's flight."""
-    first = state("4ca7b5", T0 + 1000, alt=9000.0)
+    """A repeat counts once and its first and last values are its earliest copy's (earliest snapshot);
+    a state with the same last_contact but another callsign is no repeat (the API changed the
+    callsign): it belongs to that callsign's flight. Copies that disagree (never in the API's data)
+    all reach the maxima."""
+    first = state("4ca7b5", T0 + 1000, lat=50.0, alt=9000.0)
     files = [
         write_snapshot(tmp_path, T0 + 1005, [first]),
-        write_snapshot(tmp_path, T0 + 1010, [state("4ca7b5", T0 + 1000, alt=12000.0)]),  # later copy
+        write_snapshot(tmp_path, T0 + 1010, [state("4ca7b5", T0 + 1000, lat=51.0, alt=12000.0)]),  # copy
         write_snapshot(tmp_path, T0 + 1015, [state("4ca7b5", T0 + 1000, callsign="DLH401")]),
         write_snapshot(tmp_path, T0 + 2900, [state("4ca7b5", T0 + 2800)]),  # 30 min after: same flight
     ]
     rows = {r["callsign"]: r for r in rows_of(etl.transform_day(files, DAY))}
     assert set(rows) == {"DLH400", "DLH401"}
-    assert (rows["DLH400"]["position_count"], rows["DLH400"]["max_baro_altitude"]) == (2, 10000.0)
+    assert (rows["DLH400"]["position_count"], rows["DLH400"]["first_latitude"]) == (2, 50.0)
+    assert rows["DLH400"]["max_baro_altitude"] == 12000.0
     assert rows["DLH400"]["first_seen"] == ts(T0 + 1000) and rows["DLH400"]["last_seen"] == ts(T0 + 2800)
     assert rows["DLH401"]["position_count"] == 1
 
