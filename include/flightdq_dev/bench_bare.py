@@ -1,4 +1,11 @@
-"""The bare pass `make bench` compares `flightdq validate` with: what the checks must compute over
+"""The bare passes `make bench` compares flightdq with.
+
+`python bench_bare.py raw RAW_DAY_FOLDER`: what any flight segmentation of a raw day needs at the least,
+the bar for the local ETL: read every snapshot of the day (plain and gzipped JSON), unnest its states,
+cast the fields the flights are made of, and deliver them sorted by (icao24, last_contact). Prints
+the number of states.
+
+`python bench_bare.py LAKE FIRST LAST`, the bar for `flightdq validate`: what the checks must compute over
 the processed Parquet files, hand-written for DuckDB, with nothing around it (no catalog, no
 history, no raw listing, no policy, no flightdq import).
 
@@ -84,5 +91,30 @@ def main(lake: Path, first: date, last: date) -> None:
         print(row[0], row[1], row[2], row[-2], row[-1], sum(1 for h in hourly if h[0] == row[0]))
 
 
+def raw_pass(day_folder: Path) -> None:
+    import duckdb
+
+    paths = sorted(str(p) for p in day_folder.rglob("states_*.json*"))
+    # 4 GB: an unbounded sort of a 10-s day would take most of a shared 24 GB machine
+    connection = duckdb.connect(config={"threads": 2, "memory_limit": "4GB"})
+    sql = """
+        SELECT lower(trim(st[1])) AS icao24, nullif(trim(st[2]), '') AS callsign, st[3] AS origin_country,
+               CAST(st[5] AS BIGINT) AS last_contact, CAST(st[6] AS DOUBLE) AS longitude,
+               CAST(st[7] AS DOUBLE) AS latitude, CAST(st[8] AS DOUBLE) AS baro_altitude,
+               CAST(st[10] AS DOUBLE) AS velocity, st[15] AS squawk
+        FROM (SELECT unnest(states) AS st
+              FROM read_json($files, columns = {'states': 'VARCHAR[][]'}, format = 'unstructured',
+                             records = true, maximum_object_size = 67108864))
+        ORDER BY icao24, last_contact
+    """
+    states = 0
+    for batch in connection.sql(sql, params={"files": paths}).to_arrow_reader(1_000_000):
+        states += batch.num_rows
+    print(states)
+
+
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), date.fromisoformat(sys.argv[2]), date.fromisoformat(sys.argv[3]))
+    if sys.argv[1] == "raw":
+        raw_pass(Path(sys.argv[2]))
+    else:
+        main(Path(sys.argv[1]), date.fromisoformat(sys.argv[2]), date.fromisoformat(sys.argv[3]))

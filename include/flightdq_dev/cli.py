@@ -27,6 +27,12 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--seed", type=int, default=7)
     generate.add_argument("--size", default="demo", help="demo, small or global")
     generate.add_argument("--no-faults", action="store_true", help="a healthy lake")
+    generate.add_argument(
+        "--poll-seconds", type=int, help="seconds between raw snapshots, 5..3600 (default: the size's)"
+    )
+    generate.add_argument(
+        "--gzip", default="mixed", choices=["mixed", "all", "none"], help="which raw objects are gzipped"
+    )
     return parser
 
 
@@ -58,7 +64,16 @@ def _generate(args: argparse.Namespace) -> int:
         raise InputError(f"--days {args.days} ending {end} would start on {first}: {SUPPORTED}")
     faults = None if args.no_faults else default_demo_faults(end)
     try:
-        manifest = generate_lake(lake, end=end, days=args.days, seed=args.seed, size=args.size, faults=faults)
+        manifest = generate_lake(
+            lake,
+            end=end,
+            days=args.days,
+            seed=args.seed,
+            size=args.size,
+            faults=faults,
+            poll_seconds=args.poll_seconds,
+            gzip=args.gzip,
+        )
     except (ValueError, FileExistsError) as exc:
         raise InputError(str(exc)) from None
     except OSError as exc:  # the lake cannot be made or written: a file in the way, no space

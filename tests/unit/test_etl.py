@@ -284,6 +284,26 @@ def test_a_state_repeated_in_later_snapshots_counts_once(tmp_path: Path) -> None
     assert etl.run_local_etl(tmp_path, DAY).raw_states == 5  # counted before de-duplication
 
 
+def test_a_repeat_counts_once_per_callsign_and_never_splits_or_stretches_a_flight(tmp_path: Path) -> None:
+    """A repeat counts once and its first and last values are its earliest copy's (earliest snapshot);
+    a state with the same last_contact but another callsign is no repeat (the API changed the
+    callsign): it belongs to that callsign's flight. Copies that disagree (never in the API's data)
+    all reach the maxima."""
+    first = state("4ca7b5", T0 + 1000, lat=50.0, alt=9000.0)
+    files = [
+        write_snapshot(tmp_path, T0 + 1005, [first]),
+        write_snapshot(tmp_path, T0 + 1010, [state("4ca7b5", T0 + 1000, lat=51.0, alt=12000.0)]),  # copy
+        write_snapshot(tmp_path, T0 + 1015, [state("4ca7b5", T0 + 1000, callsign="DLH401")]),
+        write_snapshot(tmp_path, T0 + 2900, [state("4ca7b5", T0 + 2800)]),  # 30 min after: same flight
+    ]
+    rows = {r["callsign"]: r for r in rows_of(etl.transform_day(files, DAY))}
+    assert set(rows) == {"DLH400", "DLH401"}
+    assert (rows["DLH400"]["position_count"], rows["DLH400"]["first_latitude"]) == (2, 50.0)
+    assert rows["DLH400"]["max_baro_altitude"] == 12000.0
+    assert rows["DLH400"]["first_seen"] == ts(T0 + 1000) and rows["DLH400"]["last_seen"] == ts(T0 + 2800)
+    assert rows["DLH401"]["position_count"] == 1
+
+
 def test_a_31_minute_gap_splits_a_flight_and_a_29_minute_gap_does_not(tmp_path: Path) -> None:
     snapshot = write_snapshot(
         tmp_path,
@@ -875,3 +895,14 @@ def test_a_reader_beside_repeated_swaps_never_sees_the_day_missing(small_lake):
         stop.set()
         thread.join(timeout=10)
     assert looks[0] > 100 and seen_missing == []
+
+
+def test_the_flights_sql_is_rendered_only_for_the_engines_that_run_it() -> None:
+    from flightdq.etl.flights_sql import flights_sql
+
+    with pytest.raises(ValueError, match="no rendering of the flights SQL for 'trino'"):
+        flights_sql("trino", DAY)
+    for dialect in ("duckdb", "spark"):  # every placeholder filled with the day's bounds
+        sql = flights_sql(dialect, DAY, gap_seconds=1800)
+        assert ":day_" not in sql and ":gap_seconds" not in sql
+        assert str(T0) in sql and str(NEXT_T0) in sql

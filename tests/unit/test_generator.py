@@ -238,6 +238,77 @@ def test_poll_seconds_can_be_set(tmp_path: Path) -> None:
     assert all(290 <= b - a <= 310 for a, b in itertools.pairwise(times))
 
 
+def _raw_day(root: Path, poll: int, gzip_mode: str = "mixed") -> dict[str, bytes]:
+    """The raw objects of END at `poll`, written by the snapshot simulator alone (no ETL)."""
+    from flightdq_dev.generator.snapshots import Snapshots
+    from flightdq_dev.generator.traffic import Traffic
+
+    traffic = Traffic(seed=SEED, flights_per_weekday=60)
+    for day in (END - timedelta(days=1), END):
+        traffic.schedule_day(day)
+    Snapshots(seed=SEED, poll=poll, gzip=gzip_mode).write_raw_day(root / "flightdata-raw", END, traffic)
+    return raw_objects(root, END)
+
+
+def test_polls_down_to_5_seconds_repeat_a_state_until_the_aircraft_is_heard_again(tmp_path: Path) -> None:
+    fast = _raw_day(tmp_path / "fast", 5)
+    slow = _raw_day(tmp_path / "slow", 60)
+    assert len(fast) == (86_400 - 60) // 5 + 1 and len(slow) == (86_400 - 60) // 60 + 1
+    bodies = sorted((body_of(k, v) for k, v in fast.items()), key=lambda b: b["time"])
+    times = [b["time"] for b in bodies]
+    assert all(b - a == 5 for a, b in itertools.pairwise(times))  # one poll every 5 s, in order
+
+    previous: dict[str, list] = {}
+    advanced = repeated = 0
+    for body in bodies:
+        for st in body["states"] or []:
+            assert 0 <= body["time"] - st[4] < 20  # heard in the last seconds before the poll
+            before = previous.get(st[0])
+            if before is not None and before[1] == st[1]:  # the same flight, one poll later
+                assert st[4] >= before[4]  # last_contact never goes back
+                if st[4] == before[4]:
+                    assert st == before  # not heard again: the API returns the state unchanged
+                    repeated += 1
+                else:
+                    advanced += 1
+            previous[st[0]] = st
+    assert 0.05 < repeated / (repeated + advanced) < 0.5  # at 5 s, now and then not heard again since
+
+    # realistic state counts: every aircraft flying is in every snapshot, whatever the cadence
+    count_fast = {b["time"]: len(b["states"] or []) for b in bodies}
+    count_slow = [
+        (body["time"], len(body["states"] or [])) for body in (body_of(k, v) for k, v in slow.items())
+    ]
+    pairs = [(n, count_fast[min(count_fast, key=lambda t: abs(t - time))]) for time, n in count_slow[::30]]
+    assert sum(n for n, _ in pairs) > 0
+    assert abs(sum(f for _, f in pairs) / sum(n for n, _ in pairs) - 1) < 0.1
+
+
+@pytest.mark.parametrize(("mode", "zipped"), [("all", {True}), ("none", {False}), ("mixed", {True, False})])
+def test_raw_objects_are_gzipped_or_not_as_asked(tmp_path: Path, mode: str, zipped: set[bool]) -> None:
+    objects = _raw_day(tmp_path, 1800, mode)
+    assert len(objects) == 48
+    assert {key.endswith(".json.gz") for key in objects} == zipped
+    for key, data in objects.items():
+        assert (data[:2] == b"\x1f\x8b") == key.endswith(".gz")
+        assert body_of(key, data)["time"] == int(RAW_KEY_RE.match(key)["unix"])
+
+
+def test_the_command_line_sets_the_poll_and_the_compression(tmp_path: Path, capsys) -> None:
+    from flightdq_dev.cli import main
+
+    lake = tmp_path / "lake"
+    argv = ["generate", "--lake", str(lake), "--end", str(END), "--days", "1", "--size", "small"]
+    assert main([*argv, "--no-faults", "--poll-seconds", "1800", "--gzip", "none"]) == 0
+    keys = raw_objects(lake)
+    assert len(keys) == 48 and not any(k.endswith(".gz") for k in keys)
+    assert main([*argv, "--poll-seconds", "4"]) == 2
+    assert "poll_seconds must be within 5..3600" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as refused:
+        main([*argv, "--gzip", "sometimes"])
+    assert refused.value.code == 2
+
+
 # --- determinism ----------------------------------------------------------------------------------------
 
 
@@ -491,6 +562,8 @@ def test_default_demo_faults_leave_four_weeks_of_baseline() -> None:
         ({"faults": {"missing_partition": END, "renamed_column": END}}, "one fault per day"),
         ({"size": "huge"}, "size"),
         ({"poll_seconds": 7200}, "poll_seconds"),
+        ({"poll_seconds": 4}, "poll_seconds"),
+        ({"gzip": "sometimes"}, "gzip"),
         ({"days": 0}, "days"),
     ],
 )

@@ -1,14 +1,17 @@
 """The ETL job `flightdata-etl`: one UTC day of raw OpenSky snapshots -> that day's processed partition.
 
 The transform (`transform_day`) is pure: it reads the snapshot files it is given and returns the
-day's flights with exactly `contract.processed_arrow_schema()`. Where the files come from and where
+day's flights with exactly `contract.processed_arrow_schema()`. It is SQL, defined once in
+`flightdq/etl/sql/flights.sql` (`flightdq.etl.flights_sql`): DuckDB runs it here, streaming the states
+from the JSON reader into one sort that spills beyond `DUCKDB_MEMORY_LIMIT`; the Spark job
+(`flightdq.etl.spark_job`) runs the same statement rendered for Spark SQL. Where the files come from and where
 the result goes is the caller's business: `run_local_etl` reads and writes a local lake folder laid
 out like the buckets (contract section 1); the Glue job stages S3 objects around the same transform.
 
 Rules (contract section 1): a state's time is its `last_contact`; a state repeated in later snapshots
-(same icao24 and last_contact) counts once; only states whose last_contact falls inside the UTC day
-are kept (day D's run reads only day D's raw folder, so reruns are deterministic); a flight is the
-run of states of one icao24 with one callsign (null is a value of its own), split where the gap
+(same icao24, callsign and last_contact) counts once; only states whose last_contact falls inside the
+UTC day are kept (day D's run reads only day D's raw folder, so reruns are deterministic); a flight is
+the run of states of one icao24 with one callsign (null is a value of its own), split where the gap
 between consecutive states of that icao24+callsign exceeds 30 minutes. Out-of-range values are
 passed through untouched: the data-quality checks must see bad data.
 
@@ -35,11 +38,11 @@ from flightdq.core import layout
 from flightdq.core.contract import (
     ETL_JOB_NAME,
     RAW_BUCKET,
-    STATE_FIELDS,
     processed_arrow_schema,
 )
-from flightdq.core.dates import InputError, day_end, day_start, parse_day
+from flightdq.core.dates import InputError, parse_day
 from flightdq.core.errors import describe_error
+from flightdq.etl.flights_sql import flights_sql
 from flightdq.etl.partitions import SUCCESS_MARKER  # the job contract: written last, the output is complete
 
 if TYPE_CHECKING:
@@ -47,17 +50,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-GAP_SECONDS = 1800  # contact lost for more than this splits a flight
 PART_FILE = "part-00000.parquet"
 SKIPPED_FILE = "_SKIPPED.json"  # the job contract: raw keys the run could not read
 PARQUET_COMPRESSION = "zstd"
-# DuckDB spills beyond this. 512 MB once ran out on a small day (read_json reserves buffers of up to
-# 2 x MAX_SNAPSHOT_BYTES per thread); a global day peaks near 650 MB RSS, within a Glue 5.0 worker.
+# DuckDB spills its sort beyond this (to a temporary folder), so the peak memory of a day's ETL stays
+# bounded at any cadence. 512 MB once ran out on a small day (read_json reserves buffers of up to
+# 2 x MAX_SNAPSHOT_BYTES per thread). Measured peak RSS of the whole process: see `make bench`.
 DUCKDB_MEMORY_LIMIT = "1GB"
 MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024  # one uncompressed snapshot; a global one is ~2-3 MB
-
-# 1-based positions in a state vector (DuckDB lists are 1-based).
-_POS = {name: i + 1 for i, name in enumerate(STATE_FIELDS)}
 
 
 @dataclass(frozen=True)
@@ -81,75 +81,30 @@ class EtlError(RuntimeError):
 
 # --- the transform ---------------------------------------------------------------------------------
 
-# Every state field is read as text and cast here: exact for JSON numbers, and a value of the wrong
-# type fails the run loudly instead of being dropped. `records = true` matters: with a single column
-# and record detection left on auto, DuckDB 2.0 buffers 2 x maximum_object_size and runs out of memory.
+# Every state field is read as text and cast by the flights SQL: exact for JSON numbers, and a value of
+# the wrong type fails the run loudly instead of being dropped. `records = true` matters: with a single
+# column and record detection left on auto, DuckDB 2.0 buffers 2 x maximum_object_size and runs out of
+# memory. The states stream from the reader into the flights SQL's one sort: nothing is materialised.
 _READ_SQL = (
     "SELECT * FROM read_json($files, columns = {'states': 'VARCHAR[][]'}, format = 'unstructured', "
     f"records = true, compression = 'auto_detect', maximum_object_size = {MAX_SNAPSHOT_BYTES}, "
     "filename = true)"
 )
-_PARSE_SQL = f"""
-CREATE TEMP TABLE states AS
-SELECT file_ord::INTEGER AS file_ord,
-       i::INTEGER AS i,
-       lower(trim(st[{_POS["icao24"]}])) AS icao24,
-       nullif(trim(st[{_POS["callsign"]}]), '') AS callsign,
-       st[{_POS["origin_country"]}] AS origin_country,
-       CAST(st[{_POS["last_contact"]}] AS BIGINT) AS last_contact,
-       CAST(st[{_POS["longitude"]}] AS DOUBLE) AS longitude,
-       CAST(st[{_POS["latitude"]}] AS DOUBLE) AS latitude,
-       CAST(st[{_POS["baro_altitude"]}] AS DOUBLE) AS baro_altitude,
-       CAST(st[{_POS["velocity"]}] AS DOUBLE) AS velocity,
-       st[{_POS["squawk"]}] AS squawk
-FROM (
+# `raw_states` of the flights SQL (flightdq/etl/sql/flights.sql): one row per state vector.
+_RAW_STATES_SQL = f"""(
     SELECT list_position($files, filename) AS file_ord,
-           unnest(states) AS st,
-           unnest(range(len(states))) AS i
+           unnest(range(len(states))) AS i,
+           unnest(states) AS st
     FROM ({_READ_SQL})
-)
-"""
+) AS raw_states"""
 
-# Flights of the day. De-duplication keeps, of the copies of one (icao24, last_contact), the one from
-# the earliest file (files are ordered by name, i.e. by snapshot time) and first in it: deterministic.
-# last_contact is unique per icao24 after it, so every arg_min/arg_max below has a single answer and
-# flight_id (icao24 + first_seen) is unique.
-_FLIGHTS_SQL = """
-WITH day_states AS (
-    SELECT * FROM states
-    WHERE icao24 IS NOT NULL AND last_contact >= {lo} AND last_contact < {hi}
-    QUALIFY row_number() OVER (PARTITION BY icao24, last_contact ORDER BY file_ord, i) = 1
-), marked AS (
-    SELECT *, CASE WHEN last_contact - lag(last_contact) OVER (
-                  PARTITION BY icao24, callsign ORDER BY last_contact) > {gap} THEN 1 ELSE 0 END AS new_flight
-    FROM day_states
-), numbered AS (
-    SELECT *, sum(new_flight) OVER (PARTITION BY icao24, callsign ORDER BY last_contact
-                                    ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS flight_no
-    FROM marked
-)
-SELECT icao24 || '-' || CAST(min(last_contact) AS VARCHAR) AS flight_id,
-       icao24,
-       callsign,
-       arg_max(origin_country, last_contact) FILTER (WHERE origin_country IS NOT NULL) AS origin_country,
-       min(last_contact) AS first_seen,
-       max(last_contact) AS last_seen,
-       count(*) AS position_count,
-       arg_min(latitude, last_contact) FILTER (WHERE latitude IS NOT NULL AND longitude IS NOT NULL)
-           AS first_latitude,
-       arg_min(longitude, last_contact) FILTER (WHERE latitude IS NOT NULL AND longitude IS NOT NULL)
-           AS first_longitude,
-       arg_max(latitude, last_contact) FILTER (WHERE latitude IS NOT NULL AND longitude IS NOT NULL)
-           AS last_latitude,
-       arg_max(longitude, last_contact) FILTER (WHERE latitude IS NOT NULL AND longitude IS NOT NULL)
-           AS last_longitude,
-       max(baro_altitude) AS max_baro_altitude,
-       max(velocity) AS max_velocity,
-       arg_max(squawk, last_contact) FILTER (WHERE squawk IS NOT NULL) AS squawk
-FROM numbered
-GROUP BY icao24, callsign, flight_no
-ORDER BY flight_id
-"""
+
+def _duckdb_flights_sql(day: date) -> str:
+    """The shared flights SQL for DuckDB, reading the given files (`$files`) as its `raw_states`."""
+    sql = flights_sql("duckdb", day)
+    if sql.count("FROM raw_states") != 1:
+        raise RuntimeError("the flights SQL must read raw_states exactly once")
+    return sql.replace("FROM raw_states", "FROM " + _RAW_STATES_SQL)
 
 
 def transform_day(raw_files: Sequence[Path], day: date) -> pa.Table:
@@ -181,31 +136,42 @@ def _unreadable(con: Any, files: Sequence[str]) -> list[str]:
     return bad
 
 
-def _transform(raw_files: Sequence[Path], day: date) -> tuple[pa.Table, int, list[str]]:
-    """`transform_day`, plus the number of states read before de-duplication and the snapshot
-    files left out as unreadable (one bad object never blocks the day: it is a missing snapshot)."""
+def _connect(spill: str) -> Any:
     import duckdb
+
+    con = duckdb.connect(
+        ":memory:",
+        config={
+            "memory_limit": DUCKDB_MEMORY_LIMIT,
+            "temp_directory": spill,
+            "preserve_insertion_order": False,
+        },
+    )
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
+def _transform(raw_files: Sequence[Path], day: date) -> tuple[pa.Table, int, list[str]]:
+    """`transform_day`, plus the number of the day's states read (before de-duplication) and the
+    snapshot files left out as unreadable (one bad object never blocks the day: it is a missing
+    snapshot). The flights SQL is `flightdq/etl/sql/flights.sql`, the one the Spark job runs."""
+    import duckdb
+    import pyarrow.compute as pc
 
     schema = processed_arrow_schema()
     files = [str(p) for p in sorted((Path(f) for f in raw_files), key=lambda p: (p.name, str(p)))]
     skipped: list[str] = []
     if not files:
         return schema.empty_table(), 0, skipped
-    lo, hi = int(day_start(day).timestamp()), int(day_end(day).timestamp())
+    if len(set(files)) != len(files):  # file_ord would be ambiguous
+        raise EtlError(f"dt={day}: a raw snapshot is given twice")
+    sql = _duckdb_flights_sql(day)
     with tempfile.TemporaryDirectory(prefix="flightdq-etl-spill-") as spill:
-        con = duckdb.connect(
-            ":memory:",
-            config={
-                "memory_limit": DUCKDB_MEMORY_LIMIT,
-                "temp_directory": spill,
-                "preserve_insertion_order": False,
-            },
-        )
+        con = _connect(spill)
         try:
-            con.execute("SET TimeZone = 'UTC'")
-            con.execute("SET enable_progress_bar = false")
             try:
-                con.execute(_PARSE_SQL, {"files": files})
+                flights = con.sql(sql, params={"files": files}).to_arrow_table()
             except duckdb.Error:
                 skipped = _unreadable(con, files)
                 if not skipped:  # not one object's fault: the engine's, or the disk's
@@ -218,21 +184,16 @@ def _transform(raw_files: Sequence[Path], day: date) -> tuple[pa.Table, int, lis
                     raise EtlError(
                         f"dt={day}: none of its {len(skipped)} raw snapshots can be read"
                     ) from None
-                con.execute("DROP TABLE IF EXISTS states")
-                con.execute(_PARSE_SQL, {"files": files})
-            raw_states, unmatched = con.execute(
-                "SELECT count(*), count(*) FILTER (WHERE file_ord IS NULL) FROM states"
-            ).fetchall()[0]
-            if unmatched:  # would make de-duplication order depend on chance
-                raise EtlError(f"dt={day}: DuckDB reported file names that differ from the ones given")
-            flights = con.sql(_FLIGHTS_SQL.format(lo=lo, hi=hi, gap=GAP_SECONDS)).to_arrow_table()
+                flights = con.sql(sql, params={"files": files}).to_arrow_table()
         except duckdb.Error as exc:
             raise EtlError(
                 f"dt={day}: reading or transforming {len(files)} raw snapshots failed: {describe_error(exc)}"
             ) from exc
         finally:
             con.close()
-    return _to_contract(flights, schema, day), int(raw_states), skipped
+    states_read = int(pc.sum(flights.column("states_read")).as_py() or 0)
+    flights = flights.sort_by("flight_id")
+    return _to_contract(flights, schema, day), states_read, skipped
 
 
 def _to_contract(flights: pa.Table, schema: pa.Schema, day: date) -> pa.Table:

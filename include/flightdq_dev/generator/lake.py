@@ -13,7 +13,7 @@ from flightdq_dev.generator.common import partition_folder, run_etl
 from flightdq_dev.generator.faults import validate_faults
 from flightdq_dev.generator.manifest import MANIFEST_FILE, LakeManifest
 from flightdq_dev.generator.planting import Planter
-from flightdq_dev.generator.snapshots import Snapshots
+from flightdq_dev.generator.snapshots import GZIP_MODES, MIN_POLL_SECONDS, Snapshots
 from flightdq_dev.generator.traffic import Traffic
 
 
@@ -39,9 +39,12 @@ def generate_lake(
     size: str = "demo",
     faults: dict[str, date] | None = None,
     poll_seconds: int | None = None,
+    gzip: str = "mixed",
 ) -> LakeManifest:
     """Write a sample lake under `root` (which must be empty or absent) for the `days` UTC days
-    ending at `end` inclusive, plant `faults` (fault name -> day), and return the manifest."""
+    ending at `end` inclusive, plant `faults` (fault name -> day), and return the manifest.
+    `poll_seconds` (5..3600) overrides the size's poll interval; `gzip` is "mixed" (a seeded half
+    of the raw objects gzipped), "all" or "none"."""
     if size not in SIZES:
         raise ValueError(f"size {size!r} is not one of {', '.join(SIZES)}")
     if days < 1:
@@ -49,8 +52,12 @@ def generate_lake(
     if seed < 0:
         raise ValueError(f"seed must be a non-negative integer, not {seed}")
     poll = SIZES[size].poll_seconds if poll_seconds is None else int(poll_seconds)
-    if not 60 <= poll <= 3600:
-        raise ValueError(f"poll_seconds must be within 60..3600 (every hour needs a snapshot), not {poll}")
+    if not MIN_POLL_SECONDS <= poll <= 3600:
+        raise ValueError(
+            f"poll_seconds must be within {MIN_POLL_SECONDS}..3600 (every hour needs a snapshot), not {poll}"
+        )
+    if gzip not in GZIP_MODES:
+        raise ValueError(f"gzip must be one of {', '.join(GZIP_MODES)}, not {gzip!r}")
     start = end - timedelta(days=days - 1)
     planned = validate_faults(faults or {}, start, end)
 
@@ -59,7 +66,7 @@ def generate_lake(
         raise FileExistsError(f"{root} is not empty; the generator writes only into a fresh folder")
     root.mkdir(parents=True, exist_ok=True)
     try:
-        manifest = _generate(root, start, end, seed, size, poll, planned)
+        manifest = _generate(root, start, end, seed, size, poll, planned, gzip)
     except BaseException:
         shutil.rmtree(root, ignore_errors=True)  # everything in it is ours: no half-made lake is left
         raise
@@ -70,11 +77,18 @@ def generate_lake(
 
 
 def _generate(
-    root: Path, start: date, end: date, seed: int, size: str, poll: int, planned: dict[str, date]
+    root: Path,
+    start: date,
+    end: date,
+    seed: int,
+    size: str,
+    poll: int,
+    planned: dict[str, date],
+    gzip: str = "mixed",
 ) -> LakeManifest:
     spec = SIZES[size]
     traffic = Traffic(seed=seed, flights_per_weekday=spec.flights_per_weekday)
-    snapshots = Snapshots(seed=seed, poll=poll)
+    snapshots = Snapshots(seed=seed, poll=poll, gzip=gzip)
     raw_objects = raw_states = 0
     for day in _days(start - timedelta(days=1), end):  # the day before: flights airborne at midnight
         traffic.schedule_day(day)

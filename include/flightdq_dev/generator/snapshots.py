@@ -1,8 +1,13 @@
-"""The raw snapshots: one object per poll, the body of an OpenSky `GET /states/all` response (a
-seeded mix of gzip and plain). A flying aircraft is in every snapshot, its `last_contact` a few
-seconds before the snapshot's `time`; now and then a state is repeated unchanged from the previous
-snapshot. The simulation is vectorised per (flight, snapshot) pair and the JSON is assembled with
-Arrow string kernels, so a `global` day (millions of states) takes tens of seconds, not hours."""
+"""The raw snapshots: one object per poll, the body of an OpenSky `GET /states/all` response, gzipped,
+plain or a seeded mix of both (`GZIP_MODES`), as the ingestion Lambda writes them. Polls go down to
+5 seconds (`MIN_POLL_SECONDS`). A flying aircraft is in every snapshot; its `last_contact` is the
+latest of the moments it was heard, each 0-9 s before a poll, so it never goes back, and at polls
+under 10 s it often does not advance: the snapshot then repeats the aircraft's state unchanged (every
+field of a state follows from the poll it was first heard at). Now and then a state is also repeated
+from the previous snapshot at slower polls. The simulation is vectorised per (flight, snapshot) pair
+and the JSON is assembled with Arrow string kernels, so a `global` day (millions of states) takes
+tens of seconds, not hours; pairs are made a block of snapshots at a time, so memory stays bounded
+at any cadence."""
 
 from __future__ import annotations
 
@@ -24,6 +29,10 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 GZIP_LEVEL = 1  # raw objects: the fastest level (a global day is ~300 MB of JSON to compress)
+GZIP_MODES = ("mixed", "all", "none")  # a seeded half of the objects gzipped, every one, none
+MIN_POLL_SECONDS = 5
+LAG_SECONDS = 10  # an aircraft is last heard 0..LAG_SECONDS-1 s before a poll
+BLOCK_STATES = 250_000  # (flight, snapshot) pairs simulated at a time
 _EARTH_RADIUS_M = 6_371_000.0
 _U64 = np.uint64
 
@@ -40,9 +49,14 @@ def _mix64(x: np.ndarray) -> np.ndarray:
 class Snapshots:
     """The snapshot objects of each day, made from the flights of a `Traffic`."""
 
-    def __init__(self, *, seed: int, poll: int) -> None:
+    def __init__(self, *, seed: int, poll: int, gzip: str = "mixed") -> None:
+        if poll < MIN_POLL_SECONDS:
+            raise ValueError(f"poll_seconds must be at least {MIN_POLL_SECONDS}, not {poll}")
+        if gzip not in GZIP_MODES:
+            raise ValueError(f"gzip must be one of {', '.join(GZIP_MODES)}, not {gzip!r}")
         self.seed = seed
         self.poll = poll
+        self.gzip = gzip
 
     # deterministic per-state randomness: a hash of (flight, snapshot, purpose)
     def _uniform(self, uid: np.ndarray, key: np.ndarray, salt: int) -> np.ndarray:
@@ -57,7 +71,8 @@ class Snapshots:
         rng = np.random.default_rng([self.seed, day.toordinal(), 3])
         count = (86_400 - 60) // self.poll + 1
         offset = int(rng.integers(15, 45))  # first poll 15-44 s into the day
-        jitter = rng.integers(0, 5, count)  # and a few seconds of scheduling jitter each
+        # and a few seconds of scheduling jitter each (less at polls under 9 s: times stay in order)
+        jitter = rng.integers(0, max(1, min(5, self.poll - 4)), count)
         return day_start_unix(day) + offset + np.arange(count, dtype=np.int64) * self.poll + jitter
 
     def write_raw_day(self, raw_root: Path, day: date, traffic: Traffic) -> tuple[int, int]:
@@ -66,34 +81,34 @@ class Snapshots:
         day0 = day_start_unix(day)
         flights = Flights.concat([traffic.flights[d] for d in sorted(traffic.flights) if d <= day])
         flights = flights.take(np.flatnonzero((flights.arr >= times[0]) & (flights.dep <= times[-1])))
-        # (flight, snapshot) pairs: a flight is in every snapshot from its departure to its arrival
+        # a flight is in every snapshot from its departure to its arrival: snapshots first..last
         first = np.searchsorted(times, flights.dep, side="left")
         last = np.searchsorted(times, flights.arr, side="right") - 1
-        counts = np.maximum(last - first + 1, 0)
-        f_idx = np.repeat(np.arange(flights.n), counts)
-        starts = np.cumsum(counts) - counts
-        j_idx = first[f_idx] + (np.arange(len(f_idx)) - starts[f_idx])
-        order = np.argsort(j_idx, kind="stable")
-        f_idx, j_idx = f_idx[order], j_idx[order]
-        bounds = np.searchsorted(j_idx, np.arange(len(times) + 1), side="left")
+        active = np.zeros(len(times) + 1, dtype=np.int64)
+        np.add.at(active, first[first <= last], 1)
+        np.add.at(active, last[first <= last] + 1, -1)
+        per_snapshot = np.cumsum(active)[: len(times)]
+        bounds = np.concatenate([[0], np.cumsum(per_snapshot)])
 
         text = _FlightText(flights, traffic.fleet)
         gz_draw = np.random.default_rng([self.seed, day.toordinal(), 4]).random(len(times))
-        # chunks of whole snapshots, about 250k states each
+        # blocks of whole snapshots, about BLOCK_STATES states each
         chunk_starts = [0]
         for j in range(1, len(times)):
-            if bounds[j] - bounds[chunk_starts[-1]] >= 250_000:
+            if bounds[j] - bounds[chunk_starts[-1]] >= BLOCK_STATES:
                 chunk_starts.append(j)
         chunk_starts.append(len(times))
+        by_first = np.argsort(first, kind="stable")
         made_dirs: set[Path] = set()
         # compression and writing run in threads (zlib and file I/O release the GIL) while the next
         # chunk is simulated; at most two chunks are in flight
         with ThreadPoolExecutor(max_workers=2) as pool:
             in_flight: list[Future] = []
             for a, b in itertools.pairwise(chunk_starts):
-                lo, hi = bounds[a], bounds[b]
-                data, offsets = self._state_rows(flights, text, f_idx[lo:hi], j_idx[lo:hi], times, day)
+                f_idx, j_idx = _pairs(first, last, by_first, a, b)
+                data, offsets = self._state_rows(flights, text, f_idx, j_idx, first, times, day)
                 view = memoryview(data)
+                lo = bounds[a]
                 submitted = []
                 for j in range(a, b):
                     unix = int(times[j])
@@ -103,7 +118,7 @@ class Snapshots:
                         body = b"".join((b'{"time":%d,"states":[' % unix, states, b"]}"))
                     else:
                         body = b'{"time":%d,"states":null}' % unix
-                    gz = bool(gz_draw[j] < 0.5)
+                    gz = self.gzip == "all" or (self.gzip == "mixed" and bool(gz_draw[j] < 0.5))
                     path = raw_root / layout.raw_key(day, (unix - day0) // 3600, unix, gzip=gz)
                     if path.parent not in made_dirs:
                         path.parent.mkdir(parents=True, exist_ok=True)
@@ -114,10 +129,29 @@ class Snapshots:
                 in_flight = submitted
             for future in in_flight:
                 future.result()
-        return len(times), len(f_idx)
+        return len(times), int(bounds[-1])
+
+    def _key(self, day: date, j: np.ndarray) -> np.ndarray:
+        # room for 4096 snapshots a day at polls of 22 s and more (the keys the generator always
+        # used), for 17,280 (5-s polls) below that
+        return np.int64(day.toordinal()) * (4096 if self.poll >= 22 else 1 << 15) + j
+
+    def _heard(
+        self, uid: np.ndarray, dep: np.ndarray, j: np.ndarray, times: np.ndarray, day: date
+    ) -> np.ndarray:
+        """When the aircraft was heard at poll j: under LAG_SECONDS before it, not before departure."""
+        lag = np.floor(self._uniform(uid, self._key(day, j), 10) * LAG_SECONDS).astype(np.int64)
+        return np.maximum(times[j] - lag, dep)
 
     def _state_rows(
-        self, fl: Flights, text: _FlightText, f: np.ndarray, j: np.ndarray, times: np.ndarray, day: date
+        self,
+        fl: Flights,
+        text: _FlightText,
+        f: np.ndarray,
+        j: np.ndarray,
+        first: np.ndarray,
+        times: np.ndarray,
+        day: date,
     ) -> tuple[Any, np.ndarray]:
         """The JSON text of the states of pairs (f, j), each row `[...],`; returns (bytes, offsets)."""
         import pyarrow as pa
@@ -126,17 +160,25 @@ class Snapshots:
         uid = fl.uid[f]
         dep, arr = fl.dep[f], fl.arr[f]
         day0 = day_start_unix(day)
-        key = np.int64(day.toordinal()) * 4096 + j
         # now and then a state is repeated unchanged from the previous snapshot (odd snapshots only,
         # so a repeated state is never itself a repeat)
         prev = np.maximum(j - 1, 0)
-        repeat = (j % 2 == 1) & (times[prev] >= dep) & (self._uniform(uid, key, 1) < 0.03)
+        repeat = (j % 2 == 1) & (times[prev] >= dep) & (self._uniform(uid, self._key(day, j), 1) < 0.03)
         je = j - repeat.astype(np.int64)
-        key = np.int64(day.toordinal()) * 4096 + je
+        # last_contact: the latest moment heard at the polls up to je, so it never goes back. Polls
+        # LAG_SECONDS or more apart always hear it anew; closer ones look back `reach` polls.
+        min_gap = max(1, int(np.min(np.diff(times))) if len(times) > 1 else self.poll)
+        reach = 0 if min_gap >= LAG_SECONDS else -(-LAG_SECONDS // min_gap)
+        last_contact = self._heard(uid, dep, je, times, day)
+        for back in range(1, reach + 1):
+            earlier = je - back
+            valid = earlier >= first[f]
+            heard = self._heard(uid, dep, np.maximum(earlier, 0), times, day)
+            later = valid & (heard >= last_contact)  # >=: the earliest poll that heard it names it
+            je = np.where(later, earlier, je)
+            last_contact = np.where(later, heard, last_contact)
+        key = self._key(day, je)
         u = [self._uniform(uid, key, salt) for salt in range(10, 24)]
-
-        lag = np.floor(u[0] * 10).astype(np.int64)  # last contact 0-9 s before the snapshot
-        last_contact = np.maximum(times[je] - lag, dep)
         age = np.where(u[1] < 0.7, 0, np.where(u[1] < 0.98, 1 + np.floor(u[2] * 4), 20 + np.floor(u[2] * 40)))
         time_position = np.maximum(last_contact - age.astype(np.int64), np.maximum(dep, day0))
         no_pos = fl.no_pos[f]
@@ -230,6 +272,22 @@ class Snapshots:
         offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64)[rows.offset : rows.offset + len(rows) + 1]
         data = rows.buffers()[2]
         return data, offsets - offsets[0] if rows.offset else offsets
+
+
+def _pairs(
+    first: np.ndarray, last: np.ndarray, by_first: np.ndarray, a: int, b: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The (flight, snapshot) pairs of snapshots a..b-1, ordered by snapshot."""
+    started = by_first[: np.searchsorted(first[by_first], b, side="left")]
+    flying = started[last[started] >= a]
+    lo = np.maximum(first[flying], a)
+    hi = np.minimum(last[flying], b - 1)
+    counts = np.maximum(hi - lo + 1, 0)
+    f_idx = np.repeat(flying, counts)
+    starts = np.cumsum(counts) - counts
+    j_idx = np.repeat(lo, counts) + (np.arange(len(f_idx)) - np.repeat(starts, counts))
+    order = np.lexsort((f_idx, j_idx))
+    return f_idx[order], j_idx[order]
 
 
 def _write_object(path: Path, body: bytes, gz: bool) -> None:
