@@ -48,8 +48,8 @@ TEST_WORKERS ?= auto
 test: install browser ## run the whole test suite: tests/unit, tests/emulator (moto), tests/system (Airflow, browser)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
-test-fast: install ## the unit layer only (tests/unit: no Airflow runs, no emulator)
-	$(BIN)/python -m pytest tests/unit -m "not slow"
+test-fast: install ## the unit layer only (tests/unit: no Airflow runs, no emulator), for the inner loop
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) tests/unit -m "not slow"
 
 lint: install ## ruff, with its Airflow rules
 	$(BIN)/ruff check .
