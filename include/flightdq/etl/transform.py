@@ -58,7 +58,9 @@ PARQUET_COMPRESSION = "zstd"
 # DuckDB spills beyond this (to a temporary folder), so the peak memory of a day's ETL stays bounded
 # at any cadence. 512 MB once ran out on a small day (read_json reserves buffers of up to
 # 2 x MAX_SNAPSHOT_BYTES per thread). Measured (make bench, whole process): a global day at 60-s
-# polls (22.5 M states) peaks at ~850 MB RSS.
+# polls (22.5 M states) peaks at ~850 MB RSS. NOT YET at 10-s polls (135 M states): the per-slice
+# aggregate (count(DISTINCT last_contact) and the arg_min/arg_max states) outgrows this limit there
+# and the run fails with DuckDB's OutOfMemoryException instead of spilling.
 DUCKDB_MEMORY_LIMIT = "1GB"
 MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024  # one uncompressed snapshot; a global one is ~2-3 MB
 
