@@ -1,7 +1,8 @@
 """The day's transform as SQL, defined once (`sql/flights.sql`, DuckDB's dialect) and rendered for each
 engine that runs it: DuckDB on the embedded lake (`flightdq.etl.transform`), Spark SQL in the Glue job
-(`flightdq.etl.spark_job`). sqlglot renders it for Spark: 0-based array indexes, `QUALIFY` as a
-subquery (open-source Spark 3.5 has none), `arg_max` as `max_by`, explicit `NULLS LAST`.
+(`flightdq.etl.spark_job`). sqlglot renders it for Spark: 0-based array indexes, `arg_max` as
+`max_by`, explicit `NULLS LAST` (Spark sorts nulls first). The SQL has no `QUALIFY`, which open-source
+Spark 3.5 lacks.
 
 The statement reads a relation `raw_states(file_ord, i, st)`, one row per state vector read (see the
 file's header), and returns one row per flight with the contract's columns, times as unix seconds.

@@ -47,14 +47,14 @@ from flightdq.core import layout
 from flightdq.core.contract import ETL_JOB_NAME, RAW_BUCKET, processed_arrow_schema
 from flightdq.core.dates import InputError, parse_day
 from flightdq.etl.flights_sql import flights_sql
+from flightdq.etl.partitions import SUCCESS_MARKER  # the job contract's markers, defined once
+from flightdq.etl.transform import SKIPPED_FILE
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 log = logging.getLogger(__name__)
 
-SUCCESS_MARKER = "_SUCCESS"
-SKIPPED_FILE = "_SKIPPED.json"
 SNAPSHOT_GLOB = "states_*.{json,json.gz}"
 # What Spark reads of a snapshot: each state field as its JSON text, exactly what DuckDB's
 # VARCHAR[][] read gives (numbers keep their digits, strings lose their quotes, null stays null).

@@ -3,16 +3,18 @@
 The transform (`transform_day`) is pure: it reads the snapshot files it is given and returns the
 day's flights with exactly `contract.processed_arrow_schema()`. It is SQL, defined once in
 `flightdq/etl/sql/flights.sql` (`flightdq.etl.flights_sql`): DuckDB runs it here, streaming the states
-from the JSON reader into one sort that spills beyond `DUCKDB_MEMORY_LIMIT`; the Spark job
-(`flightdq.etl.spark_job`) runs the same statement rendered for Spark SQL. Where the files come from and where
-the result goes is the caller's business: `run_local_etl` reads and writes a local lake folder laid
+from the JSON reader into a hash aggregate per half-hour slice of each icao24+callsign (no sort of
+the states; it spills beyond `DUCKDB_MEMORY_LIMIT`); the Spark job (`flightdq.etl.spark_job`) runs
+the same statement rendered for Spark SQL. Where the files come from and where the result goes is
+the caller's business: `run_local_etl` reads and writes a local lake folder laid
 out like the buckets (contract section 1); the Glue job stages S3 objects around the same transform.
 
 Rules (contract section 1): a state's time is its `last_contact`; a state repeated in later snapshots
-(same icao24, callsign and last_contact) counts once; only states whose last_contact falls inside the
-UTC day are kept (day D's run reads only day D's raw folder, so reruns are deterministic); a flight is
-the run of states of one icao24 with one callsign (null is a value of its own), split where the gap
-between consecutive states of that icao24+callsign exceeds 30 minutes. Out-of-range values are
+(same icao24, callsign and last_contact) counts once, with its earliest copy's values; only states
+whose last_contact falls inside the UTC day are kept (day D's run reads only day D's raw folder, so
+reruns are deterministic); a flight is the run of states of one icao24 with one callsign (null is a
+value of its own), split where the gap between consecutive states of that icao24+callsign exceeds 30
+minutes. Out-of-range values are
 passed through untouched: the data-quality checks must see bad data.
 
 Run it as `python -m flightdq.etl.transform --dt YYYY-MM-DD --output_prefix FOLDER [--lake PATH]` (the
@@ -53,9 +55,12 @@ log = logging.getLogger(__name__)
 PART_FILE = "part-00000.parquet"
 SKIPPED_FILE = "_SKIPPED.json"  # the job contract: raw keys the run could not read
 PARQUET_COMPRESSION = "zstd"
-# DuckDB spills its sort beyond this (to a temporary folder), so the peak memory of a day's ETL stays
-# bounded at any cadence. 512 MB once ran out on a small day (read_json reserves buffers of up to
-# 2 x MAX_SNAPSHOT_BYTES per thread). Measured peak RSS of the whole process: see `make bench`.
+# DuckDB spills beyond this (to a temporary folder), so the peak memory of a day's ETL stays bounded
+# at any cadence. 512 MB once ran out on a small day (read_json reserves buffers of up to
+# 2 x MAX_SNAPSHOT_BYTES per thread). Measured (make bench, whole process): a global day at 60-s
+# polls (22.5 M states) peaks at ~850 MB RSS. NOT YET at 10-s polls (135 M states): the per-slice
+# aggregate (count(DISTINCT last_contact) and the arg_min/arg_max states) outgrows this limit there
+# and the run fails with DuckDB's OutOfMemoryException instead of spilling.
 DUCKDB_MEMORY_LIMIT = "1GB"
 MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024  # one uncompressed snapshot; a global one is ~2-3 MB
 

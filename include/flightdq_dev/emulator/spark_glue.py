@@ -24,7 +24,9 @@ from typing import Any
 from flightdq.core import layout
 from flightdq.core.contract import RAW_BUCKET
 from flightdq.etl import spark_job
+from flightdq.etl.partitions import SUCCESS_MARKER
 from flightdq.etl.s3_io import list_keys
+from flightdq.etl.transform import SKIPPED_FILE
 
 _lock = threading.Lock()  # one run at a time in the shared session (Glue: MaxConcurrentRuns 1)
 _session: Any = None
@@ -72,7 +74,7 @@ def run_spark_job(
         out = Path(scratch) / "out"
         outcome = spark_job.run_day(session(), day, f"file://{raw_root}/", f"file://{out}/")
         written = sorted(p for p in out.iterdir() if p.is_file())
-        last = [spark_job.SKIPPED_FILE, spark_job.SUCCESS_MARKER]
+        last = [SKIPPED_FILE, SUCCESS_MARKER]
         ordered = [p for p in written if p.name not in last] + [out / n for n in last if (out / n).exists()]
         for path in ordered:
             s3.upload_file(str(path), out_bucket, out_key + path.name)
