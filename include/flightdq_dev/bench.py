@@ -11,8 +11,8 @@ load, ratios measured side by side much less. Reported, with the targets:
 * one day / plain Great Expectations on pandas over the same day (`bench_plain_gx.py`);
 * 90 days, all checks / the bare pass over the same 90 days: target <= 2x;
 * peak memory (max RSS) of the 90-day validate / the one-day validate: target <= 1.5x;
-* each DAG file's parse time (DagBag on the file, after Airflow is imported) / an empty DAG's:
-  target <= 10x.
+* each DAG file's parse time / the smallest TaskFlow DAG's (one @task), in fresh processes
+  (`bench_parse.py`): target <= 2x.
 
 * the ETL at real cadence (`bench_etl.py`): the local ETL of a global day at 60-s polls (1,440
   snapshots) / a bare DuckDB pass that reads and unnests the same states and sorts them by
@@ -21,7 +21,7 @@ load, ratios measured side by side much less. Reported, with the targets:
   the 60-s day, timed once. The raw days are generated once into artifacts/bench/ (outside git)
   and reused.
 
-`BENCH_SECTIONS` picks sections (comma-separated: etl, checks; default both).
+`BENCH_SECTIONS` picks sections (comma-separated: etl, parse, checks; default all three).
 
 Every command runs once unmeasured first, as it would in steady use: Python's bytecode cache is
 written (even when PYTHONDONTWRITEBYTECODE is set around the bench), `sql_cache` holds the rendered
@@ -54,36 +54,6 @@ DAY = date(2026, 6, 10)  # a Wednesday
 RANGE_DAYS = 90
 HISTORY_DAYS = 28
 HERE = Path(__file__).resolve().parent
-EMPTY_DAG = """from datetime import datetime
-
-from airflow.sdk import dag
-
-
-@dag(dag_id="empty", schedule=None, start_date=datetime(2026, 1, 1))
-def empty():
-    pass
-
-
-empty()
-"""
-
-# Not a target, a floor: any DAG with a TaskFlow task imports Airflow's decorators and operators.
-ONE_TASK_DAG = """from datetime import datetime
-
-from airflow.sdk import dag, task
-
-
-@dag(dag_id="one_task", schedule=None, start_date=datetime(2026, 1, 1))
-def one_task():
-    @task
-    def nothing() -> None:
-        pass
-
-    nothing()
-
-
-one_task()
-"""
 
 
 @dataclass
@@ -321,30 +291,6 @@ def print_ratios(rows: list[tuple[str, float, float | None]]) -> None:
         print(f"  {label:<46} {ratio:6.2f}x{verdict}")
 
 
-def parse_times(env: dict[str, str], workdir: Path, runs: int) -> dict[str, float]:
-    """Median DagBag parse time of each DAG file and of an empty DAG, in ms (one process each)."""
-    empty, one_task = workdir / "empty_dag.py", workdir / "one_task_dag.py"
-    empty.write_text(EMPTY_DAG)
-    one_task.write_text(ONE_TASK_DAG)
-    files = [empty, one_task, *sorted((PROJECT_ROOT / "dags").glob("*.py"))]
-    env = env | {
-        "AIRFLOW_HOME": str(workdir / "airflow-home"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
-    }
-    times: dict[str, list[float]] = {path.name: [] for path in files}
-    for _ in range(runs):
-        for path in files:
-            code = (
-                "import time; from airflow.dag_processing.dagbag import DagBag; t = time.perf_counter(); "
-                f"bag = DagBag(dag_folder={str(path)!r}); assert not bag.import_errors, bag.import_errors; "
-                "print(time.perf_counter() - t)"
-            )
-            _, _, out = run(python(code), env)
-            times[path.name].append(float(out.strip().splitlines()[-1]) * 1000)
-    return {name: statistics.median(values) for name, values in times.items()}
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="flightdq_dev.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--lake", type=Path, help="keep the generated lake here (reused when present)")
@@ -363,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     (workdir / "policy.yaml").write_text(f"validation:\n  max_range_days: {RANGE_DAYS}\n")
     as_of = f"{DAY + timedelta(days=1)}T02:00:00Z"
     first = str(DAY - timedelta(days=RANGE_DAYS - 1))
-    sections = set(os.environ.get("BENCH_SECTIONS", "etl,checks").split(","))
+    sections = set(os.environ.get("BENCH_SECTIONS", "etl,parse,checks").split(","))
     try:
         if "etl" in sections:
             print(
@@ -371,6 +317,20 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
             print_ratios(etl_at_cadence(env, workdir, args.runs))
+        if "parse" in sections:
+            from flightdq_dev import bench_parse
+
+            print("DAG parse time (DagBag on one file, fresh process, median):", flush=True)
+            floor, files = bench_parse.measure(max(args.runs, 5), PROJECT_ROOT)
+            print(f"  {'the smallest TaskFlow DAG (one @task)':<46} {floor:7.0f} ms")
+            for name, ms in files.items():
+                print(f"  {name:<46} {ms:7.0f} ms")
+            print_ratios(
+                [
+                    (f"parse {name} / one-@task DAG", ms / floor, bench_parse.TARGET_RATIO)
+                    for name, ms in files.items()
+                ]
+            )
         if "checks" not in sections:
             return 0
         if not (lake / "flightdata-processed").is_dir():
@@ -413,22 +373,11 @@ def main(argv: list[str] | None = None) -> int:
             f"bare DuckDB pass, {RANGE_DAYS} days", [*bare, first, str(DAY)], [], [], lines(RANGE_DAYS)
         )
         side_by_side([days, bare_days], env, args.runs)
-        print("DAG parse time (DagBag on one file, after Airflow itself is imported), median:", flush=True)
-        parsed = parse_times(env, workdir, args.runs)
-        empty = parsed.pop("empty_dag.py")
-        one_task = parsed.pop("one_task_dag.py")
-        print(f"  {'an empty DAG':<46} {empty:7.0f} ms")
-        print(f"  {'a DAG of one @task (the floor for TaskFlow)':<46} {one_task:7.0f} ms")
-        for name, ms in parsed.items():
-            print(f"  {name:<46} {ms:7.0f} ms")
-
         rows = [
             ("one day / bare one day", one_day.wall / bare_day.wall, 2.0),
             ("one day / plain GX one day", one_day.wall / plain_gx.wall, None),
             (f"{RANGE_DAYS} days / bare {RANGE_DAYS} days", days.wall / bare_days.wall, 2.0),
             (f"peak memory {RANGE_DAYS} days / one day", days.peak / one_day.peak, 1.5),
-            *((f"parse {name} / empty DAG", ms / empty, 10.0) for name, ms in parsed.items()),
-            ("(parse of a one-@task DAG / empty DAG)", one_task / empty, None),
         ]
         print_ratios(rows)
     finally:
