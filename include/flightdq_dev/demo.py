@@ -135,7 +135,7 @@ class _Forced(logging.Handler):
 @contextlib.contextmanager
 def _forced_rebuilds() -> Iterator[list[str]]:
     """While the lake is generated, the ETL's warnings go to a list instead of the terminal."""
-    logger = logging.getLogger("flightdq.etl.transform")
+    logger = logging.getLogger("flightdq.recovery.publish")  # the audit logs a forced replacement
     handler, propagate = _Forced(), logger.propagate
     logger.addHandler(handler)
     logger.propagate = False

@@ -49,6 +49,9 @@ def test_a_check_run_reports_its_results_as_openlineage_assertions(airflow_db, f
         | {
             "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(transport),
             "AIRFLOW__OPENLINEAGE__NAMESPACE": "flightdq",
+            # The listener builds each task's facets in a child process it kills after this many
+            # seconds (default 10): on a loaded machine a check task's event was then never written.
+            "AIRFLOW__OPENLINEAGE__EXECUTION_TIMEOUT": "120",
         },
     )
     assert run.returncode != 0  # planted faults: red

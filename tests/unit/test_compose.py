@@ -27,7 +27,7 @@ DOCKERFILE = REPO / "Dockerfile"
 ENV_EXAMPLE = REPO / ".env.example"
 RUNTIME_REQUIREMENTS = REPO / "requirements-runtime.txt"
 # requirements.txt's pins that only the tests and development use; the image gets none of them
-TEST_TOOLS = {"pytest", "pytest-xdist", "hypothesis", "moto", "ruff", "setuptools", "playwright"}
+TEST_TOOLS = {"pytest", "pytest-xdist", "hypothesis", "moto", "ruff", "setuptools", "playwright", "pyspark"}
 AIRFLOW_HOME = PurePosixPath("/opt/airflow")
 COMPONENTS = {  # service -> the Airflow command it runs
     "airflow-apiserver": "api-server",

@@ -566,9 +566,10 @@ def _contain_s3(
     from flightdq.etl.partitions import catalog_location, split_location
     from flightdq.etl.s3_io import delete_keys
 
-    # S3 lists LastModified to the second (truncated): anything stamped in the second the run
-    # started or later may be the run's.
-    since = math.floor(started)
+    # S3 lists LastModified to the second (truncated). An object stamped in the second the run started
+    # may be older than the run (a writer a moment before it), and a job writes nothing in its first
+    # second (a Glue run takes seconds to start), so only later seconds count as the run's.
+    since = math.floor(started) + 1
     written = [
         o for o in listed if not o["Key"].startswith(run_prefix) and _epoch(o.get("LastModified")) >= since
     ]
@@ -586,14 +587,22 @@ def _contain_s3(
     if not visible:
         log.info("dt=%s: %d new object(s) under other days' run prefixes left alone", dt, len(written))
         return
-    # An object the run overwrote cannot be told from one it made from a listing alone: anything
-    # visible written since the start is deleted, and named.
-    failed = delete_keys(s3, bucket, visible)
+    # Day D is the repair's alone (one ETL run per day): what appeared in it is the job's, and is
+    # deleted (an object it overwrote cannot be told from one it made from a listing alone). Another
+    # day's objects may be another writer's (the pipeline's own run of that day): named, never deleted.
+    own_day = f"{PROCESSED_PREFIX}/dt={dt}/"
+    deletable = [k for k in visible if k.startswith(own_day)]
+    others = [k for k in visible if not k.startswith(own_day)]
+    failed = delete_keys(s3, bucket, deletable)
     discard_s3(s3, location_of(bucket, run_prefix))
-    raise WroteOutsidePrefix(
-        f"dt={dt}: the job wrote outside its prefix {run_prefix}: "
-        + _describe_outside([f"s3://{bucket}/{k}" for k in visible], failed)
-    )
+    text = _describe_outside([f"s3://{bucket}/{k}" for k in deletable], failed) if deletable else ""
+    if others:
+        named = ", ".join(f"s3://{bucket}/{k}" for k in others[:5])
+        text += ("; " if text else "") + (
+            f"{len(others)} object(s) of other days written since the run started, left in place "
+            f"(they may be another writer's; check them): {named}"
+        )
+    raise WroteOutsidePrefix(f"dt={dt}: the job wrote outside its prefix {run_prefix}: {text}")
 
 
 def location_of(bucket: str, prefix: str) -> str:
@@ -826,18 +835,26 @@ def _contain_local(lake_root: Path, dt: str, output_prefix: Path, started: float
             written.append(key)
     if not written:
         return
-    # A file the job overwrote in place cannot be told from one it made: both are deleted, and named
-    # (the bytes it replaced are gone; a job that overwrites live files breaks the day whatever we do).
+    # In day D's folder (the repair's alone) a file the job overwrote in place cannot be told from one
+    # it made: both are deleted, and named. Another day's files may be another writer's (that day's own
+    # repair or ETL run): named, never deleted.
+    own_day = f"{PROCESSED_PREFIX}/dt={dt}/"
+    deletable = [k for k in written if k.startswith(own_day)]
+    others = [k for k in written if not k.startswith(own_day)]
     failed = []
-    for key in written:
+    for key in deletable:
         try:
             (root / key).unlink()
         except OSError as exc:
             failed.append(f"{key}: {exc.strerror}")
     discard_local(output_prefix)
-    raise WroteOutsidePrefix(
-        f"dt={dt}: the job wrote outside its folder {output_prefix}: " + _describe_outside(written, failed)
-    )
+    text = _describe_outside(deletable, failed) if deletable else ""
+    if others:
+        text += ("; " if text else "") + (
+            f"{len(others)} file(s) of other days written since the run started, left in place "
+            f"(they may be another writer's; check them): {', '.join(others[:5])}"
+        )
+    raise WroteOutsidePrefix(f"dt={dt}: the job wrote outside its folder {output_prefix}: {text}")
 
 
 def _machinery(key: str) -> bool:

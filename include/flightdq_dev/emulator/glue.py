@@ -9,6 +9,7 @@ ErrorMessage, so pollers (the backend, the provider's trigger) see it progress."
 from __future__ import annotations
 
 import logging
+import math
 import secrets
 import threading
 import time
@@ -146,6 +147,9 @@ class EmulatedGlue:
         started = time.monotonic()
         final = "FAILED"
         try:
+            # A Glue run takes seconds to start; the job's first write is never in its start second
+            # (what the repair's containment relies on: S3 stamps objects to the second).
+            time.sleep(max(0.0, math.floor(run.started) + 1.05 - time.time()))
             run.state, run.modified = "RUNNING", time.time()
             failure = emulator.faults._take_glue_failure()
             if failure is not None:
