@@ -49,8 +49,10 @@ def test_a_check_run_reports_its_results_as_openlineage_assertions(airflow_db, f
         | {
             "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(transport),
             "AIRFLOW__OPENLINEAGE__NAMESPACE": "flightdq",
-            # The listener builds each task's facets in a child process it kills after this many
-            # seconds (default 10): on a loaded machine a check task's event was then never written.
+            # By default the listener emits each task's event from a forked child, killed after
+            # execution_timeout (10 s): on a loaded machine some check tasks' events were never
+            # written. In a thread, the task waits for its event (up to the timeout) before it ends.
+            "AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD": "True",
             "AIRFLOW__OPENLINEAGE__EXECUTION_TIMEOUT": "120",
         },
     )
