@@ -328,11 +328,28 @@ def _outside_verdict(key: str, run_prefix: str, dt: str, live: Callable[[str], s
     return "visible" if live(folder) == day_run else "unseen"
 
 
-def _describe_outside(written: list[str], failed: list[str]) -> str:
-    text = f"{len(written)} object(s) written since the run started, deleted again: {', '.join(written[:5])}"
-    if failed:
-        text += f"; could not delete: {', '.join(failed[:5])}"
-    return text
+def _own_day_and_others(keys: list[str], dt: str) -> tuple[list[str], list[str]]:
+    """Keys written outside the run's prefix, split into day D's (the repair's alone, one ETL run per
+    day: the job's, to delete) and other days' (maybe another writer's: named, never deleted)."""
+    own_day = f"{PROCESSED_PREFIX}/dt={dt}/"
+    return [k for k in keys if k.startswith(own_day)], [k for k in keys if not k.startswith(own_day)]
+
+
+def _describe_outside(deleted: list[str], failed: list[str], others: list[str]) -> str:
+    parts = []
+    if deleted:
+        text = (
+            f"{len(deleted)} object(s) written since the run started, deleted again: {', '.join(deleted[:5])}"
+        )
+        if failed:
+            text += f"; could not delete: {', '.join(failed[:5])}"
+        parts.append(text)
+    if others:
+        parts.append(
+            f"{len(others)} object(s) of other days written since the run started, left in place "
+            f"(they may be another writer's; check them): {', '.join(others[:5])}"
+        )
+    return "; ".join(parts)
 
 
 # --- a backend's run --------------------------------------------------------------------------------
@@ -587,21 +604,12 @@ def _contain_s3(
     if not visible:
         log.info("dt=%s: %d new object(s) under other days' run prefixes left alone", dt, len(written))
         return
-    # Day D is the repair's alone (one ETL run per day): what appeared in it is the job's, and is
-    # deleted (an object it overwrote cannot be told from one it made from a listing alone). Another
-    # day's objects may be another writer's (the pipeline's own run of that day): named, never deleted.
-    own_day = f"{PROCESSED_PREFIX}/dt={dt}/"
-    deletable = [k for k in visible if k.startswith(own_day)]
-    others = [k for k in visible if not k.startswith(own_day)]
+    deletable, others = _own_day_and_others(visible, dt)
     failed = delete_keys(s3, bucket, deletable)
     discard_s3(s3, location_of(bucket, run_prefix))
-    text = _describe_outside([f"s3://{bucket}/{k}" for k in deletable], failed) if deletable else ""
-    if others:
-        named = ", ".join(f"s3://{bucket}/{k}" for k in others[:5])
-        text += ("; " if text else "") + (
-            f"{len(others)} object(s) of other days written since the run started, left in place "
-            f"(they may be another writer's; check them): {named}"
-        )
+    text = _describe_outside(
+        [location_of(bucket, k) for k in deletable], failed, [location_of(bucket, k) for k in others]
+    )
     raise WroteOutsidePrefix(f"dt={dt}: the job wrote outside its prefix {run_prefix}: {text}")
 
 
@@ -835,12 +843,8 @@ def _contain_local(lake_root: Path, dt: str, output_prefix: Path, started: float
             written.append(key)
     if not written:
         return
-    # In day D's folder (the repair's alone) a file the job overwrote in place cannot be told from one
-    # it made: both are deleted, and named. Another day's files may be another writer's (that day's own
-    # repair or ETL run): named, never deleted.
-    own_day = f"{PROCESSED_PREFIX}/dt={dt}/"
-    deletable = [k for k in written if k.startswith(own_day)]
-    others = [k for k in written if not k.startswith(own_day)]
+    # A file the job overwrote in place cannot be told from one it made (both are deleted in day D).
+    deletable, others = _own_day_and_others(written, dt)
     failed = []
     for key in deletable:
         try:
@@ -848,12 +852,7 @@ def _contain_local(lake_root: Path, dt: str, output_prefix: Path, started: float
         except OSError as exc:
             failed.append(f"{key}: {exc.strerror}")
     discard_local(output_prefix)
-    text = _describe_outside(deletable, failed) if deletable else ""
-    if others:
-        text += ("; " if text else "") + (
-            f"{len(others)} file(s) of other days written since the run started, left in place "
-            f"(they may be another writer's; check them): {', '.join(others[:5])}"
-        )
+    text = _describe_outside(deletable, failed, others)
     raise WroteOutsidePrefix(f"dt={dt}: the job wrote outside its folder {output_prefix}: {text}")
 
 
