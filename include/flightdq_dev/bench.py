@@ -195,8 +195,8 @@ def make_lake(lake: Path, env: dict[str, str]) -> None:
     wall, peak, _ = run(
         python(
             "from datetime import date; from pathlib import Path; "
-            "from flightdq.etl.transform import run_local_etl; "
-            f"run_local_etl(Path({str(lake)!r}), date.fromisoformat({str(DAY)!r}), force=True)"
+            "from flightdq.recovery.publish import rebuild_local; "
+            f"rebuild_local(Path({str(lake)!r}), date.fromisoformat({str(DAY)!r}), force=True)"
         ),
         env,
     )

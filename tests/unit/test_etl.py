@@ -23,7 +23,7 @@ import pytest
 from flightdq.core import layout
 from flightdq.core.contract import PROCESSED_COLUMN_NAMES, processed_arrow_schema
 from flightdq.etl import transform as etl
-from flightdq.recovery.publish import ShrinkRefused
+from flightdq.recovery.publish import ShrinkRefused, rebuild_local
 
 DAY = date(2026, 11, 20)
 T0 = int(datetime(2026, 11, 20, tzinfo=UTC).timestamp())  # DAY 00:00 UTC
@@ -118,7 +118,7 @@ def test_gzip_and_plain_snapshots_mix_in_one_day(tmp_path: Path) -> None:
         (f"aaaaaa-{T0 + 598}", 2),
         (f"bbbbbb-{T0 + 599}", 1),
     ]
-    outcome = etl.run_local_etl(tmp_path, DAY)
+    outcome = rebuild_local(tmp_path, DAY)
     assert (outcome.rows, outcome.raw_objects, outcome.raw_states) == (2, 3, 3)
     assert outcome.files == [f"flightdata-processed/flightdata_processed/dt={DAY}/part-00000.parquet"]
     assert read_partition(tmp_path).equals(table)
@@ -138,7 +138,7 @@ def test_no_files_or_only_null_states_give_an_empty_table_with_the_schema(tmp_pa
         assert table.num_rows == 0
         assert table.schema.equals(processed_arrow_schema())
 
-    outcome = etl.run_local_etl(tmp_path, DAY)
+    outcome = rebuild_local(tmp_path, DAY)
     assert (outcome.rows, outcome.raw_objects, outcome.raw_states) == (0, 3, 0)
     assert read_partition(tmp_path).schema.equals(processed_arrow_schema())
 
@@ -146,7 +146,7 @@ def test_no_files_or_only_null_states_give_an_empty_table_with_the_schema(tmp_pa
 def test_output_schema_is_exactly_the_contract_in_memory_and_in_the_file(tmp_path: Path) -> None:
     write_snapshot(tmp_path, T0 + 600, [state("abcdef", T0 + 590, callsign=None, lat=None)])
     table = etl.transform_day(etl._raw_files(tmp_path, DAY), DAY)
-    etl.run_local_etl(tmp_path, DAY)
+    rebuild_local(tmp_path, DAY)
 
     stored = pq.ParquetFile(partition_dir(tmp_path) / "part-00000.parquet")
     for schema in (table.schema, stored.schema_arrow):
@@ -281,7 +281,7 @@ def test_a_state_repeated_in_later_snapshots_counts_once(tmp_path: Path) -> None
     assert [(r["flight_id"], r["position_count"], r["last_seen"]) for r in rows] == [
         (f"4ca7b5-{T0 + 1000}", 2, ts(T0 + 1012))
     ]
-    assert etl.run_local_etl(tmp_path, DAY).raw_states == 5  # counted before de-duplication
+    assert rebuild_local(tmp_path, DAY).raw_states == 5  # counted before de-duplication
 
 
 def test_a_repeat_counts_once_per_callsign_and_never_splits_or_stretches_a_flight(tmp_path: Path) -> None:
@@ -363,8 +363,8 @@ def test_a_flight_crossing_midnight_is_cut_and_each_day_keeps_its_own_states(tmp
     )
     write_snapshot(tmp_path, NEXT_T0 + 300, [state("abcdef", NEXT_T0 + 290)])
 
-    etl.run_local_etl(tmp_path, DAY)
-    etl.run_local_etl(tmp_path, DAY + timedelta(days=1))
+    rebuild_local(tmp_path, DAY)
+    rebuild_local(tmp_path, DAY + timedelta(days=1))
     today = rows_of(read_partition(tmp_path, DAY))
     tomorrow = rows_of(read_partition(tmp_path, DAY + timedelta(days=1)))
 
@@ -490,7 +490,7 @@ def test_one_unreadable_snapshot_is_left_out_and_named_and_the_day_is_rebuilt(tm
     table, skipped = etl.transform_day_skipping([*good, bad], DAY)
     assert skipped == [str(bad)]
     assert sorted(table.column("icao24").to_pylist()) == ["aaaaaa", "bbbbbb"]
-    outcome = etl.run_local_etl(tmp_path, DAY)
+    outcome = rebuild_local(tmp_path, DAY)
     assert outcome.skipped == [bad.relative_to(tmp_path).as_posix()] and "hour=01" in outcome.skipped[0]
     assert outcome.rows == 2 and outcome.raw_objects == 2
 
@@ -574,7 +574,7 @@ def test_a_random_day_matches_a_plain_python_reference(tmp_path: Path) -> None:
     expected = _reference(in_day, DAY)
     assert len(expected) > 100  # the random day exercises splits, repeats, case and nulls
     assert rows_of(etl.transform_day(in_day, DAY)) == expected
-    outcome = etl.run_local_etl(tmp_path, DAY)
+    outcome = rebuild_local(tmp_path, DAY)
     assert outcome.raw_objects == len(in_day) == 144
     assert rows_of(read_partition(tmp_path)) == expected
 
@@ -592,9 +592,9 @@ def _small_day(lake: Path) -> None:
 
 def test_running_twice_gives_identical_rows_and_flight_ids(tmp_path: Path) -> None:
     _small_day(tmp_path)
-    first = etl.run_local_etl(tmp_path, DAY)
+    first = rebuild_local(tmp_path, DAY)
     first_table = read_partition(tmp_path)
-    second = etl.run_local_etl(tmp_path, DAY)
+    second = rebuild_local(tmp_path, DAY)
     second_table = read_partition(tmp_path)
 
     assert replace(first, replaced="") == replace(second, replaced="")
@@ -611,18 +611,18 @@ def test_running_twice_gives_identical_rows_and_flight_ids(tmp_path: Path) -> No
 
 def test_a_failure_after_writing_the_staging_files_changes_nothing(tmp_path: Path) -> None:
     _small_day(tmp_path)
-    etl.run_local_etl(tmp_path, DAY)
+    rebuild_local(tmp_path, DAY)
     part = partition_dir(tmp_path) / "part-00000.parquet"
     before = part.read_bytes()
     write_snapshot(tmp_path, T0 + 7200, [state("eeeeee", T0 + 7100)])  # the rerun would add a flight
 
     with pytest.raises(etl.EtlError, match=rf"dt={DAY}: fault injected"):
-        etl.run_local_etl(tmp_path, DAY, fail_after_write=True)
+        rebuild_local(tmp_path, DAY, fail_after_write=True)
 
     assert part.read_bytes() == before
     assert sorted(p.name for p in partition_dir(tmp_path).iterdir()) == ["part-00000.parquet"]
     assert leftovers(tmp_path) == []  # no staging folder left behind
-    assert etl.run_local_etl(tmp_path, DAY).rows == 5  # and a normal rerun then does replace it
+    assert rebuild_local(tmp_path, DAY).rows == 5  # and a normal rerun then does replace it
 
 
 def test_the_partition_is_replaced_whole(tmp_path: Path) -> None:
@@ -631,7 +631,7 @@ def test_the_partition_is_replaced_whole(tmp_path: Path) -> None:
     stray.parent.mkdir(parents=True)
     stray.write_bytes(b"an old extra file")
 
-    outcome = etl.run_local_etl(tmp_path, DAY)
+    outcome = rebuild_local(tmp_path, DAY)
 
     assert sorted(p.name for p in partition_dir(tmp_path).iterdir()) == ["part-00000.parquet"]
     assert outcome.rows == read_partition(tmp_path).num_rows == 4
@@ -639,19 +639,19 @@ def test_the_partition_is_replaced_whole(tmp_path: Path) -> None:
 
 def test_no_raw_data_fails_and_keeps_the_existing_partition(tmp_path: Path) -> None:
     _small_day(tmp_path)
-    etl.run_local_etl(tmp_path, DAY)
+    rebuild_local(tmp_path, DAY)
     before = (partition_dir(tmp_path) / "part-00000.parquet").read_bytes()
     for path in etl._raw_files(tmp_path, DAY):
         path.unlink()
 
     with pytest.raises(etl.EtlError, match=rf"dt={DAY}: no raw snapshots"):
-        etl.run_local_etl(tmp_path, DAY)
+        rebuild_local(tmp_path, DAY)
     assert (partition_dir(tmp_path) / "part-00000.parquet").read_bytes() == before
 
 
 def test_a_crash_between_the_two_renames_is_recovered_by_the_next_run(tmp_path: Path) -> None:
     _small_day(tmp_path)
-    etl.run_local_etl(tmp_path, DAY)
+    rebuild_local(tmp_path, DAY)
     part = partition_dir(tmp_path)
     before = (part / "part-00000.parquet").read_bytes()
     # The crash: the old partition was moved away, the verified new one never moved in.
@@ -664,32 +664,32 @@ def test_a_crash_between_the_two_renames_is_recovered_by_the_next_run(tmp_path: 
     # A run that fails before its publish leaves the old copy as it was (recovery is the publish's);
     # a publish that is refused (a smaller day) recovers first, then keeps the old partition.
     with pytest.raises(etl.EtlError, match="fault injected"):
-        etl.run_local_etl(tmp_path, DAY, fail_after_write=True)
+        rebuild_local(tmp_path, DAY, fail_after_write=True)
     assert (old / "part-00000.parquet").read_bytes() == before
     last_hour = etl._raw_files(tmp_path, DAY)[-1]  # hour 01's only snapshot: its flight goes missing
     aside = last_hour.rename(tmp_path / "aside.json")
     with pytest.raises(ShrinkRefused):
-        etl.run_local_etl(tmp_path, DAY)
+        rebuild_local(tmp_path, DAY)
     aside.rename(last_hour)
     assert (part / "part-00000.parquet").read_bytes() == before
     assert leftovers(tmp_path) == []
 
     # The same crash again, and a run that succeeds: the rebuilt partition, nothing left over.
     part.rename(old)
-    outcome = etl.run_local_etl(tmp_path, DAY)
+    outcome = rebuild_local(tmp_path, DAY)
     assert outcome.rows == read_partition(tmp_path).num_rows == 4
     assert leftovers(tmp_path) == []
 
 
 def test_a_crash_after_the_swap_leaves_an_old_copy_that_the_next_run_deletes(tmp_path: Path) -> None:
     _small_day(tmp_path)
-    etl.run_local_etl(tmp_path, DAY)
+    rebuild_local(tmp_path, DAY)
     current = read_partition(tmp_path)
     stale = partition_dir(tmp_path).with_name(f".dt={DAY}.old-89ab")
     stale.mkdir()
     (stale / "part-00000.parquet").write_bytes(b"previous partition")
 
-    etl.run_local_etl(tmp_path, DAY)
+    rebuild_local(tmp_path, DAY)
 
     assert read_partition(tmp_path).equals(current)  # the partition in place wins over the old copy
     assert leftovers(tmp_path) == []
@@ -709,13 +709,13 @@ def test_a_second_publish_of_the_same_day_waits_for_the_one_holding_the_lock(tmp
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
         monkeypatch.setattr(publish, "LOCK_WAIT_SECONDS", 0.3)
         with pytest.raises(BackendError, match=rf"dt={DAY}: another repair of this day is still publishing"):
-            etl.run_local_etl(tmp_path, DAY)
+            rebuild_local(tmp_path, DAY)
         assert not any(partition_dir(tmp_path).glob("*.parquet"))  # nothing published
         assert leftovers(tmp_path) == []  # and the run's folder is gone
         monkeypatch.setattr(publish, "LOCK_WAIT_SECONDS", 30.0)
         threading.Timer(1.0, lambda: fcntl.flock(held, fcntl.LOCK_UN)).start()
         started = time.monotonic()
-        assert etl.run_local_etl(tmp_path, DAY).rows == 4  # it waited for the lock, then published
+        assert rebuild_local(tmp_path, DAY).rows == 4  # it waited for the lock, then published
         assert time.monotonic() - started >= 0.9
 
 
@@ -723,10 +723,10 @@ def test_etl_does_not_touch_other_days(tmp_path: Path) -> None:
     _small_day(tmp_path)
     other = DAY - timedelta(days=1)
     write_snapshot(tmp_path, T0 - 600, [state("999999", T0 - 700)])
-    etl.run_local_etl(tmp_path, other)
+    rebuild_local(tmp_path, other)
     before = (partition_dir(tmp_path, other) / "part-00000.parquet").read_bytes()
 
-    etl.run_local_etl(tmp_path, DAY)
+    rebuild_local(tmp_path, DAY)
 
     assert (partition_dir(tmp_path, other) / "part-00000.parquet").read_bytes() == before
     assert read_partition(tmp_path, other).column("icao24").to_pylist() == ["999999"]
@@ -741,7 +741,7 @@ def test_etl_does_not_touch_other_days(tmp_path: Path) -> None:
 def test_main_rejects_bad_input_with_one_line_and_exit_2(
     argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert etl.main([*argv, "--lake", str(tmp_path)]) == 2
+    assert etl.main([*argv, "--output_prefix", "run-1", "--lake", str(tmp_path)]) == 2
     out, err = capsys.readouterr()
     assert out == ""
     assert err.count("\n") == 1 and err.startswith("flightdata-etl: error: ")
@@ -749,9 +749,12 @@ def test_main_rejects_bad_input_with_one_line_and_exit_2(
     assert not (tmp_path / "flightdata-processed").exists()
 
 
-def test_main_prints_the_outcome_as_one_json_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_main_runs_the_job_into_the_run_folder_and_prints_one_json_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     _small_day(tmp_path)
-    assert etl.main(["--dt", DAY.isoformat(), "--lake", str(tmp_path)]) == 0
+    run = f"flightdata-processed/flightdata_processed/dt={DAY}/run=cli-1"
+    assert etl.main(["--dt", DAY.isoformat(), "--output_prefix", run, "--lake", str(tmp_path)]) == 0
     out, err = capsys.readouterr()
     assert out.count("\n") == 1 and err == ""
     assert json.loads(out) == {
@@ -759,23 +762,26 @@ def test_main_prints_the_outcome_as_one_json_line(tmp_path: Path, capsys: pytest
         "rows": 4,
         "raw_objects": 3,
         "raw_states": 5,
-        "files": [f"flightdata-processed/flightdata_processed/dt={DAY}/part-00000.parquet"],
-        "replaced": "replaced an unreadable or missing partition with 4 flights in 2 hours",
+        "files": [f"{run}/part-00000.parquet"],
+        "replaced": "",
         "skipped": [],
     }
+    assert (tmp_path / run / etl.SUCCESS_MARKER).exists()
+    assert not (partition_dir(tmp_path, DAY) / "part-00000.parquet").exists()  # publishing is the repair's
 
 
 def test_main_takes_the_lake_from_the_environment_and_exits_1_on_a_failed_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("FLIGHTDQ_LAKE", str(tmp_path))
-    assert etl.main(["--dt", DAY.isoformat()]) == 1  # an empty lake: no raw data for the day
+    argv = ["--dt", DAY.isoformat(), "--output_prefix", "run-1"]
+    assert etl.main(argv) == 1  # an empty lake: no raw data for the day
     _out, err = capsys.readouterr()
     assert err.count("\n") == 1 and f"dt={DAY}: no raw snapshots under {tmp_path}" in err
 
     _small_day(tmp_path)
-    assert etl.main(["--dt", DAY.isoformat()]) == 0
-    assert read_partition(tmp_path).num_rows == 4
+    assert etl.main(argv) == 0
+    assert pq.read_table(tmp_path / "run-1" / "part-00000.parquet").num_rows == 4
 
 
 # --- what the Glue job ships ----------------------------------------------------------------------
@@ -817,23 +823,7 @@ def test_the_etl_package_imports_only_itself_and_core_even_inside_functions() ->
                 if name.split(".")[0] in ("airflow", "great_expectations")
                 or (name.startswith("flightdq.") and name.split(".")[1] not in ("etl", "core"))
             ]
-    # The exceptions, local only: `run_local_etl` (the generator's and the bench's rebuild) and the
-    # command line without --output_prefix are the local job followed by the repair's publish; the
-    # Glue job runs neither.
-    assert [f.split(" ", 1)[1] for f in found] == ["flightdq.recovery.publish"] * 2
-    assert all(f.startswith("transform.py:") for f in found)
-    assert all(_function_at(int(f.split(":")[1].split()[0])) in ("run_local_etl", "main") for f in found)
-
-
-def _function_at(line: int) -> str:
-    """The name of the function of transform.py whose body holds `line`."""
-    tree = ast.parse((ETL_PACKAGE / "transform.py").read_text())
-    (name,) = [
-        node.name
-        for node in tree.body
-        if isinstance(node, ast.FunctionDef) and node.lineno <= line <= (node.end_lineno or node.lineno)
-    ]
-    return name
+    assert found == []
 
 
 def test_once_the_etl_found_a_snapshot_unreadable_presence_counts_it_missing(small_lake):
@@ -888,7 +878,7 @@ def test_a_reader_beside_repeated_swaps_never_sees_the_day_missing(small_lake):
     try:
         deadline = clock.monotonic() + 20
         for _ in range(15):  # bounded in count and time
-            etl.run_local_etl(backend.lake, day, force=True)
+            rebuild_local(backend.lake, day, force=True)
             if clock.monotonic() > deadline:
                 break
     finally:

@@ -112,13 +112,13 @@ def table(root: Path, day: date) -> pa.Table:
 
 def etl_of(raw: dict[str, bytes], day: date, tmp: Path) -> pa.Table:
     """What the ETL makes of these raw objects, in a scratch lake."""
-    from flightdq.etl.transform import run_local_etl
+    from flightdq.recovery.publish import rebuild_local
 
     for key, data in raw.items():
         path = tmp / "flightdata-raw" / key
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-    run_local_etl(tmp, day)
+    rebuild_local(tmp, day)
     return table(tmp, day)
 
 

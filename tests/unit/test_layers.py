@@ -24,13 +24,9 @@ LAYERS: list[tuple[str, ...]] = [
     ("airflow", "ui", "cli"),
 ]
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
-# The one exception: `flightdq.etl.transform.run_local_etl`, the name the generator and the bench
-# rebuild a local day by (job + the repair's publish), delegates to the repair (inside the function;
-# the Glue job never runs it). To go once those callers call `flightdq.recovery.publish.rebuild_local`.
 # `flightdq remediate` alerts on the channels the DAGs use, Slack and SNS behind Airflow connections:
 # the CLI takes them from the Airflow layer, its one import of a peer.
 ALLOWED_UPWARD = {
-    ("flightdq.etl.transform", "flightdq.recovery.publish"),
     ("flightdq.cli", "flightdq.airflow.notifiers"),
 }
 

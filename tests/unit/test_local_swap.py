@@ -52,7 +52,7 @@ def test_presence_readers_beside_repeated_swaps_never_see_the_day_missing(small_
             assert reader.stdout.readline().strip() == "ready"
         swaps, deadline = 0, time.monotonic() + seconds - 5
         while swaps < 40 and time.monotonic() < deadline:
-            etl.run_local_etl(small_lake.lake, day, force=True)
+            publish.rebuild_local(small_lake.lake, day, force=True)
             swaps += 1
         outputs = [reader.communicate(timeout=60)[0] for reader in readers]
         outcomes = [json.loads(out.strip().splitlines()[-1]) for out in outputs]
@@ -94,7 +94,7 @@ def test_a_reader_listing_the_day_beside_swaps_never_finds_it_empty(small_lake, 
     try:
         deadline = time.monotonic() + 20
         for _ in range(15):
-            etl.run_local_etl(small_lake.lake, day, force=True)
+            publish.rebuild_local(small_lake.lake, day, force=True)
             if time.monotonic() > deadline:
                 break
     finally:

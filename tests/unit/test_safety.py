@@ -14,10 +14,9 @@ from flightdq.backends.local.backend import LocalBackend
 from flightdq.checks.runner import run_checks
 from flightdq.core.config import RemediationPolicy, Settings
 from flightdq.core.results import CheckResult, Severity, Status
-from flightdq.etl import transform as etl
 from flightdq.recovery.execute import Outcome, remediate, repair_day
 from flightdq.recovery.plan import Action, DayPlan, plan_day, plan_days
-from flightdq.recovery.publish import RepairRefused, ShrinkRefused
+from flightdq.recovery.publish import RepairRefused, ShrinkRefused, rebuild_local
 from flightdq.storage.blobstore import StorageError
 from flightdq_dev.generator import generate_lake
 
@@ -92,7 +91,7 @@ def test_a_rebuild_that_would_shrink_the_partition_is_refused_unless_forced(smal
             path.unlink()
 
     with pytest.raises(ShrinkRefused, match="refused: the rebuilt partition"):
-        etl.run_local_etl(backend.lake, END)
+        rebuild_local(backend.lake, END)
     assert partition.read_bytes() == before  # byte for byte
     with pytest.raises(RepairRefused) as refused:  # through the repair: a refusal, not a failure to retry
         repair_day(backend, DayPlan(str(END), Action.REBUILD))
@@ -101,7 +100,7 @@ def test_a_rebuild_that_would_shrink_the_partition_is_refused_unless_forced(smal
     assert partition.read_bytes() == before
     assert list(backend.partition_folder(END).glob("run=*")) == []  # what it wrote is gone
 
-    forced = etl.run_local_etl(backend.lake, END, force=True)
+    forced = rebuild_local(backend.lake, END, force=True)
     assert forced.replaced.startswith("FORCED: replaced")
     assert pq.read_metadata(partition).num_rows < pq.ParquetFile(pa.BufferReader(before)).metadata.num_rows
 
@@ -280,7 +279,7 @@ def test_a_drop_that_raw_data_shows_too_gets_no_etl_run_and_its_incident_says_up
         body["states"] = [s for i, s in enumerate(states) if i % 5 < 2]
         data = json.dumps(body).encode()
         path.write_bytes(gzip.compress(data) if gz else data)
-    etl.run_local_etl(backend.lake, END, force=True)  # what the pipeline made of the thin day
+    rebuild_local(backend.lake, END, force=True)  # what the pipeline made of the thin day
 
     ended = remediate(backend, [END], AS_OF, dry_run=False, run_id="upstream")
     (day,) = ended
@@ -330,5 +329,5 @@ def test_dropping_duplicated_rows_is_no_shrink(small_lake):
     path = backend.partition_folder(END) / "part-00000.parquet"
     table = pq.read_table(path)
     pq.write_table(pa.concat_tables([table, table.slice(0, 3)]), path)
-    outcome = etl.run_local_etl(backend.lake, END)
+    outcome = rebuild_local(backend.lake, END)
     assert outcome.rows == table.num_rows and not outcome.replaced.startswith("FORCED")

@@ -6,7 +6,7 @@ day's flights with exactly `contract.processed_arrow_schema()`. It is SQL, defin
 from the JSON reader into a hash aggregate per half-hour slice of each icao24+callsign (no sort of
 the states; it spills beyond `DUCKDB_MEMORY_LIMIT`); the Spark job (`flightdq.etl.spark_job`) runs
 the same statement rendered for Spark SQL. Where the files come from and where the result goes is
-the caller's business: `run_local_etl` reads and writes a local lake folder laid
+the caller's business: `run_local_job` reads and writes a local lake folder laid
 out like the buckets (contract section 1); the Glue job stages S3 objects around the same transform.
 
 Rules (contract section 1): a state's time is its `last_contact`; a state repeated in later snapshots
@@ -262,19 +262,6 @@ def run_local_job(lake_root: Path, day: date, output_prefix: Path) -> EtlOutcome
     )
 
 
-def run_local_etl(
-    lake_root: Path, day: date, *, force: bool = False, fail_after_write: bool = False
-) -> EtlOutcome:
-    """Rebuild the day's processed partition in a local lake, job and repair in one call: what the
-    generator and the bench call by this name. It is `flightdq.recovery.publish.rebuild_local` (our
-    local job, then the repair's audit and atomic swap); the one import of the repair's layer from
-    this package (tests/unit/test_layers.py names it), kept for those callers until they call
-    `rebuild_local` themselves."""
-    from flightdq.recovery.publish import rebuild_local
-
-    return rebuild_local(lake_root, day, force=force, fail_after_write=fail_after_write)
-
-
 def _raw_files(lake_root: Path, day: date) -> list[Path]:
     """The day's snapshot files, `hour=HH/states_<unix>.json[.gz]` under the day's raw folder."""
     day_dir = lake_root / RAW_BUCKET / layout.raw_day_prefix(day)
@@ -333,21 +320,19 @@ def contract_job(argv: list[str]) -> EtlOutcome:
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m flightdq.etl.transform --dt YYYY-MM-DD --output_prefix FOLDER [--lake PATH]`: the local
-    job under the job contract (`run_local_job`: writes the day into FOLDER, nothing else). Without
-    `--output_prefix`: rebuild the day's partition, job and publish in one go (`run_local_etl`).
-    Prints the outcome as one JSON line. Exit 0 on success, 1 when the job failed, 2 on bad input."""
+    job under the job contract (`run_local_job`: writes the day into FOLDER, nothing else; making it
+    the day's partition is the repair's: `flightdq remediate`, `flightdq.recovery.publish`). Prints
+    the outcome as one JSON line. Exit 0 on success, 1 when the job failed, 2 on bad input."""
     parser = _ArgumentParser(
         prog=ETL_JOB_NAME,
-        description="Rebuild one UTC day's processed partition from its raw snapshots in the local lake.",
+        description="Write one UTC day of the local lake's raw snapshots as Parquet into a run folder.",
     )
-    parser.add_argument("--dt", required=True, help="the UTC day to rebuild, YYYY-MM-DD")
+    parser.add_argument("--dt", required=True, help="the UTC day to transform, YYYY-MM-DD")
     parser.add_argument("--lake", help="local lake root (default: $FLIGHTDQ_LAKE, else ./lake)")
     parser.add_argument(
         "--output_prefix",
+        required=True,
         help="the run folder to write the day into (the job contract); a relative one is under the lake",
-    )
-    parser.add_argument(
-        "--force", action="store_true", help="without --output_prefix: replace the partition even with less"
     )
     try:
         args = parser.parse_args(argv)
@@ -365,13 +350,8 @@ def main(argv: list[str] | None = None) -> int:
         lake = DEFAULT_LAKE
     lake = lake.expanduser()
     try:
-        if args.output_prefix:
-            outcome = run_local_job(lake, day, lake / args.output_prefix)
-        else:
-            from flightdq.recovery.publish import rebuild_local  # the CLI's convenience, local only
-
-            outcome = rebuild_local(lake, day, force=args.force)
-    except RuntimeError as exc:  # the job's failures are EtlErrors, the publish's refusals BackendErrors
+        outcome = run_local_job(lake, day, lake / args.output_prefix)
+    except EtlError as exc:
         print(f"{ETL_JOB_NAME}: error: {exc}", file=sys.stderr)
         return 1
     print(json.dumps(asdict(outcome)))

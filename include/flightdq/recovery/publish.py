@@ -752,8 +752,8 @@ def rebuild_local(
     lake_root: Path, day: date, *, force: bool = False, fail_after_write: bool = False
 ) -> EtlOutcome:
     """Rebuild the day's processed partition in a local lake, job and repair in one call (the
-    generator's, the bench's and `python -m flightdq.etl.transform` without `--output_prefix`): our
-    local job writes into a run folder of the day (`flightdq.etl.transform.run_local_job`), then
+    generator's and the bench's): our local job writes into a run folder of the day
+    (`flightdq.etl.transform.run_local_job`), then
     `publish_local` audits it against the partition it replaces (never fewer flights or hours unless
     `force`: `ShrinkRefused`) and swaps it in atomically. A failure leaves the old partition
     untouched. The catalog is not touched; no job registry is involved (the backend's `run_etl` is).

@@ -6,7 +6,7 @@
 1. raw snapshot objects `<root>/flightdata-raw/year=/month=/day=/hour=/states_<unix>.json[.gz]`, one per
    poll, each the body of an OpenSky `GET /states/all` response (`snapshots`, from the flights of
    `traffic` in the world of `world`);
-2. each day's processed partition, made by `flightdq.etl.transform.run_local_etl` from those raw objects,
+2. each day's processed partition, made by `flightdq.recovery.publish.rebuild_local` from those raw objects,
    so the processed data is always what the ETL makes of the raw data;
 3. each partition registered in the local catalog;
 4. the planted faults (`faults`), each on its day, with the evidence it must leave (`planting`);

@@ -18,6 +18,6 @@ def partition_folder(root: Path, day: date) -> Path:
 
 
 def run_etl(root: Path, day: date):  # -> flightdq.etl.transform.EtlOutcome
-    from flightdq.etl.transform import run_local_etl
+    from flightdq.recovery.publish import rebuild_local
 
-    return run_local_etl(Path(root), day, force=True)  # the generator plants faults on purpose
+    return rebuild_local(Path(root), day, force=True)  # the generator plants faults on purpose
