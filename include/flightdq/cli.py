@@ -248,9 +248,9 @@ def _remediate(args: argparse.Namespace) -> int:
 def _backend(settings: Settings | None = None, *, writable: bool = True) -> Backend:
     """The configured backend, refusing in one line what would make every check an error: on AWS,
     no credentials (the local backend checks its lake root when it is made)."""
-    from flightdq.backends.registry import get_backend
+    from flightdq.airflow.aws import backend as airflow_backend  # on AWS, the DAGs' Airflow connection
 
-    backend = get_backend(settings, writable=writable)
+    backend = airflow_backend(settings, writable=writable)
     backend.require_credentials()
     return backend
 

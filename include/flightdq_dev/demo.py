@@ -83,7 +83,7 @@ def main() -> int:
     print(f"    DAG run finished ({'success' if code == 0 else 'failed: expected, the lake has faults'})")
 
     print("3/5 what the checks found", flush=True)
-    from flightdq.backends.registry import get_backend
+    from flightdq.airflow.aws import backend as get_backend  # on AWS, the Airflow connection
     from flightdq.core.dates import iter_days
 
     days = list(iter_days(start_checked, end))
@@ -192,7 +192,7 @@ def _demo_policy() -> None:
 
 def still_broken(settings: Settings) -> list[str]:
     """What the demo leaves broken, and why: the open incidents, worst first."""
-    from flightdq.backends.registry import get_backend
+    from flightdq.airflow.aws import backend as get_backend  # on AWS, the Airflow connection
     from flightdq.incidents.store import IncidentStore, by_severity
 
     store = IncidentStore(get_backend(settings).blobs)

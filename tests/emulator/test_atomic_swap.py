@@ -22,6 +22,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from flightdq.airflow.aws import ProviderAwsConnection
 from flightdq.backends.aws.backend import AwsBackend
 from flightdq.backends.aws.clients import AwsTuning
 from flightdq.checks.runner import run_checks
@@ -69,7 +70,7 @@ def aws(emulator, monkeypatch) -> AwsEmulator:
 
 def backend_for(lake: Path) -> AwsBackend:
     settings = Settings.from_env({"FLIGHTDQ_BACKEND": "aws", "FLIGHTDQ_LAKE": str(lake)})
-    return AwsBackend(settings, tuning=FAST)
+    return AwsBackend(settings, ProviderAwsConnection(settings.aws_conn_id), tuning=FAST)
 
 
 def keys(aws: AwsEmulator, day: date) -> list[str]:

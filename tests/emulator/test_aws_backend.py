@@ -20,12 +20,13 @@ from pathlib import Path
 
 import pytest
 
+from flightdq.airflow.aws import ProviderAwsConnection
+from flightdq.airflow.aws import backend as airflow_backend
 from flightdq.backends.aws.backend import AwsBackend
 from flightdq.backends.aws.catalog import register_partitions_with_client
 from flightdq.backends.aws.clients import AwsTuning
 from flightdq.backends.base import BackendError, PartitionFileUnreadable
 from flightdq.backends.local.backend import LocalBackend
-from flightdq.backends.registry import get_backend
 from flightdq.checks import queries
 from flightdq.checks.runner import run_checks
 from flightdq.core.config import Settings
@@ -83,7 +84,8 @@ def aws(emulator, monkeypatch) -> AwsEmulator:
 
 def aws_backend(lake: Path, **kwargs) -> AwsBackend:
     settings = Settings.from_env({"FLIGHTDQ_BACKEND": "aws", "FLIGHTDQ_LAKE": str(lake)})
-    return AwsBackend(settings, tuning=kwargs.pop("tuning", FAST), **kwargs)
+    connection = ProviderAwsConnection(settings.aws_conn_id)
+    return AwsBackend(settings, connection, tuning=kwargs.pop("tuning", FAST), **kwargs)
 
 
 def local_backend(lake: Path) -> LocalBackend:
@@ -596,7 +598,9 @@ def test_the_aws_backend_is_made_without_any_aws_call(monkeypatch):
 
     monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", no_aws)
     monkeypatch.setattr(boto3.session.Session, "client", no_aws)
-    backend = get_backend(Settings.from_env({"FLIGHTDQ_BACKEND": "aws", "FLIGHTDQ_AWS_CONN_ID": "nowhere"}))
+    backend = airflow_backend(
+        Settings.from_env({"FLIGHTDQ_BACKEND": "aws", "FLIGHTDQ_AWS_CONN_ID": "nowhere"})
+    )
     assert (
         isinstance(backend, AwsBackend)
         and backend.name == "aws"
@@ -605,7 +609,7 @@ def test_the_aws_backend_is_made_without_any_aws_call(monkeypatch):
     assert (
         backend.history.blobs.location("flightdq-history/") == "s3://flightdata-processed/flightdq-history/"
     )
-    moved = get_backend(
+    moved = airflow_backend(
         Settings.from_env({"FLIGHTDQ_BACKEND": "aws", "FLIGHTDQ_HISTORY_URI": "s3://other-bucket/dq"})
     )
     assert moved.blobs.location("flightdq-history/x") == "s3://other-bucket/dq/flightdq-history/x"

@@ -150,6 +150,6 @@ def test_a_failed_run_fails_the_task_with_its_id_and_glues_error_message(aws):
 
 
 def _backend():
-    from flightdq.backends.registry import get_backend
+    from flightdq.airflow.aws import backend
 
-    return get_backend(Settings.from_env())
+    return backend(Settings.from_env())

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from flightdq.airflow.aws import ProviderAwsConnection
 from flightdq.backends.aws.backend import AwsBackend
 from flightdq.backends.aws.clients import AwsTuning
 from flightdq.core.config import Settings
@@ -88,7 +89,7 @@ def team_backend(lake: Path, job: str = TEAM_JOB) -> AwsBackend:
     settings = Settings.from_env(
         {"FLIGHTDQ_BACKEND": "aws", "FLIGHTDQ_LAKE": str(lake), "FLIGHTDQ_ETL_JOB": job}
     )
-    return AwsBackend(settings, tuning=FAST)
+    return AwsBackend(settings, ProviderAwsConnection(settings.aws_conn_id), tuning=FAST)
 
 
 def objects(aws: AwsEmulator) -> dict[str, str]:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from flightdq.airflow.aws import ProviderAwsConnection
 from flightdq.backends.aws.backend import AwsBackend
 from flightdq.backends.aws.clients import AwsTuning
 from flightdq.core.config import Settings
@@ -56,7 +57,7 @@ def aws(emulator, monkeypatch) -> AwsEmulator:
 
 def backend(tmp_path, **env: str) -> AwsBackend:
     settings = Settings.from_env({"FLIGHTDQ_BACKEND": "aws", "FLIGHTDQ_LAKE": str(tmp_path), **env})
-    return AwsBackend(settings, tuning=FAST)
+    return AwsBackend(settings, ProviderAwsConnection(settings.aws_conn_id), tuning=FAST)
 
 
 def at(hour: int, minute: int = 10) -> datetime:
@@ -205,7 +206,9 @@ def test_an_unreachable_endpoint_fails_every_part_without_raising(aws, tmp_path,
     )
     tuning = AwsTuning(retry_attempts=2, backoff_base_seconds=0.01, backoff_max_seconds=0.01)
     settings = Settings.from_env({"FLIGHTDQ_BACKEND": "aws", "FLIGHTDQ_LAKE": str(tmp_path)})
-    result = AwsBackend(settings, tuning=tuning).upstream_diagnosis(START, END)
+    result = AwsBackend(settings, ProviderAwsConnection("aws_default"), tuning=tuning).upstream_diagnosis(
+        START, END
+    )
 
     assert result["available"] is True
     for part in ("metrics", "errors", "state"):

@@ -52,6 +52,7 @@ def loop(request, airflow_db, tmp_path, tmp_path_factory, monkeypatch) -> Iterat
 
         yield Loop(backend, {"FLIGHTDQ_LAKE": str(root), "FLIGHTDQ_BACKEND": "local"}, remove)
         return
+    from flightdq.airflow.aws import ProviderAwsConnection
     from flightdq.backends.aws.backend import AwsBackend
     from flightdq_dev.emulator import AwsEmulator, seed_from_lake
 
@@ -67,7 +68,8 @@ def loop(request, airflow_db, tmp_path, tmp_path_factory, monkeypatch) -> Iterat
             "FLIGHTDQ_GLUE_POLL_SECONDS": "1",  # the trigger's look at the Glue run (default 30 s)
         }
         migrate_with_pool(env)
-        backend = AwsBackend(Settings.from_env({"FLIGHTDQ_BACKEND": "aws", "FLIGHTDQ_LAKE": str(root)}))
+        settings = Settings.from_env({"FLIGHTDQ_BACKEND": "aws", "FLIGHTDQ_LAKE": str(root)})
+        backend = AwsBackend(settings, ProviderAwsConnection(settings.aws_conn_id))
         yield Loop(backend, env, lambda: emulator.remove_partition(str(END)), emulator)
 
 
@@ -163,6 +165,7 @@ def test_on_glue_the_repair_task_defers_and_two_remediations_of_a_day_share_one_
     inline in `dags test`); Glue holds one run for the day, and both runs end green with it."""
     import shutil
 
+    from flightdq.airflow.aws import ProviderAwsConnection
     from flightdq.backends.aws.backend import AwsBackend
     from flightdq_dev.emulator import AwsEmulator, seed_from_lake
 
@@ -225,6 +228,7 @@ def test_on_glue_the_repair_task_defers_and_two_remediations_of_a_day_share_one_
         results = [json.loads(r[0]) if isinstance(r[0], str) else r[0] for r in repairs]
         assert [r["etl_run_id"] for r in results] == [glue_run["Id"]] * 2
         assert sorted(r["attached"] for r in results) == [False, True]
-        backend = AwsBackend(Settings.from_env({"FLIGHTDQ_BACKEND": "aws", "FLIGHTDQ_LAKE": str(root)}))
+        settings = Settings.from_env({"FLIGHTDQ_BACKEND": "aws", "FLIGHTDQ_LAKE": str(root)})
+        backend = AwsBackend(settings, ProviderAwsConnection(settings.aws_conn_id))
         assert str(END) in backend.registered_partitions(END, END)
         assert [o["outcome"] for o in backend.history.read_remediations([END])] == ["repaired", "repaired"]

@@ -91,18 +91,24 @@ class ScriptedAthena:
         return {}
 
 
-class FakeHook:
-    conn_region_name = "eu-west-1"
+class FakeConnection:
+    """An `AwsConnection` whose only client is the scripted Athena."""
 
-    def get_session(self) -> boto3.Session:
+    name = "connection 'fake'"
+
+    def __init__(self, athena: ScriptedAthena) -> None:
+        self.athena = athena
+
+    def session(self) -> boto3.Session:
         return boto3.Session(region_name="eu-west-1", aws_access_key_id="test", aws_secret_access_key="test")
+
+    def client(self, service: str, config: Any = None) -> ScriptedAthena:
+        assert service == "athena" and config is not None  # retried by the policy only: one attempt
+        return self.athena
 
 
 def athena_on(fake: ScriptedAthena, monkeypatch, tuning: AwsTuning = TUNING) -> Athena:
-    clients = AwsClients("unused", tuning, lambda seconds: None)
-    monkeypatch.setattr(clients, "client", lambda kind: fake)
-    monkeypatch.setattr(clients, "hook", lambda kind: FakeHook())
-    return Athena(clients, [])
+    return Athena(AwsClients(FakeConnection(fake), tuning, lambda seconds: None), [])
 
 
 def test_every_page_is_read_typed_and_logged(monkeypatch):

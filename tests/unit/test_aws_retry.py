@@ -4,6 +4,8 @@ ends it with a `BackendError` saying how often the call was refused; anything el
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
@@ -119,9 +121,12 @@ class FakeAthenaClient:
         )
 
 
+NO_CONNECTION: Any = None  # the tests below hand AwsClients its client
+
+
 def test_aws_clients_call_uses_the_policy(monkeypatch):
     sleeps: list[float] = []
-    clients = AwsClients("unused", TUNING, sleeps.append)
+    clients = AwsClients(NO_CONNECTION, TUNING, sleeps.append)
     fake = FakeAthenaClient()
     monkeypatch.setattr(clients, "client", lambda kind: fake)
 
@@ -131,7 +136,7 @@ def test_aws_clients_call_uses_the_policy(monkeypatch):
     }
     assert counter == [2] and len(sleeps) == 2
 
-    short = AwsClients("unused", AwsTuning(retry_attempts=2, backoff_base_seconds=0.0), sleeps.append)
+    short = AwsClients(NO_CONNECTION, AwsTuning(retry_attempts=2, backoff_base_seconds=0.0), sleeps.append)
     monkeypatch.setattr(short, "client", lambda kind: fake)
     fake.get_query_execution.errors = [client_error("TooManyRequestsException")] * 2
     with pytest.raises(

@@ -83,13 +83,8 @@ FRAMEWORKS: dict[str, tuple[str, ...]] = {
     "starlette": ("flightdq.ui",),
     "pyspark": ("flightdq.etl.spark_job",),
 }
-# Known exceptions, each with its reason; the lead decides whether they move (issue 21).
-FRAMEWORK_EXCEPTIONS: dict[str, str] = {
-    # The AWS backend reaches AWS through the amazon provider's hooks and one Airflow connection
-    # (credentials, region, endpoint): the CLI uses the same connection. Injecting a session
-    # factory from the entry points would remove it.
-    "flightdq.backends.aws.clients": "airflow",
-}
+# No exceptions: the AWS backend is given its connection (`AwsConnection`) by the entry point; the
+# Airflow layer's (`flightdq.airflow.aws`) reads an Airflow connection through the provider's hooks.
 
 
 def framework_imports(root: Path) -> list[str]:
@@ -99,8 +94,6 @@ def framework_imports(root: Path) -> list[str]:
         for line, imported in imports_of(path):
             framework = imported.split(".")[0]
             if framework not in FRAMEWORKS or module.startswith("flightdq_dev"):
-                continue
-            if FRAMEWORK_EXCEPTIONS.get(module) == framework:
                 continue
             if not any(module == p or module.startswith(p + ".") for p in FRAMEWORKS[framework]):
                 problems.append(f"{path.name}:{line} {module} imports {imported}")
@@ -116,6 +109,8 @@ def test_frameworks_stay_in_their_layer():
     [
         ("flightdq/incidents/bad.py", "def f():\n    from airflow.providers.slack.hooks import x\n", True),
         ("flightdq/checks/bad.py", "import airflow\n", True),
+        ("flightdq/backends/aws/bad.py", "from airflow.providers.amazon.aws.hooks.s3 import S3Hook\n", True),
+        ("flightdq/cli.py", "from airflow.sdk import Connection\n", True),
         ("flightdq/recovery/bad.py", "from fastapi import Request\n", True),
         ("flightdq/etl/transform2.py", "import pyspark.sql\n", True),
         ("flightdq/airflow/good.py", "from airflow.sdk import task\n", False),

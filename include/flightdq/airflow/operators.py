@@ -72,13 +72,13 @@ class RepairDayOperator(BaseOperator):
         self.force = force
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from flightdq.airflow.tasks import task_backend
         from flightdq.backends.base import ExternalEtl
-        from flightdq.backends.registry import get_backend
         from flightdq.recovery.execute import rebuild_needed, register_day, repair_day
         from flightdq.recovery.plan import Action
 
         plan = self._plan()
-        backend = get_backend()
+        backend = task_backend()
         if plan.action is Action.REGISTER:
             return self._done(context, register_day(backend, plan))
         rebuild_needed(plan)
@@ -98,11 +98,11 @@ class RepairDayOperator(BaseOperator):
     def execute_complete(self, context: Context, event: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The trigger fired: read how the run ended (Glue's state and ErrorMessage, not the event's
         summary of it) and finish the day."""
+        from flightdq.airflow.tasks import task_backend
         from flightdq.backends.base import BackendError
-        from flightdq.backends.registry import get_backend
 
         plan = self._plan()
-        backend = get_backend()
+        backend = task_backend()
         ti = context["ti"]
         started = ti.xcom_pull(task_ids=ti.task_id, key=ETL_RUN_XCOM_KEY, map_indexes=ti.map_index) or {}
         run_id = (event or {}).get("run_id") or started.get("run_id")

@@ -118,10 +118,10 @@ def _settings_from_env() -> Settings:
 
 def task_backend(settings: Settings | None = None) -> Backend:
     """The backend a task body builds once, at its start, and passes down: nothing below the task
-    looks one up."""
-    from flightdq.backends.registry import get_backend
+    looks one up. On AWS its connection is the Airflow connection the settings name."""
+    from flightdq.airflow.aws import backend
 
-    return get_backend(settings)
+    return backend(settings)
 
 
 def _days(target: Mapping[str, Any]) -> list[date]:
@@ -177,9 +177,7 @@ def run_check_group(
 
 def check_results_of_run(check: str, target: Mapping[str, Any], run_id: str) -> list[CheckResult]:
     """What one check recorded in a run (its lineage, when the task kept none in memory)."""
-    from flightdq.backends.registry import get_backend
-
-    records = get_backend().history.read_run(run_id, target["days"])
+    records = task_backend().history.read_run(run_id, target["days"])
     return [CheckResult.from_dict(r) for r in records if r.get("check") == check]
 
 

@@ -96,9 +96,9 @@ def _blobs_for(settings: Any) -> Any:
         from flightdq.storage.blobstore import LocalBlobStore
 
         return LocalBlobStore(check_lake_root(settings.lake, writable=False))
-    from flightdq.backends.registry import get_backend
+    from flightdq.airflow.aws import backend
 
-    return get_backend(settings).blobs
+    return backend(settings).blobs
 
 
 def airflow_dag_ids(run_ids: Iterable[str]) -> dict[str, list[str]]:

@@ -40,7 +40,6 @@ class Athena:
     def __init__(self, clients: AwsClients, query_log: list[dict[str, Any]]) -> None:
         self._clients = clients
         self.query_log = query_log
-        self._session: Any = None
 
     def run_sql(self, sql: str, *, label: str = "adhoc") -> list[dict[str, Any]]:
         """Run one Trino statement on Athena (database `flightdata`, workgroup `primary`, results to
@@ -101,13 +100,11 @@ class Athena:
     def _connect(self, athena: _RetriedAthena) -> Any:
         from pyathena.util import RetryConfig
 
-        hook = self._clients.hook("athena")
-        if self._session is None:
-            self._session = hook.get_session()
+        session = self._clients.session()
         return _connection_class()(
             athena,
-            session=self._session,
-            region_name=hook.conn_region_name,
+            session=session,
+            region_name=session.region_name,
             schema_name=GLUE_DATABASE,
             catalog_name="AwsDataCatalog",
             work_group=ATHENA_WORKGROUP,

@@ -1,11 +1,13 @@
 """The AWS backend: the buckets on S3, the Glue catalog, Athena for the checks' SQL and the Glue job
-`flightdata-etl`, all through the amazon provider's hooks and one Airflow connection
-(`settings.aws_conn_id`, default `aws_default`; its extra `region_name` picks the region, its extra
+`flightdata-etl`, all through the one `AwsConnection` its entry point gives it (the Airflow layer's,
+`flightdq.airflow.aws`, reads the Airflow connection `settings.aws_conn_id`, default `aws_default`,
+through the amazon provider's hooks: its extra `region_name` picks the region, its extra
 `endpoint_url` or `service_config.<service>.endpoint_url` points it at an emulator).
 
 `AwsBackend` implements `flightdq.backends.base.Backend` by delegating to one part per concern:
 
-- `clients`: the hooks and clients (made on first use), the call retried with backoff, `AwsTuning`;
+- `clients`: the connection port, the clients (made on first use), the call retried with backoff,
+  `AwsTuning`;
 - `athena`: the checks' SQL on Athena, typed results, the query log (id, bytes scanned);
 - `catalog`: the Glue Data Catalog's partitions;
 - `s3`: raw and processed objects on S3, and flightdq's own records (`S3BlobStore`);
@@ -21,7 +23,7 @@ objects). GX's own Athena support cannot do it (GX 1.x has no regex expectations
 (`schema_validity.engine: gx`) downloads partitions to validate their rows with GX on pandas.
 
 Constructing an `AwsBackend` makes no AWS call and reads no connection: clients are made on first use.
-This package imports neither Airflow nor boto3 at import time. The Glue job shares only the plain
+This package never imports Airflow, nor boto3 at import time. The Glue job shares only the plain
 boto3 helpers in `flightdq.etl` (`s3_io`, `glue_catalog`), never this package.
 """
 
@@ -34,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from flightdq.backends.aws.athena import Athena
 from flightdq.backends.aws.catalog import GlueCatalog
-from flightdq.backends.aws.clients import AwsClients, AwsTuning
+from flightdq.backends.aws.clients import AwsClients, AwsConnection, AwsTuning
 from flightdq.backends.aws.diagnosis import UpstreamDiagnosis
 from flightdq.backends.aws.glue_job import GlueEtlJob, glue_wait_attempts
 from flightdq.backends.aws.s3 import DEFAULT_HISTORY_URI, S3BlobStore, S3Lake
@@ -56,6 +58,7 @@ class AwsBackend:
     def __init__(
         self,
         settings: Settings,
+        connection: AwsConnection,
         *,
         tuning: AwsTuning | None = None,
         history_uri: str | None = None,
@@ -63,7 +66,7 @@ class AwsBackend:
     ) -> None:
         self.settings = settings
         self.tuning = tuning or AwsTuning()
-        self._clients = AwsClients(settings.aws_conn_id, self.tuning, sleep)
+        self._clients = AwsClients(connection, self.tuning, sleep)
         uri = history_uri or settings.history_uri or DEFAULT_HISTORY_URI
         self.blobs = S3BlobStore(uri, lambda: self._client("s3"), sleep=sleep)
         self.history = HistoryStore(self.blobs)
@@ -77,7 +80,7 @@ class AwsBackend:
         self.console = AwsConsole(aws_region())  # Athena queries, Glue runs, S3 prefixes
 
     def __repr__(self) -> str:
-        return f"AwsBackend(conn_id={self.settings.aws_conn_id!r}, history={self.blobs.location('')!r})"
+        return f"AwsBackend({self._clients.connection.name}, history={self.blobs.location('')!r})"
 
     def _client(self, kind: str) -> Any:
         return self._clients.client(kind)

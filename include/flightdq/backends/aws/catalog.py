@@ -28,9 +28,12 @@ class GlueCatalog:
 
         expression = f"{PARTITION_KEY} BETWEEN '{partition_day(start)}' AND '{partition_day(end)}'"
         try:
-            values = self._clients.hook("glue_catalog").get_partitions(
-                database_name=GLUE_DATABASE, table_name=PROCESSED_TABLE, expression=expression
+            pages = (
+                self._clients.client("glue_catalog")
+                .get_paginator("get_partitions")
+                .paginate(DatabaseName=GLUE_DATABASE, TableName=PROCESSED_TABLE, Expression=expression)
             )
+            values = [p["Values"] for page in pages for p in page["Partitions"]]
         except ClientError as exc:
             raise BackendError(
                 f"listing partitions of {GLUE_DATABASE}.{PROCESSED_TABLE} ({expression}) failed: "

@@ -1,11 +1,12 @@
-"""The AWS clients every part of the backend shares: made on first use through the amazon provider's
-hooks and one Airflow connection; the one retry policy for AWS calls (`retrying`, on tenacity:
-bounded attempts, exponential backoff with jitter while AWS throttles, answers 5xx or the connection
-drops) and `AwsClients.call`, one API call under it. Also the polling and backoff bounds (`AwsTuning`)
-and the check that a value is a partition day.
+"""The AWS clients every part of the backend shares: made on first use from the `AwsConnection` the
+entry point gives the backend (the Airflow layer's is an Airflow connection read through the amazon
+provider's hooks: `flightdq.airflow.aws`); the one retry policy for AWS calls (`retrying`, on
+tenacity: bounded attempts, exponential backoff with jitter while AWS throttles, answers 5xx or the
+connection drops) and `AwsClients.call`, one API call under it. Also the polling and backoff bounds
+(`AwsTuning`) and the check that a value is a partition day.
 
-Nothing here calls AWS or reads a connection until a client is first asked for; Airflow and botocore
-are imported inside the functions that need them.
+Nothing here calls AWS or resolves credentials until a client is first asked for; botocore is
+imported inside the functions that need it. No framework: the connection is injected.
 """
 
 from __future__ import annotations
@@ -16,13 +17,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 import tenacity
 
 from flightdq.backends.base import BackendError
 from flightdq.core import layout
-from flightdq.core.contract import ETL_JOB_NAME
 from flightdq.core.errors import EnvironmentFault
 from flightdq.etl.s3_io import error_code
 
@@ -60,25 +60,44 @@ class AwsCredentialsMissing(EnvironmentFault):
     """The AWS connection resolves to no credentials: an error of the environment."""
 
 
-class AwsClients:
-    """The hooks and boto3 clients of one backend (one per service kind: `athena`, `glue_job`,
-    `glue_catalog`, `s3`, and for the upstream diagnosis `cloudwatch`, `logs`, `lambda`), made on
-    first use, and the retried call."""
+class AwsConnection(Protocol):
+    """The backend's port to AWS: where its boto3 session and clients come from (credentials, region,
+    endpoints, botocore config), built by the entry point and passed in. The Airflow layer's reads an
+    Airflow connection through the amazon provider's hooks (`flightdq.airflow.aws`); a test may pass
+    plain boto3. Nothing is resolved until asked."""
 
-    def __init__(self, conn_id: str, tuning: AwsTuning, sleep: Callable[[float], None]) -> None:
-        self.conn_id = conn_id
+    name: str  # how messages name it: "connection 'aws_default'"
+
+    def session(self) -> Any:
+        """The boto3 Session the clients are made from: credentials and region."""
+
+    def client(self, service: str, config: Any = None) -> Any:
+        """A new boto3 client of `service` (`s3`, `glue`, `athena`, `cloudwatch`, `logs`, `lambda`);
+        a botocore Config given is merged over the connection's own."""
+
+
+# The backend's client kinds -> boto3 service names (the Glue catalog and the Glue job share one).
+SERVICES = {"glue_job": "glue", "glue_catalog": "glue"}
+
+
+class AwsClients:
+    """The boto3 clients of one backend (one per kind: `athena`, `glue_job`, `glue_catalog`, `s3`,
+    and for the upstream diagnosis `cloudwatch`, `logs`, `lambda`), made on first use from its
+    connection, and the retried call."""
+
+    def __init__(self, connection: AwsConnection, tuning: AwsTuning, sleep: Callable[[float], None]) -> None:
+        self.connection = connection
         self.tuning = tuning
         self.sleep = sleep
-        self._hooks: dict[str, Any] = {}
+        self._session: Any = None
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
 
-    def hook(self, kind: str) -> Any:
+    def session(self) -> Any:
         with self._lock:
-            hook = self._hooks.get(kind)
-            if hook is None:
-                hook = self._hooks[kind] = make_hook(kind, self.conn_id)
-            return hook
+            if self._session is None:
+                self._session = self.connection.session()
+            return self._session
 
     def require_credentials(self) -> None:
         """Raise AwsCredentialsMissing unless the connection resolves to credentials. Resolving them
@@ -86,16 +105,17 @@ class AwsClients:
         at once, in one line, instead of in every check."""
         from botocore.exceptions import BotoCoreError
 
+        name = self.connection.name
         try:
-            found = self.hook("s3").get_session().get_credentials()
+            found = self.session().get_credentials()
         except BotoCoreError as exc:  # a named profile that is missing, a broken credential process
             raise AwsCredentialsMissing(
-                f"AWS credentials for connection {self.conn_id!r} cannot be resolved ({type(exc).__name__})"
+                f"AWS credentials for {name} cannot be resolved ({type(exc).__name__})"
             ) from None
         if found is None:
             raise AwsCredentialsMissing(
-                f"no AWS credentials for connection {self.conn_id!r} (none in the connection, the "
-                "environment, the shared files or the instance profile)"
+                f"no AWS credentials for {name} (none in the connection, the environment, the shared "
+                "files or the instance profile)"
             )
 
     def client(self, kind: str) -> Any:
@@ -103,16 +123,16 @@ class AwsClients:
             client = self._clients.get(kind)
         if client is not None:
             return client
-        hook = self.hook(kind)
+        service = SERVICES.get(kind, kind)
         if kind in ONLY_CALLED_THROUGH_THE_POLICY:
             from botocore.config import Config
 
             # `retrying` retries these (counted, bounded, logged): no second layer of retries under it,
             # which would multiply the attempts and the waits (an unreachable endpoint took minutes)
-            config = hook.config.merge(Config(retries={"mode": "standard", "total_max_attempts": 1}))
-            client = hook.get_client_type(config=config)
+            config = Config(retries={"mode": "standard", "total_max_attempts": 1})
+            client = self.connection.client(service, config)
         else:
-            client = hook.get_conn()
+            client = self.connection.client(service)
         with self._lock:
             return self._clients.setdefault(kind, client)
 
@@ -183,38 +203,6 @@ def retrying(
 def _refusal(state: tenacity.RetryCallState) -> str:
     exc = state.outcome.exception()
     return error_code(exc) or type(exc).__name__
-
-
-def make_hook(kind: str, conn_id: str) -> Any:
-    if kind == "athena":
-        from airflow.providers.amazon.aws.hooks.athena import AthenaHook
-
-        return AthenaHook(aws_conn_id=conn_id, log_query=False)
-    if kind == "glue_job":
-        from airflow.providers.amazon.aws.hooks.glue import GlueJobHook
-
-        return GlueJobHook(aws_conn_id=conn_id, job_name=ETL_JOB_NAME)
-    if kind == "glue_catalog":
-        from airflow.providers.amazon.aws.hooks.glue_catalog import GlueCatalogHook
-
-        return GlueCatalogHook(aws_conn_id=conn_id)
-    if kind == "s3":
-        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
-        return S3Hook(aws_conn_id=conn_id)
-    if kind == "cloudwatch":  # the provider has no CloudWatch metrics hook: the generic one
-        from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
-
-        return AwsBaseHook(aws_conn_id=conn_id, client_type="cloudwatch")
-    if kind == "logs":
-        from airflow.providers.amazon.aws.hooks.logs import AwsLogsHook
-
-        return AwsLogsHook(aws_conn_id=conn_id)
-    if kind == "lambda":
-        from airflow.providers.amazon.aws.hooks.lambda_function import LambdaHook
-
-        return LambdaHook(aws_conn_id=conn_id)
-    raise ValueError(f"no hook for {kind!r}")
 
 
 def partition_day(value: date | str) -> str:

@@ -1,6 +1,6 @@
 """Upstream diagnosis on AWS: what the runbook has a person look up when raw data is missing or low,
 gathered for the ingestion Lambda (`settings.ingestion_function`, default `flightdata-processor`)
-through the amazon provider's hooks and the backend's connection:
+through the backend's connection:
 
 - **metrics**: CloudWatch `AWS/Lambda` `Invocations`, `Errors`, `Throttles` (Sum) and `Duration`
   (Average, Maximum) per clock hour of the window, summed up: totals, the hours without a single

@@ -3,9 +3,9 @@ with the job contract's arguments (`--dt` and a new run-scoped `--output_prefix`
 ETL job contract"); before starting, a run already going for the day (same `--dt`) is attached to
 instead of starting another. `ConcurrentRunsExceededException` means
 wait and retry (bounded), re-checking for a run of the day each time: never a second run for one day,
-never a silent failure. Waiting for the run's end is the amazon provider's: its `job_complete`
-waiter here (`run_etl`, the CLI's path), or its `GlueJobCompleteTrigger` in Airflow's triggerer
-(the remediation DAG's repair task starts the run with `start_etl` and defers).
+never a silent failure. Waiting for the run's end: a botocore waiter here (`run_etl`, the CLI's path;
+the amazon provider's `job_complete` waiter's states), or the provider's `GlueJobCompleteTrigger` in
+Airflow's triggerer (the remediation DAG's repair task starts the run with `start_etl` and defers).
 
 What our job does is `flightdq.etl.glue_entry`; auditing and publishing what a run wrote is the
 repair's (`flightdq.recovery.publish`).
@@ -37,6 +37,30 @@ log = logging.getLogger(__name__)
 
 GLUE_ACTIVE_STATES = ETL_GOING_STATES
 GLUE_TERMINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "STOPPED", "TIMEOUT", "ERROR", "EXPIRED"})
+
+
+def _acceptor(state: str, outcome: str) -> dict[str, str]:
+    return {"matcher": "path", "argument": "JobRun.JobRunState", "expected": state, "state": outcome}
+
+
+# Botocore's waiter for a run's end (the amazon provider's `job_complete`, on this module's states):
+# wait while the run is going, stop at its end; an end other than SUCCEEDED stops it too (the run's
+# state and message are read after).
+JOB_COMPLETE_WAITER = {
+    "version": 2,
+    "waiters": {
+        "job_complete": {
+            "operation": "GetJobRun",
+            "delay": 60,
+            "maxAttempts": 75,
+            "acceptors": [
+                *(_acceptor(s, "retry") for s in sorted(GLUE_ACTIVE_STATES)),
+                *(_acceptor(s, "failure") for s in sorted(GLUE_TERMINAL_STATES - {"SUCCEEDED"})),
+                _acceptor("SUCCEEDED", "success"),
+            ],
+        }
+    },
+}
 
 
 class GlueEtlJob:
@@ -94,15 +118,16 @@ class GlueEtlJob:
         )
 
     def wait_for_run(self, run_id: str, dt: str, *, attached: bool) -> EtlRun:
-        """Wait with the provider's `job_complete` waiter (a look every `glue_poll_seconds`, for
-        at most `glue_wait_seconds`), then read the run once more for its end and ErrorMessage."""
+        """Wait with a `job_complete` waiter (a look every `glue_poll_seconds`, for at most
+        `glue_wait_seconds`), then read the run once more for its end and ErrorMessage."""
         from botocore.exceptions import WaiterError
+        from botocore.waiter import WaiterModel, create_waiter_with_client
 
         tuning = self._clients.tuning
         what = f"Glue run {run_id} of {self.job_name} for dt={dt}"
         delay = tuning.glue_poll_seconds
-        waiter = self._clients.hook("glue_job").get_waiter(
-            "job_complete", client=self._clients.client("glue_job")
+        waiter = create_waiter_with_client(
+            "job_complete", WaiterModel(JOB_COMPLETE_WAITER), self._clients.client("glue_job")
         )
         try:
             waiter.wait(
