@@ -65,9 +65,8 @@ from flightdq.airflow.pools import ETL_POOL
             format="date",
             title="First day to repair (UTC)",
             description=(
-                "YYYY-MM-DD, a UTC day. Needed unless `days` is given (refused by the first task, "
-                "resolve_request, otherwise: the form cannot require one of two fields). A day in the "
-                "future is refused there too."
+                "YYYY-MM-DD: the UTC day to repair, or the first of a range. Needed unless `days` is "
+                "given. A day in the future is refused, and nothing is planned or changed."
             ),
         ),
         "to": Param(
@@ -76,10 +75,9 @@ from flightdq.airflow.pools import ETL_POOL
             format="date",
             title="Last day (UTC, optional)",
             description=(
-                f"YYYY-MM-DD: repair every day from `date` to this one, inclusive, at most {FORM_MAX_DAYS} "
-                "days (the policy's validation.max_range_days). The form checks that it is a date; a `to` before "
-                "`date` or a longer range is refused by the first task (resolve_request), as the form "
-                "cannot compare two fields."
+                f"YYYY-MM-DD: repair every day from `date` to this one, inclusive; at most {FORM_MAX_DAYS} "
+                "days (the policy's validation.max_range_days). A last day before the first, or a longer "
+                "range, is refused, and nothing is planned or changed."
             ),
         ),
         "dry_run": Param(
@@ -87,9 +85,10 @@ from flightdq.airflow.pools import ETL_POOL
             type="boolean",
             title="Dry run: plan only, change nothing",
             description=(
-                "On (the default): the run plans each day (nothing to do, register, rebuild, or not "
-                "repairable: raw data lost; upstream; cannot plan) and changes nothing but its plan record. "
-                "Off: re-run the ETL for the days that need it, one at a time, then check them again."
+                "On (the default): plan each day and change no data. The plan says what a repair would "
+                "do (nothing, register the partition, rebuild it from raw data) or why it cannot (raw "
+                "data lost, a fault upstream), and is recorded. Off: repair the days that need it, one "
+                "at a time, then check them again."
             ),
         ),
         "force": Param(
@@ -97,8 +96,8 @@ from flightdq.airflow.pools import ETL_POOL
             type="boolean",
             title="Force: let a rebuild shrink a partition",
             description="Off: a rebuild that would hold fewer rows or hours than the partition it "
-            "replaces is refused and the old partition kept. On: it replaces it anyway (logged and "
-            "recorded on the incident's timeline).",
+            "replaces is refused and the old partition kept. On: it replaces it anyway, and the "
+            "incident's timeline records that it was forced.",
         ),
         "checked_by": Param(
             None,
@@ -106,8 +105,8 @@ from flightdq.airflow.pools import ETL_POOL
             maxLength=250,
             title="Checked by (set by the data-quality DAG; leave empty by hand)",
             description=(
-                "The flightdq_daily_checks run whose findings asked for this repair: the plan reuses its "
-                "results. Empty: the days are checked first."
+                "Filled in when the daily checks ask for this repair: the plan reuses that run's "
+                "findings. Empty: the days are checked first."
             ),
         ),
         "days": Param(
@@ -118,10 +117,9 @@ from flightdq.airflow.pools import ETL_POOL
             uniqueItems=True,
             title="Days (set by the data-quality DAG; leave empty by hand)",
             description=(
-                f"A list of YYYY-MM-DD days, each once: the form refuses more than {FORM_MAX_DAYS}, "
-                "repeats or a malformed day; the first task refuses more than the policy's "
-                "validation.max_range_days. flightdq_daily_checks fills it when it asks for repairs; "
-                "by hand use `date` and `to`. Giving both is refused by the first task (resolve_request)."
+                f"Filled in when the daily checks ask for repairs: the days to repair, YYYY-MM-DD, each "
+                f"once, at most {FORM_MAX_DAYS} (and the policy's validation.max_range_days). By hand, "
+                "give `date` and `to` instead; giving both is refused, and nothing is changed."
             ),
         ),
     },

@@ -1149,6 +1149,8 @@ def test_every_trigger_param_explains_itself_and_day_lists_are_not_required():
     from airflow.sdk.definitions.param import ParamValidationError
 
     from flightdq.airflow.dag_factory import target_params
+    from flightdq.airflow.tasks import DAILY, resolve_remediation_request, resolve_target
+    from flightdq.core.dates import InputError
 
     dag = remediation_dag()
     forms = {"checks": target_params(True), "remediation": {k: dag.params.get_param(k) for k in dag.params}}
@@ -1158,11 +1160,15 @@ def test_every_trigger_param_explains_itself_and_day_lists_are_not_required():
             types = param.schema.get("type")
             if param.schema.get("type") != "boolean":  # booleans always have a value
                 assert isinstance(types, list) and "null" in types, (form, name)  # not marked required
-    assert "at most 31 days" in forms["checks"]["to"].description
-    assert (
-        "first task" in forms["checks"]["to"].description
-        and "first task" in forms["remediation"]["to"].description
-    )
+    # what a form cannot check (two fields at once) is refused before anything is checked or changed
+    run_after = datetime(2026, 12, 31, tzinfo=UTC)
+    too_long = {"date": "2026-10-01", "to": "2026-11-01"}  # 32 days
+    for refused in ({"date": D2, "to": D1}, too_long, {"days": [D1], "date": D1}):
+        with pytest.raises(InputError):
+            resolve_remediation_request(refused, run_after=run_after, max_days=31)
+    for refused in ({"date": D2, "to": D1}, too_long, {"to": D1}):
+        with pytest.raises(InputError):
+            resolve_target(refused, mode=DAILY, data_interval_end=None, run_after=run_after, max_days=31)
     days = dag.params.get_param("days")
     assert days.resolve(None) is None and days.resolve([D1, D2]) == [D1, D2]
     for refused in ([f"2026-10-{d:02d}" for d in range(1, 32)] + [D1], [D1, D1], ["2026-02-30"]):

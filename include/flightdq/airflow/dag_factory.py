@@ -102,9 +102,9 @@ def target_params(remediate: bool) -> dict[str, Param]:
             format="date",
             title="Day to check (UTC)",
             description=(
-                "YYYY-MM-DD, a UTC day, to check by hand. Leave empty on a scheduled run: it checks the "
-                "day its schedule targets. A day after `as_of` (or after today) is refused by the first "
-                "task (resolve_target)."
+                "YYYY-MM-DD: the UTC day to check, or the first of a range. Leave empty to check the day "
+                "the schedule targets. A day after `as_of` (or after today) is refused, and nothing is "
+                "checked or recorded."
             ),
         ),
         "to": Param(
@@ -113,10 +113,9 @@ def target_params(remediate: bool) -> dict[str, Param]:
             format="date",
             title="Last day of a range (UTC, optional)",
             description=(
-                f"YYYY-MM-DD: check every day from `date` to this one, inclusive, at most {FORM_MAX_DAYS} "
-                "days (the policy's validation.max_range_days). "
-                "Needs `date`. The form checks that it is a date; a `to` before `date` or a longer range "
-                "is refused by the first task (resolve_target), as the form cannot compare two fields."
+                f"YYYY-MM-DD: check every day from `date` to this one, inclusive; at most {FORM_MAX_DAYS} "
+                "days (the policy's validation.max_range_days). Needs `date`. A last day before the "
+                "first, or a longer range, is refused, and nothing is checked or recorded."
             ),
         ),
         "as_of": Param(
@@ -125,9 +124,9 @@ def target_params(remediate: bool) -> dict[str, Param]:
             title="Check as of (ISO-8601, optional)",
             description=(
                 "The moment freshness and a day in progress are judged against, e.g. "
-                "2026-11-23T06:00:00+00:00. Empty: when the run starts (a scheduled run: the end of its "
-                "data interval). Must not be before the last day checked; a bad moment is refused by the "
-                "first task (resolve_target)."
+                "2026-11-23T06:00:00+00:00. Empty: now (a scheduled run: the end of its data interval). "
+                "A moment before the last day checked, or text that is not a moment, is refused, and "
+                "nothing is checked or recorded."
             ),
         ),
     }
@@ -137,9 +136,9 @@ def target_params(remediate: bool) -> dict[str, Param]:
             type="boolean",
             title="Trigger remediation for failing days",
             description=(
-                "On: days whose processed partition fails a check are handed to flightdq_remediation, "
-                "which re-runs the ETL where raw data is complete (never for data loss). "
-                "Off: only re-check, repair nothing."
+                "On: a day whose processed partition fails a check is repaired, rebuilt from its raw "
+                "data where that is complete (never over lost raw data; a repair of several days waits "
+                "for a person's approval), then checked again. Off: only check, repair nothing."
             ),
         )
     return params

@@ -84,8 +84,8 @@ def day_actions(
             REMEDIATION_DAG_ID,
             {"date": day, "dry_run": True},
             f"Plan the repair of {day}: nothing to do, register the partition, rebuild it from raw "
-            "data, or not repairable (raw data lost). Changes nothing; the plan is in the log "
-            "of the run's plan task.",
+            "data, or not repairable (raw data lost). Changes no data; the plan is shown on this "
+            "page, marked dry run.",
             ui_root,
         ),
         _action(
