@@ -717,9 +717,12 @@ def test_static_assets_are_local_and_hold_no_data(client):
     ):
         got = client.get(f"/flightdq/static/{name}")
         assert got.status_code == 200 and got.headers["content-type"].startswith(kind), name
+        assert got.headers["cache-control"] == "max-age=300", name
         assert D1 not in got.text
     assert client.get("/flightdq/static/../app.py").status_code == 404
+    assert client.get("/flightdq/static/%2e%2e/app.py").status_code == 404
     assert client.get("/flightdq/static/app.py").status_code == 404
+    assert client.get("/flightdq/static/").status_code == 404
 
 
 def test_the_calendar_defaults_to_the_latest_checked_day(client, auth_manager):
