@@ -41,15 +41,18 @@ browser: ## Debian's chromium for the browser test, when missing and this user c
 	  && { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
 	  || echo "make browser: chromium is missing and cannot be installed here; the browser test will skip"; }
 
-# pytest-xdist processes for make test: one per core by default; TEST_WORKERS=0 runs in one process.
-# Whole files go to a worker (--dist loadfile), so a module's fixtures (an emulator, an Airflow site) are made once.
-TEST_WORKERS ?= auto
+# pytest-xdist processes for make test: two per core by default, because the system tests spend much
+# of their time waiting on Airflow's own processes (a scheduler's loop, a deferred task, a browser);
+# TEST_WORKERS=0 runs in one process. Whole files go to a worker (--dist loadfile), so a module's
+# fixtures (an emulator, an Airflow site) are made once, in the order tests/conftest.py gives them
+# (the longest files first; --no-loadscope-reorder keeps it).
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) * 2 )))
 
 test: install browser ## run the whole test suite: tests/unit, tests/emulator (moto), tests/system (Airflow, browser)
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test-fast: install ## the unit layer only (tests/unit: no Airflow runs, no emulator), for the inner loop
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) tests/unit -m "not slow"
+	$(BIN)/python -m pytest -n auto tests/unit -m "not slow"
 
 lint: install ## ruff, with its Airflow rules
 	$(BIN)/ruff check .

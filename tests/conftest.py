@@ -40,11 +40,36 @@ os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(REPO / ".pytest_cache"
 LAYER_MARKS = {"emulator": "aws", "system": "slow"}
 
 
+# `make test` hands whole files to its workers in collection order (`--dist loadfile
+# --no-loadscope-reorder`): the files that take minutes (real schedulers, whole DAG runs, a browser)
+# go first, longest first, so that no worker is left running one of them alone at the end while the
+# others idle. Seconds per file, measured (a stale figure only changes the order, never a result).
+LONGEST_FILES = {
+    "test_remediation_loop.py": 350,
+    "test_scheduler_loop.py": 310,
+    "test_dag_runs.py": 240,
+    "test_ui_browser.py": 215,
+    "test_readme_commands.py": 75,
+    "test_demo.py": 73,
+    "test_aws_backend.py": 70,
+    "test_atomic_swap.py": 50,
+    "test_lineage.py": 48,
+}
+LAYER_ORDER = {"system": 0, "emulator": 1, "unit": 2}
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         layer = Path(str(item.path)).relative_to(REPO / "tests").parts[0]
         if layer in LAYER_MARKS:
             item.add_marker(LAYER_MARKS[layer])
+
+    def longest_first(item: pytest.Item) -> tuple[int, int]:
+        path = Path(str(item.path))
+        layer = path.relative_to(REPO / "tests").parts[0]
+        return (-LONGEST_FILES.get(path.name, 0), LAYER_ORDER.get(layer, len(LAYER_ORDER)))
+
+    items.sort(key=longest_first)  # stable: a file's tests keep their order
 
 
 def pytest_sessionfinish(session, exitstatus):

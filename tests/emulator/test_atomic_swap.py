@@ -30,7 +30,7 @@ from flightdq.core.config import Settings
 from flightdq.core.contract import GLUE_DATABASE, PROCESSED_BUCKET, PROCESSED_TABLE
 from flightdq.etl import glue_entry as glue_job
 from flightdq.recovery import publish
-from flightdq_dev.emulator import AwsEmulator, seed_from_lake
+from flightdq_dev.emulator import DUCKDB_SCRIPT, AwsEmulator, seed_from_lake
 from flightdq_dev.generator import generate_lake
 
 pytestmark = pytest.mark.aws
@@ -55,7 +55,7 @@ def lake(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def emulator(lake):
     with AwsEmulator() as emu:
-        seed_from_lake(lake, emu.endpoint)
+        seed_from_lake(lake, emu.endpoint, etl_script=DUCKDB_SCRIPT)
         yield emu
 
 

@@ -37,7 +37,7 @@ from flightdq.etl import glue_entry as glue_job
 from flightdq.etl.transform import EtlError
 from flightdq.recovery.execute import repair_day
 from flightdq.recovery.plan import Action, DayPlan
-from flightdq_dev.emulator import AwsEmulator, seed_from_lake
+from flightdq_dev.emulator import DUCKDB_SCRIPT, AwsEmulator, seed_from_lake
 from flightdq_dev.generator import default_demo_faults, generate_lake
 
 pytestmark = pytest.mark.aws
@@ -67,7 +67,7 @@ def lake(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def emulator(lake):
     with AwsEmulator() as emu:
-        seed_from_lake(lake, emu.endpoint)
+        seed_from_lake(lake, emu.endpoint, etl_script=DUCKDB_SCRIPT)
         yield emu
 
 

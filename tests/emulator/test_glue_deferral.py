@@ -17,7 +17,7 @@ from flightdq.airflow.operators import RepairDayOperator
 from flightdq.backends.base import BackendError
 from flightdq.core.config import Settings
 from flightdq.recovery.plan import Action, DayPlan
-from flightdq_dev.emulator import AwsEmulator, seed_from_lake
+from flightdq_dev.emulator import DUCKDB_SCRIPT, AwsEmulator, seed_from_lake
 from flightdq_dev.generator import generate_lake
 
 pytestmark = pytest.mark.aws
@@ -35,7 +35,7 @@ def lake(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def emulator(lake):
     with AwsEmulator() as emu:
-        seed_from_lake(lake, emu.endpoint)
+        seed_from_lake(lake, emu.endpoint, etl_script=DUCKDB_SCRIPT)
         yield emu
 
 

@@ -30,8 +30,8 @@ from flightdq.recovery.publish import (
     WroteOutsidePrefix,
 )
 from flightdq_dev import misbehaving_jobs
-from flightdq_dev.emulator import AwsEmulator, seed_from_lake
-from flightdq_dev.emulator.glue import our_job
+from flightdq_dev.emulator import DUCKDB_SCRIPT, AwsEmulator, seed_from_lake
+from flightdq_dev.emulator.glue import duckdb_job
 from flightdq_dev.emulator.seed import etl_job_definition
 from flightdq_dev.generator import generate_lake
 
@@ -69,7 +69,7 @@ def lake(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def emulator(lake):
     with AwsEmulator() as emu:
-        seed_from_lake(lake, emu.endpoint)
+        seed_from_lake(lake, emu.endpoint, etl_script=DUCKDB_SCRIPT)
         emu.client("glue").create_job(**(etl_job_definition() | {"Name": TEAM_JOB}))
         yield emu
 
@@ -152,7 +152,7 @@ def test_writing_into_the_live_partition_is_undone_and_another_days_write_named(
 
 
 def test_a_teams_own_job_that_honours_the_contract_is_published(aws, lake):
-    aws.glue_jobs[TEAM_JOB] = our_job  # the team's job: any code honouring the contract
+    aws.glue_jobs[TEAM_JOB] = duckdb_job  # the team's job: any code honouring the contract
     backend = team_backend(lake)
     rows = backend.read_partition(END).num_rows
     done = repair_day(backend, DayPlan(str(END), Action.REBUILD))
@@ -168,7 +168,7 @@ def test_a_teams_own_job_that_honours_the_contract_is_published(aws, lake):
 
 
 def test_the_repair_starts_the_job_the_setting_names_and_no_other(aws, lake):
-    aws.glue_jobs[TEAM_JOB] = our_job
+    aws.glue_jobs[TEAM_JOB] = duckdb_job
     ours_before = len(aws.job_runs(str(END - timedelta(days=1))))
     repair_day(team_backend(lake), DayPlan(str(END - timedelta(days=1)), Action.REBUILD))
     assert len(aws.job_runs(str(END - timedelta(days=1)))) == ours_before  # flightdata-etl: not run

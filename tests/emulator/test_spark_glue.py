@@ -1,10 +1,12 @@
 """The reference Spark job as the emulator's Glue runs it (flightdq_dev.emulator.spark_glue): the same
 Spark code over file:// (local Spark cannot read the emulator's S3), its output put under the run's
-prefix in the emulator's S3 (moto on 127.0.0.1) in the job's order, and the same flights as DuckDB."""
+prefix in the emulator's S3 (moto on 127.0.0.1) in the job's order, and the same flights as DuckDB;
+and a Glue run of `flightdata-etl` as deployed (its script `spark_job.py`) runs it."""
 
 from __future__ import annotations
 
 import io
+import time
 from datetime import date
 from pathlib import Path
 
@@ -13,10 +15,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from flightdq.core import layout
-from flightdq.core.contract import PROCESSED_BUCKET, RAW_BUCKET, processed_arrow_schema
+from flightdq.core.contract import ETL_JOB_NAME, PROCESSED_BUCKET, RAW_BUCKET, processed_arrow_schema
 from flightdq.etl import spark_job
 from flightdq.etl.transform import transform_day_skipping
-from flightdq_dev.emulator import AwsEmulator, seed_from_lake, spark_glue
+from flightdq_dev.emulator import AwsEmulator, etl_job_definition, seed_from_lake, spark_glue
 from flightdq_dev.generator import generate_lake
 
 pytestmark = [pytest.mark.aws, pytest.mark.slow]
@@ -81,3 +83,42 @@ def test_a_failed_emulated_run_puts_nothing_under_the_prefix(emulator) -> None:
         spark_glue.run_spark_job(s3, date(2026, 11, 1), f"s3://{PROCESSED_BUCKET}/{key_prefix}")
     listed = s3.list_objects_v2(Bucket=PROCESSED_BUCKET, Prefix=key_prefix)
     assert listed.get("KeyCount", 0) == 0
+
+
+def wait_for_run(emulator, job_name: str, run_id: str) -> dict:
+    glue = emulator.client("glue")
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        run = glue.get_job_run(JobName=job_name, RunId=run_id)["JobRun"]
+        if run["JobRunState"] not in ("STARTING", "RUNNING"):
+            return run
+        time.sleep(0.5)
+    raise AssertionError(f"run {run_id} of {job_name} did not end in 300 s")
+
+
+def test_a_run_of_flightdata_etl_as_seeded_runs_the_spark_script(emulator) -> None:
+    glue, s3 = emulator.client("glue"), emulator.client("s3")
+    assert glue.get_job(JobName=ETL_JOB_NAME)["Job"]["Command"]["ScriptLocation"].endswith("/spark_job.py")
+    key_prefix = f"{layout.processed_partition_prefix(DAY)}run=started/"
+    run_id = glue.start_job_run(
+        JobName=ETL_JOB_NAME,
+        Arguments={"--dt": str(DAY), "--output_prefix": f"s3://{PROCESSED_BUCKET}/{key_prefix}"},
+    )["JobRunId"]
+    run = wait_for_run(emulator, ETL_JOB_NAME, run_id)
+    assert run["JobRunState"] == "SUCCEEDED", run.get("ErrorMessage")
+    names = {
+        o["Key"].removeprefix(key_prefix)
+        for o in s3.list_objects_v2(Bucket=PROCESSED_BUCKET, Prefix=key_prefix)["Contents"]
+    }
+    assert "_SUCCESS" in names and any(n.endswith(".parquet") for n in names)
+    # Spark's part files, not the DuckDB job's single part-00000.parquet
+    assert "part-00000.parquet" not in names
+
+
+def test_a_job_whose_script_the_emulator_does_not_know_fails_naming_it(emulator) -> None:
+    glue = emulator.client("glue")
+    glue.create_job(**(etl_job_definition("other_job.py") | {"Name": "team-etl"}))
+    emulator.glue_jobs["team-etl"] = None  # run what its definition names
+    run_id = glue.start_job_run(JobName="team-etl", Arguments={"--dt": str(DAY)})["JobRunId"]
+    run = wait_for_run(emulator, "team-etl", run_id)
+    assert run["JobRunState"] == "FAILED" and "other_job.py" in run["ErrorMessage"]

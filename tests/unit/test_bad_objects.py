@@ -66,13 +66,13 @@ def test_the_dry_run_predicts_the_refusal_the_real_run_makes(small_lake):
 def test_the_glue_job_rebuilds_from_the_readable_rest_and_names_the_bad_objects(tmp_path):
     from flightdq.core.contract import RAW_BUCKET
     from flightdq.etl import glue_entry
-    from flightdq_dev.emulator import AwsEmulator, seed_from_lake
+    from flightdq_dev.emulator import DUCKDB_SCRIPT, AwsEmulator, seed_from_lake
     from flightdq_dev.generator import generate_lake
 
     root = tmp_path / "lake"
     generate_lake(root, end=END, days=1, seed=11, size="small", faults={})
     with AwsEmulator() as aws:
-        seed_from_lake(root, aws.endpoint)
+        seed_from_lake(root, aws.endpoint, etl_script=DUCKDB_SCRIPT)
         s3 = aws.client("s3")
 
         def hour_keys(hour: int) -> list[str]:

@@ -87,6 +87,9 @@ class SparkJobOutcome:
 def local_session(master: str = "local[2]", app_name: str = ETL_JOB_NAME) -> SparkSession:
     """A local SparkSession for the job (tests, the bench, the emulator): bound to 127.0.0.1, no UI."""
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    # py4j logs every connection it opens and closes at INFO, some of it from an exit hook, after the
+    # host (pytest, Airflow's task runner) has closed the stream the handler writes to.
+    logging.getLogger("py4j").setLevel(logging.WARNING)
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.master(master).appName(app_name)

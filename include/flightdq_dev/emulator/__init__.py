@@ -13,8 +13,9 @@ calls itself and forwards every other request unchanged to moto (nothing in moto
   and the dialect translation, not Trino's own semantics.
 - **Glue** Start/Get JobRun(s) of `flightdata-etl` and of the jobs a test adds (`glue_jobs`: a
   team's own job, one that misbehaves on purpose; the job definitions stay in moto): MaxConcurrentRuns
-  is enforced atomically and the job's code (`flightdq.etl.glue_entry` for `flightdata-etl`) runs in
-  a thread; pollers see the run progress.
+  is enforced atomically and the job's code (for `flightdata-etl`, the script its definition names:
+  the Spark job on local Spark, or `flightdq.etl.glue_entry`) runs in a thread; pollers see the run
+  progress.
 - **S3** PUTs are serialised, so the conditional create (`If-None-Match: *`) is atomic, as on S3.
 - **Faults** for tests (`emulator.faults`).
 
@@ -26,11 +27,20 @@ flightdq_dev.emulator --seed`), `common`.
 from flightdq_dev.emulator.athena import QueryRecord
 from flightdq_dev.emulator.common import PINNED_MOTO, check_moto_version
 from flightdq_dev.emulator.faults import Faults
-from flightdq_dev.emulator.seed import SeedReport, etl_job_definition, processed_table_input, seed_from_lake
+from flightdq_dev.emulator.seed import (
+    DUCKDB_SCRIPT,
+    SPARK_SCRIPT,
+    SeedReport,
+    etl_job_definition,
+    processed_table_input,
+    seed_from_lake,
+)
 from flightdq_dev.emulator.server import AwsEmulator
 
 __all__ = [
+    "DUCKDB_SCRIPT",
     "PINNED_MOTO",
+    "SPARK_SCRIPT",
     "AwsEmulator",
     "Faults",
     "QueryRecord",

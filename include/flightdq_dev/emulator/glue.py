@@ -1,6 +1,7 @@
 """The emulated Glue job runs: the proxy answers StartJobRun, GetJobRun and GetJobRuns of the ETL jobs
-it has code for (`EmulatedGlue.jobs`: `flightdata-etl` runs `flightdq.etl.glue_entry`; a test adds a
-team's own job, or a misbehaving one, by name; the job definitions themselves stay in moto). A start
+it has code for (`EmulatedGlue.jobs`: `flightdata-etl` runs the script its job definition names, the
+Spark job `spark_job.py` as deployed or `glue_entry.py`; a test adds a team's own job, or a
+misbehaving one, by name; the job definitions themselves stay in moto). A start
 enforces the job's MaxConcurrentRuns atomically and really runs the job's code in a thread, with the
 run's arguments as a Glue script gets them (`--dt D --output_prefix P --JOB_RUN_ID ...`) and an S3
 client of the emulator: STARTING -> RUNNING -> SUCCEEDED, or FAILED with the exception as its
@@ -17,9 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from flightdq.core.contract import ETL_JOB_NAME
+from flightdq.core.contract import ETL_JOB_NAME, RAW_BUCKET
 from flightdq_dev.emulator.common import GLUE_ACTIVE
 from flightdq_dev.emulator.proxy import AwsError
+from flightdq_dev.emulator.seed import DUCKDB_SCRIPT, SPARK_SCRIPT
 
 if TYPE_CHECKING:
     from flightdq_dev.emulator.server import AwsEmulator
@@ -68,17 +70,51 @@ class GlueRun:
 JobCode = Callable[[list[str], Any], Any]
 
 
-def our_job(argv: list[str], s3: Any) -> Any:
-    """`flightdata-etl` as deployed: `flightdq.etl.glue_entry`'s entry point."""
+def duckdb_job(argv: list[str], s3: Any) -> Any:
+    """The script `glue_entry.py`: `flightdq.etl.glue_entry`'s entry point (the day on the driver, DuckDB)."""
     from flightdq.etl import glue_entry
 
     return glue_entry.main(argv, s3=s3)
 
 
+def spark_job(argv: list[str], s3: Any) -> Any:
+    """The script `spark_job.py`, the reference job: `flightdq.etl.spark_job.run_day` on local Spark,
+    over a copy of the day (`spark_glue`: local Spark has no S3 file system offline)."""
+    import argparse
+
+    from flightdq.core.dates import parse_day
+    from flightdq_dev.emulator import spark_glue
+
+    parser = argparse.ArgumentParser(prog=ETL_JOB_NAME)
+    parser.add_argument("--dt", required=True)
+    parser.add_argument("--output_prefix", required=True)
+    parser.add_argument("--raw_bucket", default=RAW_BUCKET)
+    args, _glue_arguments = parser.parse_known_args(argv)
+    return spark_glue.run_spark_job(
+        s3, parse_day(args.dt, "--dt"), args.output_prefix, raw_bucket=args.raw_bucket
+    )
+
+
+# The code of each script a job definition may name (the file name of its Command.ScriptLocation).
+SCRIPTS: dict[str, JobCode] = {SPARK_SCRIPT: spark_job, DUCKDB_SCRIPT: duckdb_job}
+
+
+def by_script(job: dict[str, Any]) -> JobCode:
+    """The code of the script the job definition names; an unknown script fails the run, as a
+    missing script does on Glue."""
+    location = (job.get("Command") or {}).get("ScriptLocation") or ""
+    code = SCRIPTS.get(location.rsplit("/", 1)[-1])
+    if code is None:
+        raise RuntimeError(f"the emulator has no code for the script {location!r} (known: {sorted(SCRIPTS)})")
+    return code
+
+
 class EmulatedGlue:
     def __init__(self, emulator: AwsEmulator) -> None:
         self.emulator = emulator
-        self.jobs: dict[str, JobCode] = {ETL_JOB_NAME: our_job}  # job name -> its code
+        self.jobs: dict[str, JobCode | None] = {
+            ETL_JOB_NAME: None
+        }  # job name -> its code; None: its script's
         self.runs: list[GlueRun] = []
         self.threads: list[threading.Thread] = []
         self._lock = threading.Lock()
@@ -156,7 +192,8 @@ class EmulatedGlue:
                 final, run.error_message = failure
             else:
                 argv = [part for key, value in run.arguments.items() for part in (key, str(value))]
-                self.jobs[run.job_name]([*argv, "--JOB_RUN_ID", run.id], emulator.client("s3", region))
+                code = self.jobs[run.job_name] or by_script(run.job)
+                code([*argv, "--JOB_RUN_ID", run.id], emulator.client("s3", region))
                 final = "SUCCEEDED"
         except BaseException as exc:  # SystemExit from argparse included: the run fails, as on Glue
             run.error_message = str(exc) if isinstance(exc, EtlError) else f"{type(exc).__name__}: {exc}"

@@ -23,7 +23,7 @@ from flightdq.core.contract import (
     PROCESSED_TABLE,
 )
 from flightdq_dev.emulator.common import PINNED_MOTO
-from flightdq_dev.emulator.seed import SeedReport, seed_from_lake
+from flightdq_dev.emulator.seed import DUCKDB_SCRIPT, SPARK_SCRIPT, SeedReport, seed_from_lake
 from flightdq_dev.emulator.server import AwsEmulator
 
 
@@ -38,6 +38,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=21, help="days in the generated lake (default 21)")
     parser.add_argument("--faults", action="store_true", help="plant the demo faults in the generated lake")
     parser.add_argument("--port", type=int, default=5000, help="port on 127.0.0.1 (default 5000; 0: any)")
+    parser.add_argument(
+        "--etl-script",
+        choices=[SPARK_SCRIPT, DUCKDB_SCRIPT],
+        default=SPARK_SCRIPT,
+        help=f"the script of the Glue job flightdata-etl (default {SPARK_SCRIPT}, on local Spark: needs "
+        f"Java 17; {DUCKDB_SCRIPT}: the Spark-less job on DuckDB)",
+    )
     args = parser.parse_args(argv)
     if args.faults and (args.lake or args.days < 12):
         parser.error("--faults plants one fault a day on the last 12 days of a generated lake: --days >= 12")
@@ -63,7 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     emulator = AwsEmulator(port=args.port)
     try:
         emulator.start()
-        report = seed_from_lake(lake, emulator.endpoint) if lake is not None else None
+        report = (
+            seed_from_lake(lake, emulator.endpoint, etl_script=args.etl_script) if lake is not None else None
+        )
         print(_banner(emulator, report, lake), flush=True)
         while not stop.wait(1.0):
             pass

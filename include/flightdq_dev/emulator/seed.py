@@ -42,12 +42,21 @@ class SeedReport:
     topic_arn: str
 
 
-def seed_from_lake(local_lake_root: Path | str, endpoint: str, *, region: str = REGION) -> SeedReport:
+ARTIFACTS = "s3://flightdata-artifacts/flightdq"  # where docs/aws.md puts the script and the wheel
+SPARK_SCRIPT = "spark_job.py"  # the reference job, as docs/aws.md deploys it
+DUCKDB_SCRIPT = "glue_entry.py"  # the Spark-less job: the day on the driver, DuckDB (faster to start)
+
+
+def seed_from_lake(
+    local_lake_root: Path | str, endpoint: str, *, region: str = REGION, etl_script: str = SPARK_SCRIPT
+) -> SeedReport:
     """Load a local lake (as `flightdq_dev.generator.generate_lake` writes it) into the AWS at `endpoint`:
     the three buckets with the lake's raw and processed objects, the Glue database and table (schema
     from the contract, partition key dt string, Parquet SerDe) with the partitions the local catalog
-    has registered, the Glue job `flightdata-etl` (MaxConcurrentRuns 1), the Athena workgroup, the
-    SNS topic `flightdata-dq-alerts` and the DynamoDB table `flightdata-metrics`. Idempotent."""
+    has registered, the Glue job `flightdata-etl` (MaxConcurrentRuns 1; its script `etl_script`: the
+    Spark job as deployed, or `DUCKDB_SCRIPT` where a test wants the job's runs quick), the Athena
+    workgroup, the SNS topic `flightdata-dq-alerts` and the DynamoDB table `flightdata-metrics`.
+    Idempotent."""
     import boto3
     from botocore.config import Config
 
@@ -78,7 +87,7 @@ def seed_from_lake(local_lake_root: Path | str, endpoint: str, *, region: str = 
     registered = sorted(LocalCatalog(root).registered(PROCESSED_TABLE))
     register_partitions_with_client(glue, registered)
     with contextlib.suppress(glue.exceptions.AlreadyExistsException):
-        glue.create_job(**etl_job_definition())
+        glue.create_job(**etl_job_definition(etl_script))
 
     athena = client("athena")
     try:
@@ -119,15 +128,17 @@ def processed_table_input() -> dict[str, Any]:
     }
 
 
-ARTIFACTS = "s3://flightdata-artifacts/flightdq"  # where docs/aws.md puts the script and the wheel
-
-
-def etl_job_definition(script_location: str = f"{ARTIFACTS}/glue_job.py") -> dict[str, Any]:
-    """The Glue job `flightdata-etl` as docs/aws.md deploys it (Glue 5.0, Python 3.11)."""
+def etl_job_definition(script: str = SPARK_SCRIPT) -> dict[str, Any]:
+    """The Glue job `flightdata-etl` as docs/aws.md deploys it (Glue 5.0, Python 3.11), with `script`
+    (a file name under the artifacts prefix) as its ScriptLocation: the emulator's Glue runs the code
+    the script names (`flightdq_dev.emulator.glue.SCRIPTS`)."""
+    extra_modules = (
+        "sqlglot==30.30.0,pyarrow==26.0.1" if script == SPARK_SCRIPT else "duckdb==2.0.1,pyarrow==26.0.1"
+    )
     return {
         "Name": ETL_JOB_NAME,
         "Role": f"arn:aws:iam::{ACCOUNT_ID}:role/flightdata-etl",
-        "Command": {"Name": "glueetl", "ScriptLocation": script_location, "PythonVersion": "3"},
+        "Command": {"Name": "glueetl", "ScriptLocation": f"{ARTIFACTS}/{script}", "PythonVersion": "3"},
         "GlueVersion": "5.0",
         "WorkerType": "G.1X",
         "NumberOfWorkers": 2,
@@ -135,9 +146,7 @@ def etl_job_definition(script_location: str = f"{ARTIFACTS}/glue_job.py") -> dic
         "MaxRetries": 0,
         "ExecutionProperty": {"MaxConcurrentRuns": 1},
         "DefaultArguments": {
-            "--additional-python-modules": (
-                f"{ARTIFACTS}/flightdq-0.1.0-py3-none-any.whl,duckdb==2.0.1,pyarrow==26.0.1"
-            ),
+            "--additional-python-modules": f"{ARTIFACTS}/flightdq-0.1.0-py3-none-any.whl,{extra_modules}",
             "--job-language": "python",
         },
     }

@@ -9,6 +9,7 @@ import contextlib
 import json
 import logging
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -96,6 +97,9 @@ class AwsEmulator:
         self._stopping.set()
         for thread in list(self._glue.threads):
             thread.join(timeout=60)
+        spark = sys.modules.get("flightdq_dev.emulator.spark_glue")
+        if spark is not None:  # the JVM of emulated Spark job runs, started by a run of this emulator
+            spark.stop_session()
         if self._proxy is not None:
             self._proxy.stop()
             self._proxy = None
