@@ -1,7 +1,7 @@
-"""What the DAG files and the task bodies share: which checks DAG a target is for, how a run was
-triggered, the remediation DAG's id, and what schedules the daily checks. A module of its own,
-light, so a DAG file being parsed imports neither the task bodies (`flightdq.airflow.tasks`) nor the
-policy's definitions (`flightdq.core.config`) to learn them."""
+"""What the DAG files, the task bodies and the page share: which checks DAG a target is for, how a
+run was triggered, the remediation and daily checks DAGs' ids, and what schedules the daily checks.
+A module of its own, light, so a DAG file being parsed imports neither the task bodies
+(`flightdq.airflow.tasks`) nor the policy's definitions (`flightdq.core.config`) to learn them."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from flightdq.core.errors import ConfigError
 DAILY, INTRADAY = "daily", "intraday"
 ASSET_TRIGGER = "asset"  # a target's "trigger" when asset events named its days
 REMEDIATION_DAG_ID = "flightdq_remediation"
+DAILY_CHECKS_DAG_ID = "flightdq_daily_checks"  # dags/flightdq_daily_checks.py
 
 # What schedules flightdq_daily_checks: the 02:00 UTC cron, a repaired partition (an event of the
 # flightdata_processed asset), or either. Read when the DAG file is parsed, so only from the environment.

@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-DAILY_CHECKS_DAG_ID = "flightdq_daily_checks"  # flightdq.airflow.dag_factory builds it
-REMEDIATION_DAG_ID = "flightdq_remediation"  # flightdq.airflow.tasks.REMEDIATION_DAG_ID
+from flightdq.airflow.runs import DAILY_CHECKS_DAG_ID, REMEDIATION_DAG_ID
 
 
 @dataclass(frozen=True)

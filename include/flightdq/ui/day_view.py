@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from flightdq.airflow.runs import REMEDIATION_DAG_ID
 from flightdq.core.contract import CHECKS
 from flightdq.core.links import etl_run_url, query_url
 from flightdq.storage.history import safe_name
@@ -430,7 +431,7 @@ def build_day(
     for run in airflow_runs:  # the remediation runs Airflow knows of: their ids and DAG
         if run.get("run_id"):
             known_run_ids.add(str(run["run_id"]))
-            dag_ids.setdefault(str(run["run_id"]), [str(run.get("dag_id") or "flightdq_remediation")])
+            dag_ids.setdefault(str(run["run_id"]), [str(run.get("dag_id") or REMEDIATION_DAG_ID)])
     remediations = list(remediations)
     remediation_rows = []
     for record in remediations:
@@ -492,7 +493,7 @@ def remediation_runs(
         if target is None:
             continue
         run_id = str(record.get("run_id", ""))
-        url = airflow_run_path(str(record.get("dag_id") or "flightdq_remediation"), run_id, ui_root)
+        url = airflow_run_path(str(record.get("dag_id") or REMEDIATION_DAG_ID), run_id, ui_root)
         found.append(
             RemediationRun(
                 run_id,
