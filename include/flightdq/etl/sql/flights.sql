@@ -23,6 +23,11 @@
 -- the slices are ordered to find the flights: a new flight where a slice starts more than
 -- gap_seconds after the previous slice of its icao24+callsign ends. Copies order by `first_key` /
 -- `last_key`: time first, then the earliest copy (2^46 > 86400 * 2^23 bounds; file_ord, i < 2^23).
+-- position_count counts distinct last_contacts without a distinct aggregate (which keeps one hash
+-- entry per distinct state, ~135 M at 10-s polls, and does not spill): each slice ORs one 60-bit mask
+-- per minute of the slice (bit s set: a state heard at second s of that minute; a repeat sets the
+-- same bit), and counts the bits. 30 masks: gap_seconds is at most 1800 and a multiple of 60
+-- (flights_sql checks). Every aggregate state is fixed-size, so the slice aggregate spills.
 WITH states AS (
     SELECT CAST(file_ord AS BIGINT) AS file_ord,
            CAST(i AS BIGINT) AS i,
@@ -41,7 +46,9 @@ WITH states AS (
            (last_contact - :day_start) * 70368744177664 + file_ord * 8388608 + i AS first_key,
            (last_contact - :day_start) * 70368744177664 + (8388607 - file_ord) * 8388608 + (8388607 - i)
                AS last_key,
-           latitude IS NOT NULL AND longitude IS NOT NULL AS has_position
+           latitude IS NOT NULL AND longitude IS NOT NULL AS has_position,
+           CAST(((last_contact - :day_start) % :gap_seconds) // 60 AS INTEGER) AS minute_of_slice,
+           CAST(1 AS BIGINT) << CAST((last_contact - :day_start) % 60 AS INTEGER) AS second_bit
     FROM states
     WHERE icao24 IS NOT NULL AND last_contact >= :day_start AND last_contact < :day_end
 ), slices AS (
@@ -49,7 +56,37 @@ WITH states AS (
            callsign,
            min(last_contact) AS first_seen,
            max(last_contact) AS last_seen,
-           count(DISTINCT last_contact) AS position_count,
+           CAST(bit_count(bit_or(CASE WHEN minute_of_slice = 0 THEN second_bit ELSE 0 END)) AS BIGINT)
+           + bit_count(bit_or(CASE WHEN minute_of_slice = 1 THEN second_bit ELSE 0 END))
+           + bit_count(bit_or(CASE WHEN minute_of_slice = 2 THEN second_bit ELSE 0 END))
+           + bit_count(bit_or(CASE WHEN minute_of_slice = 3 THEN second_bit ELSE 0 END))
+           + bit_count(bit_or(CASE WHEN minute_of_slice = 4 THEN second_bit ELSE 0 END))
+           + bit_count(bit_or(CASE WHEN minute_of_slice = 5 THEN second_bit ELSE 0 END))
+           + bit_count(bit_or(CASE WHEN minute_of_slice = 6 THEN second_bit ELSE 0 END))
+           + bit_count(bit_or(CASE WHEN minute_of_slice = 7 THEN second_bit ELSE 0 END))
+           + bit_count(bit_or(CASE WHEN minute_of_slice = 8 THEN second_bit ELSE 0 END))
+           + bit_count(bit_or(CASE WHEN minute_of_slice = 9 THEN second_bit ELSE 0 END))
+           + bit_count(bit_or(CASE WHEN minute_of_slice = 10 THEN second_bit ELSE 0 END))
+           + bit_count(bit_or(CASE WHEN minute_of_slice = 11 THEN second_bit ELSE 0 END))
+           + bit_count(bit_or(CASE WHEN minute_of_slice = 12 THEN second_bit ELSE 0 END))
+           + bit_count(bit_or(CASE WHEN minute_of_slice = 13 THEN second_bit ELSE 0 END))
+           + bit_count(bit_or(CASE WHEN minute_of_slice = 14 THEN second_bit ELSE 0 END))
+           + bit_count(bit_or(CASE WHEN minute_of_slice = 15 THEN second_bit ELSE 0 END))
+           + bit_count(bit_or(CASE WHEN minute_of_slice = 16 THEN second_bit ELSE 0 END))
+           + bit_count(bit_or(CASE WHEN minute_of_slice = 17 THEN second_bit ELSE 0 END))
+           + bit_count(bit_or(CASE WHEN minute_of_slice = 18 THEN second_bit ELSE 0 END))
+           + bit_count(bit_or(CASE WHEN minute_of_slice = 19 THEN second_bit ELSE 0 END))
+           + bit_count(bit_or(CASE WHEN minute_of_slice = 20 THEN second_bit ELSE 0 END))
+           + bit_count(bit_or(CASE WHEN minute_of_slice = 21 THEN second_bit ELSE 0 END))
+           + bit_count(bit_or(CASE WHEN minute_of_slice = 22 THEN second_bit ELSE 0 END))
+           + bit_count(bit_or(CASE WHEN minute_of_slice = 23 THEN second_bit ELSE 0 END))
+           + bit_count(bit_or(CASE WHEN minute_of_slice = 24 THEN second_bit ELSE 0 END))
+           + bit_count(bit_or(CASE WHEN minute_of_slice = 25 THEN second_bit ELSE 0 END))
+           + bit_count(bit_or(CASE WHEN minute_of_slice = 26 THEN second_bit ELSE 0 END))
+           + bit_count(bit_or(CASE WHEN minute_of_slice = 27 THEN second_bit ELSE 0 END))
+           + bit_count(bit_or(CASE WHEN minute_of_slice = 28 THEN second_bit ELSE 0 END))
+           + bit_count(bit_or(CASE WHEN minute_of_slice = 29 THEN second_bit ELSE 0 END))
+               AS position_count,
            count(*) AS states_read,
            arg_max(origin_country, last_key) FILTER (WHERE origin_country IS NOT NULL) AS origin_country,
            max(last_key) FILTER (WHERE origin_country IS NOT NULL) AS country_key,
