@@ -304,6 +304,34 @@ def test_a_repeat_counts_once_per_callsign_and_never_splits_or_stretches_a_fligh
     assert rows["DLH401"]["position_count"] == 1
 
 
+def test_position_count_is_exact_at_every_second_of_a_slice_however_often_a_state_repeats(
+    tmp_path: Path,
+) -> None:
+    """position_count counts distinct last_contacts in each 30-minute slice with one 60-bit mask per
+    minute: every second of a minute, the first and last second of a slice and of the day count
+    once each, however often their state is repeated, per callsign (null included)."""
+    seconds = [
+        *(0, 59, 60, 1799, 1800, 1801),  # the first and last second of slice 0 and of its minutes
+        *range(600, 720),  # two whole minutes: every bit of two masks
+        *(86400 - 61, 86400 - 60, 86400 - 1),  # the day's last slice: its minute 29, bit 59 last
+    ]
+    heard = [state("abcdef", T0 + s) for s in seconds]
+    unnamed = [state("abcdef", T0 + s, callsign=None) for s in (5, 64, 65, 605, 606, 1804, 1805, 1806)]
+    files = [
+        write_snapshot(tmp_path, T0 + 1000, heard + unnamed),
+        write_snapshot(tmp_path, T0 + 1010, heard[::2] + unnamed, gz=True),  # repeats
+        write_snapshot(tmp_path, T0 + 1020, [*heard[1::3], state("abcdef", T0 + 61), *unnamed[:3]]),
+    ]
+    rows = rows_of(etl.transform_day(files, DAY))
+
+    assert [(r["flight_id"], r["callsign"], r["position_count"], r["last_seen"]) for r in rows] == [
+        (f"abcdef-{T0}", "DLH400", 7 + 120, ts(T0 + 1801)),  # 0-61 and 1799-1801, 600-719
+        (f"abcdef-{T0 + 5}", None, 8, ts(T0 + 1806)),
+        (f"abcdef-{NEXT_T0 - 61}", "DLH400", 3, ts(NEXT_T0 - 1)),
+    ]
+    assert rows == _reference(files, DAY)
+
+
 def test_a_31_minute_gap_splits_a_flight_and_a_29_minute_gap_does_not(tmp_path: Path) -> None:
     snapshot = write_snapshot(
         tmp_path,
@@ -498,15 +526,15 @@ def test_one_unreadable_snapshot_is_left_out_and_named_and_the_day_is_rebuilt(tm
 def _reference(files: list[Path], day: date) -> list[dict]:
     """The contract's rules written the slow, obvious way in plain Python."""
     lo = int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
-    seen: dict[tuple[str, int], list] = {}
+    seen: dict[tuple[str, str, int], list] = {}  # a repeat: same icao24, callsign and last_contact
     for path in sorted(files, key=lambda p: (p.name, str(p))):
         raw = gzip.decompress(path.read_bytes()) if path.name.endswith(".gz") else path.read_bytes()
         for s in json.loads(raw)["states"] or []:
             if lo <= s[4] < lo + 86400:
-                seen.setdefault((s[0].strip().lower(), s[4]), s)
+                seen.setdefault((s[0].strip().lower(), (s[1] or "").strip(), s[4]), s)
     groups: dict[tuple[str, str | None], list[list]] = {}
-    for (icao, _), s in sorted(seen.items()):
-        groups.setdefault((icao, (s[1] or "").strip() or None), []).append(s)
+    for (icao, callsign, _), s in sorted(seen.items()):
+        groups.setdefault((icao, callsign or None), []).append(s)
     rows = []
     for (icao, callsign), states in groups.items():
         flights = [[states[0]]]
@@ -896,3 +924,6 @@ def test_the_flights_sql_is_rendered_only_for_the_engines_that_run_it() -> None:
         sql = flights_sql(dialect, DAY, gap_seconds=1800)
         assert ":day_" not in sql and ":gap_seconds" not in sql
         assert str(T0) in sql and str(NEXT_T0) in sql
+    for gap in (1801, 1830, 90, 30):  # the SQL's 30 masks of 60 seconds cover whole minutes, 30 at most
+        with pytest.raises(ValueError, match="gap_seconds must be a whole number of minutes"):
+            flights_sql("duckdb", DAY, gap_seconds=gap)

@@ -34,7 +34,11 @@ def _template(dialect: str) -> str:
 
 
 def flights_sql(dialect: str, day: date, *, gap_seconds: int = GAP_SECONDS) -> str:
-    """The flights statement for `day`, in `dialect` ("duckdb" or "spark")."""
+    """The flights statement for `day`, in `dialect` ("duckdb" or "spark"). `gap_seconds` is also the
+    length of the SQL's slices, whose distinct seconds it counts with one 60-bit mask per minute (30
+    of them): a whole number of minutes, at most 30."""
+    if not (60 <= gap_seconds <= 1800 and gap_seconds % 60 == 0):
+        raise ValueError(f"gap_seconds must be a whole number of minutes up to 1800, not {gap_seconds}")
     values = {
         ":day_start": str(int(day_start(day).timestamp())),
         ":day_end": str(int(day_end(day).timestamp())),

@@ -57,10 +57,11 @@ SKIPPED_FILE = "_SKIPPED.json"  # the job contract: raw keys the run could not r
 PARQUET_COMPRESSION = "zstd"
 # DuckDB spills beyond this (to a temporary folder), so the peak memory of a day's ETL stays bounded
 # at any cadence. 512 MB once ran out on a small day (read_json reserves buffers of up to
-# 2 x MAX_SNAPSHOT_BYTES per thread). Measured (make bench, whole process): a global day at 60-s
-# polls (22.5 M states) peaks at ~850 MB RSS. NOT YET at 10-s polls (135 M states): the per-slice
-# aggregate (count(DISTINCT last_contact) and the arg_min/arg_max states) outgrows this limit there
-# and the run fails with DuckDB's OutOfMemoryException instead of spilling.
+# 2 x MAX_SNAPSHOT_BYTES per thread). Measured (the bench's process, whole, 2026-12-06): a global
+# day peaks at ~850 MB RSS at 60-s polls (22.5 M states) and ~880 MB at 10-s polls (134.7 M states).
+# That holds because every aggregate state of the flights SQL is fixed-size, so its slice aggregate
+# spills; its former count(DISTINCT last_contact) (a hash entry per distinct state, which did not
+# spill) failed the 10-s day with DuckDB's OutOfMemoryException.
 DUCKDB_MEMORY_LIMIT = "1GB"
 MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024  # one uncompressed snapshot; a global one is ~2-3 MB
 
@@ -89,7 +90,8 @@ class EtlError(RuntimeError):
 # Every state field is read as text and cast by the flights SQL: exact for JSON numbers, and a value of
 # the wrong type fails the run loudly instead of being dropped. `records = true` matters: with a single
 # column and record detection left on auto, DuckDB 2.0 buffers 2 x maximum_object_size and runs out of
-# memory. The states stream from the reader into the flights SQL's one sort: nothing is materialised.
+# memory. The states stream from the reader into the flights SQL's slice aggregate: nothing is
+# materialised.
 _READ_SQL = (
     "SELECT * FROM read_json($files, columns = {'states': 'VARCHAR[][]'}, format = 'unstructured', "
     f"records = true, compression = 'auto_detect', maximum_object_size = {MAX_SNAPSHOT_BYTES}, "
