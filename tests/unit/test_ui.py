@@ -342,6 +342,14 @@ def test_css_palette_is_the_chart_palette():
 
 
 # --- deep links ---------------------------------------------------------------------------------
+def test_the_glue_run_link_names_the_job_the_repair_runs(monkeypatch):
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    monkeypatch.setenv("FLIGHTDQ_ETL_JOB", "team-etl")
+    assert links.console_links("aws").etl_run("jr_9").endswith("#/job/team-etl/run/jr_9")
+    monkeypatch.delenv("FLIGHTDQ_ETL_JOB")
+    assert links.console_links("aws").etl_run("jr_9").endswith("#/job/flightdata-etl/run/jr_9")
+
+
 def test_aws_console_urls():
     assert links.athena_query_url("abc-123", "eu-west-1") == (
         "https://eu-west-1.console.aws.amazon.com/athena/home?region=eu-west-1#/query-editor/history/abc-123"

@@ -173,13 +173,14 @@ class AwsConsole:
     """The AWS console in `region`: Athena query pages, Glue job runs, S3 prefixes."""
 
     region: str = DEFAULT_REGION
+    job_name: str = ETL_JOB_NAME  # the Glue job a repair runs (FLIGHTDQ_ETL_JOB, a team's own)
 
     def query(self, query: Mapping[str, Any]) -> str | None:
         qid = next((query[k] for k in QUERY_ID_KEYS if query.get(k)), None)
         return athena_query_url(str(qid), self.region) if qid else None
 
     def etl_run(self, etl_run_id: str | None) -> str | None:
-        return glue_job_run_url(etl_run_id, self.region) if etl_run_id else None
+        return glue_job_run_url(etl_run_id, self.region, self.job_name) if etl_run_id else None
 
     def partition(self, day: date | str) -> str | None:
         return processed_partition_console_url(day, self.region)
@@ -190,7 +191,7 @@ class AwsConsole:
 
 CONSOLES: dict[str, Callable[[], ConsoleLinks]] = {
     "local": NoConsole,
-    "aws": lambda: AwsConsole(aws_region()),
+    "aws": lambda: AwsConsole(aws_region(), os.environ.get("FLIGHTDQ_ETL_JOB", "").strip() or ETL_JOB_NAME),
 }
 
 

@@ -77,7 +77,7 @@ class AwsBackend:
         self._job = GlueEtlJob(self._clients, settings.etl_job or ETL_JOB_NAME)
         self._diagnosis = UpstreamDiagnosis(self._clients, settings.ingestion_function)
         self.writable = True  # S3 and Glue: what may be written is the connection's IAM policy
-        self.console = AwsConsole(aws_region())  # Athena queries, Glue runs, S3 prefixes
+        self.console = AwsConsole(aws_region(), self._job.job_name)  # Athena queries, Glue runs, S3 prefixes
 
     def __repr__(self) -> str:
         return f"AwsBackend({self._clients.connection.name}, history={self.blobs.location('')!r})"
