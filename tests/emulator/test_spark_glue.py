@@ -6,7 +6,6 @@ and a Glue run of `flightdata-etl` as deployed (its script `spark_job.py`) runs 
 from __future__ import annotations
 
 import io
-import time
 from datetime import date
 from pathlib import Path
 
@@ -85,15 +84,9 @@ def test_a_failed_emulated_run_puts_nothing_under_the_prefix(emulator) -> None:
     assert listed.get("KeyCount", 0) == 0
 
 
-def wait_for_run(emulator, job_name: str, run_id: str) -> dict:
-    glue = emulator.client("glue")
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        run = glue.get_job_run(JobName=job_name, RunId=run_id)["JobRun"]
-        if run["JobRunState"] not in ("STARTING", "RUNNING"):
-            return run
-        time.sleep(0.5)
-    raise AssertionError(f"run {run_id} of {job_name} did not end in 300 s")
+def ended_run(emulator, job_name: str, run_id: str) -> dict:
+    emulator.wait_for_glue_runs(timeout=300)
+    return emulator.client("glue").get_job_run(JobName=job_name, RunId=run_id)["JobRun"]
 
 
 def test_a_run_of_flightdata_etl_as_seeded_runs_the_spark_script(emulator) -> None:
@@ -104,7 +97,7 @@ def test_a_run_of_flightdata_etl_as_seeded_runs_the_spark_script(emulator) -> No
         JobName=ETL_JOB_NAME,
         Arguments={"--dt": str(DAY), "--output_prefix": f"s3://{PROCESSED_BUCKET}/{key_prefix}"},
     )["JobRunId"]
-    run = wait_for_run(emulator, ETL_JOB_NAME, run_id)
+    run = ended_run(emulator, ETL_JOB_NAME, run_id)
     assert run["JobRunState"] == "SUCCEEDED", run.get("ErrorMessage")
     names = {
         o["Key"].removeprefix(key_prefix)
@@ -120,5 +113,5 @@ def test_a_job_whose_script_the_emulator_does_not_know_fails_naming_it(emulator)
     glue.create_job(**(etl_job_definition("other_job.py") | {"Name": "team-etl"}))
     emulator.glue_jobs["team-etl"] = None  # run what its definition names
     run_id = glue.start_job_run(JobName="team-etl", Arguments={"--dt": str(DAY)})["JobRunId"]
-    run = wait_for_run(emulator, "team-etl", run_id)
+    run = ended_run(emulator, "team-etl", run_id)
     assert run["JobRunState"] == "FAILED" and "other_job.py" in run["ErrorMessage"]

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from flightdq.core.contract import ETL_JOB_NAME, RAW_BUCKET
+from flightdq.core.contract import ETL_JOB_NAME
 from flightdq_dev.emulator.common import GLUE_ACTIVE
 from flightdq_dev.emulator.proxy import AwsError
 from flightdq_dev.emulator.seed import DUCKDB_SCRIPT, SPARK_SCRIPT
@@ -80,19 +80,11 @@ def duckdb_job(argv: list[str], s3: Any) -> Any:
 def spark_job(argv: list[str], s3: Any) -> Any:
     """The script `spark_job.py`, the reference job: `flightdq.etl.spark_job.run_day` on local Spark,
     over a copy of the day (`spark_glue`: local Spark has no S3 file system offline)."""
-    import argparse
-
-    from flightdq.core.dates import parse_day
+    from flightdq.etl.glue_entry import parse_arguments
     from flightdq_dev.emulator import spark_glue
 
-    parser = argparse.ArgumentParser(prog=ETL_JOB_NAME)
-    parser.add_argument("--dt", required=True)
-    parser.add_argument("--output_prefix", required=True)
-    parser.add_argument("--raw_bucket", default=RAW_BUCKET)
-    args, _glue_arguments = parser.parse_known_args(argv)
-    return spark_glue.run_spark_job(
-        s3, parse_day(args.dt, "--dt"), args.output_prefix, raw_bucket=args.raw_bucket
-    )
+    day, output_prefix = parse_arguments(argv)  # the job contract's arguments, Glue's own ignored
+    return spark_glue.run_spark_job(s3, day, output_prefix)
 
 
 # The code of each script a job definition may name (the file name of its Command.ScriptLocation).
