@@ -45,10 +45,11 @@ LAYER_MARKS = {"emulator": "aws", "system": "slow"}
 # go first, longest first, so that no worker is left running one of them alone at the end while the
 # others idle. Seconds per file, measured (a stale figure only changes the order, never a result).
 LONGEST_FILES = {
-    "test_remediation_loop.py": 350,
     "test_scheduler_loop.py": 310,
+    "test_remediation_loop.py": 270,
     "test_dag_runs.py": 240,
     "test_ui_browser.py": 215,
+    "test_glue_repair_deferral.py": 80,
     "test_readme_commands.py": 75,
     "test_demo.py": 73,
     "test_aws_backend.py": 70,
