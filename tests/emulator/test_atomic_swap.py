@@ -59,15 +59,6 @@ def emulator(lake):
         yield emu
 
 
-@pytest.fixture
-def aws(emulator, monkeypatch) -> AwsEmulator:
-    for key, value in emulator.env().items():
-        monkeypatch.setenv(key, value)
-    emulator.faults.clear()
-    yield emulator
-    emulator.faults.clear()
-
-
 def backend_for(lake: Path) -> AwsBackend:
     settings = Settings.from_env({"FLIGHTDQ_BACKEND": "aws", "FLIGHTDQ_LAKE": str(lake)})
     return AwsBackend(settings, ProviderAwsConnection(settings.aws_conn_id), tuning=FAST)

@@ -71,17 +71,6 @@ def emulator(lake):
         yield emu
 
 
-@pytest.fixture
-def aws(emulator, monkeypatch) -> AwsEmulator:
-    """The emulator, with this process's AWS connection pointed at it and no fault left armed."""
-    for key, value in emulator.env().items():
-        monkeypatch.setenv(key, value)
-    emulator.faults.clear()
-    yield emulator
-    emulator.wait_for_glue_runs()
-    emulator.faults.clear()
-
-
 def aws_backend(lake: Path, **kwargs) -> AwsBackend:
     settings = Settings.from_env({"FLIGHTDQ_BACKEND": "aws", "FLIGHTDQ_LAKE": str(lake)})
     connection = ProviderAwsConnection(settings.aws_conn_id)

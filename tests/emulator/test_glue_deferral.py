@@ -40,16 +40,12 @@ def emulator(lake):
 
 
 @pytest.fixture
-def aws(emulator, lake, monkeypatch) -> AwsEmulator:
-    for key, value in emulator.env().items():
-        monkeypatch.setenv(key, value)
+def aws(aws, lake, monkeypatch) -> AwsEmulator:
+    """The shared `aws` (tests/emulator/conftest.py), with the lake and a quick trigger poll."""
     monkeypatch.setenv("FLIGHTDQ_LAKE", str(lake))
     monkeypatch.setenv("FLIGHTDQ_GLUE_POLL_SECONDS", "0.2")
-    emulator.faults.clear()
-    emulator.faults.glue_run_min_seconds = 2.0  # long enough to be seen RUNNING
-    yield emulator
-    emulator.wait_for_glue_runs()
-    emulator.faults.clear()
+    aws.faults.glue_run_min_seconds = 2.0  # long enough to be seen RUNNING
+    return aws
 
 
 class Ti:

@@ -75,14 +75,11 @@ def emulator(lake):
 
 
 @pytest.fixture
-def aws(emulator, monkeypatch) -> AwsEmulator:
-    for key, value in emulator.env().items():
-        monkeypatch.setenv(key, value)
-    emulator.faults.clear()
-    yield emulator
-    emulator.wait_for_glue_runs()
-    emulator.glue_jobs.pop(TEAM_JOB, None)
-    emulator.faults.clear()
+def aws(aws) -> AwsEmulator:
+    """The shared `aws` (tests/emulator/conftest.py), and no team job's code left behind."""
+    yield aws
+    aws.wait_for_glue_runs()
+    aws.glue_jobs.pop(TEAM_JOB, None)
 
 
 def team_backend(lake: Path, job: str = TEAM_JOB) -> AwsBackend:

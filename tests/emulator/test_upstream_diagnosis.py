@@ -48,13 +48,6 @@ def emulator():
         yield emu
 
 
-@pytest.fixture
-def aws(emulator, monkeypatch) -> AwsEmulator:
-    for key, value in emulator.env().items():
-        monkeypatch.setenv(key, value)
-    return emulator
-
-
 def backend(tmp_path, **env: str) -> AwsBackend:
     settings = Settings.from_env({"FLIGHTDQ_BACKEND": "aws", "FLIGHTDQ_LAKE": str(tmp_path), **env})
     return AwsBackend(settings, ProviderAwsConnection(settings.aws_conn_id), tuning=FAST)
