@@ -78,6 +78,21 @@ def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(_SQL_CACHE, ignore_errors=True)
 
 
+@pytest.fixture
+def aws(emulator, monkeypatch: pytest.MonkeyPatch):
+    """For the emulator tests (tests/emulator/): the module's emulator (each module makes its own
+    `emulator` fixture, seeded with the lake it needs) with this process's AWS connection pointed at
+    it, no fault armed before the test and none left after it, and no Glue run still going when it
+    ends. A module that needs more overrides `aws` and requests this one. Here, not in a
+    tests/emulator/conftest.py: the unit tests import this module as `conftest`."""
+    for key, value in emulator.env().items():
+        monkeypatch.setenv(key, value)
+    emulator.faults.clear()
+    yield emulator
+    emulator.wait_for_glue_runs()
+    emulator.faults.clear()
+
+
 def valid_rows(day: date, n: int, *, start: int = 0, hours: range = range(24)) -> list[dict]:
     """n valid processed rows for `day`, spread over `hours` (first_seen hour = hours[i % len])."""
     rows = []

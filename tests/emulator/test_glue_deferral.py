@@ -41,7 +41,7 @@ def emulator(lake):
 
 @pytest.fixture
 def aws(aws, lake, monkeypatch) -> AwsEmulator:
-    """The shared `aws` (tests/emulator/conftest.py), with the lake and a quick trigger poll."""
+    """The shared `aws` (tests/conftest.py), with the lake and a quick trigger poll."""
     monkeypatch.setenv("FLIGHTDQ_LAKE", str(lake))
     monkeypatch.setenv("FLIGHTDQ_GLUE_POLL_SECONDS", "0.2")
     aws.faults.glue_run_min_seconds = 2.0  # long enough to be seen RUNNING

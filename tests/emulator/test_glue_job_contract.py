@@ -76,7 +76,7 @@ def emulator(lake):
 
 @pytest.fixture
 def aws(aws) -> AwsEmulator:
-    """The shared `aws` (tests/emulator/conftest.py), and no team job's code left behind."""
+    """The shared `aws` (tests/conftest.py), and no team job's code left behind."""
     yield aws
     aws.wait_for_glue_runs()
     aws.glue_jobs.pop(TEAM_JOB, None)
